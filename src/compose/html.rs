@@ -1,0 +1,302 @@
+//! The content model → email HTML (maud), before CSS inlining.
+//!
+//! The structure follows the patterns that render in every client: a
+//! presentation-table layout, a fluid column of at most `max_width` with an
+//! Outlook ghost table, a hidden preheader, bulletproof buttons.
+
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+
+use super::Layout;
+use crate::issue::markdown::{Align, Block, Inline};
+use crate::issue::{Kind, Section};
+
+/// Hidden filler after the preheader so that clients do not pull body text
+/// into the inbox preview.
+const PREHEADER_FILLER: &str = "&#847;&zwnj;&nbsp;";
+
+impl Layout<'_> {
+    /// The whole document, with a `<style>` block holding the theme's CSS.
+    pub(super) fn document(&self) -> String {
+        let lang = &self.config.newsletter().language;
+        let max = self.theme.file.max_width;
+        let body = html! {
+            body.body {
+                div.preheader style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;" {
+                    (self.preheader())
+                    (PreEscaped(PREHEADER_FILLER.repeat(60)))
+                }
+                table.wrapper role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor=(self.theme.file.colors.background) {
+                    tr { td align="center" {
+                        (PreEscaped(format!(r#"<!--[if mso]><table role="presentation" align="center" width="{max}" cellpadding="0" cellspacing="0" border="0"><tr><td><![endif]-->"#)))
+                        div.container role="article" aria-roledescription="email" aria-label=(self.subject) lang=(lang) dir=(self.direction()) {
+                            (self.topbar())
+                            table.card role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor=(self.theme.file.colors.surface) {
+                                (self.masthead())
+                                @if self.issue.toc { (self.toc()) }
+                                @for (i, section) in self.issue.sections.iter().enumerate() {
+                                    (self.section(i, section))
+                                }
+                            }
+                            (self.footer())
+                        }
+                        (PreEscaped("<!--[if mso]></td></tr></table><![endif]-->"))
+                    } }
+                }
+            }
+        };
+        let mut out = String::with_capacity(64 * 1024);
+        out.push_str(&DOCTYPE.into_string());
+        out.push_str(&format!(
+            r#"<html lang="{}" dir="{}" xmlns="http://www.w3.org/1999/xhtml" xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office">"#,
+            escape_attr(lang),
+            self.direction()
+        ));
+        out.push_str(&self.head());
+        out.push_str(&body.into_string());
+        out.push_str("</html>\n");
+        out
+    }
+
+    fn head(&self) -> String {
+        html! {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta http-equiv="X-UA-Compatible" content="IE=edge";
+                meta name="x-apple-disable-message-reformatting";
+                meta name="format-detection" content="telephone=no, date=no, address=no, email=no, url=no";
+                meta name="color-scheme" content="light dark";
+                meta name="supported-color-schemes" content="light dark";
+                title { (self.subject) }
+                (PreEscaped("<!--[if mso]><noscript><xml><o:OfficeDocumentSettings><o:PixelsPerInch>96</o:PixelsPerInch></o:OfficeDocumentSettings></xml></noscript><![endif]-->"))
+                style { (PreEscaped(&self.theme.at_rules)) }
+            }
+        }
+        .into_string()
+    }
+
+    fn direction(&self) -> &'static str {
+        let lang = crate::config::primary_language(&self.config.newsletter().language);
+        if ["ar", "he", "fa", "ur", "yi"].contains(&lang.as_str()) {
+            "rtl"
+        } else {
+            "ltr"
+        }
+    }
+
+    fn preheader(&self) -> &str {
+        self.issue.preheader.as_deref().unwrap_or("")
+    }
+
+    fn topbar(&self) -> Markup {
+        html! {
+            @if let Some(web) = &self.web_url_marker {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                    tr { td.topbar-cell { a href=(web) { (self.theme.labels.view_in_browser) } } }
+                }
+            }
+        }
+    }
+
+    fn masthead(&self) -> Markup {
+        let theme = &self.theme.file;
+        html! {
+            tr { td.masthead {
+                @if let Some(logo) = &theme.logo {
+                    img.logo src=(logo) width=(theme.logo_width) alt=(self.config.newsletter().name) style=(format!("width:{}px;max-width:100%;", theme.logo_width));
+                }
+                h1.brand { (self.config.newsletter().name) }
+                @if let Some(meta) = self.issue_meta() { p.issue-meta { (meta) } }
+            } }
+        }
+    }
+
+    fn toc(&self) -> Markup {
+        html! {
+            tr { td.toc {
+                p.toc-title { (self.theme.labels.contents) }
+                ol.toc-list {
+                    @for (i, section) in self.issue.toc_entries() {
+                        li { a href=(format!("#{}", anchor(i))) { (section.title.as_deref().unwrap_or("")) } }
+                    }
+                }
+            } }
+        }
+    }
+
+    fn section(&self, index: usize, section: &Section) -> Markup {
+        let class = match section.kind {
+            Kind::Story => "section section-story",
+            Kind::Intro => "section section-intro",
+            Kind::Quote => "section section-quote",
+            Kind::Note => "section section-note",
+        };
+        html! {
+            tr { td class=(class) id=(anchor(index)) {
+                @match section.kind {
+                    Kind::Quote => (self.pull_quote(section)),
+                    _ => {
+                        @if let Some(title) = &section.title {
+                            @if section.kind == Kind::Note { h2.note-title { (title) } } @else { h2.title { (title) } }
+                        }
+                        @if let Some(image) = &section.image {
+                            img.lead-image src=(image.src) alt=(image.alt) width=(self.theme.content_width())
+                                style=(format!("max-width:{}px;", self.theme.content_width()));
+                        }
+                        (self.blocks(&section.body.blocks))
+                        (self.footnotes(&section.body.footnotes))
+                        @if let Some(link) = &section.link {
+                            (self.button(link, section.link_text.as_deref().unwrap_or(&self.theme.labels.read_more)))
+                        }
+                    }
+                }
+            } }
+        }
+    }
+
+    fn pull_quote(&self, section: &Section) -> Markup {
+        html! {
+            blockquote.pullquote {
+                @for block in &section.body.blocks {
+                    @match block {
+                        Block::Paragraph(inlines) => p.pullquote-text { (self.inlines(inlines)) },
+                        other => (self.block(other)),
+                    }
+                }
+                @if let Some(who) = &section.attribution { p.attribution { "— " (who) } }
+            }
+        }
+    }
+
+    fn button(&self, href: &str, label: &str) -> Markup {
+        let accent = &self.theme.file.colors.accent;
+        html! {
+            table.button role="presentation" cellpadding="0" cellspacing="0" border="0" {
+                tr { td.button-cell bgcolor=(accent) {
+                    a.button-link href=(href) { (label) }
+                } }
+            }
+        }
+    }
+
+    fn footer(&self) -> Markup {
+        let newsletter = self.config.newsletter();
+        let why = self
+            .theme
+            .labels
+            .why
+            .replace("{newsletter}", &newsletter.name);
+        html! {
+            table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
+                tr { td.footer-cell {
+                    p.footer-name { (newsletter.name) }
+                    @if let Some(address) = &newsletter.postal_address { p.footer-address { (address) } }
+                    p.footer-why { (why) }
+                    p.footer-links {
+                        a href=(self.unsubscribe_marker) { (self.theme.labels.unsubscribe) }
+                        @if let Some(web) = &self.web_url_marker {
+                            " · " a href=(web) { (self.theme.labels.view_in_browser) }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+
+    fn blocks(&self, blocks: &[Block]) -> Markup {
+        html! { @for block in blocks { (self.block(block)) } }
+    }
+
+    fn block(&self, block: &Block) -> Markup {
+        html! {
+            @match block {
+                Block::Paragraph(inlines) => p { (self.inlines(inlines)) },
+                Block::Heading(level, inlines) => @match level {
+                    1 | 2 => h3 { (self.inlines(inlines)) },
+                    3 => h4 { (self.inlines(inlines)) },
+                    _ => h5 { (self.inlines(inlines)) },
+                },
+                Block::List { start: None, items } => ul { @for item in items { li { (self.item(item)) } } },
+                Block::List { start: Some(start), items } => ol start=(start) { @for item in items { li { (self.item(item)) } } },
+                Block::Quote(blocks) => blockquote.inline-quote { (self.blocks(blocks)) },
+                Block::Code(code) => pre { code { (code) } },
+                Block::Table { align, head, rows } => table.data-table cellpadding="0" cellspacing="0" border="0" width="100%" {
+                    thead { tr { @for (i, cell) in head.iter().enumerate() { th style=(align_style(align, i)) { (self.inlines(cell)) } } } }
+                    tbody { @for row in rows { tr { @for (i, cell) in row.iter().enumerate() { td style=(align_style(align, i)) { (self.inlines(cell)) } } } } }
+                },
+                Block::Rule => hr.rule;,
+            }
+        }
+    }
+
+    /// A list item: a lone paragraph renders without its `<p>` margins.
+    fn item(&self, blocks: &[Block]) -> Markup {
+        match blocks {
+            [Block::Paragraph(inlines)] => self.inlines(inlines),
+            _ => self.blocks(blocks),
+        }
+    }
+
+    fn footnotes(&self, notes: &[Vec<Block>]) -> Markup {
+        html! {
+            @if !notes.is_empty() {
+                ol.footnotes {
+                    @for note in notes { li { (self.item(note)) } }
+                }
+            }
+        }
+    }
+
+    fn inlines(&self, inlines: &[Inline]) -> Markup {
+        html! {
+            @for inline in inlines {
+                @match inline {
+                    Inline::Text(text) => (text),
+                    Inline::Code(code) => code { (code) },
+                    Inline::Emph(c) => em { (self.inlines(c)) },
+                    Inline::Strong(c) => strong { (self.inlines(c)) },
+                    Inline::Strike(c) => del { (self.inlines(c)) },
+                    Inline::Link { url, children } => a href=(url) { (self.inlines(children)) },
+                    Inline::Image { src, alt } => img.inline-image src=(src) alt=(alt) width=(self.theme.content_width());
+                    Inline::SoftBreak => " ",
+                    Inline::HardBreak => br;,
+                    Inline::FootnoteRef(n) => sup.fnref { (n) },
+                }
+            }
+        }
+    }
+}
+
+/// The id of section `index`, the target of its table-of-contents entry.
+pub(super) fn anchor(index: usize) -> String {
+    format!("section-{}", index + 1)
+}
+
+fn align_style(align: &[Align], column: usize) -> &'static str {
+    match align.get(column) {
+        Some(Align::Center) => "text-align:center;",
+        Some(Align::Right) => "text-align:right;",
+        _ => "text-align:left;",
+    }
+}
+
+/// Escapes a value for HTML text or a double-quoted attribute.
+pub fn escape_attr(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    escape_into(value, &mut out);
+    out
+}
+
+/// Appends `value` to `out`, HTML-escaped.
+pub fn escape_into(value: &str, out: &mut String) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}

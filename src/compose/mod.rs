@@ -1,0 +1,195 @@
+//! Composition: an issue, a config and a theme → the email's HTML and plain
+//! text.
+//!
+//! The issue is composed once: the HTML is rendered and its CSS inlined with
+//! merge-tag markers in place, so that each reader costs only filling in the
+//! values.
+
+mod html;
+pub mod text;
+pub mod theme;
+pub mod wrap;
+
+use anyhow::{bail, Result};
+
+use crate::config::{primary_language, Config};
+use crate::issue::tags::{Field, Tag, TagTable, Values};
+use crate::issue::Issue;
+pub use html::escape_into;
+pub use theme::Theme;
+
+/// What the renderers need, with the footer's own merge tags added.
+pub(crate) struct Layout<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) theme: &'a Theme,
+    pub(crate) issue: &'a Issue,
+    pub(crate) subject: String,
+    /// Marker of the reader's unsubscribe link.
+    pub(crate) unsubscribe_marker: String,
+    /// Marker of the web version link, when `base_url` is set.
+    pub(crate) web_url_marker: Option<String>,
+}
+
+/// An issue composed once, ready to be filled in for each reader.
+pub struct Composed<'a> {
+    pub(crate) layout: Layout<'a>,
+    pub(crate) issue: &'a Issue,
+    pub(crate) tags: TagTable,
+    html: String,
+}
+
+impl<'a> Composed<'a> {
+    /// Composes `issue` with `config` and `theme`.
+    pub fn new(config: &'a Config, theme: &'a Theme, issue: &'a Issue) -> Result<Composed<'a>> {
+        let mut tags = issue.tags.clone();
+        check_urls(config, &tags)?;
+        let mut marker = |field| {
+            let mut out = String::new();
+            tags.push_marker(
+                Tag {
+                    field,
+                    fallback: None,
+                },
+                &mut out,
+            );
+            out
+        };
+        let unsubscribe_marker = marker(Field::UnsubscribeUrl);
+        let web_url_marker = config
+            .newsletter()
+            .base_url
+            .as_ref()
+            .map(|_| marker(Field::WebUrl));
+        let layout = Layout {
+            config,
+            theme,
+            issue,
+            subject: subject(config, issue)?,
+            unsubscribe_marker,
+            web_url_marker,
+        };
+        let html = inline_css(&layout.document(), &theme.inline_css)?;
+        Ok(Composed {
+            layout,
+            issue,
+            tags,
+            html,
+        })
+    }
+
+    /// The subject line, with the advertising prefix when the issue is an ad.
+    pub fn subject(&self) -> &str {
+        &self.layout.subject
+    }
+
+    /// The HTML part for one reader.
+    pub fn html(&self, values: &Values) -> String {
+        self.tags.fill(&self.html, values, escape_into)
+    }
+
+    /// The plain-text part for one reader.
+    pub fn text(&self, values: &Values) -> String {
+        text::render(self, values)
+    }
+}
+
+impl Layout<'_> {
+    /// "No. 48 · 27 November 2026", in the newsletter's language.
+    pub(crate) fn issue_meta(&self) -> Option<String> {
+        let number = self.issue.number.map(|n| {
+            self.theme
+                .labels
+                .issue_number
+                .replace("{number}", &n.to_string())
+        });
+        let date = self
+            .issue
+            .date
+            .map(|d| format_date(d, &self.config.newsletter().language));
+        match (number, date) {
+            (Some(n), Some(d)) => Some(format!("{n} · {d}")),
+            (n, d) => n.or(d),
+        }
+    }
+}
+
+fn format_date(d: crate::issue::Date, language: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    match primary_language(language).as_str() {
+        "ko" => format!("{}년 {}월 {}일", d.year, d.month, d.day),
+        "ja" | "zh" => format!("{}年{}月{}日", d.year, d.month, d.day),
+        _ => format!(
+            "{} {} {}",
+            d.day,
+            MONTHS[usize::from(d.month.clamp(1, 12)) - 1],
+            d.year
+        ),
+    }
+}
+
+fn subject(config: &Config, issue: &Issue) -> Result<String> {
+    if !issue.advertising {
+        return Ok(issue.subject.clone());
+    }
+    let prefix = match (&config.newsletter().ad_prefix, config.is_korean()) {
+        (Some(prefix), _) => prefix.clone(),
+        (None, true) => "(광고)".into(),
+        (None, false) => bail!(
+            "{}: the issue sets `advertising = true` but [newsletter] has no `ad_prefix` for language \"{}\"\n  help: add ad_prefix = \"[Ad]\" (or the wording your law asks for) to {}",
+            issue.dir.join("issue.toml").display(),
+            config.newsletter().language,
+            config.path.display()
+        ),
+    };
+    Ok(format!("{prefix} {}", issue.subject))
+}
+
+/// Tags that need a config value fail at build time, not at send time.
+fn check_urls(config: &Config, tags: &TagTable) -> Result<()> {
+    if config.newsletter().base_url.is_none()
+        && tags.tags().iter().any(|t| t.field == Field::WebUrl)
+    {
+        bail!(
+            "{}: a section uses {{{{ web_url }}}} but [newsletter] has no `base_url`\n  help: set base_url = \"https://…\" where the web versions are published",
+            config.path.display()
+        );
+    }
+    let unsubscribe = &config.file.unsubscribe;
+    if unsubscribe.url.is_none() && unsubscribe.mailto.is_none() {
+        bail!(
+            "{}: [unsubscribe] has neither `url` nor `mailto`; every issue must tell readers how to leave\n  help: set url = \"https://…/unsubscribe\" (one-click) and/or mailto = \"unsubscribe@…\"",
+            config.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Inlines the theme's rules into `style` attributes. The document's own
+/// `<style>` block holds only the at-rules (media queries, dark mode) and is
+/// left where the head puts it, after the charset.
+fn inline_css(document: &str, rules: &str) -> Result<String> {
+    let inliner = css_inline::CSSInliner::options()
+        .inline_style_tags(false)
+        .keep_style_tags(true)
+        .keep_link_tags(false)
+        .minify_css(true)
+        .load_remote_stylesheets(false)
+        .extra_css(Some(rules.into()))
+        .build();
+    inliner
+        .inline(document)
+        .map_err(|e| anyhow::anyhow!("the theme's CSS could not be inlined: {e}"))
+}

@@ -1,0 +1,348 @@
+//! `config/newsletter.toml`: the newsletter, its list, its relay.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{read_text, Located};
+
+/// The whole configuration, as loaded from `newsletter.toml`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The folder above the config folder: `templates/` and `issues/` live there.
+    pub project_dir: PathBuf,
+    /// The parsed file.
+    pub file: ConfigFile,
+}
+
+/// The tables of `newsletter.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// `[newsletter]`: who sends what.
+    pub newsletter: Newsletter,
+    /// `[subscribers]`: where the list lives.
+    pub subscribers: SubscribersTable,
+    /// `[unsubscribe]`: how readers leave.
+    #[serde(default)]
+    pub unsubscribe: Unsubscribe,
+    /// `[smtp]`: the relay.
+    pub smtp: Option<Smtp>,
+    /// `[sending]`: throughput and retries.
+    #[serde(default)]
+    pub sending: Sending,
+    /// `[dkim]`: optional message signing.
+    pub dkim: Option<Dkim>,
+}
+
+/// `[newsletter]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Newsletter {
+    /// The newsletter's name, shown in the masthead and footer.
+    pub name: String,
+    /// The From header, `Name <address>`.
+    pub from: Spanned<String>,
+    /// Optional Reply-To address.
+    pub reply_to: Option<Spanned<String>>,
+    /// BCP 47 language tag: `<html lang>`, labels, wrapping rules.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// Where the web versions live; enables "view in browser" links.
+    pub base_url: Option<String>,
+    /// The sender's postal address, printed in the footer.
+    pub postal_address: Option<String>,
+    /// A theme name (`templates/<name>/` or built in) or a path containing `/`.
+    #[serde(default = "default_theme")]
+    pub theme: String,
+    /// The List-Id; derived from the From domain when absent.
+    pub list_id: Option<String>,
+    /// Subject prefix for advertising issues in languages other than Korean.
+    pub ad_prefix: Option<String>,
+    /// Optional Feedback-ID header value (`a:b:c:SenderId`).
+    pub feedback_id: Option<String>,
+}
+
+/// `[subscribers]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscribersTable {
+    /// The list file, relative to the config file.
+    pub file: PathBuf,
+}
+
+/// `[unsubscribe]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    /// Address for `List-Unsubscribe: <mailto:…>`.
+    pub mailto: Option<String>,
+    /// One-click (RFC 8058) unsubscribe endpoint.
+    pub url: Option<String>,
+    /// The environment variable holding the HMAC key for reader tokens.
+    pub secret_env: Option<String>,
+}
+
+/// How to talk to the relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only allowed towards loopback.
+    None,
+}
+
+/// `[smtp]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Relay host name or address.
+    pub host: String,
+    /// Relay port.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    /// `starttls`, `tls` or `none`.
+    #[serde(default = "default_security")]
+    pub security: Security,
+    /// Login name, when the relay wants AUTH.
+    pub username: Option<String>,
+    /// The environment variable holding the password.
+    pub password_env: Option<String>,
+    /// Refused: a password written into the file.
+    pub password: Option<Spanned<toml::Value>>,
+    /// Timeout of every network step, in seconds.
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// A PEM file of extra CA certificates to trust.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[sending]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sending {
+    /// SMTP connections in parallel.
+    pub concurrency: usize,
+    /// Messages per second across all connections; 0 means unlimited.
+    pub rate_per_second: f64,
+    /// Attempts per reader for temporary failures.
+    pub max_attempts: u32,
+    /// Reconnect after this many messages on one connection.
+    pub max_messages_per_connection: usize,
+    /// Delivery journals, relative to the config file.
+    pub state_dir: PathBuf,
+}
+
+impl Default for Sending {
+    fn default() -> Self {
+        Sending {
+            concurrency: 4,
+            rate_per_second: 10.0,
+            max_attempts: 5,
+            max_messages_per_connection: 100,
+            state_dir: PathBuf::from("../state"),
+        }
+    }
+}
+
+/// `[dkim]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dkim {
+    /// The signing domain (`d=`).
+    pub domain: String,
+    /// The selector (`s=`).
+    pub selector: String,
+    /// PEM private key, relative to the config file.
+    pub private_key_file: PathBuf,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+fn default_theme() -> String {
+    "default".into()
+}
+fn default_port() -> u16 {
+    587
+}
+fn default_security() -> Security {
+    Security::Starttls
+}
+fn default_timeout() -> u64 {
+    30
+}
+
+impl Config {
+    /// Loads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config> {
+        let source = read_text(path).map_err(|e| {
+            e.context("cannot load the configuration (use --config PATH or set LETTERPRESS_CONFIG)")
+        })?;
+        let file: ConfigFile =
+            toml::from_str(&source).map_err(|e| Located::from_toml(path, &source, 0, &e))?;
+        validate(path, &source, &file)?;
+        let config_dir = parent(path);
+        let project_dir = parent(&config_dir);
+        Ok(Config {
+            path: path.to_path_buf(),
+            project_dir,
+            file,
+        })
+    }
+
+    /// The folder holding the config file.
+    pub fn dir(&self) -> PathBuf {
+        parent(&self.path)
+    }
+
+    /// A path from the config, resolved against the config folder.
+    pub fn resolve(&self, relative: &Path) -> PathBuf {
+        self.dir().join(relative)
+    }
+
+    /// The newsletter table.
+    pub fn newsletter(&self) -> &Newsletter {
+        &self.file.newsletter
+    }
+
+    /// Whether the newsletter is written in Korean.
+    pub fn is_korean(&self) -> bool {
+        primary_language(&self.file.newsletter.language) == "ko"
+    }
+}
+
+/// The primary subtag of a language tag, lowercased: `ko-KR` → `ko`.
+pub fn primary_language(tag: &str) -> String {
+    tag.split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn parent(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn validate(path: &Path, source: &str, file: &ConfigFile) -> Result<()> {
+    if let Some(password) = file.smtp.as_ref().and_then(|s| s.password.as_ref()) {
+        return Err(Located::at(
+            path,
+            source,
+            password.span().start,
+            "a password written into the configuration is refused",
+        )
+        .help("remove `password` and set `password_env = \"LETTERPRESS_SMTP_PASSWORD\"`, then export that variable")
+        .into());
+    }
+    let newsletter = &file.newsletter;
+    for (field, value) in [
+        ("from", Some(&newsletter.from)),
+        ("reply_to", newsletter.reply_to.as_ref()),
+    ] {
+        let Some(value) = value else { continue };
+        if let Err(why) = check_mailbox(value.get_ref()) {
+            return Err(Located::at(
+                path,
+                source,
+                value.span().start,
+                format!("`{field}`: {why}"),
+            )
+            .help("write it as \"Name <address@example.com>\" or \"address@example.com\"")
+            .into());
+        }
+    }
+    let lang = &newsletter.language;
+    if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(Located::file(
+            path,
+            format!("`language = \"{lang}\"` is not a language tag"),
+        )
+        .help("use a BCP 47 tag such as \"ko\", \"en\" or \"ja\"")
+        .into());
+    }
+    Ok(())
+}
+
+/// A light check of `Name <addr>` / `addr`: the full parse happens when a
+/// message is built.
+fn check_mailbox(value: &str) -> std::result::Result<(), String> {
+    if value.contains(['\r', '\n']) {
+        return Err("line breaks are not allowed in an address".into());
+    }
+    let addr = match (value.rfind('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &value[open + 1..close],
+        (None, None) => value.trim(),
+        _ => return Err(format!("`{value}` has unbalanced angle brackets")),
+    };
+    match addr.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty() && domain.contains('.') && !addr.contains(' ') =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("`{addr}` is not an email address")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    const MINIMAL: &str = "[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n\n[subscribers]\nfile = \"s.toml\"\n";
+
+    #[test]
+    fn can_load_minimal_config_with_defaults() {
+        let config = load_str(MINIMAL).unwrap();
+        assert_eq!(config.file.newsletter.language, "en");
+        assert_eq!(config.file.sending.concurrency, 4);
+        assert_eq!(config.file.newsletter.theme, "default");
+    }
+
+    #[test]
+    fn errors_on_unknown_key_with_line() {
+        let text = MINIMAL.replace("name = \"N\"", "name = \"N\"\nnmae = \"typo\"");
+        let err = load_str(&text).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert_eq!(located.line, 3);
+        assert!(
+            located.message.contains("unknown field `nmae`"),
+            "{}",
+            located.message
+        );
+    }
+
+    #[test]
+    fn refuses_password_in_file() {
+        let text = format!("{MINIMAL}\n[smtp]\nhost = \"h\"\npassword = \"hunter22\"\n");
+        let err = load_str(&text).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert_eq!(located.line, 10);
+        assert!(located.help.as_deref().unwrap().contains("password_env"));
+        assert!(!err.to_string().contains("hunter22"));
+    }
+
+    #[test]
+    fn errors_on_bad_from() {
+        let text = MINIMAL.replace("N <a@example.com>", "not an address");
+        let err = load_str(&text).unwrap_err();
+        assert!(err.to_string().contains("`from`"), "{err}");
+    }
+}

@@ -1,0 +1,136 @@
+//! Errors that point at a place in a file, and the exit codes of the CLI.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// An error in an input file: the file, the 1-based line and column, what is
+/// wrong and, when there is one, what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The file, as the user named it (relative paths stay relative).
+    pub path: PathBuf,
+    /// 1-based line, counted from the top of the file.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl Located {
+    /// An error at byte `offset` of `source`, the text of `path`.
+    pub fn at(path: &Path, source: &str, offset: usize, message: impl Into<String>) -> Self {
+        let (line, column) = line_col(source, offset);
+        Located {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// An error about a whole file: line 1, column 1.
+    pub fn file(path: &Path, message: impl Into<String>) -> Self {
+        Located {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Adds what the user should do.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Turns a TOML error into a located one. `offset` is where the TOML text
+    /// starts inside `source` (non-zero for front matter).
+    pub fn from_toml(path: &Path, source: &str, offset: usize, err: &toml::de::Error) -> Self {
+        let at = err.span().map_or(offset, |span| offset + span.start);
+        let message = err.message().trim_end().to_string();
+        let help = if message.starts_with("unknown field") {
+            "remove the key or fix its spelling; see README.md for the keys letterpress knows"
+        } else if message.starts_with("missing field") {
+            "add the key; see README.md for what it means"
+        } else {
+            "fix the TOML syntax at this place"
+        };
+        Located::at(path, source, at, message).help(help)
+    }
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.path.display(),
+            self.line,
+            self.column,
+            self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Located {}
+
+/// 1-based line and column (in characters) of byte `offset` in `source`.
+pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(source.len());
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &source[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, source[line_start..offset].chars().count() + 1)
+}
+
+/// Reads a UTF-8 text file, with an error that names the file and, for bad
+/// UTF-8, the line of the first bad byte.
+pub fn read_text(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
+        Located::at(path, &text, good, "the file is not valid UTF-8")
+            .help("save the file with UTF-8 encoding")
+            .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_lines_and_characters() {
+        let s = "ab\n가나다\nx";
+        assert_eq!(line_col(s, 0), (1, 1));
+        assert_eq!(line_col(s, 3), (2, 1));
+        assert_eq!(line_col(s, 6), (2, 2));
+        assert_eq!(line_col(s, s.len()), (3, 2));
+    }
+
+    #[test]
+    fn errors_on_bad_utf8_with_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.md");
+        std::fs::write(&path, b"line one\nline \xff two\n").unwrap();
+        let err = read_text(&path).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert_eq!((located.line, located.column), (2, 6));
+        assert!(located.message.contains("UTF-8"));
+    }
+}

@@ -1,0 +1,294 @@
+//! An issue folder: `issue.toml` plus Markdown section files → the content
+//! model that composition walks.
+
+mod front_matter;
+pub mod markdown;
+pub mod tags;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use front_matter::Kind;
+use markdown::Body;
+use tags::TagTable;
+
+use crate::error::{read_text, Located};
+
+/// `issue.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueFile {
+    subject: Spanned<String>,
+    preheader: Option<String>,
+    date: Option<Spanned<toml::value::Datetime>>,
+    number: Option<u32>,
+    #[serde(default)]
+    toc: bool,
+    #[serde(default)]
+    audience: Vec<String>,
+    #[serde(default)]
+    advertising: bool,
+    sections: Option<Vec<Spanned<String>>>,
+}
+
+/// A calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Date {
+    /// Year.
+    pub year: u16,
+    /// Month, 1–12.
+    pub month: u8,
+    /// Day, 1–31.
+    pub day: u8,
+}
+
+/// A lead image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// URL, or a path relative to the issue folder.
+    pub src: String,
+    /// Alternative text.
+    pub alt: String,
+}
+
+/// One section file, parsed.
+#[derive(Debug, Clone)]
+pub struct Section {
+    /// The file.
+    pub path: PathBuf,
+    /// What it is.
+    pub kind: Kind,
+    /// Its heading (may hold merge-tag markers).
+    pub title: Option<String>,
+    /// "Read more" target (may hold markers).
+    pub link: Option<String>,
+    /// Button label, if the section sets one.
+    pub link_text: Option<String>,
+    /// Lead image.
+    pub image: Option<Image>,
+    /// Who said it (quotes).
+    pub attribution: Option<String>,
+    /// The Markdown body.
+    pub body: Body,
+}
+
+/// A loaded issue.
+#[derive(Debug, Clone)]
+pub struct Issue {
+    /// The issue folder.
+    pub dir: PathBuf,
+    /// The folder name, used in web addresses.
+    pub slug: String,
+    /// Subject line.
+    pub subject: String,
+    /// Inbox preview text.
+    pub preheader: Option<String>,
+    /// Masthead date.
+    pub date: Option<Date>,
+    /// Issue number.
+    pub number: Option<u32>,
+    /// Whether to list the stories at the top.
+    pub toc: bool,
+    /// Tags a reader needs one of (empty: everybody).
+    pub audience: Vec<String>,
+    /// Commercial mail: the subject gets the advertising prefix.
+    pub advertising: bool,
+    /// The sections in order.
+    pub sections: Vec<Section>,
+    /// The merge tags used anywhere in the sections.
+    pub tags: TagTable,
+}
+
+impl Issue {
+    /// Loads the issue in `dir`.
+    pub fn load(dir: &Path) -> Result<Issue> {
+        if !dir.is_dir() {
+            anyhow::bail!(
+                "{}: no such issue folder\n  help: create one with `letterpress new {}`",
+                dir.display(),
+                dir.display()
+            );
+        }
+        let path = dir.join("issue.toml");
+        let source = read_text(&path)?;
+        let file: IssueFile =
+            toml::from_str(&source).map_err(|e| Located::from_toml(&path, &source, 0, &e))?;
+        let date = file
+            .date
+            .as_ref()
+            .map(|d| to_date(&path, &source, d))
+            .transpose()?;
+        if file.subject.get_ref().trim().is_empty() {
+            return Err(Located::at(
+                &path,
+                &source,
+                file.subject.span().start,
+                "the subject is empty",
+            )
+            .help("write the subject line readers see in their inbox")
+            .into());
+        }
+        let mut tags = TagTable::default();
+        let sections = section_files(dir, &path, &source, file.sections.as_deref())?
+            .iter()
+            .map(|p| load_section(p, &mut tags))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Issue {
+            dir: dir.to_path_buf(),
+            slug: slug(dir),
+            subject: file.subject.into_inner(),
+            preheader: file.preheader,
+            date,
+            number: file.number,
+            toc: file.toc,
+            audience: file.audience,
+            advertising: file.advertising,
+            sections,
+            tags,
+        })
+    }
+
+    /// The sections that appear in the table of contents: those with a title,
+    /// except the intro.
+    pub fn toc_entries(&self) -> impl Iterator<Item = (usize, &Section)> {
+        self.sections
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s.kind, Kind::Story | Kind::Note) && s.title.is_some())
+    }
+}
+
+fn slug(dir: &Path) -> String {
+    let name = std::fs::canonicalize(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()));
+    name.unwrap_or_else(|| "issue".into())
+}
+
+fn to_date(path: &Path, source: &str, value: &Spanned<toml::value::Datetime>) -> Result<Date> {
+    match (value.get_ref().date, value.get_ref().time) {
+        (Some(d), None) => Ok(Date {
+            year: d.year,
+            month: d.month,
+            day: d.day,
+        }),
+        _ => Err(Located::at(
+            path,
+            source,
+            value.span().start,
+            "`date` must be a date without a time",
+        )
+        .help("write it as date = 2026-11-27 (no quotes)")
+        .into()),
+    }
+}
+
+/// The section files, in order: the `sections` list, or every `*.md` by name.
+fn section_files(
+    dir: &Path,
+    toml_path: &Path,
+    source: &str,
+    listed: Option<&[Spanned<String>]>,
+) -> Result<Vec<PathBuf>> {
+    if let Some(listed) = listed {
+        return listed
+            .iter()
+            .map(|name| {
+                let path = dir.join(name.get_ref());
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(Located::at(
+                        toml_path,
+                        source,
+                        name.span().start,
+                        format!(
+                            "`sections` lists `{}`, which does not exist in {}",
+                            name.get_ref(),
+                            dir.display()
+                        ),
+                    )
+                    .help("fix the file name or remove it from `sections`")
+                    .into())
+                }
+            })
+            .collect();
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list the issue folder", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "md"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        anyhow::bail!(
+            "{}: the issue has no section files\n  help: add Markdown files such as 01-intro.md",
+            dir.display()
+        );
+    }
+    Ok(files)
+}
+
+fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
+    let source = read_text(path)?;
+    let split = front_matter::split(path, &source)?;
+    let front = split.front;
+    let at = |offset: usize, message: String| Located::at(path, &source, offset, message);
+    let mut mark = |value: &Spanned<String>| {
+        tags.mark(value.get_ref())
+            .map_err(|e| at(value.span().start + split.front_offset, e.message))
+    };
+    let title = front.title.as_ref().map(&mut mark).transpose()?;
+    let link = front.link.as_ref().map(&mut mark).transpose()?;
+    let image = match (front.image, front.image_alt) {
+        (Some(src), Some(alt)) => Some(Image {
+            src: src.into_inner(),
+            alt,
+        }),
+        (Some(src), None) => {
+            return Err(at(
+                split.front_offset + src.span().start,
+                "`image` is set but `image_alt` is not".into(),
+            )
+            .help("add image_alt = \"…\" describing the image for readers who cannot see it")
+            .into())
+        }
+        (None, Some(_)) => None,
+        (None, None) => None,
+    };
+    if front.kind == Kind::Story && title.is_none() {
+        return Err(at(0, "a story needs a `title`".into())
+            .help(
+                "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",
+            )
+            .into());
+    }
+    let marked = tags
+        .mark(split.body)
+        .map_err(|e| at(split.body_offset + e.offset, e.message))?;
+    let body = markdown::parse(&marked).map_err(|e| {
+        // Markers keep every tag on its line, so line numbers stay exact.
+        let (line, column) = crate::error::line_col(&marked, e.offset);
+        let body_line = crate::error::line_col(&source, split.body_offset).0;
+        Located {
+            path: path.to_path_buf(),
+            line: body_line + line - 1,
+            column,
+            message: e.message,
+            help: Some(e.help.into()),
+        }
+    })?;
+    Ok(Section {
+        path: path.to_path_buf(),
+        kind: front.kind,
+        title,
+        link,
+        link_text: front.link_text,
+        image,
+        attribution: front.attribution,
+        body,
+    })
+}

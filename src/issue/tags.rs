@@ -1,0 +1,249 @@
+//! Merge tags: `{{ name }}`, `{{ email }}`, `{{ unsubscribe_url }}`,
+//! `{{ web_url }}` and `{{ name | "fallback" }}`.
+//!
+//! Tags are parsed once, when an issue is loaded, and replaced in the text by
+//! a short marker (`U+E000 index U+E001`, private-use characters) that
+//! survives Markdown parsing, HTML rendering and CSS inlining. Filling in a
+//! reader's values is then one pass over the finished output.
+
+use std::fmt;
+
+/// Starts a marker.
+pub const OPEN: char = '\u{E000}';
+/// Ends a marker.
+pub const CLOSE: char = '\u{E001}';
+
+/// What a tag stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The reader's name.
+    Name,
+    /// The reader's address.
+    Email,
+    /// The reader's personal unsubscribe link.
+    UnsubscribeUrl,
+    /// The web version of the issue.
+    WebUrl,
+}
+
+impl Field {
+    const ALL: [(&'static str, Field); 4] = [
+        ("name", Field::Name),
+        ("email", Field::Email),
+        ("unsubscribe_url", Field::UnsubscribeUrl),
+        ("web_url", Field::WebUrl),
+    ];
+}
+
+/// One distinct tag of an issue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag {
+    /// What it stands for.
+    pub field: Field,
+    /// Used when the reader has no value (only sensible for `name`).
+    pub fallback: Option<String>,
+}
+
+/// The values that fill the tags for one reader.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    /// The reader's name, if known.
+    pub name: Option<String>,
+    /// The reader's address.
+    pub email: String,
+    /// The personal unsubscribe link.
+    pub unsubscribe_url: String,
+    /// The web version of the issue.
+    pub web_url: String,
+}
+
+impl Values {
+    /// The value of `tag` for this reader.
+    pub fn get<'a>(&'a self, tag: &'a Tag) -> &'a str {
+        match tag.field {
+            Field::Name => match self.name.as_deref() {
+                Some(name) if !name.trim().is_empty() => name,
+                _ => tag.fallback.as_deref().unwrap_or(""),
+            },
+            Field::Email => &self.email,
+            Field::UnsubscribeUrl => &self.unsubscribe_url,
+            Field::WebUrl => &self.web_url,
+        }
+    }
+}
+
+/// A tag that could not be parsed: byte offset in the input and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagError {
+    /// Byte offset of the `{{`.
+    pub offset: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The distinct tags of an issue; a tag's index is its marker number.
+#[derive(Debug, Clone, Default)]
+pub struct TagTable {
+    tags: Vec<Tag>,
+}
+
+impl TagTable {
+    /// The tags, in marker order.
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
+    }
+
+    /// Replaces every tag in `text` by its marker. Errors point at the `{{`.
+    pub fn mark(&mut self, text: &str) -> Result<String, TagError> {
+        if let Some(at) = text.find([OPEN, CLOSE]) {
+            return Err(TagError {
+                offset: at,
+                message: "the characters U+E000 and U+E001 are reserved by letterpress".into(),
+            });
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = 0;
+        while let Some(found) = text[rest..].find("{{") {
+            let start = rest + found;
+            let Some(len) = text[start..].find("}}") else {
+                return Err(TagError {
+                    offset: start,
+                    message: "`{{` opens a merge tag that is never closed with `}}`".into(),
+                });
+            };
+            let inner = &text[start + 2..start + len];
+            let tag = parse(inner).map_err(|message| TagError {
+                offset: start,
+                message,
+            })?;
+            out.push_str(&text[rest..start]);
+            self.push_marker(tag, &mut out);
+            rest = start + len + 2;
+        }
+        out.push_str(&text[rest..]);
+        Ok(out)
+    }
+
+    /// Appends the marker of `tag`, adding it to the table if new.
+    pub fn push_marker(&mut self, tag: Tag, out: &mut String) {
+        let index = match self.tags.iter().position(|t| *t == tag) {
+            Some(i) => i,
+            None => {
+                self.tags.push(tag);
+                self.tags.len() - 1
+            }
+        };
+        out.push(OPEN);
+        out.push_str(&index.to_string());
+        out.push(CLOSE);
+    }
+
+    /// `text` with every marker replaced by the reader's value, passed
+    /// through `escape` (HTML escaping for HTML, identity for plain text).
+    pub fn fill(&self, text: &str, values: &Values, escape: fn(&str, &mut String)) -> String {
+        let mut out = String::with_capacity(text.len() + 64);
+        let mut rest = text;
+        while let Some(open) = rest.find(OPEN) {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + OPEN.len_utf8()..];
+            let close = after.find(CLOSE).unwrap_or(after.len());
+            match after[..close]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| self.tags.get(i))
+            {
+                Some(tag) => escape(values.get(tag), &mut out),
+                None => out.push_str(&after[..close]),
+            }
+            rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// Parses the inside of `{{ … }}`.
+fn parse(inner: &str) -> Result<Tag, String> {
+    let (name, fallback) = match inner.split_once('|') {
+        Some((name, fallback)) => (name.trim(), Some(parse_fallback(fallback.trim())?)),
+        None => (inner.trim(), None),
+    };
+    let known = Field::ALL
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect::<Vec<_>>();
+    let field = Field::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| {
+            format!(
+                "unknown merge tag `{{{{ {name} }}}}`; the tags are {}",
+                known.join(", ")
+            )
+        })?;
+    Ok(Tag { field, fallback })
+}
+
+fn parse_fallback(text: &str) -> Result<String, String> {
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains('"'))
+        .map(str::to_string)
+        .ok_or_else(|| format!("the fallback `{text}` must be a string in double quotes, as in {{{{ name | \"reader\" }}}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(value: &str, out: &mut String) {
+        out.push_str(value);
+    }
+
+    #[test]
+    fn can_mark_and_fill_tags() {
+        let mut table = TagTable::default();
+        let marked = table
+            .mark("안녕하세요, {{ name | \"독자\" }}님 ({{email}}) {{ name | \"독자\" }}")
+            .unwrap();
+        assert_eq!(table.tags().len(), 2, "identical tags share one marker");
+        let mut values = Values {
+            email: "a@example.com".into(),
+            ..Values::default()
+        };
+        assert_eq!(
+            table.fill(&marked, &values, plain),
+            "안녕하세요, 독자님 (a@example.com) 독자"
+        );
+        values.name = Some("김독자".into());
+        assert_eq!(
+            table.fill(&marked, &values, plain),
+            "안녕하세요, 김독자님 (a@example.com) 김독자"
+        );
+    }
+
+    #[test]
+    fn errors_on_unknown_tag_with_offset() {
+        let err = TagTable::default().mark("Hi {{ nmae }}!").unwrap_err();
+        assert_eq!(err.offset, 3);
+        assert!(
+            err.message.contains("unknown merge tag `{{ nmae }}`"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn errors_on_unclosed_tag_and_bad_fallback() {
+        assert!(TagTable::default().mark("a {{ name").is_err());
+        let err = TagTable::default().mark("{{ name | 독자 }}").unwrap_err();
+        assert!(err.message.contains("double quotes"));
+    }
+}

@@ -1,0 +1,24 @@
+//! letterpress: compose a folder of Markdown sections into a responsive HTML
+//! email with a plain-text twin, and send it to a subscriber list.
+//!
+//! The pipeline reads top to bottom: [`Config::load`] → [`Issue::load`] →
+//! [`Theme::load`] → [`Composed::new`] → per reader
+//! [`Composed::html`] / [`Composed::text`].
+
+pub mod cli;
+mod compose;
+mod config;
+mod error;
+mod fs;
+mod issue;
+mod reader;
+mod subscribers;
+
+pub use compose::wrap;
+pub use compose::{Composed, Theme};
+pub use config::Config;
+pub use error::Located;
+pub use issue::tags::Values;
+pub use issue::{Issue, Kind};
+pub use reader::{token, verify};
+pub use subscribers::{List, Status, Subscriber};

@@ -1,0 +1,133 @@
+//! What one reader's copy needs: the merge values and the personal links.
+//!
+//! The unsubscribe link is `<[unsubscribe].url>?e=<address>&t=<token>`,
+//! where the token is the first 16 bytes of
+//! HMAC-SHA256(secret, lowercased address), as 32 lowercase hex digits.
+//! Anybody holding the secret can verify it; nobody without it can forge a
+//! link that unsubscribes someone else.
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::config::Config;
+use crate::issue::tags::Values;
+use crate::issue::Issue;
+
+/// The token of `address` under `secret`.
+pub fn token(secret: &[u8], address: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(address.to_lowercase().as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `token` is the token of `address` under `secret` (constant time).
+pub fn verify(secret: &[u8], address: &str, token: &str) -> bool {
+    let expected = self::token(secret, address);
+    expected.len() == token.len()
+        && expected
+            .bytes()
+            .zip(token.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The secret named by `[unsubscribe].secret_env`, if set and not empty.
+pub fn secret_from_env(config: &Config) -> Option<Vec<u8>> {
+    let name = config
+        .file
+        .unsubscribe
+        .secret_env
+        .as_deref()
+        .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET");
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.into_encoded_bytes())
+}
+
+/// The web version of `issue`, when `base_url` is set.
+pub fn web_url(config: &Config, issue: &Issue) -> Option<String> {
+    let base = config.newsletter().base_url.as_deref()?;
+    Some(format!(
+        "{}/archive/{}/",
+        base.trim_end_matches('/'),
+        percent_encode(&issue.slug)
+    ))
+}
+
+/// The merge values of one reader. Without a secret the unsubscribe link
+/// carries the token `unsigned` (previews only; sending requires the secret).
+pub fn values(
+    config: &Config,
+    issue: &Issue,
+    email: &str,
+    name: Option<&str>,
+    secret: Option<&[u8]>,
+) -> Values {
+    let unsubscribe = &config.file.unsubscribe;
+    let unsubscribe_url = match (&unsubscribe.url, &unsubscribe.mailto) {
+        (Some(url), _) => {
+            let token = secret.map_or_else(|| "unsigned".to_string(), |s| token(s, email));
+            let join = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{join}e={}&t={token}", percent_encode(email))
+        }
+        (None, Some(mailto)) => format!("mailto:{mailto}?subject=unsubscribe"),
+        (None, None) => String::new(),
+    };
+    Values {
+        name: name.map(str::to_string),
+        email: email.to_string(),
+        unsubscribe_url,
+        web_url: web_url(config, issue).unwrap_or_default(),
+    }
+}
+
+/// The values of the web version, which carries no reader's data: its
+/// unsubscribe link is the bare endpoint, which asks for the address.
+pub fn web_values(config: &Config, issue: &Issue) -> Values {
+    let unsubscribe = &config.file.unsubscribe;
+    Values {
+        name: None,
+        email: String::new(),
+        unsubscribe_url: match (&unsubscribe.url, &unsubscribe.mailto) {
+            (Some(url), _) => url.clone(),
+            (None, Some(mailto)) => format!("mailto:{mailto}?subject=unsubscribe"),
+            (None, None) => String::new(),
+        },
+        web_url: web_url(config, issue).unwrap_or_default(),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_per_reader_and_case_insensitive() {
+        let a = token(b"secret", "Reader@Example.com");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, token(b"secret", "reader@example.com"));
+        assert_ne!(a, token(b"secret", "other@example.com"));
+        assert_ne!(a, token(b"other secret", "reader@example.com"));
+        assert!(verify(b"secret", "reader@example.com", &a));
+        assert!(!verify(b"secret", "other@example.com", &a));
+    }
+
+    #[test]
+    fn percent_encodes_addresses() {
+        assert_eq!(percent_encode("a+b@example.com"), "a%2Bb%40example.com");
+    }
+}
