@@ -232,6 +232,9 @@ fn section_files(
     Ok(files)
 }
 
+const TAG_HELP: &str =
+    "merge tags are {{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ web_url }} and {{ name | \"fallback\" }}";
+
 fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
     let source = read_text(path)?;
     let split = front_matter::split(path, &source)?;
@@ -239,7 +242,7 @@ fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
     let at = |offset: usize, message: String| Located::at(path, &source, offset, message);
     let mut mark = |value: &Spanned<String>| {
         tags.mark(value.get_ref())
-            .map_err(|e| at(value.span().start + split.front_offset, e.message))
+            .map_err(|e| at(value.span().start + split.front_offset, e.message).help(TAG_HELP))
     };
     let title = front.title.as_ref().map(&mut mark).transpose()?;
     let link = front.link.as_ref().map(&mut mark).transpose()?;
@@ -268,7 +271,7 @@ fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
     }
     let marked = tags
         .mark(split.body)
-        .map_err(|e| at(split.body_offset + e.offset, e.message))?;
+        .map_err(|e| at(split.body_offset + e.offset, e.message).help(TAG_HELP))?;
     let body = markdown::parse(&marked).map_err(|e| {
         // Markers keep every tag on its line, so line numbers stay exact.
         let (line, column) = crate::error::line_col(&marked, e.offset);

@@ -1,0 +1,216 @@
+//! The example email rendered in headless Chromium, driven over WebDriver
+//! (chromedriver): no horizontal scrolling on a 375 px phone, a column of at
+//! most 600 px on an 800 px screen. Screenshots land in target/screenshots/.
+
+mod support;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{require, Project};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// chromedriver on a free loopback port, stopped on drop.
+struct Driver {
+    child: Child,
+    base: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver { child, base }
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        let mut response = ureq::post(&format!("{}{path}", self.base))
+            .send_json(&body)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+        response.body_mut().read_json::<Value>().unwrap()["value"].take()
+    }
+
+    /// A browser session whose viewport is `width` px wide. Headless windows
+    /// are at least 500 px wide, so narrower widths emulate a phone.
+    fn session(&self, width: u32, profile: &Path) -> Session<'_> {
+        let args = [
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--hide-scrollbars".into(),
+            format!("--window-size={width},900"),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut options = json!({"binary": CHROMIUM, "args": args});
+        if width < 500 {
+            options["mobileEmulation"] = json!({"deviceMetrics": {"width": width, "height": 812, "pixelRatio": 1.0, "touch": true, "mobile": true}});
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": options
+        }}});
+        let value = self.post("/session", caps);
+        let id = value["sessionId"].as_str().expect("session id").to_string();
+        Session { driver: self, id }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+}
+
+impl Session<'_> {
+    fn open(&self, url: &str) {
+        self.driver
+            .post(&format!("/session/{}/url", self.id), json!({ "url": url }));
+    }
+
+    fn eval(&self, script: &str) -> Value {
+        self.driver.post(
+            &format!("/session/{}/execute/sync", self.id),
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let mut response = ureq::get(&format!(
+            "{}/session/{}/screenshot",
+            self.driver.base, self.id
+        ))
+        .call()
+        .unwrap();
+        let value: Value = response.body_mut().read_json().unwrap();
+        let png = decode_base64(value["value"].as_str().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.driver.base, self.id)).call();
+    }
+}
+
+const MEASURE: &str = r#"
+    const c = document.querySelector('div.container').getBoundingClientRect();
+    return {
+        viewport: window.innerWidth,
+        scrollWidth: document.documentElement.scrollWidth,
+        bodyScrollWidth: document.body.scrollWidth,
+        columnLeft: c.left,
+        columnWidth: c.width,
+        hangul: document.fonts.check('16px "NanumGothic"'),
+        widest: Math.max(...Array.from(document.querySelectorAll('body *')).map(e => e.getBoundingClientRect().right)),
+    };
+"#;
+
+#[test]
+fn renders_fluid_on_phone_and_centred_on_desktop() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let project = Project::example();
+    project.build();
+    let url = format!("file://{}", project.path("out/email.html").display());
+    let driver = Driver::start();
+    let shots = support::repo().join("target/screenshots");
+
+    let profile = tempfile::tempdir().unwrap();
+    let phone = driver.session(375, profile.path());
+    phone.open(&url);
+    let m = phone.eval(MEASURE);
+    assert_eq!(m["viewport"], 375, "{m}");
+    assert!(
+        m["scrollWidth"].as_f64().unwrap() <= 375.0,
+        "horizontal scrolling at 375 px: {m}"
+    );
+    assert!(m["bodyScrollWidth"].as_f64().unwrap() <= 375.0, "{m}");
+    assert!(
+        m["widest"].as_f64().unwrap() <= 375.5,
+        "an element sticks out at 375 px: {m}"
+    );
+    assert!(
+        m["columnWidth"].as_f64().unwrap() >= 370.0,
+        "the column is not full width on a phone: {m}"
+    );
+    phone.screenshot(&shots.join("email-375.png"));
+    drop(phone);
+
+    let profile = tempfile::tempdir().unwrap();
+    let desktop = driver.session(800, profile.path());
+    desktop.open(&url);
+    let m = desktop.eval(MEASURE);
+    assert_eq!(m["viewport"], 800, "{m}");
+    let width = m["columnWidth"].as_f64().unwrap();
+    assert!(
+        (590.0..=600.0).contains(&width),
+        "column is {width} px at 800 px: {m}"
+    );
+    let left = m["columnLeft"].as_f64().unwrap();
+    assert!(
+        (left - (800.0 - width) / 2.0).abs() <= 1.0,
+        "column not centred: {m}"
+    );
+    assert!(m["scrollWidth"].as_f64().unwrap() <= 800.0, "{m}");
+    desktop.screenshot(&shots.join("email-800.png"));
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(value(*c)) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! Test helpers: a copy of the shipped example project in a temp dir, and
+//! the letterpress binary with a clean environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch project: `config/` and `issues/example/` copied from the repo.
+pub struct Project {
+    pub dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A copy of the shipped example.
+    pub fn example() -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&repo().join("config"), &dir.path().join("config"));
+        copy_dir(
+            &repo().join("issues/example"),
+            &dir.path().join("issues/example"),
+        );
+        Project { dir }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Overwrites (or creates) a file of the project.
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+        self
+    }
+
+    /// Replaces `from` by `to` in a file, failing if `from` is absent.
+    pub fn edit(&self, rel: &str, from: &str, to: &str) -> &Self {
+        let text = std::fs::read_to_string(self.path(rel)).unwrap();
+        assert!(text.contains(from), "{rel} does not contain {from:?}");
+        self.write(rel, text.replacen(from, to, 1))
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// `letterpress` run in the project folder.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = letterpress();
+        cmd.current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Builds the example into `out/` and returns (email.html, email.txt).
+    pub fn build(&self) -> (String, String) {
+        self.cmd()
+            .args(["build", "issues/example", "--out", "out"])
+            .assert()
+            .success();
+        (self.read("out/email.html"), self.read("out/email.txt"))
+    }
+}
+
+/// The binary, with no inherited configuration or secrets.
+pub fn letterpress() -> Command {
+    let mut cmd = Command::cargo_bin("letterpress").unwrap();
+    cmd.env_remove("LETTERPRESS_CONFIG")
+        .env_remove("LETTERPRESS_UNSUBSCRIBE_SECRET")
+        .env_remove("LETTERPRESS_SMTP_PASSWORD")
+        .env("HOME", "/nonexistent");
+    cmd
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "build" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Whether an external program the test needs is missing: under CI that is
+/// a failure, elsewhere the test says why it skips.
+pub fn require(program: &str, why: &str) -> bool {
+    if Path::new(program).exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{program} is missing and CI is set: {why}");
+    }
+    eprintln!("skipping: {program} is not installed ({why})");
+    false
+}
