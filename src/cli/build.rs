@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
-use crate::fs::write_atomic;
+use crate::fs;
 use crate::issue::Issue;
 use crate::reader;
 use crate::subscribers::List;
@@ -44,7 +44,7 @@ pub fn run(
     println!("Built \"{}\" for {email}", composed.subject());
     for (name, content) in &files {
         let path = out.join(name);
-        write_atomic(&path, content.as_bytes())?;
+        fs::replace(&path, content.as_bytes())?;
         println!(
             "  {:<40} {:>7.1} KB",
             path.display(),
