@@ -160,8 +160,22 @@ pub struct Dkim {
     pub domain: String,
     /// The selector (`s=`).
     pub selector: String,
-    /// PEM private key, relative to the config file.
+    /// The private key, relative to the config file.
     pub private_key_file: PathBuf,
+    /// `rsa` (PKCS#1 PEM, the default) or `ed25519` (base64 seed).
+    #[serde(default)]
+    pub algorithm: DkimAlgorithm,
+}
+
+/// DKIM signing algorithms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DkimAlgorithm {
+    /// rsa-sha256.
+    #[default]
+    Rsa,
+    /// ed25519-sha256.
+    Ed25519,
 }
 
 fn default_language() -> String {

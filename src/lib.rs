@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod fs;
 mod issue;
+mod message;
 mod reader;
 mod subscribers;
 
@@ -20,5 +21,6 @@ pub use config::Config;
 pub use error::Located;
 pub use issue::tags::Values;
 pub use issue::{Issue, Kind};
+pub use message::{run_date, Factory, Outgoing, Purpose};
 pub use reader::{token, verify};
-pub use subscribers::{List, Status, Subscriber};
+pub use subscribers::{Editor, ImportReport, List, Status, Subscriber};

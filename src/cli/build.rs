@@ -4,23 +4,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use crate::compose::{Composed, Theme};
-use crate::config::Config;
+use crate::compose::Composed;
 use crate::fs;
 use crate::issue::Issue;
+use crate::message::{run_date, Factory, Purpose};
 use crate::reader;
-use crate::subscribers::List;
+use crate::subscribers::{parse_address, List};
 
-/// Composes the issue for a sample reader and writes the files.
+/// Composes the issue for a sample reader and writes the files, plus
+/// `preview.eml`, the message that reader would get.
 pub fn run(
     config_path: &Path,
     issue: &Path,
     out: Option<PathBuf>,
     as_reader: Option<&str>,
 ) -> Result<()> {
-    let config = Config::load(config_path)?;
-    let issue = Issue::load(&locate_issue(&config, issue))?;
-    let theme = Theme::load(&config)?;
+    let (config, issue, theme) = super::compose_issue(config_path, issue)?;
     let composed = Composed::new(&config, &theme, &issue)?;
     let list = List::load(&config.resolve(&config.file.subscribers.file))?;
     let (email, name) = sample_reader(&list, &issue, as_reader)?;
@@ -41,27 +40,32 @@ pub fn run(
         ("email.txt", composed.text(&values)),
         ("web.html", composed.html(&web_values)),
     ];
+    let address = parse_address(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let factory = Factory::new(&composed, secret, run_date())?;
+    let preview = factory.build(&address, name.as_deref(), Purpose::List)?;
     println!("Built \"{}\" for {email}", composed.subject());
-    for (name, content) in &files {
+    let files = files
+        .iter()
+        .map(|(name, text)| (*name, text.as_bytes()))
+        .chain([("preview.eml", preview.bytes.as_slice())]);
+    for (name, bytes) in files {
         let path = out.join(name);
-        fs::replace(&path, content.as_bytes())?;
+        fs::replace(&path, bytes)?;
         println!(
             "  {:<40} {:>7.1} KB",
             path.display(),
-            content.len() as f64 / 1000.0
+            bytes.len() as f64 / 1000.0
         );
     }
-    Ok(())
-}
-
-/// An issue named as a path, or by its folder name under `issues/`.
-fn locate_issue(config: &Config, issue: &Path) -> PathBuf {
-    let in_project = config.project_dir.join("issues").join(issue);
-    if !issue.exists() && issue.components().count() == 1 && in_project.is_dir() {
-        in_project
-    } else {
-        issue.to_path_buf()
+    // The HTML files refer to the issue's own images by relative path.
+    for image in &issue.images {
+        let path = out.join(&image.src);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        fs::replace(&path, &image.bytes)?;
     }
+    Ok(())
 }
 
 /// `--as ADDR`, or the first active reader the issue's audience reaches.
@@ -82,7 +86,7 @@ fn sample_reader(
             entry.subscriber.name.clone(),
         ));
     }
-    match list.audience(&issue.audience).next() {
+    match list.recipients(&issue.audience, &[]).first() {
         Some(entry) => Ok((
             entry.subscriber.email.clone(),
             entry.subscriber.name.clone(),

@@ -3,13 +3,18 @@
 
 mod build;
 mod new;
+mod send;
+mod subscribers;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::compose::Theme;
+use crate::config::Config;
 use crate::error::Located;
+use crate::issue::Issue;
 
 /// Compose Markdown issues into responsive HTML email and send them.
 #[derive(Debug, Parser)]
@@ -47,6 +52,93 @@ pub enum Command {
         #[arg(long = "as", value_name = "ADDR")]
         as_reader: Option<String>,
     },
+    /// Write every message the send would deliver as DIR/<address>.eml.
+    Send(SendArgs),
+    /// Manage the subscriber list (comments and layout of the file are kept).
+    Subscribers {
+        /// What to do with the list.
+        #[command(subcommand)]
+        command: SubscribersCommand,
+    },
+}
+
+/// `send` options.
+#[derive(Debug, clap::Args)]
+pub struct SendArgs {
+    /// The issue folder (or its name under the project's issues/).
+    pub issue: PathBuf,
+    /// Write the messages to files instead of delivering them. Required:
+    /// this release does not deliver over SMTP yet.
+    #[arg(long, required = true)]
+    pub dry_run: bool,
+    /// The folder for the .eml files.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Test send: only these addresses, with a fresh Message-ID.
+    #[arg(long, value_name = "ADDR")]
+    pub to: Vec<String>,
+    /// Only readers carrying one of these tags (on top of the issue's audience).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// At most this many readers, in list order.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Leave out invalid list entries instead of refusing to send.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+/// `subscribers` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SubscribersCommand {
+    /// Print the readers (tab-separated) and their counts.
+    List {
+        /// Print only the counts.
+        #[arg(long)]
+        count: bool,
+        /// Only readers carrying one of these tags.
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+    },
+    /// Add a reader.
+    Add {
+        /// The address.
+        address: String,
+        /// The reader's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Tags (repeat for several).
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+    },
+    /// Remove a reader's entry entirely.
+    Remove {
+        /// The address.
+        address: String,
+    },
+    /// Mark a reader unsubscribed (the entry stays, so a re-import cannot re-add it).
+    Unsubscribe {
+        /// The address.
+        address: String,
+    },
+    /// Add the readers of a CSV export (Mailchimp, Stibee, a spreadsheet).
+    Import {
+        /// The CSV file, UTF-8, with a header row.
+        file: PathBuf,
+        /// The header of the address column, when it is not one of email,
+        /// Email Address, 이메일.
+        #[arg(long, value_name = "HEADER")]
+        email_column: Option<String>,
+        /// Tags for every imported reader.
+        #[arg(long, value_name = "TAG")]
+        tag: Vec<String>,
+    },
+    /// Write the list as CSV (email, name, status, tags).
+    Export {
+        /// A file to write instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line and turns the outcome into an exit code:
@@ -70,7 +162,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             as_reader,
         } => build::run(&cli.config, &issue, out, as_reader.as_deref()),
+        Command::Send(args) => send::run(&cli.config, &args),
+        Command::Subscribers { command } => subscribers::run(&cli.config, &command),
     }
+}
+
+/// Loads what composing an issue needs: the config, the issue (a path, or a
+/// folder name under the project's `issues/`) and the theme.
+fn compose_issue(config_path: &Path, issue: &Path) -> anyhow::Result<(Config, Issue, Theme)> {
+    let config = Config::load(config_path)?;
+    let in_project = config.project_dir.join("issues").join(issue);
+    let dir = if !issue.exists() && issue.components().count() == 1 && in_project.is_dir() {
+        in_project
+    } else {
+        issue.to_path_buf()
+    };
+    let issue = Issue::load(&dir)?;
+    let theme = Theme::load(&config)?;
+    Ok((config, issue, theme))
 }
 
 /// Prints an error once, with its causes; a located error in the

@@ -11,6 +11,7 @@ pub mod theme;
 pub mod wrap;
 
 use anyhow::{bail, Result};
+use sha2::Digest;
 
 use crate::config::{primary_language, Config};
 use crate::issue::tags::{Field, Tag, TagTable, Values};
@@ -35,7 +36,10 @@ pub struct Composed<'a> {
     pub(crate) layout: Layout<'a>,
     pub(crate) issue: &'a Issue,
     pub(crate) tags: TagTable,
+    /// For files: local images referred to by their relative path.
     html: String,
+    /// For messages: local images referred to as `cid:` parts.
+    mail_html: String,
 }
 
 impl<'a> Composed<'a> {
@@ -69,12 +73,49 @@ impl<'a> Composed<'a> {
             web_url_marker,
         };
         let html = inline_css(&layout.document(), &theme.inline_css)?;
-        Ok(Composed {
+        let mut composed = Composed {
             layout,
             issue,
             tags,
+            mail_html: String::new(),
             html,
-        })
+        };
+        composed.mail_html = composed.html.clone();
+        for image in &issue.images {
+            let from = format!("src=\"{}\"", html::escape_attr(&image.src));
+            let to = format!("src=\"cid:{}\"", composed.cid(image));
+            composed.mail_html = composed.mail_html.replace(&from, &to);
+        }
+        Ok(composed)
+    }
+
+    /// The configuration it was composed with.
+    pub fn config(&self) -> &'a Config {
+        self.layout.config
+    }
+
+    /// The Content-ID of a local image (without angle brackets).
+    pub fn cid(&self, image: &crate::issue::LocalImage) -> String {
+        let index = self
+            .issue
+            .images
+            .iter()
+            .position(|i| i.src == image.src)
+            .unwrap_or(0);
+        let digest = sha2::Sha256::digest(&image.bytes);
+        let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        let from = self.config().newsletter().from.get_ref();
+        let domain = from.rsplit('@').next().unwrap_or("localhost");
+        format!(
+            "img{}.{hash}@{}",
+            index + 1,
+            domain.trim_end_matches('>').trim()
+        )
+    }
+
+    /// The HTML part of a message for one reader (images as `cid:`).
+    pub fn mail_html(&self, values: &Values) -> String {
+        self.tags.fill(&self.mail_html, values, escape_into)
     }
 
     /// The subject line, with the advertising prefix when the issue is an ad.
@@ -82,7 +123,7 @@ impl<'a> Composed<'a> {
         &self.layout.subject
     }
 
-    /// The HTML part for one reader.
+    /// The HTML for one reader as a file (images by relative path).
     pub fn html(&self, values: &Values) -> String {
         self.tags.fill(&self.html, values, escape_into)
     }

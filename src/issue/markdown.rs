@@ -355,6 +355,32 @@ fn to_align(a: Alignment) -> Align {
     }
 }
 
+/// Appends the source of every image in `blocks`, in order.
+pub fn image_sources<'a>(blocks: &'a [Block], out: &mut Vec<&'a str>) {
+    fn inlines<'a>(items: &'a [Inline], out: &mut Vec<&'a str>) {
+        for inline in items {
+            match inline {
+                Inline::Image { src, .. } => out.push(src),
+                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, out),
+                Inline::Link { children, .. } => inlines(children, out),
+                _ => {}
+            }
+        }
+    }
+    for block in blocks {
+        match block {
+            Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, out),
+            Block::Quote(b) => image_sources(b, out),
+            Block::List { items, .. } => items.iter().for_each(|b| image_sources(b, out)),
+            Block::Table { head, rows, .. } => {
+                head.iter().for_each(|c| inlines(c, out));
+                rows.iter().flatten().for_each(|c| inlines(c, out));
+            }
+            Block::Code(_) | Block::Rule => {}
+        }
+    }
+}
+
 /// The text of inline content without formatting (image alt text, titles).
 pub fn plain_text(inlines: &[Inline]) -> String {
     let mut out = String::new();

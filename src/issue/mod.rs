@@ -54,6 +54,17 @@ pub struct Image {
     pub alt: String,
 }
 
+/// An image file of the issue folder, sent inline with the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// The path as written in the section, relative to the issue folder.
+    pub src: String,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+    /// Its MIME type.
+    pub content_type: &'static str,
+}
+
 /// One section file, parsed.
 #[derive(Debug, Clone)]
 pub struct Section {
@@ -100,6 +111,8 @@ pub struct Issue {
     pub sections: Vec<Section>,
     /// The merge tags used anywhere in the sections.
     pub tags: TagTable,
+    /// Local image files the sections show, each once.
+    pub images: Vec<LocalImage>,
 }
 
 impl Issue {
@@ -121,6 +134,16 @@ impl Issue {
             .as_ref()
             .map(|d| to_date(&path, &source, d))
             .transpose()?;
+        if file.subject.get_ref().chars().any(char::is_control) {
+            return Err(Located::at(
+                &path,
+                &source,
+                file.subject.span().start,
+                "the subject contains a line break or control character",
+            )
+            .help("write the subject on one line; a line break in a header could inject other headers")
+            .into());
+        }
         if file.subject.get_ref().trim().is_empty() {
             return Err(Located::at(
                 &path,
@@ -132,10 +155,17 @@ impl Issue {
             .into());
         }
         let mut tags = TagTable::default();
-        let sections = section_files(dir, &path, &source, file.sections.as_deref())?
-            .iter()
-            .map(|p| load_section(p, &mut tags))
-            .collect::<Result<Vec<_>>>()?;
+        let mut images: Vec<LocalImage> = Vec::new();
+        let mut sections = Vec::new();
+        for section_path in section_files(dir, &path, &source, file.sections.as_deref())? {
+            let (section, section_images) = load_section(dir, &section_path, &mut tags)?;
+            sections.push(section);
+            for image in section_images {
+                if !images.iter().any(|i| i.src == image.src) {
+                    images.push(image);
+                }
+            }
+        }
         Ok(Issue {
             dir: dir.to_path_buf(),
             slug: slug(dir),
@@ -148,6 +178,7 @@ impl Issue {
             advertising: file.advertising,
             sections,
             tags,
+            images,
         })
     }
 
@@ -235,7 +266,11 @@ fn section_files(
 const TAG_HELP: &str =
     "merge tags are {{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ web_url }} and {{ name | \"fallback\" }}";
 
-fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
+fn load_section(
+    dir: &Path,
+    path: &Path,
+    tags: &mut TagTable,
+) -> Result<(Section, Vec<LocalImage>)> {
     let source = read_text(path)?;
     let split = front_matter::split(path, &source)?;
     let front = split.front;
@@ -284,7 +319,18 @@ fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
             help: Some(e.help.into()),
         }
     })?;
-    Ok(Section {
+    let mut srcs: Vec<&str> = image.iter().map(|i| i.src.as_str()).collect();
+    markdown::image_sources(&body.blocks, &mut srcs);
+    let images = srcs
+        .into_iter()
+        .filter(|src| is_local(src))
+        .map(|src| {
+            load_image(dir, src).map_err(|(message, help)| {
+                at(source.find(src).unwrap_or(0), message).help(help).into()
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let section = Section {
         path: path.to_path_buf(),
         kind: front.kind,
         title,
@@ -293,5 +339,57 @@ fn load_section(path: &Path, tags: &mut TagTable) -> Result<Section> {
         image,
         attribution: front.attribution,
         body,
+    };
+    Ok((section, images))
+}
+
+/// Whether an image source is a file of the issue rather than a URL.
+pub fn is_local(src: &str) -> bool {
+    !["http://", "https://", "cid:", "data:"]
+        .iter()
+        .any(|p| src.starts_with(p))
+}
+
+fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String, &'static str)> {
+    let relative = Path::new(src);
+    let inside = relative.components().all(|c| {
+        matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    });
+    if !inside {
+        return Err((
+            format!("the image `{src}` is outside the issue folder"),
+            "put the image file in the issue folder and refer to it by a relative path, or use an https:// URL",
+        ));
+    }
+    let extension = relative
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let content_type = match extension.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        _ => {
+            return Err((
+                format!("the image `{src}` is not PNG, JPEG, GIF or WebP"),
+                "convert it to PNG or JPEG: mail clients do not show other formats reliably",
+            ))
+        }
+    };
+    let bytes = std::fs::read(dir.join(relative)).map_err(|e| {
+        (
+            format!("cannot read the image `{src}`: {e}"),
+            "check the file name; it is relative to the issue folder",
+        )
+    })?;
+    Ok(LocalImage {
+        src: src.to_string(),
+        bytes,
+        content_type,
     })
 }

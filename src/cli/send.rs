@@ -1,0 +1,183 @@
+//! `letterpress send ISSUE --dry-run --out DIR`: every message the send
+//! would deliver, written as `DIR/<address>.eml`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+use super::{compose_issue, SendArgs};
+use crate::fs;
+use crate::message::{run_date, Factory, Purpose};
+use crate::reader;
+use crate::subscribers::{parse_address, List, Severity, Status};
+
+/// Writes the messages of a send to files; opens no network connection.
+pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
+    let (config, issue, theme) = compose_issue(config_path, &args.issue)?;
+    let composed = crate::compose::Composed::new(&config, &theme, &issue)?;
+    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    let secret = reader::secret_from_env(&config);
+    if secret.is_none() && config.file.unsubscribe.url.is_some() {
+        let name = config
+            .file
+            .unsubscribe
+            .secret_env
+            .as_deref()
+            .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET");
+        bail!(
+            "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {name}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
+            config.path.display()
+        );
+    }
+    let (readers, purpose) = if args.to.is_empty() {
+        (list_readers(&list, &issue.audience, args)?, Purpose::List)
+    } else {
+        (test_readers(&list, &args.to)?, Purpose::Test)
+    };
+    let Some(out) = &args.out else {
+        bail!("--dry-run needs --out DIR: the folder to write the messages into");
+    };
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the folder", out.display()))?;
+
+    let factory = Factory::new(&composed, secret, run_date())?;
+    for (address, name) in &readers {
+        let message = factory.build(address, name.as_deref(), purpose)?;
+        fs::replace(&out.join(eml_file_name(address.as_ref())), &message.bytes)?;
+    }
+    println!(
+        "Dry run of \"{}\": wrote {} message{} to {}; no connection was opened.",
+        composed.subject(),
+        readers.len(),
+        if readers.len() == 1 { "" } else { "s" },
+        out.display()
+    );
+    if purpose == Purpose::List {
+        println!("{}", skipped_summary(&list, readers.len()));
+    }
+    Ok(())
+}
+
+type Reader = (lettre::Address, Option<String>);
+
+/// The list's readers for this issue, after reporting the list's findings.
+fn list_readers(list: &List, audience: &[String], args: &SendArgs) -> Result<Vec<Reader>> {
+    for finding in &list.findings {
+        if finding.severity == Severity::Warning || args.skip_invalid {
+            let level = if finding.severity == Severity::Error {
+                "skipped"
+            } else {
+                "warning"
+            };
+            eprintln!(
+                "{}:{}: {level}: {}",
+                list.path.display(),
+                finding.line,
+                finding.message
+            );
+        }
+    }
+    if !args.skip_invalid {
+        if let Some(err) = list.invalid_error() {
+            return Err(err);
+        }
+    }
+    let mut readers: Vec<Reader> = list
+        .recipients(audience, &args.tag)
+        .into_iter()
+        .map(|e| {
+            (
+                e.address.clone().expect("recipients are valid"),
+                e.subscriber.name.clone(),
+            )
+        })
+        .collect();
+    if let Some(limit) = args.limit {
+        readers.truncate(limit);
+    }
+    if readers.is_empty() {
+        bail!(
+            "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
+            list.path.display(),
+            if audience.is_empty() { String::new() } else { format!(" tagged {}", audience.join(" or ")) },
+            if args.tag.is_empty() { String::new() } else { format!(" with --tag {}", args.tag.join(", ")) },
+        );
+    }
+    Ok(readers)
+}
+
+/// `--to` addresses; a name comes from the list when the address is in it.
+fn test_readers(list: &List, to: &[String]) -> Result<Vec<Reader>> {
+    to.iter()
+        .map(|raw| {
+            let address = parse_address(raw).map_err(|e| anyhow::anyhow!("--to {e}"))?;
+            let name = list.find(raw).and_then(|e| e.subscriber.name.clone());
+            Ok((address, name))
+        })
+        .collect()
+}
+
+fn skipped_summary(list: &List, sent: usize) -> String {
+    let count = |status| {
+        list.entries
+            .iter()
+            .filter(|e| e.subscriber.status == status)
+            .count()
+    };
+    let invalid = list
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let duplicates = list
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    let (unsubscribed, bounced) = (count(Status::Unsubscribed), count(Status::Bounced));
+    let other = list
+        .entries
+        .len()
+        .saturating_sub(sent + unsubscribed + bounced + invalid + duplicates);
+    format!(
+        "{} entries in the list: {sent} written, skipped {unsubscribed} unsubscribed, {bounced} bounced, {invalid} invalid, {duplicates} duplicate, {other} outside the audience, tags or limit.",
+        list.entries.len()
+    )
+}
+
+/// `reader@example.com.eml`: the address in lower case, with any character
+/// that is not safe in a file name percent-encoded.
+pub fn eml_file_name(address: &str) -> PathBuf {
+    let mut name = String::with_capacity(address.len() + 4);
+    for (i, b) in address.to_lowercase().bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || b"@+-_".contains(&b) || (b == b'.' && i > 0);
+        if safe {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    name.push_str(".eml");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eml_names_are_safe() {
+        assert_eq!(
+            eml_file_name("Reader@Example.com"),
+            PathBuf::from("reader@example.com.eml")
+        );
+        assert_eq!(
+            eml_file_name("a/b@example.com"),
+            PathBuf::from("a%2Fb@example.com.eml")
+        );
+        assert_eq!(
+            eml_file_name(".x@example.com"),
+            PathBuf::from("%2Ex@example.com.eml")
+        );
+    }
+}

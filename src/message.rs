@@ -1,0 +1,315 @@
+//! One MIME message per reader: multipart/alternative (text/plain, then
+//! text/html, with inline images in multipart/related), UTF-8 and base64,
+//! the bulk-sender headers (List-Id, List-Unsubscribe, One-Click), a
+//! Message-ID on the sender's domain and, when configured, a DKIM signature.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use anyhow::{anyhow, bail, Context, Result};
+use lettre::message::dkim::{
+    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
+    DkimSigningKey,
+};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+
+use crate::compose::Composed;
+use crate::config::{Config, DkimAlgorithm};
+use crate::reader;
+
+/// A message ready for the wire: envelope and the exact DATA bytes (CRLF).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Envelope sender.
+    pub from: Address,
+    /// Envelope recipient.
+    pub to: Address,
+    /// The message as SMTP DATA carries it.
+    pub bytes: Vec<u8>,
+}
+
+/// Whether a message goes to the list or is a test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A reader of the list: the Message-ID is derived from the issue and
+    /// the address, so a resent copy carries the same id.
+    List,
+    /// A test send: a fresh Message-ID each time.
+    Test,
+}
+
+/// Builds the messages of one composed issue.
+pub struct Factory<'a> {
+    composed: &'a Composed<'a>,
+    config: &'a Config,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    domain: String,
+    list_id: String,
+    feedback_id: Option<HeaderValue>,
+    dkim: Option<DkimConfig>,
+    date: SystemTime,
+    secret: Option<Vec<u8>>,
+}
+
+impl<'a> Factory<'a> {
+    /// Prepares the headers shared by every reader. `date` is the Date of
+    /// every message of this run.
+    pub fn new(
+        composed: &'a Composed<'a>,
+        secret: Option<Vec<u8>>,
+        date: SystemTime,
+    ) -> Result<Factory<'a>> {
+        let config = composed.config();
+        let newsletter = config.newsletter();
+        let from = Mailbox::from_str(newsletter.from.get_ref()).map_err(|e| {
+            anyhow!(
+                "{}: `from = \"{}\"` is not a mailbox: {e}",
+                config.path.display(),
+                newsletter.from.get_ref()
+            )
+        })?;
+        let reply_to = newsletter
+            .reply_to
+            .as_ref()
+            .map(|r| Mailbox::from_str(r.get_ref()))
+            .transpose()
+            .map_err(|e| {
+                anyhow!(
+                    "{}: `reply_to` is not a mailbox: {e}",
+                    config.path.display()
+                )
+            })?;
+        let domain = from.email.domain().to_string();
+        let list_id = match &newsletter.list_id {
+            Some(id) => id.clone(),
+            None => format!("{}.{}", from.email.user(), domain),
+        };
+        let feedback_id = newsletter
+            .feedback_id
+            .as_ref()
+            .map(|v| raw_header("Feedback-ID", v.clone(), "[newsletter] feedback_id"))
+            .transpose()?;
+        let dkim = config
+            .file
+            .dkim
+            .as_ref()
+            .map(|_| load_dkim(config))
+            .transpose()?;
+        Ok(Factory {
+            composed,
+            config,
+            from,
+            reply_to,
+            domain,
+            list_id,
+            feedback_id,
+            dkim,
+            date,
+            secret,
+        })
+    }
+
+    /// The message for one reader.
+    pub fn build(&self, to: &Address, name: Option<&str>, purpose: Purpose) -> Result<Outgoing> {
+        let issue = self.composed.issue;
+        let values = reader::values(
+            self.config,
+            issue,
+            AsRef::<str>::as_ref(to),
+            name,
+            self.secret.as_deref(),
+        );
+        let text = self.composed.text(&values);
+        let html = self.composed.mail_html(&values);
+
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(name.map(str::to_string), to.clone()))
+            .subject(self.composed.subject())
+            .date(self.date)
+            .message_id(Some(self.message_id(to, purpose)))
+            .raw_header(raw_header(
+                "List-Id",
+                format!("<{}>", self.list_id),
+                "[newsletter] list_id",
+            )?);
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let unsubscribe = self.list_unsubscribe(&values.unsubscribe_url);
+        if !unsubscribe.is_empty() {
+            builder = builder.raw_header(raw_header(
+                "List-Unsubscribe",
+                unsubscribe,
+                "[unsubscribe]",
+            )?);
+        }
+        if self.config.file.unsubscribe.url.is_some() {
+            builder = builder.raw_header(raw_header(
+                "List-Unsubscribe-Post",
+                "List-Unsubscribe=One-Click".into(),
+                "List-Unsubscribe-Post",
+            )?);
+        }
+        if let Some(feedback_id) = &self.feedback_id {
+            builder = builder.raw_header(feedback_id.clone());
+        }
+        let mut message = builder
+            .multipart(self.body(text, html))
+            .context("cannot build the message")?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(Outgoing {
+            from: self.from.email.clone(),
+            to: to.clone(),
+            bytes: message.formatted(),
+        })
+    }
+
+    fn body(&self, text: String, html: String) -> MultiPart {
+        let text = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(base64(text));
+        let html = SinglePart::builder()
+            .header(ContentType::TEXT_HTML)
+            .body(base64(html));
+        let images = &self.composed.issue.images;
+        if images.is_empty() {
+            return MultiPart::alternative().singlepart(text).singlepart(html);
+        }
+        let mut related = MultiPart::related().singlepart(html);
+        for image in images {
+            let content_type = ContentType::parse(image.content_type).expect("a known image type");
+            related = related.singlepart(
+                Attachment::new_inline(self.composed.cid(image))
+                    .body(image.bytes.clone(), content_type),
+            );
+        }
+        MultiPart::alternative().singlepart(text).multipart(related)
+    }
+
+    /// `<https://…>, <mailto:…>`: the reader's one-click link and the mailto.
+    fn list_unsubscribe(&self, url: &str) -> String {
+        let unsubscribe = &self.config.file.unsubscribe;
+        let mut targets = Vec::new();
+        if unsubscribe.url.is_some() {
+            targets.push(format!("<{url}>"));
+        }
+        if let Some(mailto) = &unsubscribe.mailto {
+            targets.push(format!("<mailto:{mailto}?subject=unsubscribe>"));
+        }
+        targets.join(", ")
+    }
+
+    fn message_id(&self, to: &Address, purpose: Purpose) -> String {
+        let mut hash = Sha256::new();
+        let address = AsRef::<str>::as_ref(to).to_lowercase();
+        for part in [
+            self.list_id.as_str(),
+            self.composed.issue.slug.as_str(),
+            address.as_str(),
+        ] {
+            hash.update(part.as_bytes());
+            hash.update([0]);
+        }
+        if purpose == Purpose::Test {
+            let nanos = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            hash.update(nanos.to_le_bytes());
+        }
+        let digest = hash.finalize();
+        let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        format!("<lp.{id}@{}>", self.domain)
+    }
+}
+
+/// A header written exactly as given: never RFC 2047-encoded, never folded
+/// (RFC 2369 headers must stay readable and DKIM-stable). Only printable
+/// ASCII on one line is accepted, so no value can inject a header.
+fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderValue> {
+    if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
+        bail!(
+            "the {name} header from {source} contains {:?}; header values must be printable ASCII on one line",
+            c
+        );
+    }
+    if value.len() + name.len() + 2 > 998 {
+        bail!("the {name} header from {source} is longer than 998 octets");
+    }
+    Ok(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str(name),
+        value.clone(),
+        value,
+    ))
+}
+
+fn base64(text: String) -> Body {
+    Body::new_with_encoding(text, ContentTransferEncoding::Base64).expect("base64 encodes anything")
+}
+
+fn load_dkim(config: &Config) -> Result<DkimConfig> {
+    let dkim = config.file.dkim.as_ref().expect("caller checked");
+    let path = config.resolve(&dkim.private_key_file);
+    let key = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "{}: cannot read the DKIM private key ([dkim] private_key_file)",
+            path.display()
+        )
+    })?;
+    let algorithm = match dkim.algorithm {
+        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
+        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
+    };
+    let key = DkimSigningKey::new(key.trim(), algorithm).map_err(|e| {
+        anyhow!(
+            "{}: not a {:?} DKIM key ({e:?})\n  help: RSA keys are PKCS#1 PEM (BEGIN RSA PRIVATE KEY); Ed25519 keys are the base64 of the 32-byte seed",
+            path.display(),
+            dkim.algorithm
+        )
+    })?;
+    let headers = [
+        "From",
+        "To",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+        "Reply-To",
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+        "Feedback-ID",
+    ]
+    .into_iter()
+    .map(HeaderName::new_from_ascii_str)
+    .collect();
+    let relaxed = DkimCanonicalization {
+        header: DkimCanonicalizationType::Relaxed,
+        body: DkimCanonicalizationType::Relaxed,
+    };
+    Ok(DkimConfig::new(
+        dkim.selector.clone(),
+        dkim.domain.clone(),
+        key,
+        headers,
+        relaxed,
+    ))
+}
+
+/// The Date of a run: `SOURCE_DATE_EPOCH` when set (reproducible output),
+/// else now.
+pub fn run_date() -> SystemTime {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or_else(SystemTime::now, |secs| {
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs)
+        })
+}

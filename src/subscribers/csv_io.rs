@@ -1,0 +1,152 @@
+//! CSV import (exports of Mailchimp, Stibee, spreadsheets) and export.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context, Result};
+
+use super::{Editor, List, Status, Subscriber};
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Readers added.
+    pub added: usize,
+    /// Rows skipped because the address is already in the list or earlier in the file.
+    pub duplicates: Vec<(usize, String)>,
+    /// Rows skipped because the address is not valid: (row line, why).
+    pub invalid: Vec<(usize, String)>,
+}
+
+/// Header names of the address column, compared without case, spaces, `_`, `-`.
+const EMAIL_COLUMNS: &[&str] = &[
+    "email",
+    "emailaddress",
+    "mail",
+    "이메일",
+    "이메일주소",
+    "메일",
+    "메일주소",
+];
+const NAME_COLUMNS: &[&str] = &["name", "fullname", "displayname", "이름", "성명", "성함"];
+const FIRST_NAME_COLUMNS: &[&str] = &["firstname", "givenname"];
+const LAST_NAME_COLUMNS: &[&str] = &["lastname", "familyname", "surname"];
+const TAG_COLUMNS: &[&str] = &["tags", "tag", "태그"];
+
+fn normalise(header: &str) -> String {
+    header
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn find_column(headers: &[String], names: &[&str]) -> Option<usize> {
+    headers
+        .iter()
+        .position(|h| names.contains(&normalise(h).as_str()))
+}
+
+/// Adds the rows of `csv_path` to the list open in `editor`. Existing
+/// entries are never changed or dropped.
+pub fn import_csv(
+    editor: &mut Editor,
+    csv_path: &Path,
+    email_column: Option<&str>,
+    tags: &[String],
+) -> Result<ImportReport> {
+    let bytes = std::fs::read(csv_path)
+        .with_context(|| format!("{}: cannot read the file", csv_path.display()))?;
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    if let Err(e) = std::str::from_utf8(bytes) {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        bail!(
+            "{}:{line}: error: the file is not UTF-8\n  help: export it as \"CSV UTF-8\" (spreadsheets often save Korean text as CP949)",
+            csv_path.display()
+        );
+    }
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
+    let email_at = match email_column {
+        Some(name) => headers
+            .iter()
+            .position(|h| h.trim() == name.trim() || normalise(h) == normalise(name)),
+        None => find_column(&headers, EMAIL_COLUMNS),
+    }
+    .ok_or_else(|| {
+        anyhow!(
+            "{}:1: error: no address column among {:?}\n  help: name it with --email-column \"…\"",
+            csv_path.display(),
+            headers
+        )
+    })?;
+    let name_at = find_column(&headers, NAME_COLUMNS);
+    let first_at = find_column(&headers, FIRST_NAME_COLUMNS);
+    let last_at = find_column(&headers, LAST_NAME_COLUMNS);
+    let tags_at = find_column(&headers, TAG_COLUMNS);
+
+    let mut report = ImportReport::default();
+    let mut in_file = HashSet::new();
+    for record in reader.records() {
+        let record = record.with_context(|| format!("{}: malformed CSV", csv_path.display()))?;
+        let line = record.position().map_or(0, |p| p.line() as usize);
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let email = field(Some(email_at)).unwrap_or("").to_string();
+        let name = field(name_at).map(str::to_string).or_else(|| {
+            let parts: Vec<&str> = [field(first_at), field(last_at)]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        });
+        let mut row_tags = tags.to_vec();
+        for tag in field(tags_at).unwrap_or("").split([',', ';']) {
+            let tag = tag.trim().trim_matches('"').trim();
+            if !tag.is_empty() && !row_tags.iter().any(|t| t == tag) {
+                row_tags.push(tag.to_string());
+            }
+        }
+        let subscriber = Subscriber {
+            email: email.clone(),
+            name,
+            status: Status::Active,
+            tags: row_tags,
+        };
+        if let Err(why) = super::validate(&subscriber) {
+            report.invalid.push((line, why));
+        } else if editor.contains(&email) || !in_file.insert(email.to_lowercase()) {
+            report.duplicates.push((line, email));
+        } else {
+            editor.add(&subscriber)?;
+            report.added += 1;
+        }
+    }
+    Ok(report)
+}
+
+/// Writes the list as CSV: email, name, status, tags (joined with `;`).
+pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(["email", "name", "status", "tags"])?;
+    for entry in &list.entries {
+        let s = &entry.subscriber;
+        writer.write_record([
+            s.email.as_str(),
+            s.name.as_deref().unwrap_or(""),
+            s.status.as_str(),
+            &s.tags.join(";"),
+        ])?;
+    }
+    writer.flush()?;
+    Ok(())
+}

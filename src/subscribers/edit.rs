@@ -1,0 +1,233 @@
+//! Changing `subscribers.toml` the way an editor would by hand: entries are
+//! added, removed or changed in place, every comment and blank line of the
+//! user's file stays, and the file is replaced atomically.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
+
+use super::{List, Status, Subscriber};
+use crate::error::read_text;
+use crate::fs::write_atomic;
+
+/// An open list file, edited in memory until [`Editor::save`].
+pub struct Editor {
+    path: PathBuf,
+    doc: DocumentMut,
+}
+
+impl Editor {
+    /// Opens `path`; a missing file starts an empty list.
+    pub fn open(path: &Path) -> Result<Editor> {
+        let text = if path.exists() {
+            read_text(path)?
+        } else {
+            String::new()
+        };
+        // The typed parse reports bad TOML and unknown keys with their lines.
+        List::parse(path, &text)?;
+        let doc: DocumentMut = text
+            .parse()
+            .map_err(|e| anyhow!("{}: cannot parse the list: {e}", path.display()))?;
+        if doc
+            .get("subscriber")
+            .is_some_and(|i| i.as_array_of_tables().is_none())
+        {
+            bail!(
+                "{}: `subscriber` is not written as [[subscriber]] tables\n  help: letterpress edits lists written as [[subscriber]] tables, one per reader",
+                path.display()
+            );
+        }
+        Ok(Editor {
+            path: path.to_path_buf(),
+            doc,
+        })
+    }
+
+    fn tables(&mut self) -> &mut ArrayOfTables {
+        self.doc
+            .entry("subscriber")
+            .or_insert(Item::ArrayOfTables(ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .expect("checked when opened")
+    }
+
+    /// Index of the entry for `email` (case-insensitive).
+    fn position(&self, email: &str) -> Option<usize> {
+        let tables = self.doc.get("subscriber")?.as_array_of_tables()?;
+        tables.iter().position(|t| {
+            t.get("email")
+                .and_then(Item::as_str)
+                .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+        })
+    }
+
+    /// Whether the list holds `email`.
+    pub fn contains(&self, email: &str) -> bool {
+        self.position(email).is_some()
+    }
+
+    /// Appends a reader; refuses an address already in the list.
+    pub fn add(&mut self, subscriber: &Subscriber) -> Result<()> {
+        super::validate(subscriber).map_err(|e| anyhow!("{e}"))?;
+        if self.contains(&subscriber.email) {
+            bail!("{} is already in {}", subscriber.email, self.path.display());
+        }
+        let mut table = Table::new();
+        table["email"] = value(subscriber.email.as_str());
+        if let Some(name) = &subscriber.name {
+            table["name"] = value(name.as_str());
+        }
+        if subscriber.status != Status::Active {
+            table["status"] = value(subscriber.status.as_str());
+        }
+        if !subscriber.tags.is_empty() {
+            table["tags"] = value(subscriber.tags.iter().collect::<Array>());
+        }
+        let tables = self.tables();
+        if !tables.is_empty() {
+            table.decor_mut().set_prefix("\n");
+        }
+        tables.push(table);
+        Ok(())
+    }
+
+    /// Removes the entry for `email`.
+    pub fn remove(&mut self, email: &str) -> Result<()> {
+        let index = self.require(email)?;
+        let tables = self.tables();
+        let prefix = prefix_of(tables.get(index).expect("index from position"));
+        tables.remove(index);
+        // Comments above a blank line belong to the file or to a group of
+        // entries, not to the removed one: hand them to the next entry.
+        let kept = prefix.rfind("\n\n").map_or("", |i| &prefix[..=i]);
+        if !kept.is_empty() {
+            if let Some(next) = tables.get_mut(index) {
+                let next_prefix = prefix_of(next);
+                next.decor_mut()
+                    .set_prefix(format!("{kept}\n{}", next_prefix.trim_start_matches('\n')));
+            } else {
+                let trailing = self.doc.trailing().as_str().unwrap_or("").to_string();
+                self.doc.set_trailing(format!("{kept}{trailing}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the status of `email`; returns whether it changed.
+    pub fn set_status(&mut self, email: &str, status: Status) -> Result<bool> {
+        let index = self.require(email)?;
+        let table = self.tables().get_mut(index).expect("index from position");
+        let current = table
+            .get("status")
+            .and_then(Item::as_str)
+            .unwrap_or("active");
+        if current == status.as_str() {
+            return Ok(false);
+        }
+        table["status"] = value(status.as_str());
+        Ok(true)
+    }
+
+    fn require(&self, email: &str) -> Result<usize> {
+        self.position(email).ok_or_else(|| {
+            anyhow!(
+                "{email} is not in {}\n  help: `letterpress subscribers list` shows the readers",
+                self.path.display()
+            )
+        })
+    }
+
+    /// The file's new text.
+    pub fn text(&self) -> String {
+        self.doc.to_string()
+    }
+
+    /// Writes the list back: a temporary file, fsync, rename.
+    pub fn save(&self) -> Result<()> {
+        write_atomic(&self.path, self.text().as_bytes())
+    }
+}
+
+fn prefix_of(table: &Table) -> String {
+    table
+        .decor()
+        .prefix()
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &str = "# Our readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # the first one\nname  = \"김독자\"\n\n# VIPs below\n[[subscriber]]\nemail = \"b@example.com\"\ntags  = [\"vip\"]\n";
+
+    fn editor() -> (tempfile::TempDir, Editor) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, LIST).unwrap();
+        let editor = Editor::open(&path).unwrap();
+        (dir, editor)
+    }
+
+    fn reader(email: &str) -> Subscriber {
+        Subscriber {
+            email: email.into(),
+            name: Some("Jane".into()),
+            status: Status::Active,
+            tags: vec!["weekly".into()],
+        }
+    }
+
+    #[test]
+    fn add_keeps_comments_and_layout() {
+        let (_dir, mut editor) = editor();
+        editor.add(&reader("c@example.org")).unwrap();
+        let text = editor.text();
+        assert!(text.starts_with(LIST), "existing text changed:\n{text}");
+        assert!(text.ends_with("\n[[subscriber]]\nemail = \"c@example.org\"\nname = \"Jane\"\ntags = [\"weekly\"]\n"), "{text}");
+        assert!(
+            editor.add(&reader("C@EXAMPLE.ORG")).is_err(),
+            "duplicate accepted"
+        );
+        assert!(editor.add(&reader("not-an-address")).is_err());
+    }
+
+    #[test]
+    fn unsubscribe_and_remove_keep_other_comments() {
+        let (_dir, mut editor) = editor();
+        assert!(editor
+            .set_status("A@example.com", Status::Unsubscribed)
+            .unwrap());
+        assert!(!editor
+            .set_status("a@example.com", Status::Unsubscribed)
+            .unwrap());
+        let text = editor.text();
+        assert!(text.contains("email = \"a@example.com\"   # the first one\nname  = \"김독자\"\nstatus = \"unsubscribed\"\n"), "{text}");
+        editor.remove("a@example.com").unwrap();
+        let text = editor.text();
+        assert!(
+            text.starts_with("# Our readers. Keep this comment!\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# VIPs below\n[[subscriber]]\nemail = \"b@example.com\""),
+            "{text}"
+        );
+        assert!(!text.contains("a@example.com"));
+        assert!(editor.remove("zzz@example.com").is_err());
+    }
+
+    #[test]
+    fn save_round_trips() {
+        let (dir, mut editor) = editor();
+        editor.add(&reader("c@example.org")).unwrap();
+        editor.save().unwrap();
+        let list = List::load(&dir.path().join("subscribers.toml")).unwrap();
+        assert_eq!(list.entries.len(), 3);
+        assert!(list.findings.is_empty());
+    }
+}

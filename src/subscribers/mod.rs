@@ -1,0 +1,345 @@
+//! `subscribers.toml`: the readers, their status and tags; validation,
+//! de-duplication and audience selection.
+
+mod csv_io;
+mod edit;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::Result;
+use lettre::Address;
+use serde::Deserialize;
+use toml::Spanned;
+
+pub use csv_io::{export_csv, import_csv, ImportReport};
+pub use edit::Editor;
+
+use crate::error::{read_text, Located};
+
+/// Where a reader stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Receives issues.
+    #[default]
+    Active,
+    /// Asked to stop.
+    Unsubscribed,
+    /// The address does not accept mail.
+    Bounced,
+}
+
+impl Status {
+    /// The word used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Unsubscribed => "unsubscribed",
+            Status::Bounced => "bounced",
+        }
+    }
+}
+
+/// One `[[subscriber]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscriber {
+    /// The address.
+    pub email: String,
+    /// Display name, used by `{{ name }}`.
+    pub name: Option<String>,
+    /// active, unsubscribed or bounced.
+    #[serde(default)]
+    pub status: Status,
+    /// Tags matched against an issue's `audience`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A reader with the line of its entry and, when valid, its parsed address.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The entry.
+    pub subscriber: Subscriber,
+    /// 1-based line of the `[[subscriber]]` table.
+    pub line: usize,
+    /// The parsed address; `None` when the entry is invalid.
+    pub address: Option<Address>,
+}
+
+/// How serious a finding about the list is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// Stops `send` unless `--skip-invalid`.
+    Error,
+    /// Reported; the send goes on.
+    Warning,
+}
+
+/// Something wrong with one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// 1-based line of the entry.
+    pub line: usize,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// The loaded list.
+#[derive(Debug, Clone)]
+pub struct List {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The entries in file order.
+    pub entries: Vec<Entry>,
+    /// Invalid entries (errors) and duplicates (warnings), by line.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListFile {
+    #[serde(default)]
+    subscriber: Vec<Spanned<Subscriber>>,
+}
+
+impl List {
+    /// Loads and validates `path`.
+    pub fn load(path: &Path) -> Result<List> {
+        let source = read_text(path)?;
+        List::parse(path, &source)
+    }
+
+    /// Parses and validates the text of a list file.
+    pub fn parse(path: &Path, source: &str) -> Result<List> {
+        let file: ListFile =
+            toml::from_str(source).map_err(|e| Located::from_toml(path, source, 0, &e))?;
+        let lines = LineIndex::new(source);
+        let mut findings = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(file.subscriber.len());
+        let entries = file
+            .subscriber
+            .into_iter()
+            .map(|spanned| {
+                let line = lines.line(spanned.span().start);
+                let subscriber = spanned.into_inner();
+                let address = match validate(&subscriber) {
+                    Ok(address) => Some(address),
+                    Err(message) => {
+                        findings.push(Finding {
+                            line,
+                            severity: Severity::Error,
+                            message,
+                        });
+                        None
+                    }
+                };
+                let key = subscriber.email.trim().to_lowercase();
+                if let Some(first) = seen.get(&key) {
+                    findings.push(Finding {
+                        line,
+                        severity: Severity::Warning,
+                        message: format!(
+                            "`{}` duplicates the entry on line {first}; it is sent once",
+                            subscriber.email
+                        ),
+                    });
+                } else {
+                    seen.insert(key, line);
+                }
+                Entry {
+                    subscriber,
+                    line,
+                    address,
+                }
+            })
+            .collect();
+        Ok(List {
+            path: path.to_path_buf(),
+            entries,
+            findings,
+        })
+    }
+
+    /// The errors (invalid entries).
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+    }
+
+    /// The readers an issue reaches: active, valid, carrying one of
+    /// `audience` (everyone when empty) and one of `tags` (everyone when
+    /// empty), each address once (the first entry wins).
+    pub fn recipients<'a>(&'a self, audience: &'a [String], tags: &'a [String]) -> Vec<&'a Entry> {
+        let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
+        let carries = |entry: &Entry, wanted: &[String]| {
+            wanted.is_empty() || entry.subscriber.tags.iter().any(|t| wanted.contains(t))
+        };
+        self.entries
+            .iter()
+            .filter(|e| e.subscriber.status == Status::Active && e.address.is_some())
+            .filter(|e| carries(e, audience) && carries(e, tags))
+            .filter(|e| seen.insert(e.subscriber.email.trim().to_lowercase()))
+            .collect()
+    }
+
+    /// The entry for `address`, compared case-insensitively.
+    pub fn find(&self, address: &str) -> Option<&Entry> {
+        let address = address.trim();
+        self.entries
+            .iter()
+            .find(|e| e.subscriber.email.trim().eq_ignore_ascii_case(address))
+    }
+
+    /// An error listing every invalid entry, for `send`.
+    pub fn invalid_error(&self) -> Option<anyhow::Error> {
+        let errors: Vec<String> = self
+            .errors()
+            .map(|f| format!("{}:{}: error: {}", self.path.display(), f.line, f.message))
+            .collect();
+        if errors.is_empty() {
+            return None;
+        }
+        Some(anyhow::anyhow!(
+            "the subscriber list has {} invalid entr{}; nothing was sent\n{}\n  help: fix or remove them, or pass --skip-invalid to send to the valid readers only",
+            errors.len(),
+            if errors.len() == 1 { "y" } else { "ies" },
+            errors.join("\n"),
+        ))
+    }
+}
+
+/// Checks one entry: a deliverable address and a name fit for a header.
+pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String> {
+    if let Some(name) = &subscriber.name {
+        if name.chars().any(char::is_control) {
+            return Err(format!(
+                "the name of `{}` contains a line break or control character",
+                subscriber.email
+            ));
+        }
+    }
+    parse_address(&subscriber.email)
+}
+
+/// Parses an address with lettre's parser, with a message that says why not.
+pub fn parse_address(email: &str) -> std::result::Result<Address, String> {
+    if email.chars().any(char::is_control) {
+        return Err(format!(
+            "`{}` contains a line break or control character",
+            email.escape_debug()
+        ));
+    }
+    if email != email.trim() {
+        return Err(format!("`{email}` has spaces around it"));
+    }
+    Address::from_str(email).map_err(|e| format!("`{email}` is not a valid email address ({e})"))
+}
+
+/// Byte offset → line number, for large files.
+struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { starts }
+    }
+
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> List {
+        List::parse(Path::new("subscribers.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn validates_addresses_and_names_with_lines() {
+        let list = parse(
+            "[[subscriber]]\nemail = \"ok@example.com\"\n\n[[subscriber]]\nemail = \"not an address\"\n\n[[subscriber]]\nemail = \"x@example.org\"\nname = \"Evil\\r\\nBcc: a@example.net\"\n",
+        );
+        let errors: Vec<_> = list.errors().collect();
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].line, 4);
+        assert!(errors[0].message.contains("not a valid email address"));
+        assert_eq!(errors[1].line, 7);
+        assert!(errors[1].message.contains("line break"));
+        assert!(list
+            .invalid_error()
+            .unwrap()
+            .to_string()
+            .contains("subscribers.toml:4: error:"));
+    }
+
+    #[test]
+    fn duplicates_are_warned_and_sent_once() {
+        let list = parse(
+            "[[subscriber]]\nemail = \"Reader@Example.com\"\n[[subscriber]]\nemail = \"reader@example.com\"\n",
+        );
+        assert_eq!(list.findings.len(), 1);
+        assert_eq!(list.findings[0].severity, Severity::Warning);
+        assert_eq!(list.findings[0].line, 3);
+        assert!(list.findings[0].message.contains("line 1"));
+        assert_eq!(list.recipients(&[], &[]).len(), 1);
+    }
+
+    #[test]
+    fn recipients_follow_status_audience_and_tags() {
+        let list = parse(
+            r#"
+[[subscriber]]
+email = "a@example.com"
+tags = ["weekly"]
+[[subscriber]]
+email = "b@example.com"
+tags = ["weekly", "vip"]
+status = "unsubscribed"
+[[subscriber]]
+email = "c@example.com"
+tags = ["vip"]
+[[subscriber]]
+email = "d@example.com"
+status = "bounced"
+"#,
+        );
+        let emails = |v: Vec<&Entry>| {
+            v.iter()
+                .map(|e| e.subscriber.email.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            emails(list.recipients(&[], &[])),
+            ["a@example.com", "c@example.com"]
+        );
+        assert_eq!(
+            emails(list.recipients(&["weekly".into()], &[])),
+            ["a@example.com"]
+        );
+        assert_eq!(
+            emails(list.recipients(&[], &["vip".into()])),
+            ["c@example.com"]
+        );
+    }
+
+    #[test]
+    fn line_index_matches_line_col() {
+        let text = "a\nbb\n\nccc";
+        let index = LineIndex::new(text);
+        for offset in 0..text.len() {
+            assert_eq!(index.line(offset), crate::error::line_col(text, offset).0);
+        }
+    }
+}

@@ -1,0 +1,521 @@
+//! The messages of a send, written by `send --dry-run` and `build`, parsed
+//! back with an independent MIME parser (mail-parser).
+
+mod support;
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+
+use mail_parser::{MessageParser, MimeHeaders};
+use predicates::prelude::*;
+use support::Project;
+
+const SECRET: &str = "a-test-secret-that-never-leaks";
+
+fn dry_run(project: &Project, extra: &[&str]) -> assert_cmd::assert::Assert {
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .args(extra)
+        .assert()
+}
+
+fn read_eml(project: &Project, address: &str) -> Vec<u8> {
+    std::fs::read(project.path(&format!("outbox/{address}.eml"))).unwrap()
+}
+
+fn outbox(project: &Project) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(project.path("outbox"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn writes_one_message_per_reader_the_send_would_reach() {
+    let project = Project::example();
+    dry_run(&project, &[]).success().stdout(
+        predicate::str::contains("wrote 3 messages")
+            .and(predicate::str::contains("1 unsubscribed")),
+    );
+    assert_eq!(
+        outbox(&project),
+        [
+            "jane.doe@example.org.eml",
+            "park@example.net.eml",
+            "reader@example.com.eml"
+        ]
+    );
+}
+
+#[test]
+fn message_structure_headers_and_korean_decode() {
+    let project = Project::example();
+    dry_run(&project, &[]).success();
+    let bytes = read_eml(&project, "reader@example.com");
+    let message = MessageParser::default().parse(&bytes).unwrap();
+
+    assert_eq!(
+        message.subject(),
+        Some("위기의 AI스타트업... Why를 기억하라")
+    );
+    let from = message.from().unwrap().first().unwrap();
+    assert_eq!(from.name(), Some("뷰스레터플러스"));
+    assert_eq!(from.address(), Some("letter@example.com"));
+    let to = message.to().unwrap().first().unwrap();
+    assert_eq!(
+        (to.name(), to.address()),
+        (Some("김독자"), Some("reader@example.com"))
+    );
+    assert_eq!(
+        message.reply_to().unwrap().first().unwrap().address(),
+        Some("editor@example.com")
+    );
+    assert!(message.date().is_some());
+    assert_eq!(
+        message.header_raw("MIME-Version").map(str::trim),
+        Some("1.0")
+    );
+    assert_eq!(
+        message.header_raw("List-Id").map(str::trim),
+        Some("<weekly.news.example.com>")
+    );
+
+    // multipart/alternative: text/plain first, then text/html, both base64 UTF-8.
+    let root = message.content_type().unwrap();
+    assert_eq!(
+        (root.ctype(), root.subtype()),
+        ("multipart", Some("alternative"))
+    );
+    let text = message.part(1).unwrap();
+    let html = message.part(2).unwrap();
+    assert_eq!(text.content_type().unwrap().subtype(), Some("plain"));
+    assert_eq!(html.content_type().unwrap().subtype(), Some("html"));
+    for part in [text, html] {
+        assert_eq!(part.content_transfer_encoding(), Some("base64"));
+        assert_eq!(
+            part.content_type().unwrap().attribute("charset"),
+            Some("utf-8")
+        );
+    }
+    assert!(message
+        .body_text(0)
+        .unwrap()
+        .contains("안녕하세요, 김독자님."));
+    assert!(message
+        .body_html(0)
+        .unwrap()
+        .contains("안녕하세요, 김독자님."));
+
+    // Raw form: CRLF only, no line over 998 octets, headers once each.
+    let raw = String::from_utf8(bytes.clone()).unwrap();
+    assert!(!raw.replace("\r\n", "").contains('\n'), "bare LF");
+    assert!(raw.split("\r\n").all(|l| l.len() <= 998));
+    let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+    for name in ["From", "To", "Subject", "Date", "Message-ID"] {
+        let count = head
+            .split("\r\n")
+            .filter(|l| l.starts_with(&format!("{name}:")))
+            .count();
+        assert_eq!(count, 1, "{name} appears {count} times");
+    }
+    assert!(!raw.contains(SECRET), "the secret leaked into a message");
+}
+
+#[test]
+fn list_unsubscribe_is_one_click_with_a_reader_token() {
+    let project = Project::example();
+    dry_run(&project, &[]).success();
+    let mut tokens = HashSet::new();
+    for address in [
+        "reader@example.com",
+        "jane.doe@example.org",
+        "park@example.net",
+    ] {
+        let bytes = read_eml(&project, address);
+        let raw = String::from_utf8(bytes.clone()).unwrap();
+        let line = raw
+            .lines()
+            .find(|l| l.starts_with("List-Unsubscribe: "))
+            .unwrap();
+        let token = letterpress::token(SECRET.as_bytes(), address);
+        let encoded = address.replace('@', "%40");
+        assert_eq!(
+            line,
+            format!("List-Unsubscribe: <https://news.example.com/unsubscribe?e={encoded}&t={token}>, <mailto:unsubscribe@example.com?subject=unsubscribe>"),
+            "not one unencoded line"
+        );
+        assert!(raw.contains("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));
+        assert!(letterpress::verify(SECRET.as_bytes(), address, &token));
+        tokens.insert(token);
+        let message = MessageParser::default().parse(&bytes).unwrap();
+        let html = message.body_html(0).unwrap();
+        assert!(
+            html.contains(&format!("unsubscribe?e={encoded}&amp;t=")),
+            "visible unsubscribe link"
+        );
+    }
+    assert_eq!(tokens.len(), 3);
+}
+
+#[test]
+fn message_ids_are_unique_on_the_sender_domain_and_stable_per_reader() {
+    let project = Project::example();
+    dry_run(&project, &[]).success();
+    let ids = |project: &Project| -> Vec<String> {
+        outbox(project)
+            .iter()
+            .map(|f| {
+                let bytes = std::fs::read(project.path(&format!("outbox/{f}"))).unwrap();
+                let raw = String::from_utf8(bytes).unwrap();
+                raw.lines().find(|l| l.starts_with("Message-ID: ")).unwrap()[12..].to_string()
+            })
+            .collect()
+    };
+    let first = ids(&project);
+    assert_eq!(first.iter().collect::<HashSet<_>>().len(), 3);
+    for id in &first {
+        assert!(id.starts_with('<') && id.ends_with("@example.com>"), "{id}");
+        assert!(!id.contains("localhost"));
+    }
+    dry_run(&project, &[]).success();
+    assert_eq!(
+        ids(&project),
+        first,
+        "a resent copy must carry the same Message-ID"
+    );
+}
+
+#[test]
+fn test_sends_get_fresh_message_ids() {
+    let project = Project::example();
+    let id = |project: &Project| {
+        let raw = String::from_utf8(read_eml(project, "qa@example.net")).unwrap();
+        raw.lines()
+            .find(|l| l.starts_with("Message-ID: "))
+            .unwrap()
+            .to_string()
+    };
+    dry_run(&project, &["--to", "qa@example.net"])
+        .success()
+        .stdout(predicate::str::contains("wrote 1 message "));
+    let first = id(&project);
+    dry_run(&project, &["--to", "qa@example.net"]).success();
+    assert_ne!(first, id(&project));
+}
+
+#[test]
+fn names_with_specials_are_quoted_in_headers_and_escaped_in_html() {
+    let project = Project::example();
+    project.edit(
+        "config/subscribers.toml",
+        "name   = \"김독자\"",
+        "name   = \"O'Brien, \\\"Kim\\\" <test>\"",
+    );
+    dry_run(&project, &[]).success();
+    let bytes = read_eml(&project, "reader@example.com");
+    let message = MessageParser::default().parse(&bytes).unwrap();
+    let to = message.to().unwrap();
+    assert_eq!(
+        to.iter().count(),
+        1,
+        "the name split into several addresses"
+    );
+    let to = to.first().unwrap();
+    assert_eq!(to.name(), Some("O'Brien, \"Kim\" <test>"));
+    assert_eq!(to.address(), Some("reader@example.com"));
+    let html = message.body_html(0).unwrap();
+    assert!(html.contains("O&#39;Brien, &quot;Kim&quot; &lt;test&gt;님"));
+}
+
+#[test]
+fn header_injection_through_the_list_is_refused() {
+    let project = Project::example();
+    project.edit(
+        "config/subscribers.toml",
+        "name   = \"Jane Doe\"",
+        "name   = \"Jane\\r\\nBcc: victim@example.net\"",
+    );
+    dry_run(&project, &[]).code(1).stderr(
+        predicate::str::contains("config/subscribers.toml:9: error:")
+            .and(predicate::str::contains("line break")),
+    );
+    assert!(outbox(&project).is_empty(), "something was written");
+    dry_run(&project, &["--skip-invalid"])
+        .success()
+        .stderr(predicate::str::contains(
+            "config/subscribers.toml:9: skipped:",
+        ));
+    assert_eq!(outbox(&project).len(), 2);
+    for file in outbox(&project) {
+        let raw = std::fs::read_to_string(project.path(&format!("outbox/{file}"))).unwrap();
+        assert!(!raw.to_lowercase().contains("bcc:"), "{file}");
+    }
+}
+
+#[test]
+fn header_injection_through_content_and_config_is_refused() {
+    let project = Project::example();
+    project.edit(
+        "issues/example/issue.toml",
+        "Why를 기억하라\"",
+        "Why를 기억하라\\r\\nBcc: victim@example.net\"",
+    );
+    dry_run(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "issues/example/issue.toml:1:13: error: the subject contains a line break",
+        ));
+
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "list_id        = \"weekly.news.example.com\"",
+        "list_id = \"weekly\\nBcc: victim@example.net\"",
+    );
+    dry_run(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains("List-Id header"));
+
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "from           = \"뷰스레터플러스 <letter@example.com>\"",
+        "from = \"x <letter@example.com>\\r\\nBcc: v@example.net\"",
+    );
+    dry_run(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains("`from`"));
+    assert!(outbox(&project).is_empty());
+}
+
+#[test]
+fn invalid_addresses_stop_the_send_and_are_all_named() {
+    let project = Project::example();
+    let list = project.read("config/subscribers.toml");
+    project.write(
+        "config/subscribers.toml",
+        format!("{list}\n[[subscriber]]\nemail = \"not-an-address\"\n\n[[subscriber]]\nemail = \"two@@example.com\"\n"),
+    );
+    dry_run(&project, &[]).code(1).stderr(
+        predicate::str::contains(
+            "config/subscribers.toml:24: error: `not-an-address` is not a valid email address",
+        )
+        .and(predicate::str::contains(
+            "config/subscribers.toml:27: error: `two@@example.com`",
+        ))
+        .and(predicate::str::contains("--skip-invalid")),
+    );
+    assert!(outbox(&project).is_empty());
+}
+
+#[test]
+fn duplicates_are_reported_and_sent_once() {
+    let project = Project::example();
+    let list = project.read("config/subscribers.toml");
+    project.write(
+        "config/subscribers.toml",
+        format!("{list}\n[[subscriber]]\nemail = \"Reader@Example.COM\"\ntags = [\"weekly\"]\n"),
+    );
+    dry_run(&project, &[])
+        .success()
+        .stderr(predicate::str::contains(
+        "config/subscribers.toml:24: warning: `Reader@Example.COM` duplicates the entry on line 4",
+    ));
+    assert_eq!(outbox(&project).len(), 3);
+}
+
+#[test]
+fn tag_limit_and_audience_select_readers() {
+    let project = Project::example();
+    dry_run(&project, &["--tag", "english"]).success();
+    assert_eq!(outbox(&project), ["jane.doe@example.org.eml"]);
+    let project = Project::example();
+    dry_run(&project, &["--limit", "2"]).success();
+    assert_eq!(outbox(&project).len(), 2);
+    let project = Project::example();
+    project.edit(
+        "issues/example/issue.toml",
+        "audience  = [\"weekly\"]",
+        "audience  = [\"monthly\"]",
+    );
+    dry_run(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains("no reader receives this issue"));
+}
+
+#[test]
+fn dry_run_opens_no_connection_and_needs_the_secret() {
+    let project = Project::example();
+    // A listener that would see any connection attempt on the configured port.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    project.edit(
+        "config/newsletter.toml",
+        "port         = 2525",
+        &format!("port         = {port}"),
+    );
+    dry_run(&project, &[]).success();
+    assert_eq!(outbox(&project).len(), 3);
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the dry run connected to the relay: {other:?}"),
+    }
+    project
+        .cmd()
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox2"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("LETTERPRESS_UNSUBSCRIBE_SECRET"));
+}
+
+#[test]
+fn advertising_prefixes_the_korean_subject() {
+    let project = Project::example();
+    project.edit(
+        "issues/example/issue.toml",
+        "toc       = true",
+        "toc       = true\nadvertising = true",
+    );
+    dry_run(&project, &[]).success();
+    let bytes = read_eml(&project, "park@example.net");
+    let message = MessageParser::default().parse(&bytes).unwrap();
+    assert_eq!(
+        message.subject(),
+        Some("(광고) 위기의 AI스타트업... Why를 기억하라")
+    );
+}
+
+#[test]
+fn local_images_travel_inline_as_related_parts() {
+    let project = Project::example();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89\0\0\0\rIDATx\x9cc\xf8\x0f\0\0\x01\x01\0\x05\x18\xd8N\0\0\0\0IEND\xaeB`\x82";
+    project.write("issues/example/img/chart.png", png);
+    project.edit(
+        "issues/example/05-olympus.md",
+        "`Olympus`가",
+        "![올림푸스 매개변수 비교 차트](img/chart.png)\n\n`Olympus`가",
+    );
+    dry_run(&project, &[]).success();
+    let bytes = read_eml(&project, "reader@example.com");
+    let message = MessageParser::default().parse(&bytes).unwrap();
+    let related = message.part(2).unwrap();
+    assert_eq!(related.content_type().unwrap().subtype(), Some("related"));
+    let html = message.body_html(0).unwrap();
+    let image = message.part(4).unwrap();
+    assert_eq!(image.content_type().unwrap().subtype(), Some("png"));
+    let cid = image.content_id().unwrap();
+    assert!(
+        html.contains(&format!("src=\"cid:{cid}\"")),
+        "html does not refer to {cid}"
+    );
+    assert_eq!(image.contents(), png);
+
+    // build copies the image next to email.html, which refers to it by path.
+    project
+        .cmd()
+        .args(["build", "issues/example", "--out", "out"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(project.path("out/img/chart.png")).unwrap(),
+        png
+    );
+    assert!(project
+        .read("out/email.html")
+        .contains("src=\"img/chart.png\""));
+}
+
+#[test]
+fn image_outside_the_issue_is_refused_with_its_line() {
+    let project = Project::example();
+    project.edit(
+        "issues/example/05-olympus.md",
+        "`Olympus`가",
+        "![secret](../../config/newsletter.toml)\n\n`Olympus`가",
+    );
+    project
+        .cmd()
+        .args(["build", "issues/example"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("05-olympus.md:8:")
+                .and(predicate::str::contains("outside the issue folder")),
+        );
+}
+
+#[test]
+fn dkim_signature_covers_the_unsubscribe_headers() {
+    let project = Project::example();
+    // An Ed25519 key is the base64 of a 32-byte seed.
+    project.write(
+        "config/dkim.key",
+        "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=\n",
+    );
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[dkim]\ndomain = \"example.com\"\nselector = \"lp2026\"\nprivate_key_file = \"dkim.key\"\nalgorithm = \"ed25519\"\n"),
+    );
+    dry_run(&project, &[]).success();
+    let raw = String::from_utf8(read_eml(&project, "reader@example.com")).unwrap();
+    let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+    let signature: String = head
+        .split("\r\n")
+        .skip_while(|l| !l.starts_with("DKIM-Signature:"))
+        .take_while(|l| l.starts_with("DKIM-Signature:") || l.starts_with([' ', '\t']))
+        .collect();
+    assert!(signature.contains("a=ed25519-sha256"), "{signature}");
+    assert!(
+        signature.contains("d=example.com") && signature.contains("s=lp2026"),
+        "{signature}"
+    );
+    assert!(signature.contains("c=relaxed/relaxed"), "{signature}");
+    let h = signature
+        .split("h=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_lowercase();
+    for name in [
+        "from",
+        "to",
+        "subject",
+        "date",
+        "message-id",
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+    ] {
+        assert!(
+            h.split(':').any(|n| n.trim() == name),
+            "{name} not signed: {h}"
+        );
+    }
+
+    project.write("config/dkim.key", "not a key");
+    dry_run(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains("not a Ed25519 DKIM key"));
+}
+
+#[test]
+fn build_writes_a_preview_message() {
+    let project = Project::example();
+    project.build();
+    let bytes = std::fs::read(project.path("out/preview.eml")).unwrap();
+    let message = MessageParser::default().parse(&bytes).unwrap();
+    assert_eq!(
+        message.to().unwrap().first().unwrap().address(),
+        Some("reader@example.com")
+    );
+    assert!(message.body_text(0).unwrap().contains("김독자님"));
+}
