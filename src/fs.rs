@@ -20,6 +20,17 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+    write_with(path, durable, |file| file.write_all(bytes))
+}
+
+/// Creates the temporary file, lets `fill` write it, then renames it over
+/// `path`; on any failure the temporary file is removed and `path` is
+/// untouched.
+fn write_with(
+    path: &Path,
+    durable: bool,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -31,7 +42,7 @@ fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        fill(&mut file)?;
         if durable {
             file.sync_all()?;
         }
@@ -41,4 +52,34 @@ fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("{}: cannot write the file", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interrupted_write_leaves_the_old_file_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, "old content\n").unwrap();
+        let err = write_with(&path, true, |file| {
+            file.write_all(b"half of the new")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("disk full"));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old content\n");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "the temporary file was left behind");
+    }
+
+    #[test]
+    fn completed_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        std::fs::write(&path, "old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
 }

@@ -1,0 +1,187 @@
+//! `letterpress subscribers …` on a real list file: edits keep the user's
+//! comments, imports never drop an entry, exports round-trip.
+
+mod support;
+
+use predicates::prelude::*;
+use support::Project;
+
+const LIST: &str = "config/subscribers.toml";
+
+fn subscribers(project: &Project, args: &[&str]) -> assert_cmd::assert::Assert {
+    project.cmd().arg("subscribers").args(args).assert()
+}
+
+#[test]
+fn add_unsubscribe_remove_keep_comments() {
+    let project = Project::example();
+    let original = project.read(LIST);
+    subscribers(
+        &project,
+        &[
+            "add",
+            "new@example.net",
+            "--name",
+            "새 독자",
+            "--tag",
+            "weekly",
+        ],
+    )
+    .success()
+    .stdout(predicate::str::contains("Added new@example.net"));
+    let text = project.read(LIST);
+    assert!(text.starts_with(&original), "existing text changed");
+    assert!(text.ends_with("\n[[subscriber]]\nemail = \"new@example.net\"\nname = \"새 독자\"\ntags = [\"weekly\"]\n"), "{text}");
+
+    subscribers(&project, &["add", "NEW@example.net"])
+        .code(1)
+        .stderr(predicate::str::contains("already in"));
+    subscribers(&project, &["add", "broken@"])
+        .code(1)
+        .stderr(predicate::str::contains("not a valid email address"));
+
+    subscribers(&project, &["unsubscribe", "Park@Example.net"]).success();
+    let text = project.read(LIST);
+    assert!(
+        text.contains(
+            "email  = \"park@example.net\"\ntags   = [\"weekly\"]\nstatus = \"unsubscribed\"\n"
+        ),
+        "{text}"
+    );
+    assert!(text.starts_with("# The subscriber list. One [[subscriber]] table per reader.\n"));
+
+    subscribers(&project, &["remove", "reader@example.com"]).success();
+    let text = project.read(LIST);
+    assert!(!text.contains("reader@example.com"));
+    assert!(
+        text.starts_with("# The subscriber list. One [[subscriber]] table per reader.\n# status:"),
+        "{text}"
+    );
+    subscribers(&project, &["remove", "reader@example.com"])
+        .code(1)
+        .stderr(predicate::str::contains("is not in"));
+
+    subscribers(&project, &["list", "--count"])
+        .success()
+        .stdout("4 readers: 2 active, 2 unsubscribed, 0 bounced; 0 invalid, 0 duplicate\n");
+}
+
+#[test]
+fn imports_a_mailchimp_export() {
+    let project = Project::example();
+    let before = project.read(LIST);
+    project.write(
+        "members.csv",
+        "\"Email Address\",\"First Name\",\"Last Name\",\"Address\",\"MEMBER_RATING\",\"OPTIN_TIME\",\"TAGS\"\n\
+         \"ana@example.org\",\"Ana\",\"Lima\",\"\",2,\"2026-01-02 10:00:00\",\"\"\"weekly\"\",\"\"vip\"\"\"\n\
+         \"READER@example.com\",\"Kim\",\"\",\"\",2,\"2026-01-02 10:00:00\",\"\"\n\
+         \"not an address\",\"X\",\"\",\"\",1,\"\",\"\"\n\
+         \"bo@example.net\",\"\",\"\",\"\",1,\"\",\"\"\n\
+         \"Bo@Example.net\",\"Bo\",\"\",\"\",1,\"\",\"\"\n",
+    );
+    subscribers(&project, &["import", "members.csv", "--tag", "imported"])
+        .success()
+        .stdout(
+            predicate::str::contains("Imported 2 readers").and(predicate::str::contains(
+                "skipped 1 invalid and 2 duplicate rows",
+            )),
+        )
+        .stderr(
+            predicate::str::contains(
+                "members.csv:4: skipped: `not an address` is not a valid email address",
+            )
+            .and(predicate::str::contains(
+                "members.csv:3: skipped: READER@example.com is already in the list",
+            ))
+            .and(predicate::str::contains(
+                "members.csv:6: skipped: Bo@Example.net",
+            )),
+        );
+    let text = project.read(LIST);
+    assert!(text.starts_with(&before), "an existing entry changed");
+    assert!(text.contains("email = \"ana@example.org\"\nname = \"Ana Lima\"\ntags = [\"imported\", \"weekly\", \"vip\"]\n"), "{text}");
+    assert!(
+        text.contains("email = \"bo@example.net\"\ntags = [\"imported\"]\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn imports_a_korean_export_with_bom() {
+    let project = Project::example();
+    project.write(
+        "stibee.csv",
+        "\u{feff}이름,이메일,가입일\n홍길동,hong@example.com,2026-03-01\n,lee@example.org,2026-03-02\n",
+    );
+    subscribers(&project, &["import", "stibee.csv"])
+        .success()
+        .stdout(predicate::str::contains("Imported 2 readers"));
+    let text = project.read(LIST);
+    assert!(
+        text.contains("email = \"hong@example.com\"\nname = \"홍길동\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("email = \"lee@example.org\"\n"), "{text}");
+}
+
+#[test]
+fn import_column_by_flag_and_clear_errors() {
+    let project = Project::example();
+    project.write("contacts.csv", "Contact,Full Name\nx@example.com,X Y\n");
+    subscribers(&project, &["import", "contacts.csv"])
+        .code(1)
+        .stderr(
+            predicate::str::contains("contacts.csv:1: error: no address column")
+                .and(predicate::str::contains("--email-column")),
+        );
+    subscribers(
+        &project,
+        &["import", "contacts.csv", "--email-column", "Contact"],
+    )
+    .success();
+    assert!(project
+        .read(LIST)
+        .contains("email = \"x@example.com\"\nname = \"X Y\"\n"));
+
+    project.write(
+        "cp949.csv",
+        b"\xc0\xcc\xb8\xa7,email\n\xc8\xab,y@example.com\n",
+    );
+    subscribers(&project, &["import", "cp949.csv"])
+        .code(1)
+        .stderr(
+            predicate::str::contains("cp949.csv:1: error: the file is not UTF-8")
+                .and(predicate::str::contains("CSV UTF-8")),
+        );
+}
+
+#[test]
+fn export_writes_csv() {
+    let project = Project::example();
+    subscribers(&project, &["export"]).success().stdout(
+        "email,name,status,tags\n\
+         reader@example.com,김독자,active,weekly\n\
+         jane.doe@example.org,Jane Doe,active,weekly;english\n\
+         park@example.net,,active,weekly\n\
+         former@example.com,이전 구독자,unsubscribed,weekly\n",
+    );
+    subscribers(&project, &["export", "--out", "list.csv"]).success();
+    assert!(project
+        .read("list.csv")
+        .starts_with("email,name,status,tags\n"));
+}
+
+#[test]
+fn unknown_keys_in_the_list_are_errors_with_lines() {
+    let project = Project::example();
+    project.edit(
+        LIST,
+        "tags   = [\"weekly\", \"english\"]",
+        "tag = [\"weekly\"]",
+    );
+    subscribers(&project, &["list"])
+        .code(1)
+        .stderr(predicate::str::contains(
+            "config/subscribers.toml:12:1: error: unknown field `tag`",
+        ));
+}
