@@ -249,8 +249,28 @@ fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderV
     ))
 }
 
+/// A text part in base64 (a third larger than UTF-8 Korean, where
+/// quoted-printable triples it), with CRLF line ends as MIME wants them and
+/// encoded lines of 76 characters.
 fn base64(text: String) -> Body {
-    Body::new_with_encoding(text, ContentTransferEncoding::Base64).expect("base64 encodes anything")
+    use base64::Engine;
+    let mut canonical = Vec::with_capacity(text.len() + text.len() / 32);
+    for line in text.split_inclusive('\n') {
+        let content = line
+            .strip_suffix('\n')
+            .map_or(line, |l| l.strip_suffix('\r').unwrap_or(l));
+        canonical.extend_from_slice(content.as_bytes());
+        if line.ends_with('\n') {
+            canonical.extend_from_slice(b"\r\n");
+        }
+    }
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&canonical);
+    let mut wrapped = Vec::with_capacity(encoded.len() + encoded.len() / 38 + 2);
+    for chunk in encoded.as_bytes().chunks(76) {
+        wrapped.extend_from_slice(chunk);
+        wrapped.extend_from_slice(b"\r\n");
+    }
+    Body::dangerous_pre_encoded(wrapped, ContentTransferEncoding::Base64)
 }
 
 fn load_dkim(config: &Config) -> Result<DkimConfig> {

@@ -41,10 +41,7 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
         .with_context(|| format!("{}: cannot create the folder", out.display()))?;
 
     let factory = Factory::new(&composed, secret, run_date())?;
-    for (address, name) in &readers {
-        let message = factory.build(address, name.as_deref(), purpose)?;
-        fs::replace(&out.join(eml_file_name(address.as_ref())), &message.bytes)?;
-    }
+    write_all(&factory, &readers, purpose, out)?;
     println!(
         "Dry run of \"{}\": wrote {} message{} to {}; no connection was opened.",
         composed.subject(),
@@ -59,6 +56,35 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
 }
 
 type Reader = (lettre::Address, Option<String>);
+
+/// Builds and writes the messages, the readers shared among the cores.
+fn write_all(
+    factory: &Factory<'_>,
+    readers: &[Reader],
+    purpose: Purpose,
+    out: &Path,
+) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = readers.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = readers
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || -> Result<()> {
+                    for (address, name) in part {
+                        let message = factory.build(address, name.as_deref(), purpose)?;
+                        fs::replace(&out.join(eml_file_name(address.as_ref())), &message.bytes)?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
+        })
+    })
+}
 
 /// The list's readers for this issue, after reporting the list's findings.
 fn list_readers(list: &List, audience: &[String], args: &SendArgs) -> Result<Vec<Reader>> {

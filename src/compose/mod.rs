@@ -40,6 +40,8 @@ pub struct Composed<'a> {
     html: String,
     /// For messages: local images referred to as `cid:` parts.
     mail_html: String,
+    /// The plain text with markers.
+    text: text::TextTemplate,
 }
 
 impl<'a> Composed<'a> {
@@ -79,7 +81,9 @@ impl<'a> Composed<'a> {
             tags,
             mail_html: String::new(),
             html,
+            text: text::TextTemplate::default(),
         };
+        composed.text = text::compose(&composed);
         composed.mail_html = composed.html.clone();
         for image in &issue.images {
             let from = format!("src=\"{}\"", html::escape_attr(&image.src));
@@ -130,7 +134,7 @@ impl<'a> Composed<'a> {
 
     /// The plain-text part for one reader.
     pub fn text(&self, values: &Values) -> String {
-        text::render(self, values)
+        self.text.render(&self.tags, values)
     }
 }
 

@@ -7,28 +7,79 @@
 use super::wrap::{width, wrap};
 use super::Composed;
 use crate::issue::markdown::{Block, Inline};
-use crate::issue::tags::Values;
+use crate::issue::tags::{TagTable, Values, OPEN};
 use crate::issue::{Kind, Section};
 
 /// Line width of the plain-text part.
 pub const WIDTH: usize = 72;
 
+/// Stands for a paragraph that holds a merge tag: it is wrapped per reader,
+/// once the reader's values are known. Everything else is wrapped once.
+const DEFERRED_OPEN: char = '\u{E002}';
+const DEFERRED_CLOSE: char = '\u{E003}';
+
+/// The plain text of an issue, composed once with merge-tag markers in
+/// place; [`TextTemplate::render`] fills in one reader.
+#[derive(Debug, Clone, Default)]
+pub struct TextTemplate {
+    text: String,
+    deferred: Vec<Deferred>,
+}
+
+#[derive(Debug, Clone)]
+struct Deferred {
+    text: String,
+    first: String,
+    rest: String,
+    underline: Option<char>,
+}
+
+impl TextTemplate {
+    /// The plain text for one reader.
+    pub fn render(&self, tags: &TagTable, values: &Values) -> String {
+        let filled = tags.fill(&self.text, values, |v, out| out.push_str(v));
+        if self.deferred.is_empty() {
+            return filled;
+        }
+        let mut out = String::with_capacity(filled.len() + 256);
+        let mut rest = filled.as_str();
+        while let Some(open) = rest.find(DEFERRED_OPEN) {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + DEFERRED_OPEN.len_utf8()..];
+            let close = after.find(DEFERRED_CLOSE).expect("placeholders are closed");
+            let paragraph = &self.deferred[after[..close]
+                .parse::<usize>()
+                .expect("a placeholder index")];
+            let text = tags.fill(&paragraph.text, values, |v, out| out.push_str(v));
+            push_wrapped(&mut out, &text, &paragraph.first, &paragraph.rest);
+            if let Some(c) = paragraph.underline {
+                out.push_str(&c.to_string().repeat(width(&text).min(WIDTH)));
+                out.push('\n');
+            }
+            // The placeholder stands on a line of its own.
+            rest = &after[close + DEFERRED_CLOSE.len_utf8() + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 struct Writer<'a> {
     composed: &'a Composed<'a>,
-    values: &'a Values,
     out: String,
+    deferred: Vec<Deferred>,
     /// URLs referenced so far; a reference number is its index + 1.
     refs: Vec<String>,
     /// References not yet listed.
     pending: Vec<usize>,
 }
 
-/// Renders the plain-text part for one reader.
-pub fn render(composed: &Composed<'_>, values: &Values) -> String {
+/// Composes the plain-text part once, merge tags left as markers.
+pub fn compose(composed: &Composed<'_>) -> TextTemplate {
     let mut w = Writer {
         composed,
-        values,
         out: String::with_capacity(16 * 1024),
+        deferred: Vec::new(),
         refs: Vec::new(),
         pending: Vec::new(),
     };
@@ -42,14 +93,27 @@ pub fn render(composed: &Composed<'_>, values: &Values) -> String {
     }
     w.rule();
     w.footer();
-    w.out
+    TextTemplate {
+        text: w.out,
+        deferred: w.deferred,
+    }
+}
+
+/// Appends `text` wrapped at [`WIDTH`], hard line breaks kept.
+fn push_wrapped(out: &mut String, text: &str, first: &str, rest: &str) {
+    for (i, hard_line) in text.split('\n').enumerate() {
+        let indent = if i == 0 { first } else { rest };
+        for line in wrap(hard_line, WIDTH, indent, rest) {
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
 }
 
 impl Writer<'_> {
+    /// Text as composed: markers stay until a reader fills them.
     fn fill(&self, text: &str) -> String {
-        self.composed
-            .tags
-            .fill(text, self.values, |v, out| out.push_str(v))
+        text.to_string()
     }
 
     fn line(&mut self, line: &str) {
@@ -64,11 +128,28 @@ impl Writer<'_> {
     }
 
     fn para(&mut self, text: &str, first: &str, rest: &str) {
-        for (i, hard_line) in text.split('\n').enumerate() {
-            let indent = if i == 0 { first } else { rest };
-            for line in wrap(hard_line, WIDTH, indent, rest) {
-                self.line(&line);
-            }
+        self.para_with(text, first, rest, None);
+    }
+
+    /// A paragraph, wrapped now, or per reader when it holds a merge tag.
+    fn para_with(&mut self, text: &str, first: &str, rest: &str, underline: Option<char>) {
+        if text.contains(OPEN) {
+            let index = self.deferred.len();
+            self.deferred.push(Deferred {
+                text: text.to_string(),
+                first: first.to_string(),
+                rest: rest.to_string(),
+                underline,
+            });
+            self.out.push(DEFERRED_OPEN);
+            self.out.push_str(&index.to_string());
+            self.out.push(DEFERRED_CLOSE);
+            self.out.push('\n');
+            return;
+        }
+        push_wrapped(&mut self.out, text, first, rest);
+        if let Some(c) = underline {
+            self.line(&c.to_string().repeat(width(text).min(WIDTH)));
         }
     }
 
@@ -114,11 +195,8 @@ impl Writer<'_> {
             self.quote(section);
         } else {
             if let Some(title) = &section.title {
-                let title = self.fill(title);
-                self.para(&title, "", "");
                 let underline = if section.kind == Kind::Note { '-' } else { '=' };
-                let w = width(&title).min(WIDTH);
-                self.line(&underline.to_string().repeat(w));
+                self.para_with(title, "", "", Some(underline));
                 self.out.push('\n');
             }
             self.blocks(&section.body.blocks, "");
