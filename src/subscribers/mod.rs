@@ -116,17 +116,12 @@ impl List {
 
     /// Parses and validates the text of a list file.
     pub fn parse(path: &Path, source: &str) -> Result<List> {
-        let file: ListFile =
-            toml::from_str(source).map_err(|e| Located::from_toml(path, source, 0, &e))?;
-        let lines = LineIndex::new(source);
+        let parsed = parse_entries(path, source)?;
         let mut findings = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(file.subscriber.len());
-        let entries = file
-            .subscriber
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(parsed.len());
+        let entries = parsed
             .into_iter()
-            .map(|spanned| {
-                let line = lines.line(spanned.span().start);
-                let subscriber = spanned.into_inner();
+            .map(|(line, subscriber)| {
                 let address = match validate(&subscriber) {
                     Ok(address) => Some(address),
                     Err(message) => {
@@ -212,6 +207,56 @@ impl List {
             errors.join("\n"),
         ))
     }
+}
+
+/// The `[[subscriber]]` tables of a list with their lines. Each table is
+/// parsed on its own, so a large list never needs the whole document in
+/// memory at once; anything unusual (keys before the first table, inline
+/// arrays) goes through the parser of the whole file.
+fn parse_entries(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> {
+    let mut headers = Vec::new();
+    let mut offset = 0;
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        if is_subscriber_header(line) {
+            headers.push((index + 1, offset, offset + line.len()));
+        }
+        offset += line.len();
+    }
+    let preamble = &source[..headers.first().map_or(source.len(), |h| h.1)];
+    let plain_preamble = preamble.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#')
+    });
+    if !plain_preamble {
+        return parse_whole(path, source);
+    }
+    let mut entries = Vec::with_capacity(headers.len());
+    for (i, &(line, _, body_start)) in headers.iter().enumerate() {
+        let body_end = headers.get(i + 1).map_or(source.len(), |h| h.1);
+        match toml::from_str::<Subscriber>(&source[body_start..body_end]) {
+            Ok(subscriber) => entries.push((line, subscriber)),
+            Err(e) => return Err(Located::from_toml(path, source, body_start, &e).into()),
+        }
+    }
+    Ok(entries)
+}
+
+fn parse_whole(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> {
+    let file: ListFile =
+        toml::from_str(source).map_err(|e| Located::from_toml(path, source, 0, &e))?;
+    let lines = LineIndex::new(source);
+    Ok(file
+        .subscriber
+        .into_iter()
+        .map(|spanned| (lines.line(spanned.span().start), spanned.into_inner()))
+        .collect())
+}
+
+/// `[[subscriber]]`, with optional spaces and a trailing comment.
+fn is_subscriber_header(line: &str) -> bool {
+    let code = line.split('#').next().unwrap_or("");
+    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    compact == "[[subscriber]]"
 }
 
 /// Checks one entry: a deliverable address and a name fit for a header.
