@@ -380,6 +380,32 @@ status = "bounced"
     }
 
     #[test]
+    fn parses_every_toml_spelling_of_the_list() {
+        let spaced = parse("# list\n[[ subscriber ]] # first\nemail = \"a@example.com\"\n[[subscriber]]\nemail = \"b@example.com\"\n");
+        assert_eq!(spaced.entries.len(), 2);
+        assert_eq!((spaced.entries[0].line, spaced.entries[1].line), (2, 4));
+        let inline = parse("subscriber = [\n  { email = \"a@example.com\" },\n  { email = \"b@example.com\", name = \"B\" },\n]\n");
+        assert_eq!(inline.entries.len(), 2);
+        assert_eq!(inline.entries[1].line, 3);
+        let err = List::parse(
+            Path::new("s.toml"),
+            "titel = 1\n[[subscriber]]\nemail = \"a@example.com\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("s.toml:1:1: unknown field `titel`"),
+            "{err}"
+        );
+        let err = List::parse(Path::new("s.toml"), "[[subscriber]]\nemail = \"a@example.com\"\n\n[[subscriber]]\nemial = \"b@example.com\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("s.toml:5:1: unknown field `emial`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn line_index_matches_line_col() {
         let text = "a\nbb\n\nccc";
         let index = LineIndex::new(text);
