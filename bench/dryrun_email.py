@@ -97,15 +97,15 @@ def main():
         body_html = html_t.replace(args.sample_name, html.escape(name or args.fallback_name))
         body_text = text_t.replace(args.sample_name, name or args.fallback_name)
         unsubscribe = []
-        if "mailto" in unsub:
-            unsubscribe.append(f"<mailto:{unsub['mailto']}?subject=unsubscribe>")
         if "url" in unsub:
             url = unsubscribe_url(unsub, secret, address)
             body_html = body_html.replace(html_url, html.escape(url))
             body_text = body_text.replace(text_url, url)
             unsubscribe.append(f"<{url}>")
+        if "mailto" in unsub:
+            unsubscribe.append(f"<mailto:{unsub['mailto']}?subject=unsubscribe>")
 
-        msg = EmailMessage()
+        msg = EmailMessage(policy=email.policy.SMTP)  # CRLF in the parts, as RFC 2046 wants
         msg["From"] = letter["from"]
         msg["To"] = Address(display_name=name or "", addr_spec=address)
         msg["Subject"] = subject
@@ -115,7 +115,7 @@ def main():
         if "reply_to" in letter:
             msg["Reply-To"] = letter["reply_to"]
         if "list_id" in letter:
-            msg["List-Id"] = f"{letter['name']} <{letter['list_id']}>"
+            msg["List-Id"] = f"<{letter['list_id']}>"
         if unsubscribe:
             msg["List-Unsubscribe"] = Folded("List-Unsubscribe", ", ".join(unsubscribe))
         if "url" in unsub:

@@ -103,7 +103,7 @@ def summary(args):
     verdict = lambda ok: "met" if ok else "NOT MET"
     print(f"\nletterpress is {ratio:.1f}× the Python email baseline (target ≥ 20×: {verdict(ratio >= 20)})")
     print(f"letterpress peak RSS {mb(lp):.1f} MB (target ≤ 60 MB: {verdict(mb(lp) <= 60)})")
-    print(f"Python baseline peak RSS {mb(py):.1f} MB (peak RSS from {lp['rss_from']})")
+    print(f"Python baseline peak RSS {mb(py):.1f} MB (both measured with {lp['rss_from']})")
     print(f"100,000-reader list, subscribers list --count: median {listing['median'] * 1000:.1f} ms")
 
 
