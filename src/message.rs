@@ -299,8 +299,6 @@ fn load_dkim(config: &Config) -> Result<DkimConfig> {
         "Subject",
         "Date",
         "Message-ID",
-        "MIME-Version",
-        "Content-Type",
         "Reply-To",
         "List-Id",
         "List-Unsubscribe",

@@ -507,6 +507,149 @@ fn dkim_signature_covers_the_unsubscribe_headers() {
         .stderr(predicate::str::contains("not a Ed25519 DKIM key"));
 }
 
+/// Verifies a message's DKIM signature with dkimpy (Debian's python3-dkim),
+/// answering its DNS query with `record`.
+const VERIFY: &str = r#"
+import sys, dkim
+message = open(sys.argv[1], 'rb').read()
+record = open(sys.argv[2], 'rb').read()
+ok = dkim.verify(message, dnsfunc=lambda name, timeout=5: record)
+print('dkim verify:', ok)
+sys.exit(0 if ok else 1)
+"#;
+
+fn dkim_config(project: &Project, algorithm: &str) {
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[dkim]\ndomain = \"example.com\"\nselector = \"lp2026\"\nprivate_key_file = \"dkim.key\"\nalgorithm = \"{algorithm}\"\n"),
+    );
+}
+
+fn assert_verifies(project: &Project, record: &str) {
+    project.write("record.txt", record);
+    project.write("verify.py", VERIFY);
+    for address in ["reader@example.com", "jane.doe@example.org"] {
+        let output = std::process::Command::new("/usr/bin/python3")
+            .arg(project.path("verify.py"))
+            .arg(project.path(&format!("outbox/{address}.eml")))
+            .arg(project.path("record.txt"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "the DKIM signature of {address} does not verify: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+fn have_dkimpy() -> bool {
+    let found = support::require(
+        "/usr/bin/python3",
+        "apt-get install -y python3 python3-dkim python3-nacl",
+    ) && std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import dkim, nacl"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found && std::env::var_os("CI").is_some() {
+        panic!("python3-dkim and python3-nacl are missing and CI is set");
+    }
+    if !found {
+        eprintln!("skipping: python3-dkim or python3-nacl is not installed");
+    }
+    found
+}
+
+#[test]
+fn rsa_dkim_signatures_verify_independently() {
+    if !have_dkimpy() || !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    let project = Project::example();
+    let key = project.path("config/dkim.key");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new("/usr/bin/openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    run(&[
+        "genrsa",
+        "-traditional",
+        "-out",
+        key.to_str().unwrap(),
+        "2048",
+    ]);
+    let public = run(&[
+        "rsa",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-outform",
+        "DER",
+    ]);
+    dkim_config(&project, "rsa");
+    dry_run(&project, &[]).success();
+    let p = base64_encode(&public);
+    assert_verifies(&project, &format!("v=DKIM1; k=rsa; p={p}"));
+}
+
+#[test]
+fn ed25519_dkim_signatures_verify_independently() {
+    if !have_dkimpy() {
+        return;
+    }
+    let project = Project::example();
+    let seed = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+    project.write("config/dkim.key", seed);
+    project.edit(
+        "config/newsletter.toml",
+        "list_id        = \"weekly.news.example.com\"",
+        "list_id        = \"weekly.news.example.com\"\nfeedback_id    = \"48:weekly:letterpress:news\"",
+    );
+    dkim_config(&project, "ed25519");
+    dry_run(&project, &[]).success();
+    let output = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import base64, sys, nacl.signing; print(base64.b64encode(bytes(nacl.signing.SigningKey(base64.b64decode(sys.argv[1])).verify_key)).decode())",
+            seed,
+        ])
+        .output()
+        .unwrap();
+    let p = String::from_utf8(output.stdout).unwrap();
+    assert_verifies(&project, &format!("v=DKIM1; k=ed25519; p={}", p.trim()));
+    let raw = String::from_utf8(read_eml(&project, "reader@example.com")).unwrap();
+    assert!(raw.contains("\r\nFeedback-ID: 48:weekly:letterpress:news\r\n"));
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn build_writes_a_preview_message() {
     let project = Project::example();
