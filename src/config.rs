@@ -136,6 +136,9 @@ pub struct Sending {
     pub max_attempts: u32,
     /// Reconnect after this many messages on one connection.
     pub max_messages_per_connection: usize,
+    /// Seconds before the first retry of a temporary failure; each further
+    /// retry waits twice as long (with jitter).
+    pub retry_delay_secs: f64,
     /// Delivery journals, relative to the config file.
     pub state_dir: PathBuf,
 }
@@ -147,6 +150,7 @@ impl Default for Sending {
             rate_per_second: 10.0,
             max_attempts: 5,
             max_messages_per_connection: 100,
+            retry_delay_secs: 2.0,
             state_dir: PathBuf::from("../state"),
         }
     }

@@ -8,12 +8,14 @@
 pub mod cli;
 mod compose;
 mod config;
+mod deliver;
 mod error;
 mod fs;
 mod issue;
 mod message;
 mod reader;
 mod subscribers;
+mod time;
 
 pub use compose::wrap;
 pub use compose::{Composed, Theme};

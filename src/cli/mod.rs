@@ -2,6 +2,7 @@
 //! `--help`), one function per command, and exit codes.
 
 mod build;
+mod deliver;
 mod new;
 mod send;
 mod subscribers;
@@ -52,7 +53,9 @@ pub enum Command {
         #[arg(long = "as", value_name = "ADDR")]
         as_reader: Option<String>,
     },
-    /// Write every message the send would deliver as DIR/<address>.eml.
+    /// Deliver an issue to the list (or --to test addresses) through the
+    /// relay, resuming where an earlier run stopped; --dry-run writes the
+    /// messages to files instead.
     Send(SendArgs),
     /// Manage the subscriber list (comments and layout of the file are kept).
     Subscribers {
@@ -67,25 +70,72 @@ pub enum Command {
 pub struct SendArgs {
     /// The issue folder (or its name under the project's issues/).
     pub issue: PathBuf,
-    /// Write the messages to files instead of delivering them. Required:
-    /// this release does not deliver over SMTP yet.
-    #[arg(long, required = true)]
+    /// Write the messages to files (--out DIR) instead of delivering them.
+    #[arg(long)]
     pub dry_run: bool,
-    /// The folder for the .eml files.
-    #[arg(long, value_name = "DIR")]
+    /// With --dry-run: the folder for the .eml files.
+    #[arg(long, value_name = "DIR", requires = "dry_run")]
     pub out: Option<PathBuf>,
-    /// Test send: only these addresses, with a fresh Message-ID.
+    /// Test send: only these addresses, with a fresh Message-ID, not journaled.
     #[arg(long, value_name = "ADDR")]
     pub to: Vec<String>,
     /// Only readers carrying one of these tags (on top of the issue's audience).
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
-    /// At most this many readers, in list order.
+    /// At most this many readers this run, in list order.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
     /// Leave out invalid list entries instead of refusing to send.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Do not ask for confirmation (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Try again the readers the relay refused permanently in an earlier run.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Only the readers whose address hashes to shard K of N, with a journal
+    /// of its own, so N machines can share a list.
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+}
+
+/// Shard K of N (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 1..=count.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether `address` belongs to this shard: a hash of the lowercased
+    /// address, so the split is the same on every machine and every run.
+    pub fn contains(&self, address: &str) -> bool {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(address.to_lowercase().as_bytes());
+        let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        n % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+fn parse_shard(value: &str) -> Result<Shard, String> {
+    let (k, n) = value
+        .split_once('/')
+        .ok_or("write the shard as K/N, e.g. 1/4")?;
+    let index: u32 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{k}` is not a number"))?;
+    let count: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{n}` is not a number"))?;
+    if count == 0 || index == 0 || index > count {
+        return Err(format!("shard {index}/{count}: K must be between 1 and N"));
+    }
+    Ok(Shard { index, count })
 }
 
 /// `subscribers` subcommands.
@@ -142,11 +192,12 @@ pub enum SubscribersCommand {
 }
 
 /// Runs the command line and turns the outcome into an exit code:
-/// 0 success, 1 an error in input, config or arguments.
+/// 0 success, 1 an error in input, config or arguments (nothing sent),
+/// 2 some readers failed, 130 interrupted (resumable).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             report(&err);
             ExitCode::from(1)
@@ -154,16 +205,17 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let done = |r: anyhow::Result<()>| r.map(|()| 0);
     match cli.command {
-        Command::New { dir } => new::run(&dir),
+        Command::New { dir } => done(new::run(&dir)),
         Command::Build {
             issue,
             out,
             as_reader,
-        } => build::run(&cli.config, &issue, out, as_reader.as_deref()),
+        } => done(build::run(&cli.config, &issue, out, as_reader.as_deref())),
         Command::Send(args) => send::run(&cli.config, &args),
-        Command::Subscribers { command } => subscribers::run(&cli.config, &command),
+        Command::Subscribers { command } => done(subscribers::run(&cli.config, &command)),
     }
 }
 

@@ -1,20 +1,21 @@
-//! `letterpress send ISSUE --dry-run --out DIR`: every message the send
-//! would deliver, written as `DIR/<address>.eml`.
+//! `letterpress send ISSUE`: to the list, to test addresses, or
+//! `--dry-run` into files.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use super::{compose_issue, SendArgs};
+use crate::compose::Composed;
 use crate::fs;
 use crate::message::{run_date, Factory, Purpose};
 use crate::reader;
 use crate::subscribers::{parse_address, List, Severity, Status};
 
-/// Writes the messages of a send to files; opens no network connection.
-pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
+/// Composes the issue, picks the readers, then writes or delivers.
+pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
     let (config, issue, theme) = compose_issue(config_path, &args.issue)?;
-    let composed = crate::compose::Composed::new(&config, &theme, &issue)?;
+    let composed = Composed::new(&config, &theme, &issue)?;
     let list = List::load(&config.resolve(&config.file.subscribers.file))?;
     let secret = reader::secret_from_env(&config);
     if secret.is_none() && config.file.unsubscribe.url.is_some() {
@@ -29,18 +30,27 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
             config.path.display()
         );
     }
-    let (readers, purpose) = if args.to.is_empty() {
+    let (mut readers, purpose) = if args.to.is_empty() {
         (list_readers(&list, &issue.audience, args)?, Purpose::List)
     } else {
         (test_readers(&list, &args.to)?, Purpose::Test)
     };
+    if let Some(shard) = args.shard {
+        readers.retain(|(address, _)| shard.contains(address.as_ref()));
+    }
+    let factory = Factory::new(&composed, secret, run_date())?;
+    if !args.dry_run {
+        let list = (purpose == Purpose::List).then_some(&list);
+        return super::deliver::run(&config, &composed, &factory, readers, list, args);
+    }
+    if let Some(limit) = args.limit {
+        readers.truncate(limit);
+    }
     let Some(out) = &args.out else {
         bail!("--dry-run needs --out DIR: the folder to write the messages into");
     };
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create the folder", out.display()))?;
-
-    let factory = Factory::new(&composed, secret, run_date())?;
     write_all(&factory, &readers, purpose, out)?;
     println!(
         "Dry run of \"{}\": wrote {} message{} to {}; no connection was opened.",
@@ -52,10 +62,11 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<()> {
     if purpose == Purpose::List {
         println!("{}", skipped_summary(&list, readers.len()));
     }
-    Ok(())
+    Ok(0)
 }
 
-type Reader = (lettre::Address, Option<String>);
+/// A reader's address and name.
+pub type Reader = (lettre::Address, Option<String>);
 
 /// Builds and writes the messages, the readers shared among the cores.
 fn write_all(
@@ -108,7 +119,7 @@ fn list_readers(list: &List, audience: &[String], args: &SendArgs) -> Result<Vec
             return Err(err);
         }
     }
-    let mut readers: Vec<Reader> = list
+    let readers: Vec<Reader> = list
         .recipients(audience, &args.tag)
         .into_iter()
         .map(|e| {
@@ -118,9 +129,6 @@ fn list_readers(list: &List, audience: &[String], args: &SendArgs) -> Result<Vec
             )
         })
         .collect();
-    if let Some(limit) = args.limit {
-        readers.truncate(limit);
-    }
     if readers.is_empty() {
         bail!(
             "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
@@ -143,7 +151,8 @@ fn test_readers(list: &List, to: &[String]) -> Result<Vec<Reader>> {
         .collect()
 }
 
-fn skipped_summary(list: &List, sent: usize) -> String {
+/// What the list held besides the readers reached.
+pub fn skipped_summary(list: &List, sent: usize) -> String {
     let count = |status| {
         list.entries
             .iter()

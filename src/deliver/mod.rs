@@ -1,0 +1,323 @@
+//! Delivery: a pool of relay connections, a global rate limit, retries with
+//! backoff, and a journal of every outcome.
+
+pub mod journal;
+mod smtp;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use indicatif::ProgressBar;
+use lettre::transport::smtp::client::AsyncSmtpConnection;
+use lettre::Address;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use crate::message::{Factory, Purpose};
+use journal::{Outcome, Record};
+pub use smtp::{Failure, Relay};
+
+/// Throughput and retry settings (`[sending]`).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Connections in parallel.
+    pub concurrency: usize,
+    /// Messages per second across all connections; 0 means unlimited.
+    pub rate_per_second: f64,
+    /// Attempts per reader for temporary failures.
+    pub max_attempts: u32,
+    /// Messages per connection before reconnecting.
+    pub max_per_connection: usize,
+    /// The first retry's delay; each further one doubles it.
+    pub retry_delay: Duration,
+}
+
+/// A reader to deliver to.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The address.
+    pub address: Address,
+    /// The name for `{{ name }}` and the To header.
+    pub name: Option<String>,
+    attempts: u32,
+}
+
+impl Job {
+    /// A reader not yet tried.
+    pub fn new(address: Address, name: Option<String>) -> Job {
+        Job {
+            address,
+            name,
+            attempts: 0,
+        }
+    }
+}
+
+/// What a delivery run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Readers the relay accepted.
+    pub accepted: usize,
+    /// Readers refused permanently, with the reply.
+    pub failed: Vec<(String, String)>,
+    /// Readers whose temporary failures used up every attempt, with the last reply.
+    pub deferred: Vec<(String, String)>,
+    /// Readers not attempted because the run was stopped.
+    pub remaining: usize,
+    /// Connections opened.
+    pub connections: usize,
+}
+
+struct Queue {
+    fresh: VecDeque<Job>,
+    retries: Vec<(Instant, Job)>,
+    in_flight: usize,
+}
+
+/// What the workers share.
+struct Shared<'a> {
+    factory: &'a Factory<'a>,
+    relay: &'a Relay,
+    settings: &'a Settings,
+    purpose: Purpose,
+    journal: Option<Mutex<mpsc::Sender<Record>>>,
+    stop: &'a AtomicBool,
+    wake: &'a Notify,
+    queue: Mutex<Queue>,
+    next_slot: Mutex<Instant>,
+    summary: Mutex<Summary>,
+    progress: &'a ProgressBar,
+}
+
+/// Delivers `jobs`, each to its reader, until done or `stop` is set (then
+/// the messages in flight finish and the rest stay for the next run).
+#[allow(clippy::too_many_arguments)]
+pub async fn deliver(
+    factory: &Factory<'_>,
+    relay: &Relay,
+    settings: &Settings,
+    jobs: Vec<Job>,
+    purpose: Purpose,
+    journal: Option<mpsc::Sender<Record>>,
+    stop: &AtomicBool,
+    wake: &Notify,
+    progress: &ProgressBar,
+) -> Result<Summary> {
+    let shared = Shared {
+        factory,
+        relay,
+        settings,
+        purpose,
+        journal: journal.map(Mutex::new),
+        stop,
+        wake,
+        queue: Mutex::new(Queue {
+            fresh: jobs.into(),
+            retries: Vec::new(),
+            in_flight: 0,
+        }),
+        next_slot: Mutex::new(Instant::now()),
+        summary: Mutex::new(Summary::default()),
+        progress,
+    };
+    let workers = (0..settings.concurrency.max(1)).map(|_| worker(&shared));
+    let results = futures_util::future::join_all(workers).await;
+    let mut summary = shared.summary.into_inner().expect("no worker panicked");
+    let queue = shared.queue.into_inner().expect("no worker panicked");
+    summary.remaining = queue.fresh.len() + queue.retries.len();
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    Ok(summary)
+}
+
+async fn worker(shared: &Shared<'_>) -> Result<()> {
+    let mut connection: Option<(AsyncSmtpConnection, usize)> = None;
+    let result = loop {
+        let Some(mut job) = next_job(shared).await else {
+            break Ok(());
+        };
+        shared.acquire_slot().await;
+        job.attempts += 1;
+        let outcome = match shared
+            .factory
+            .build(&job.address, job.name.as_deref(), shared.purpose)
+        {
+            Ok(message) => send_one(shared, &mut connection, &message).await,
+            Err(e) => Err(Failure::Fatal(e)),
+        };
+        match outcome {
+            Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),
+            Err(Failure::Permanent(reply)) => shared.finish(&job, Outcome::Failed, reply),
+            Err(Failure::Temporary(reply)) => shared.retry_or_defer(job, reply),
+            Err(Failure::Fatal(e)) => {
+                shared.stop.store(true, Ordering::SeqCst);
+                shared.queue.lock().expect("queue").fresh.push_front(job);
+                shared.done_one();
+                break Err(e);
+            }
+        }
+    };
+    if let Some((c, _)) = connection {
+        shared.relay.quit(c).await;
+    }
+    result
+}
+
+/// Sends on the worker's connection, opening a fresh one when there is
+/// none or the current one has carried its share. After any failure the
+/// connection is dropped, so a retry always starts on a fresh one.
+async fn send_one(
+    shared: &Shared<'_>,
+    connection: &mut Option<(AsyncSmtpConnection, usize)>,
+    message: &crate::message::Outgoing,
+) -> Result<String, Failure> {
+    if connection
+        .as_ref()
+        .is_some_and(|(_, sent)| *sent >= shared.settings.max_per_connection)
+    {
+        let (old, _) = connection.take().expect("checked");
+        shared.relay.quit(old).await;
+    }
+    if connection.is_none() {
+        let fresh = shared.relay.connect().await?;
+        shared.summary.lock().expect("summary").connections += 1;
+        *connection = Some((fresh, 0));
+    }
+    let (conn, sent) = connection.as_mut().expect("connected above");
+    match shared.relay.send(conn, message).await {
+        Ok(reply) => {
+            *sent += 1;
+            Ok(reply)
+        }
+        Err(failure) => {
+            *connection = None;
+            Err(failure)
+        }
+    }
+}
+
+/// The next reader: a retry that is due first, then a fresh one; waits
+/// while only retries that are not yet due, or messages in flight, remain.
+async fn next_job(shared: &Shared<'_>) -> Option<Job> {
+    loop {
+        // Registered before the queue is looked at, so that a job finishing
+        // in between still wakes this worker.
+        let notified = shared.wake.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let wait_until = {
+            let mut queue = shared.queue.lock().expect("queue");
+            if shared.stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            let now = Instant::now();
+            if let Some(i) = queue.retries.iter().position(|(due, _)| *due <= now) {
+                let (_, job) = queue.retries.swap_remove(i);
+                queue.in_flight += 1;
+                return Some(job);
+            }
+            if let Some(job) = queue.fresh.pop_front() {
+                queue.in_flight += 1;
+                return Some(job);
+            }
+            if queue.retries.is_empty() && queue.in_flight == 0 {
+                return None;
+            }
+            queue.retries.iter().map(|(due, _)| *due).min()
+        };
+        let far = Instant::now() + Duration::from_secs(3600);
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep_until(wait_until.unwrap_or(far)) => {}
+        }
+    }
+}
+
+impl Shared<'_> {
+    /// Waits for this message's slot: slots are `1 / rate` apart across all
+    /// connections, so N messages take (N − 1) / rate seconds, with no bursts.
+    async fn acquire_slot(&self) {
+        if self.settings.rate_per_second <= 0.0 {
+            return;
+        }
+        let interval = Duration::from_secs_f64(1.0 / self.settings.rate_per_second);
+        let slot = {
+            let mut next = self.next_slot.lock().expect("rate");
+            let slot = (*next).max(Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    fn finish(&self, job: &Job, outcome: Outcome, reply: String) {
+        let address = job.address.to_string();
+        {
+            let mut summary = self.summary.lock().expect("summary");
+            match outcome {
+                Outcome::Accepted => summary.accepted += 1,
+                Outcome::Failed => summary.failed.push((address.clone(), reply.clone())),
+                Outcome::Deferred => summary.deferred.push((address.clone(), reply.clone())),
+            }
+        }
+        if let Some(journal) = &self.journal {
+            let record = Record {
+                address,
+                outcome,
+                attempts: job.attempts,
+                reply,
+            };
+            // The writer thread only goes away after every sender is dropped.
+            let _ = journal.lock().expect("journal").send(record);
+        }
+        self.progress.inc(1);
+        self.done_one();
+    }
+
+    fn retry_or_defer(&self, job: Job, reply: String) {
+        if job.attempts >= self.settings.max_attempts.max(1) {
+            return self.finish(&job, Outcome::Deferred, reply);
+        }
+        let delay = backoff(self.settings.retry_delay, job.attempts);
+        self.queue
+            .lock()
+            .expect("queue")
+            .retries
+            .push((Instant::now() + delay, job));
+        self.done_one();
+    }
+
+    fn done_one(&self) {
+        self.queue.lock().expect("queue").in_flight -= 1;
+        self.wake.notify_waiters();
+    }
+}
+
+/// `base × 2^(attempt − 1)`, capped at ten minutes, with ±50 % jitter so
+/// that readers refused together do not come back together.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exponential = base.saturating_mul(1 << attempt.saturating_sub(1).min(16));
+    let capped = exponential.min(Duration::from_secs(600));
+    capped.mul_f64(0.5 + fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        let base = Duration::from_secs(2);
+        for attempt in 1..=4 {
+            let expected = 2.0 * f64::from(1 << (attempt - 1));
+            let d = backoff(base, attempt).as_secs_f64();
+            assert!(
+                d >= expected * 0.5 && d <= expected * 1.5,
+                "attempt {attempt}: {d}"
+            );
+        }
+        assert!(backoff(base, 30) <= Duration::from_secs(900));
+    }
+}

@@ -1,0 +1,219 @@
+//! The relay: connecting (STARTTLS, implicit TLS or plain on loopback),
+//! logging in, and sending one message, every step under a timeout.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::response::Severity;
+
+use crate::config::{Config, Security};
+use crate::message::Outgoing;
+
+/// How to reach and log in to the relay.
+pub struct Relay {
+    host: String,
+    port: u16,
+    security: Security,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    /// The timeout of every network step.
+    pub timeout: Duration,
+}
+
+/// Why a message did not get through.
+#[derive(Debug)]
+pub enum Failure {
+    /// A 4xx reply, a dropped connection or a timeout: try again later.
+    Temporary(String),
+    /// A 5xx reply for this reader: do not try again.
+    Permanent(String),
+    /// The relay refuses us (login, TLS): no reader can get through.
+    Fatal(anyhow::Error),
+}
+
+impl Relay {
+    /// Reads `[smtp]` and checks that it is safe to use.
+    pub fn from_config(config: &Config) -> Result<Relay> {
+        let Some(smtp) = &config.file.smtp else {
+            bail!("{}: there is no [smtp] table, so there is no relay to send through\n  help: add [smtp] with host, port and security (see README.md)", config.path.display());
+        };
+        let loopback = is_loopback(&smtp.host);
+        if smtp.security == Security::None && !loopback {
+            bail!(
+                "{}: security = \"none\" sends mail and passwords in clear text; it is only allowed towards this machine (127.0.0.1), not {}\n  help: use security = \"starttls\" (port 587) or \"tls\" (port 465)",
+                config.path.display(),
+                smtp.host
+            );
+        }
+        let credentials = match (&smtp.username, &smtp.password_env) {
+            (Some(user), Some(var)) => {
+                let password = std::env::var(var).map_err(|_| {
+                    anyhow!("{}: the SMTP password is read from the environment variable {var}, which is not set\n  help: export {var}=… before sending", config.path.display())
+                })?;
+                Some(Credentials::new(user.clone(), password))
+            }
+            (Some(_), None) => bail!(
+                "{}: [smtp] has a username but no password_env\n  help: add password_env = \"LETTERPRESS_SMTP_PASSWORD\" and export that variable",
+                config.path.display()
+            ),
+            (None, _) => None,
+        };
+        let tls = match smtp.security {
+            Security::None => None,
+            Security::Starttls | Security::Tls => {
+                let mut builder = TlsParameters::builder(smtp.host.clone());
+                if let Some(ca) = &smtp.ca_file {
+                    let path = config.resolve(ca);
+                    let pem = std::fs::read(&path)
+                        .with_context(|| format!("{}: cannot read ca_file", path.display()))?;
+                    let cert = Certificate::from_pem(&pem)
+                        .map_err(|e| anyhow!("{}: not a PEM certificate: {e}", path.display()))?;
+                    builder = builder.add_root_certificate(cert);
+                }
+                Some(
+                    builder
+                        .build_rustls()
+                        .map_err(|e| anyhow!("cannot set up TLS: {e}"))?,
+                )
+            }
+        };
+        let domain = config
+            .newsletter()
+            .from
+            .get_ref()
+            .rsplit('@')
+            .next()
+            .unwrap_or("localhost")
+            .trim_end_matches('>')
+            .to_string();
+        Ok(Relay {
+            host: smtp.host.clone(),
+            port: smtp.port,
+            security: smtp.security,
+            tls,
+            credentials,
+            hello: ClientId::Domain(domain),
+            timeout: Duration::from_secs(smtp.timeout_secs.max(1)),
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn name(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// Opens a connection, upgrades it to TLS and logs in as configured.
+    pub async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let implicit = if self.security == Security::Tls {
+            self.tls.clone()
+        } else {
+            None
+        };
+        let step = tokio::time::timeout(
+            self.timeout,
+            AsyncSmtpConnection::connect_tokio1(
+                (self.host.as_str(), self.port),
+                Some(self.timeout),
+                &self.hello,
+                implicit,
+                None,
+            ),
+        );
+        let mut connection = match step.await {
+            Err(_) => {
+                return Err(Failure::Temporary(format!(
+                    "connecting to {} timed out",
+                    self.name()
+                )))
+            }
+            Ok(Err(e)) => return Err(classify_connect(e)),
+            Ok(Ok(c)) => c,
+        };
+        if self.security == Security::Starttls {
+            let tls = self.tls.clone().expect("starttls has TLS parameters");
+            if !connection.can_starttls() {
+                return Err(Failure::Fatal(anyhow!(
+                    "{} does not offer STARTTLS; refusing to send in clear text",
+                    self.name()
+                )));
+            }
+            match tokio::time::timeout(self.timeout, connection.starttls(tls, &self.hello)).await {
+                Err(_) => return Err(Failure::Temporary("STARTTLS timed out".into())),
+                Ok(Err(e)) => return Err(classify_connect(e)),
+                Ok(Ok(())) => {}
+            }
+        }
+        if let Some(credentials) = &self.credentials {
+            let mechanisms = [Mechanism::Plain, Mechanism::Login];
+            match tokio::time::timeout(self.timeout, connection.auth(&mechanisms, credentials))
+                .await
+            {
+                Err(_) => return Err(Failure::Temporary("login timed out".into())),
+                Ok(Err(e)) => return Err(classify_connect(e)),
+                Ok(Ok(_)) => {}
+            }
+        }
+        Ok(connection)
+    }
+
+    /// Sends one message on `connection`; the reply on success.
+    pub async fn send(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        message: &Outgoing,
+    ) -> Result<String, Failure> {
+        let envelope = Envelope::new(Some(message.from.clone()), vec![message.to.clone()])
+            .map_err(|e| Failure::Permanent(format!("bad envelope: {e}")))?;
+        match tokio::time::timeout(self.timeout, connection.send(&envelope, &message.bytes)).await {
+            Err(_) => Err(Failure::Temporary(format!(
+                "no reply from {} within {:?}",
+                self.name(),
+                self.timeout
+            ))),
+            Ok(Ok(response)) => Ok(format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )),
+            Ok(Err(e)) => Err(classify_send(e)),
+        }
+    }
+
+    /// Says goodbye, without waiting long.
+    pub async fn quit(&self, mut connection: AsyncSmtpConnection) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), connection.quit()).await;
+    }
+}
+
+/// A reply's class decides, never its text: 5xx is permanent, everything
+/// else that fails (4xx, a dropped or idle-closed connection) is temporary.
+fn classify_send(e: lettre::transport::smtp::Error) -> Failure {
+    match e.status() {
+        Some(code) if code.severity == Severity::PermanentNegativeCompletion => {
+            Failure::Permanent(e.to_string())
+        }
+        _ => Failure::Temporary(e.to_string()),
+    }
+}
+
+/// While connecting, a 5xx (a refused login) or a TLS failure concerns every
+/// reader: the send stops.
+fn classify_connect(e: lettre::transport::smtp::Error) -> Failure {
+    match e.status() {
+        Some(code) if code.severity == Severity::PermanentNegativeCompletion => {
+            Failure::Fatal(anyhow!("the relay refused the connection: {e}"))
+        }
+        _ if e.is_tls() => Failure::Fatal(anyhow!("TLS with the relay failed: {e}")),
+        _ => Failure::Temporary(e.to_string()),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
