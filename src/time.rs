@@ -56,6 +56,6 @@ mod tests {
     #[test]
     fn formats_rfc3339() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_764_259_200 + 3_723);
-        assert_eq!(rfc3339(t), "2025-11-27T16:02:03Z");
+        assert_eq!(rfc3339(t), "2025-11-27T17:02:03Z");
     }
 }
