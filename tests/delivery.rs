@@ -1,0 +1,390 @@
+//! Delivery over real TCP on 127.0.0.1 to the scriptable server in
+//! tests/support/smtp.rs: every reader exactly once, failures classified by
+//! reply code, retries, the journal and resuming, the rate limit, the lock.
+
+mod support;
+
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+use smtp::{Rule, Script, Server, Stage};
+use support::Project;
+
+const SECRET: &str = "delivery-test-secret";
+
+/// The example project with `readers` active readers (reader0@example.com …),
+/// two inactive ones, and the relay at `port`.
+fn project(port: u16, readers: usize, sending: &str) -> Project {
+    let project = Project::example();
+    let mut list = String::from("# test list\n");
+    for i in 0..readers {
+        list.push_str(&format!("\n[[subscriber]]\nemail = \"reader{i}@example.com\"\nname = \"독자{i}\"\ntags = [\"weekly\"]\n"));
+    }
+    list.push_str("\n[[subscriber]]\nemail = \"gone@example.com\"\nstatus = \"unsubscribed\"\ntags = [\"weekly\"]\n");
+    list.push_str("\n[[subscriber]]\nemail = \"bounced@example.com\"\nstatus = \"bounced\"\ntags = [\"weekly\"]\n");
+    project.write("config/subscribers.toml", list);
+    let config = project.read("config/newsletter.toml");
+    let start = config.find("[sending]").unwrap();
+    let config = format!(
+        "{}[sending]\nstate_dir = \"../state\"\n{sending}\n",
+        &config[..start]
+    )
+    .replace("port         = 2525", &format!("port         = {port}"));
+    project.write("config/newsletter.toml", config);
+    project
+}
+
+fn send(project: &Project, extra: &[&str]) -> assert_cmd::assert::Assert {
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .args(extra)
+        .assert()
+}
+
+fn journal(project: &Project) -> HashMap<String, String> {
+    let text = project.read("state/example.journal");
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            let mut f = l.split(' ');
+            let outcome = f.nth(1).unwrap().to_string();
+            (
+                f.next().unwrap().to_string(),
+                format!("{outcome} {}", f.collect::<Vec<_>>().join(" ")),
+            )
+        })
+        .collect()
+}
+
+fn all_readers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("reader{i}@example.com")).collect()
+}
+
+#[test]
+fn delivers_to_every_reader_once_over_few_connections() {
+    let server = Server::start(Script::default());
+    let project = project(
+        server.port,
+        60,
+        "concurrency = 3\nrate_per_second = 0\nmax_messages_per_connection = 25",
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "60 accepted, 0 failed, 0 deferred",
+        ));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 60);
+    for reader in all_readers(60) {
+        assert_eq!(counts.get(&reader), Some(&1), "{reader}");
+    }
+    assert!(
+        !counts.contains_key("gone@example.com") && !counts.contains_key("bounced@example.com")
+    );
+    assert!(server
+        .received()
+        .iter()
+        .all(|m| m.from == "letter@example.com"));
+    let connections = server.connections();
+    assert!(
+        (3..=6).contains(&connections),
+        "{connections} connections for 60 messages"
+    );
+    let journal = journal(&project);
+    assert_eq!(journal.len(), 60);
+    assert!(journal
+        .values()
+        .all(|o| o.starts_with("accepted attempts=1 reply=\"250 2.0.0 Ok: queued\"")));
+
+    // Running again sends nothing: every reader is in the journal.
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("Nothing to send"));
+    assert_eq!(server.received().len(), 60);
+}
+
+#[test]
+fn failures_are_classified_by_reply_code_and_resumed() {
+    let mut script = Script::default();
+    let rule = |stage, reply: &str, times| Rule {
+        stage,
+        reply: reply.into(),
+        times,
+    };
+    script.rules.insert(
+        "reader1@example.com".into(),
+        rule(
+            Stage::Rcpt,
+            "550 5.1.1 <reader1@example.com>: no such user",
+            None,
+        ),
+    );
+    script.rules.insert(
+        "reader2@example.com".into(),
+        rule(Stage::Data, "451 4.7.1 try again later", Some(2)),
+    );
+    script.rules.insert(
+        "reader3@example.com".into(),
+        rule(Stage::Data, "454 4.7.0 Throttling failure", None),
+    );
+    script.rules.insert(
+        "reader4@example.com".into(),
+        rule(
+            Stage::Rcpt,
+            "421 4.7.0 too many messages in this connection",
+            Some(1),
+        ),
+    );
+    let server = Server::start(script);
+    let project = project(
+        server.port,
+        8,
+        "concurrency = 2\nrate_per_second = 0\nmax_attempts = 3\nretry_delay_secs = 0.05",
+    );
+    send(&project, &[]).code(2).stdout(
+        predicate::str::contains("6 accepted, 1 failed, 1 deferred")
+            .and(predicate::str::contains(
+                "reader1@example.com: permanent error (550)",
+            ))
+            .and(predicate::str::contains("reader3@example.com:")),
+    );
+    let counts = server.counts();
+    for (reader, expected) in [
+        ("reader0", 1),
+        ("reader1", 0),
+        ("reader2", 1),
+        ("reader3", 0),
+        ("reader4", 1),
+        ("reader7", 1),
+    ] {
+        assert_eq!(
+            counts
+                .get(&format!("{reader}@example.com"))
+                .copied()
+                .unwrap_or(0),
+            expected,
+            "{reader}"
+        );
+    }
+    let j = journal(&project);
+    assert!(
+        j["reader1@example.com"].starts_with("failed attempts=1 reply=\"permanent error (550)"),
+        "{}",
+        j["reader1@example.com"]
+    );
+    assert!(
+        j["reader2@example.com"].starts_with("accepted attempts=3"),
+        "{}",
+        j["reader2@example.com"]
+    );
+    assert!(
+        j["reader3@example.com"].starts_with("deferred attempts=3"),
+        "{}",
+        j["reader3@example.com"]
+    );
+    assert!(
+        j["reader3@example.com"].contains("454"),
+        "{}",
+        j["reader3@example.com"]
+    );
+    assert!(
+        j["reader4@example.com"].starts_with("accepted attempts=2"),
+        "{}",
+        j["reader4@example.com"]
+    );
+
+    // The next run retries the deferred reader only; the refused one waits
+    // for --retry-failed.
+    send(&project, &[]).code(2).stdout(predicate::str::contains(
+        "Resuming: 6 readers already accepted, 1 failed permanently earlier",
+    ));
+    assert_eq!(server.counts().get("reader1@example.com"), None);
+    send(&project, &["--retry-failed"]).code(2);
+    assert_eq!(
+        server.received().len(),
+        6,
+        "an accepted reader was sent twice"
+    );
+}
+
+#[test]
+fn dropped_connections_and_random_4xx_lose_and_double_nobody() {
+    let script = Script {
+        drop_every: Some(4),
+        random_4xx: Some((0.2, 7)),
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(
+        server.port,
+        50,
+        "concurrency = 4\nrate_per_second = 0\nmax_attempts = 12\nretry_delay_secs = 0.01",
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("50 accepted"));
+    let counts = server.counts();
+    for reader in all_readers(50) {
+        assert_eq!(counts.get(&reader), Some(&1), "{reader}");
+    }
+}
+
+#[test]
+fn rate_limit_spaces_messages_evenly() {
+    let server = Server::start(Script::default());
+    let project = project(server.port, 200, "concurrency = 8\nrate_per_second = 50");
+    let started = Instant::now();
+    send(&project, &[]).success();
+    let received = server.received();
+    assert_eq!(received.len(), 200);
+    let first = received.iter().map(|m| m.at).min().unwrap();
+    let last = received.iter().map(|m| m.at).max().unwrap();
+    let span = (last - first).as_secs_f64();
+    // 200 messages at 50/s: (200 − 1) / 50 = 3.98 s, within 10 %.
+    assert!(
+        (3.58..=4.38).contains(&span),
+        "200 messages at 50/s took {span:.2} s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // No bursts: no second holds more than its share.
+    let mut per_second: HashMap<u64, usize> = HashMap::new();
+    for m in &received {
+        *per_second.entry((m.at - first).as_secs()).or_insert(0) += 1;
+    }
+    assert!(per_second.values().all(|n| *n <= 53), "{per_second:?}");
+}
+
+#[test]
+fn logs_in_with_the_password_from_the_environment() {
+    let script = Script {
+        auth: Some(("letter@example.com".into(), "pa55-word".into())),
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(server.port, 3, "rate_per_second = 0");
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 30\nusername = \"letter@example.com\"\npassword_env = \"TEST_SMTP_PASSWORD\"",
+    );
+    send(&project, &[]).code(1).stderr(predicate::str::contains(
+        "TEST_SMTP_PASSWORD, which is not set",
+    ));
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env("TEST_SMTP_PASSWORD", "wrong")
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("refused the connection").and(predicate::str::contains("535")),
+        );
+    assert!(server.received().is_empty());
+    let output = project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env("TEST_SMTP_PASSWORD", "pa55-word")
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(server.received().len(), 3);
+    let everything = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        project.read("state/example.journal")
+    );
+    assert!(!everything.contains("pa55-word") && !everything.contains(SECRET));
+}
+
+#[test]
+fn refuses_clear_text_to_a_remote_relay_and_sending_without_confirmation() {
+    let project = project(2525, 3, "");
+    project.edit(
+        "config/newsletter.toml",
+        "host         = \"127.0.0.1\"",
+        "host         = \"smtp.example.com\"",
+    );
+    send(&project, &[]).code(1).stderr(predicate::str::contains(
+        "only allowed towards this machine",
+    ));
+
+    let server = Server::start(Script::default());
+    let project = self::project(server.port, 3, "");
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("There is no terminal to confirm on")
+                .and(predicate::str::contains("--yes")),
+        );
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn test_sends_reach_only_the_given_addresses_and_are_not_journaled() {
+    let server = Server::start(Script::default());
+    let project = project(server.port, 5, "rate_per_second = 0");
+    send(&project, &["--to", "editor@example.org"]).success();
+    assert_eq!(
+        server.counts().keys().collect::<Vec<_>>(),
+        ["editor@example.org"]
+    );
+    assert!(!project.path("state/example.journal").exists());
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("5 accepted"));
+}
+
+#[test]
+fn a_second_send_of_the_same_issue_is_locked_out() {
+    let script = Script {
+        delay: Duration::from_millis(300),
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(server.port, 4, "concurrency = 1\nrate_per_second = 0");
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+        .current_dir(project.dir.path())
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    send(&project, &[]).code(1).stderr(predicate::str::contains(
+        "another letterpress send of this issue is running",
+    ));
+    assert!(first.wait().unwrap().success());
+    assert_eq!(server.received().len(), 4);
+}
+
+#[test]
+fn shards_split_the_list_without_overlap() {
+    let server = Server::start(Script::default());
+    let project = project(server.port, 30, "rate_per_second = 0");
+    for k in 1..=3 {
+        send(&project, &["--shard", &format!("{k}/3")]).success();
+        assert!(project
+            .path(&format!("state/example.shard-{k}-of-3.journal"))
+            .is_file());
+    }
+    let counts = server.counts();
+    assert_eq!(counts.len(), 30);
+    assert!(counts.values().all(|n| *n == 1));
+    send(&project, &["--shard", "4/3"])
+        .code(2)
+        .stderr(predicate::str::contains("K must be between 1 and N"));
+}

@@ -1,0 +1,317 @@
+//! A scriptable SMTP server on 127.0.0.1 for delivery tests: per-reader
+//! replies at RCPT or at the end of DATA, random temporary failures from a
+//! seed, dropped connections, slow replies, AUTH PLAIN and LOGIN. It records
+//! what it accepted and how many connections it saw.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where in the transaction a scripted reply is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Rcpt,
+    Data,
+}
+
+/// A scripted reply for one reader: given `times` times (forever if None).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub stage: Stage,
+    pub reply: String,
+    pub times: Option<usize>,
+}
+
+/// The server's behaviour.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    pub rules: HashMap<String, Rule>,
+    /// Probability of a 451 at the end of DATA, with the seed of the draws.
+    pub random_4xx: Option<(f64, u64)>,
+    /// Close the connection without a reply at the end of DATA of every
+    /// n-th message on a connection.
+    pub drop_every: Option<usize>,
+    /// Wait this long before every reply.
+    pub delay: Duration,
+    /// Require AUTH with this user and password.
+    pub auth: Option<(String, String)>,
+}
+
+/// One accepted message.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+    pub at: Instant,
+}
+
+struct State {
+    script: Mutex<Script>,
+    received: Mutex<Vec<Received>>,
+    connections: AtomicUsize,
+    stop: AtomicBool,
+    rng: Mutex<u64>,
+}
+
+/// The running server; stops when dropped.
+pub struct Server {
+    pub port: u16,
+    state: Arc<State>,
+}
+
+impl Server {
+    pub fn start(script: Script) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seed = script.random_4xx.map_or(1, |(_, s)| s.max(1));
+        let state = Arc::new(State {
+            script: Mutex::new(script),
+            received: Mutex::new(Vec::new()),
+            connections: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            rng: Mutex::new(seed),
+        });
+        let accept_state = state.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if accept_state.stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                accept_state.connections.fetch_add(1, Ordering::SeqCst);
+                let state = accept_state.clone();
+                std::thread::spawn(move || {
+                    let _ = session(stream, &state);
+                });
+            }
+        });
+        Server { port, state }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.received.lock().unwrap().clone()
+    }
+
+    /// How many messages each recipient got.
+    pub fn counts(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for message in self.received() {
+            for to in message.to {
+                *counts.entry(to.to_lowercase()).or_insert(0) += 1;
+            }
+        }
+        counts
+    }
+
+    pub fn connections(&self) -> usize {
+        self.state.connections.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.state.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut out = stream;
+    let script = state.script.lock().unwrap().clone();
+    let reply = |out: &mut TcpStream, text: &str| -> std::io::Result<()> {
+        std::thread::sleep(script.delay);
+        out.write_all(format!("{text}\r\n").as_bytes())
+    };
+    reply(&mut out, "220 test.example.net ESMTP")?;
+    let mut authenticated = script.auth.is_none();
+    let (mut from, mut to): (String, Vec<String>) = (String::new(), Vec::new());
+    let mut on_connection = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_string();
+        let upper = command.to_ascii_uppercase();
+        if upper.starts_with("EHLO") {
+            let auth = if script.auth.is_some() {
+                "250-AUTH PLAIN LOGIN\r\n"
+            } else {
+                ""
+            };
+            reply(
+                &mut out,
+                &format!("250-test.example.net\r\n250-8BITMIME\r\n{auth}250 SIZE 52428800"),
+            )?;
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            reply(&mut out, "250 ok")?;
+        } else if upper.starts_with("AUTH PLAIN") {
+            let given = command
+                .split_whitespace()
+                .nth(2)
+                .map(decode)
+                .unwrap_or_default();
+            let (user, pass) = script.auth.clone().unwrap_or_default();
+            authenticated = given == format!("\0{user}\0{pass}");
+            reply(
+                &mut out,
+                if authenticated {
+                    "235 2.7.0 ok"
+                } else {
+                    "535 5.7.8 authentication failed"
+                },
+            )?;
+        } else if upper.starts_with("AUTH LOGIN") {
+            reply(&mut out, "334 VXNlcm5hbWU6")?;
+            let user = read_decoded(&mut reader)?;
+            reply(&mut out, "334 UGFzc3dvcmQ6")?;
+            let pass = read_decoded(&mut reader)?;
+            authenticated = script
+                .auth
+                .clone()
+                .is_some_and(|(u, p)| u == user && p == pass);
+            reply(
+                &mut out,
+                if authenticated {
+                    "235 2.7.0 ok"
+                } else {
+                    "535 5.7.8 authentication failed"
+                },
+            )?;
+        } else if upper.starts_with("MAIL FROM:") {
+            if !authenticated {
+                reply(&mut out, "530 5.7.0 authentication required")?;
+                continue;
+            }
+            from = address(&command);
+            to.clear();
+            reply(&mut out, "250 ok")?;
+        } else if upper.starts_with("RCPT TO:") {
+            let rcpt = address(&command);
+            match take_rule(state, &rcpt, Stage::Rcpt) {
+                Some(text) => reply(&mut out, &text)?,
+                None => {
+                    to.push(rcpt);
+                    reply(&mut out, "250 ok")?;
+                }
+            }
+        } else if upper == "DATA" {
+            reply(&mut out, "354 go ahead")?;
+            let data = read_data(&mut reader)?;
+            on_connection += 1;
+            if script.drop_every.is_some_and(|n| on_connection % n == 0) {
+                return Ok(());
+            }
+            let scripted = to.iter().find_map(|r| take_rule(state, r, Stage::Data));
+            if let Some(text) = scripted {
+                reply(&mut out, &text)?;
+            } else if script.random_4xx.is_some_and(|(p, _)| draw(state) < p) {
+                reply(&mut out, "451 4.3.0 random temporary failure")?;
+            } else {
+                state.received.lock().unwrap().push(Received {
+                    from: from.clone(),
+                    to: to.clone(),
+                    data,
+                    at: Instant::now(),
+                });
+                reply(&mut out, "250 2.0.0 Ok: queued")?;
+            }
+        } else if upper == "RSET" {
+            to.clear();
+            reply(&mut out, "250 ok")?;
+        } else if upper == "QUIT" {
+            reply(&mut out, "221 bye")?;
+            return Ok(());
+        } else {
+            reply(&mut out, "502 5.5.2 unknown command")?;
+        }
+    }
+}
+
+fn take_rule(state: &State, rcpt: &str, stage: Stage) -> Option<String> {
+    let mut script = state.script.lock().unwrap();
+    let rule = script.rules.get_mut(&rcpt.to_lowercase())?;
+    if rule.stage != stage {
+        return None;
+    }
+    match &mut rule.times {
+        Some(0) => None,
+        Some(n) => {
+            *n -= 1;
+            Some(rule.reply.clone())
+        }
+        None => Some(rule.reply.clone()),
+    }
+}
+
+fn draw(state: &State) -> f64 {
+    let mut x = state.rng.lock().unwrap();
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    (*x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn address(command: &str) -> String {
+    let start = command.find('<').map_or(0, |i| i + 1);
+    let end = command[start..]
+        .find('>')
+        .map_or(command.len(), |i| start + i);
+    command[start..end].to_string()
+}
+
+fn read_data(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(data);
+        }
+        if line == b".\r\n" {
+            return Ok(data);
+        }
+        let content = if line.starts_with(b"..") {
+            &line[1..]
+        } else {
+            &line[..]
+        };
+        data.extend_from_slice(content);
+    }
+}
+
+fn read_decoded(reader: &mut impl BufRead) -> std::io::Result<String> {
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    Ok(decode(line.trim()))
+}
+
+fn decode(text: &str) -> String {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
+        .collect();
+    let mut out = Vec::new();
+    for chunk in clean.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= u32::from(value(*c)) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
