@@ -91,6 +91,21 @@ fn delivers_to_every_reader_once_over_few_connections() {
         .received()
         .iter()
         .all(|m| m.from == "letter@example.com"));
+    // What arrived is the reader's own message, ended by CRLF.
+    for message in server.received() {
+        let to = &message.to[0];
+        let data = String::from_utf8(message.data.clone()).unwrap();
+        let token = letterpress::token(SECRET.as_bytes(), to);
+        let link = format!(
+            "<https://news.example.com/unsubscribe?e={}&t={token}>",
+            to.replace('@', "%40")
+        );
+        assert!(
+            data.contains(&format!("\r\nList-Unsubscribe: {link}, <mailto:")),
+            "{to}"
+        );
+        assert!(data.ends_with("\r\n"));
+    }
     let connections = server.connections();
     assert!(
         (3..=6).contains(&connections),
