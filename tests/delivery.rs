@@ -403,3 +403,165 @@ fn shards_split_the_list_without_overlap() {
         .code(2)
         .stderr(predicate::str::contains("K must be between 1 and N"));
 }
+
+/// Runs a send as a child process and interrupts it after `after`.
+fn interrupted_send(project: &Project, after: Duration, signal: &str) -> std::process::Output {
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+        .current_dir(project.dir.path())
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(after);
+    let status = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait_with_output().unwrap()
+}
+
+// Test that a send killed at any moment and run again misses nobody and
+// sends at most the messages that were in flight twice.
+#[test]
+fn a_killed_send_resumes_without_loss_and_few_duplicates() {
+    for after in [150, 600, 1100] {
+        let script = Script {
+            delay: Duration::from_millis(2),
+            ..Script::default()
+        };
+        let server = Server::start(script);
+        let concurrency = 4;
+        let project = project(
+            server.port,
+            150,
+            &format!("concurrency = {concurrency}\nrate_per_second = 100"),
+        );
+        let output = interrupted_send(&project, Duration::from_millis(after), "-KILL");
+        assert!(!output.status.success());
+        let before = server.received().len();
+        assert!(
+            before < 150,
+            "the send finished before the kill at {after} ms"
+        );
+        send(&project, &[]).success();
+        let counts = server.counts();
+        assert_eq!(
+            counts.len(),
+            150,
+            "a reader was missed after a kill at {after} ms"
+        );
+        let duplicates: usize = counts.values().map(|n| n - 1).sum();
+        assert!(
+            duplicates <= concurrency,
+            "{duplicates} duplicates after a kill at {after} ms"
+        );
+    }
+}
+
+// Test that Ctrl-C lets the messages in flight finish, saves the journal,
+// says how to resume and exits 130; the rerun sends nobody twice.
+#[test]
+fn an_interrupted_send_stops_cleanly_and_resumes_without_duplicates() {
+    let server = Server::start(Script::default());
+    let project = project(server.port, 100, "concurrency = 4\nrate_per_second = 50");
+    let output = interrupted_send(&project, Duration::from_millis(700), "-INT");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Resume with:") && stderr.contains("send issues/example --yes"),
+        "{stderr}"
+    );
+    let sent = server.received().len();
+    assert!(
+        (10..100).contains(&sent),
+        "{sent} sent before the interrupt"
+    );
+    assert_eq!(
+        journal(&project).len(),
+        sent,
+        "the journal does not hold every accepted reader"
+    );
+    send(&project, &[]).success();
+    let counts = server.counts();
+    assert_eq!(counts.len(), 100);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "a reader got the issue twice"
+    );
+}
+
+// Test interop with a real MTA: Postfix's smtp-sink receives the example.
+#[test]
+fn delivers_to_postfix_smtp_sink() {
+    const SINK: &str = "/usr/sbin/smtp-sink";
+    if !support::require(SINK, "apt-get install -y postfix") {
+        return;
+    }
+    let dump = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dump.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sink = std::process::Command::new(SINK)
+        .args(["-u", "nobody", "-d"])
+        .arg(format!("{}/%M.", dump.path().display()))
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("100")
+        .spawn()
+        .expect("start smtp-sink");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "smtp-sink did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "port         = 2525",
+        &format!("port         = {port}"),
+    );
+    let result = send(&project, &[]).try_success();
+    let _ = sink.kill();
+    let _ = sink.wait();
+    result
+        .unwrap()
+        .stdout(predicate::str::contains("3 accepted"));
+    let mut dumped: Vec<String> = std::fs::read_dir(dump.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    dumped.sort();
+    assert_eq!(
+        dumped.len(),
+        3,
+        "smtp-sink dumped {} messages",
+        dumped.len()
+    );
+    for reader in [
+        "reader@example.com",
+        "jane.doe@example.org",
+        "park@example.net",
+    ] {
+        let message = dumped
+            .iter()
+            .find(|m| m.contains(&format!("X-Rcpt-Args: <{reader}>")))
+            .unwrap();
+        assert!(message.contains("X-Mail-Args: <letter@example.com>"));
+        assert!(message.contains("\nList-Unsubscribe-Post: List-Unsubscribe=One-Click"));
+        assert!(message.contains("\nContent-Type: multipart/alternative;"));
+    }
+}
