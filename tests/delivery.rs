@@ -565,3 +565,77 @@ fn delivers_to_postfix_smtp_sink() {
         assert!(message.contains("\nContent-Type: multipart/alternative;"));
     }
 }
+
+/// A CA and a certificate for 127.0.0.1 signed by it: (CA PEM, server config).
+fn test_tls() -> (String, std::sync::Arc<rustls::ServerConfig>) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "letterpress test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    (ca.pem(), std::sync::Arc::new(config))
+}
+
+// Test STARTTLS against a private CA given as ca_file, with AUTH LOGIN.
+#[test]
+fn starttls_with_a_private_ca_and_auth_login() {
+    let (ca_pem, tls) = test_tls();
+    let script = Script {
+        tls: Some(tls),
+        auth: Some(("letter@example.com".into(), "s3cret-pass".into())),
+        mechanisms: Some("LOGIN".into()),
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(server.port, 5, "rate_per_second = 0");
+    project.edit(
+        "config/newsletter.toml",
+        "security     = \"none\"",
+        "security     = \"starttls\"\nusername = \"letter@example.com\"\npassword_env = \"TEST_SMTP_PASSWORD\"",
+    );
+    // Without the private CA the certificate is not trusted: nothing is sent.
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env("TEST_SMTP_PASSWORD", "s3cret-pass")
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("TLS"));
+    assert!(server.received().is_empty());
+    project.write("config/relay-ca.pem", &ca_pem);
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 30\nca_file = \"relay-ca.pem\"",
+    );
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env("TEST_SMTP_PASSWORD", "s3cret-pass")
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 accepted"));
+    let received = server.received();
+    assert_eq!(received.len(), 5);
+    assert!(
+        received.iter().all(|m| m.tls),
+        "a message travelled in clear text"
+    );
+}

@@ -209,9 +209,33 @@ fn classify_connect(e: lettre::transport::smtp::Error) -> Failure {
         Some(code) if code.severity == Severity::PermanentNegativeCompletion => {
             Failure::Fatal(anyhow!("the relay refused the connection: {e}"))
         }
-        _ if e.is_tls() => Failure::Fatal(anyhow!("TLS with the relay failed: {e}")),
+        _ if e.is_tls() || tls_failure(&e).is_some() => {
+            let why = tls_failure(&e).map_or_else(|| e.to_string(), |t| t.to_string());
+            Failure::Fatal(anyhow!(
+                "TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)"
+            ))
+        }
         _ => Failure::Temporary(e.to_string()),
     }
+}
+
+/// The TLS error behind a failure, found by type along the error's causes
+/// (rustls reports through the I/O error of the handshake).
+fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    let mut current: Option<&'a (dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+        if let Some(tls) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return Some(tls);
+        }
+        current = err.source();
+    }
+    None
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -4,7 +4,7 @@
 //! what it accepted and how many connections it saw.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,7 +26,7 @@ pub struct Rule {
 }
 
 /// The server's behaviour.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Script {
     pub rules: HashMap<String, Rule>,
     /// Probability of a 451 at the end of DATA, with the seed of the draws.
@@ -38,6 +38,10 @@ pub struct Script {
     pub delay: Duration,
     /// Require AUTH with this user and password.
     pub auth: Option<(String, String)>,
+    /// The AUTH mechanisms offered (default "PLAIN LOGIN").
+    pub mechanisms: Option<String>,
+    /// Offer STARTTLS with this configuration, and require it before MAIL.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// One accepted message.
@@ -47,6 +51,8 @@ pub struct Received {
     pub to: Vec<String>,
     pub data: Vec<u8>,
     pub at: Instant,
+    /// Whether it came over TLS.
+    pub tls: bool,
 }
 
 struct State {
@@ -119,39 +125,100 @@ impl Drop for Server {
     }
 }
 
+/// A connection before or after STARTTLS, read line by line.
+struct Conn {
+    stream: Stream,
+    buffer: Vec<u8>,
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Conn {
+    fn read_line(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        loop {
+            if let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                return Ok(Some(self.buffer.drain(..=end).collect()));
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = match &mut self.stream {
+                Stream::Plain(s) => s.read(&mut chunk)?,
+                Stream::Tls(s) => s.read(&mut chunk)?,
+            };
+            if n == 0 {
+                return Ok(None);
+            }
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn write(&mut self, text: &str) -> std::io::Result<()> {
+        match &mut self.stream {
+            Stream::Plain(s) => s.write_all(text.as_bytes()),
+            Stream::Tls(s) => s.write_all(text.as_bytes()).and_then(|()| s.flush()),
+        }
+    }
+
+    fn start_tls(&mut self, config: Arc<rustls::ServerConfig>) -> std::io::Result<()> {
+        let Stream::Plain(tcp) = &self.stream else {
+            return Ok(());
+        };
+        let tcp = tcp.try_clone()?;
+        let server = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        self.stream = Stream::Tls(Box::new(rustls::StreamOwned::new(server, tcp)));
+        Ok(())
+    }
+
+    fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
+    }
+}
+
 fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut out = stream;
     let script = state.script.lock().unwrap().clone();
-    let reply = |out: &mut TcpStream, text: &str| -> std::io::Result<()> {
-        std::thread::sleep(script.delay);
-        out.write_all(format!("{text}\r\n").as_bytes())
+    let mut conn = Conn {
+        stream: Stream::Plain(stream),
+        buffer: Vec::new(),
     };
-    reply(&mut out, "220 test.example.net ESMTP")?;
+    let reply = |conn: &mut Conn, text: &str| -> std::io::Result<()> {
+        std::thread::sleep(script.delay);
+        conn.write(&format!("{text}\r\n"))
+    };
+    reply(&mut conn, "220 test.example.net ESMTP")?;
     let mut authenticated = script.auth.is_none();
     let (mut from, mut to): (String, Vec<String>) = (String::new(), Vec::new());
     let mut on_connection = 0;
-    let mut line = String::new();
     loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(line) = conn.read_line()? else {
             return Ok(());
-        }
-        let command = line.trim_end().to_string();
+        };
+        let command = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = command.to_ascii_uppercase();
         if upper.starts_with("EHLO") {
-            let auth = if script.auth.is_some() {
-                "250-AUTH PLAIN LOGIN\r\n"
-            } else {
-                ""
+            let mut lines = vec!["250-test.example.net".to_string(), "250-8BITMIME".into()];
+            if script.tls.is_some() && !conn.is_tls() {
+                lines.push("250-STARTTLS".into());
+            }
+            if script.auth.is_some() {
+                lines.push(format!(
+                    "250-AUTH {}",
+                    script.mechanisms.as_deref().unwrap_or("PLAIN LOGIN")
+                ));
+            }
+            lines.push("250 SIZE 52428800".into());
+            reply(&mut conn, &lines.join("\r\n"))?;
+        } else if upper == "STARTTLS" {
+            let Some(config) = script.tls.clone() else {
+                reply(&mut conn, "502 5.5.1 no TLS here")?;
+                continue;
             };
-            reply(
-                &mut out,
-                &format!("250-test.example.net\r\n250-8BITMIME\r\n{auth}250 SIZE 52428800"),
-            )?;
+            reply(&mut conn, "220 2.0.0 ready to start TLS")?;
+            conn.start_tls(config)?;
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
-            reply(&mut out, "250 ok")?;
+            reply(&mut conn, "250 ok")?;
         } else if upper.starts_with("AUTH PLAIN") {
             let given = command
                 .split_whitespace()
@@ -161,7 +228,7 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
             let (user, pass) = script.auth.clone().unwrap_or_default();
             authenticated = given == format!("\0{user}\0{pass}");
             reply(
-                &mut out,
+                &mut conn,
                 if authenticated {
                     "235 2.7.0 ok"
                 } else {
@@ -169,16 +236,22 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
                 },
             )?;
         } else if upper.starts_with("AUTH LOGIN") {
-            reply(&mut out, "334 VXNlcm5hbWU6")?;
-            let user = read_decoded(&mut reader)?;
-            reply(&mut out, "334 UGFzc3dvcmQ6")?;
-            let pass = read_decoded(&mut reader)?;
+            reply(&mut conn, "334 VXNlcm5hbWU6")?;
+            let user = conn
+                .read_line()?
+                .map(|l| decode(String::from_utf8_lossy(&l).trim()))
+                .unwrap_or_default();
+            reply(&mut conn, "334 UGFzc3dvcmQ6")?;
+            let pass = conn
+                .read_line()?
+                .map(|l| decode(String::from_utf8_lossy(&l).trim()))
+                .unwrap_or_default();
             authenticated = script
                 .auth
                 .clone()
                 .is_some_and(|(u, p)| u == user && p == pass);
             reply(
-                &mut out,
+                &mut conn,
                 if authenticated {
                     "235 2.7.0 ok"
                 } else {
@@ -186,51 +259,56 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
                 },
             )?;
         } else if upper.starts_with("MAIL FROM:") {
+            if script.tls.is_some() && !conn.is_tls() {
+                reply(&mut conn, "530 5.7.0 must issue a STARTTLS command first")?;
+                continue;
+            }
             if !authenticated {
-                reply(&mut out, "530 5.7.0 authentication required")?;
+                reply(&mut conn, "530 5.7.0 authentication required")?;
                 continue;
             }
             from = address(&command);
             to.clear();
-            reply(&mut out, "250 ok")?;
+            reply(&mut conn, "250 ok")?;
         } else if upper.starts_with("RCPT TO:") {
             let rcpt = address(&command);
             match take_rule(state, &rcpt, Stage::Rcpt) {
-                Some(text) => reply(&mut out, &text)?,
+                Some(text) => reply(&mut conn, &text)?,
                 None => {
                     to.push(rcpt);
-                    reply(&mut out, "250 ok")?;
+                    reply(&mut conn, "250 ok")?;
                 }
             }
         } else if upper == "DATA" {
-            reply(&mut out, "354 go ahead")?;
-            let data = read_data(&mut reader)?;
+            reply(&mut conn, "354 go ahead")?;
+            let data = read_data(&mut conn)?;
             on_connection += 1;
             if script.drop_every.is_some_and(|n| on_connection % n == 0) {
                 return Ok(());
             }
             let scripted = to.iter().find_map(|r| take_rule(state, r, Stage::Data));
             if let Some(text) = scripted {
-                reply(&mut out, &text)?;
+                reply(&mut conn, &text)?;
             } else if script.random_4xx.is_some_and(|(p, _)| draw(state) < p) {
-                reply(&mut out, "451 4.3.0 random temporary failure")?;
+                reply(&mut conn, "451 4.3.0 random temporary failure")?;
             } else {
                 state.received.lock().unwrap().push(Received {
                     from: from.clone(),
                     to: to.clone(),
                     data,
                     at: Instant::now(),
+                    tls: conn.is_tls(),
                 });
-                reply(&mut out, "250 2.0.0 Ok: queued")?;
+                reply(&mut conn, "250 2.0.0 Ok: queued")?;
             }
         } else if upper == "RSET" {
             to.clear();
-            reply(&mut out, "250 ok")?;
+            reply(&mut conn, "250 ok")?;
         } else if upper == "QUIT" {
-            reply(&mut out, "221 bye")?;
+            reply(&mut conn, "221 bye")?;
             return Ok(());
         } else {
-            reply(&mut out, "502 5.5.2 unknown command")?;
+            reply(&mut conn, "502 5.5.2 unknown command")?;
         }
     }
 }
@@ -267,16 +345,11 @@ fn address(command: &str) -> String {
     command[start..end].to_string()
 }
 
-fn read_data(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
+fn read_data(conn: &mut Conn) -> std::io::Result<Vec<u8>> {
     let mut data = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            return Ok(data);
-        }
+    while let Some(line) = conn.read_line()? {
         if line == b".\r\n" {
-            return Ok(data);
+            break;
         }
         let content = if line.starts_with(b"..") {
             &line[1..]
@@ -285,12 +358,7 @@ fn read_data(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
         };
         data.extend_from_slice(content);
     }
-}
-
-fn read_decoded(reader: &mut impl BufRead) -> std::io::Result<String> {
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    Ok(decode(line.trim()))
+    Ok(data)
 }
 
 fn decode(text: &str) -> String {
