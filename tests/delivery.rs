@@ -639,3 +639,55 @@ fn starttls_with_a_private_ca_and_auth_login() {
         "a message travelled in clear text"
     );
 }
+
+// Test that a relay that stops answering cannot hang a send: every step
+// times out, the readers are deferred, and the run ends.
+#[test]
+fn a_silent_relay_cannot_hang_the_send() {
+    let script = Script {
+        delay: Duration::from_secs(30),
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(
+        server.port,
+        2,
+        "rate_per_second = 0\nmax_attempts = 2\nretry_delay_secs = 0.05",
+    );
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 1",
+    );
+    let started = Instant::now();
+    send(&project, &[]).code(2).stdout(
+        predicate::str::contains("0 accepted, 0 failed, 2 deferred")
+            .and(predicate::str::contains("timed out")),
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+// Test that --limit sends the next readers not yet accepted.
+#[test]
+fn limit_takes_the_next_readers_in_list_order() {
+    let server = Server::start(Script::default());
+    let project = project(server.port, 5, "rate_per_second = 0");
+    send(&project, &["--limit", "2"])
+        .success()
+        .stdout(predicate::str::contains("2 accepted"));
+    assert_eq!(server.counts().len(), 2);
+    assert!(
+        server.counts().contains_key("reader0@example.com")
+            && server.counts().contains_key("reader1@example.com")
+    );
+    send(&project, &["--limit", "2"]).success();
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("1 accepted"));
+    assert_eq!(server.counts().len(), 5);
+    assert!(server.counts().values().all(|n| *n == 1));
+}
