@@ -20,15 +20,7 @@ die() { echo "error: $*" >&2; exit 1; }
 (cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
 [[ -x $letterpress ]] || die "$letterpress is missing after the build"
 
-project() { # folder, number of readers: a copy of the example project
-  rm -rf "$1"
-  mkdir -p "$1/config" "$1/issues"
-  cp "$root/config/newsletter.toml" "$1/config/"
-  cp -r "$root/issues/example" "$1/issues/"
-  rm -rf "$1/issues/example/build"
-  [[ ! -d $root/templates ]] || cp -r "$root/templates" "$1/"
-  "${util[@]}" subscribers "$2" "$1/config/subscribers.toml"
-}
+project() { "${util[@]}" project "$1" "$2" --root "$root"; } # folder, number of readers
 echo "generating the scratch projects in $work"
 project "$work/10k" 10000
 project "$work/100k" 100000

@@ -55,52 +55,67 @@ def find_once(template, pattern, what, where):
     return found.pop()
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(p):
+    """The inputs shared by every script that builds the messages this way."""
     p.add_argument("--config", type=Path, required=True, help="newsletter.toml")
     p.add_argument("--issue", type=Path, required=True, help="the issue folder (for issue.toml)")
     p.add_argument("--templates", type=Path, required=True, help="folder holding email.html and email.txt")
     p.add_argument("--sample-email", default="reader@example.com", help="reader the templates were built for")
     p.add_argument("--sample-name", default="김독자", help="that reader's name")
     p.add_argument("--fallback-name", default="독자", help='the issue\'s {{ name | "..." }} fallback')
-    p.add_argument("--out", type=Path, required=True)
-    args = p.parse_args()
 
-    config = load_toml(args.config)
-    letter, unsub = config["newsletter"], config["unsubscribe"]
-    readers = load_toml(args.config.parent / config["subscribers"]["file"]).get("subscriber", [])
-    issue = load_toml(args.issue / "issue.toml")
-    secret = os.environ.get(unsub.get("secret_env", "LETTERPRESS_UNSUBSCRIBE_SECRET"), "").encode()
 
-    subject = issue["subject"]
-    if issue.get("advertising"):
-        subject = ("(광고)" if letter.get("language") == "ko" else letter["ad_prefix"]) + " " + subject
-    domain = parseaddr(letter["from"])[1].rpartition("@")[2]
-    audience = set(issue.get("audience", []))
+class Letter:
+    """The issue as letterpress would send it: the readers it reaches, the
+    headers they share, and the built templates with the sample reader's
+    name and unsubscribe link located for personalisation."""
 
-    html_t = (args.templates / "email.html").read_text("utf-8")
-    text_t = (args.templates / "email.txt").read_text("utf-8")
-    for where, template in (("email.html", html_t), ("email.txt", text_t)):
-        if args.sample_name not in template:
-            sys.exit(f"error: {args.templates / where} does not contain the sample name {args.sample_name!r}")
-    if "url" in unsub:
-        start = re.escape(unsubscribe_url(unsub, b"", args.sample_email).rpartition("&")[0])
-        html_url = find_once(html_t, start + r"&amp;t=(?:[0-9a-f]{32}|unsigned)", "unsubscribe link", "email.html")
-        text_url = find_once(text_t, start + r"&t=(?:[0-9a-f]{32}|unsigned)", "unsubscribe link", "email.txt")
+    def __init__(self, args):
+        self.args = args
+        config = load_toml(args.config)
+        self.letter, self.unsub = config["newsletter"], config["unsubscribe"]
+        readers = load_toml(args.config.parent / config["subscribers"]["file"]).get("subscriber", [])
+        issue = load_toml(args.issue / "issue.toml")
+        self.secret = os.environ.get(self.unsub.get("secret_env", "LETTERPRESS_UNSUBSCRIBE_SECRET"), "").encode()
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    written = 0
-    for reader in readers:
-        if reader.get("status", "active") != "active" or (audience and not audience & set(reader.get("tags", []))):
-            continue
+        self.subject = issue["subject"]
+        if issue.get("advertising"):
+            prefix = "(광고)" if self.letter.get("language") == "ko" else self.letter["ad_prefix"]
+            self.subject = prefix + " " + self.subject
+        self.sender = parseaddr(self.letter["from"])[1]
+        self.domain = self.sender.rpartition("@")[2]
+        audience = set(issue.get("audience", []))
+        self.readers = [
+            r for r in readers
+            if r.get("status", "active") == "active" and (not audience or audience & set(r.get("tags", [])))
+        ]
+
+        self.html_t = (args.templates / "email.html").read_text("utf-8")
+        self.text_t = (args.templates / "email.txt").read_text("utf-8")
+        for where, template in (("email.html", self.html_t), ("email.txt", self.text_t)):
+            if args.sample_name not in template:
+                sys.exit(f"error: {args.templates / where} does not contain the sample name {args.sample_name!r}")
+        self.html_url = self.text_url = None
+        if "url" in self.unsub:
+            start = re.escape(unsubscribe_url(self.unsub, b"", args.sample_email).rpartition("&")[0])
+            self.html_url = find_once(self.html_t, start + r"&amp;t=(?:[0-9a-f]{32}|unsigned)", "unsubscribe link", "email.html")
+            self.text_url = find_once(self.text_t, start + r"&t=(?:[0-9a-f]{32}|unsigned)", "unsubscribe link", "email.txt")
+
+    def url(self, address):
+        """The reader's unsubscribe link, or None without [unsubscribe] url."""
+        return unsubscribe_url(self.unsub, self.secret, address) if "url" in self.unsub else None
+
+    def message(self, reader):
+        """The reader's message."""
+        letter, unsub, fallback = self.letter, self.unsub, self.args.fallback_name
         address, name = reader["email"], reader.get("name")
-        body_html = html_t.replace(args.sample_name, html.escape(name or args.fallback_name))
-        body_text = text_t.replace(args.sample_name, name or args.fallback_name)
+        body_html = self.html_t.replace(self.args.sample_name, html.escape(name or fallback))
+        body_text = self.text_t.replace(self.args.sample_name, name or fallback)
         unsubscribe = []
-        if "url" in unsub:
-            url = unsubscribe_url(unsub, secret, address)
-            body_html = body_html.replace(html_url, html.escape(url))
-            body_text = body_text.replace(text_url, url)
+        url = self.url(address)
+        if url:
+            body_html = body_html.replace(self.html_url, html.escape(url))
+            body_text = body_text.replace(self.text_url, url)
             unsubscribe.append(f"<{url}>")
         if "mailto" in unsub:
             unsubscribe.append(f"<mailto:{unsub['mailto']}?subject=unsubscribe>")
@@ -108,9 +123,9 @@ def main():
         msg = EmailMessage(policy=email.policy.SMTP)  # CRLF in the parts, as RFC 2046 wants
         msg["From"] = letter["from"]
         msg["To"] = Address(display_name=name or "", addr_spec=address)
-        msg["Subject"] = subject
+        msg["Subject"] = self.subject
         msg["Date"] = formatdate(localtime=True)
-        msg["Message-ID"] = make_msgid(domain=domain)
+        msg["Message-ID"] = make_msgid(domain=self.domain)
         msg["MIME-Version"] = "1.0"
         if "reply_to" in letter:
             msg["Reply-To"] = letter["reply_to"]
@@ -118,11 +133,29 @@ def main():
             msg["List-Id"] = f"<{letter['list_id']}>"
         if unsubscribe:
             msg["List-Unsubscribe"] = Folded("List-Unsubscribe", ", ".join(unsubscribe))
-        if "url" in unsub:
+        if url:
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(body_text, cte="base64")
         msg.add_alternative(body_html, subtype="html", cte="base64")
-        (args.out / f"{address}.eml").write_bytes(msg.as_bytes(policy=email.policy.SMTP))
+        return msg
+
+    def messages(self):
+        """Each reader's address and the bytes SMTP DATA would carry."""
+        for reader in self.readers:
+            yield reader["email"], self.message(reader).as_bytes(policy=email.policy.SMTP)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(p)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+
+    letter = Letter(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for address, data in letter.messages():
+        (args.out / f"{address}.eml").write_bytes(data)
         written += 1
     print(f"wrote {written} messages to {args.out}")
 

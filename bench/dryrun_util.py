@@ -1,7 +1,9 @@
 """Helpers of bench/dryrun.sh: subscriber lists, timed runs, the summary.
 
   subscribers N FILE                      write a subscribers.toml of N readers
-  measure --name NAME --json FILE [--runs N] [--clean DIR] [--expect N] -- CMD...
+  project DIR N --root ROOT               a copy of ROOT's example project, N readers
+  measure --name NAME --json FILE [--runs N] [--clean DIR] [--expect N]
+          [--reset DIR]... [--messages N] [--expect-output TEXT] [--stdout FILE] -- CMD...
                                           time CMD (wall clock) and its peak RSS
   summary FOLDER                          print the table from the JSON files
 """
@@ -35,8 +37,32 @@ def subscribers(args):
     Path(args.file).write_text("".join(lines), "utf-8")
 
 
+def project(args):
+    """The example project (config, issues/example, templates) with N readers."""
+    root, folder = Path(args.root), Path(args.folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "config").mkdir(parents=True)
+    (folder / "issues").mkdir()
+    shutil.copy(root / "config" / "newsletter.toml", folder / "config")
+    example = root / "issues" / "example"
+    no_build = lambda where, names: ["build"] if Path(where) == example else []
+    shutil.copytree(example, folder / "issues" / "example", ignore=no_build)
+    if (root / "templates").is_dir():
+        shutil.copytree(root / "templates", folder / "templates")
+    subscribers(argparse.Namespace(n=args.n, file=folder / "config" / "subscribers.toml"))
+
+
 def tail(output, lines=20):
     return "\n".join(output.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def file_tail(path, size=65536):
+    """The last bytes of a regular file (b"" for /dev/null and the like)."""
+    if not path.is_file():
+        return b""
+    with path.open("rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read()
 
 
 def gnu_time():
@@ -55,17 +81,25 @@ def measure(args):
     clean = Path(args.clean) if args.clean else None
     rss_file = Path(args.json).with_suffix(".rss")
     wrap = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] if gnu_time() else []
-    times, rss, messages, eml_bytes = [], 0, 0, 0
+    times, rss, messages, eml_bytes = [], 0, args.messages or 0, 0
     for run in range(args.runs):
-        if clean:
-            shutil.rmtree(clean, ignore_errors=True)
-        start = time.perf_counter()
-        done = subprocess.run(wrap + cmd, capture_output=True)
-        times.append(time.perf_counter() - start)
+        for folder in [clean] + [Path(r) for r in args.reset]:
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
+        with open(args.stdout or os.devnull, "wb") as to_file:
+            start = time.perf_counter()
+            done = subprocess.run(wrap + cmd, stdout=to_file if args.stdout else subprocess.PIPE, stderr=subprocess.PIPE)
+            times.append(time.perf_counter() - start)
+        out = done.stdout if not args.stdout else file_tail(Path(args.stdout))
         if done.returncode != 0:
             sys.exit(
                 f"error: {args.name} failed (exit status {done.returncode}): {' '.join(cmd)}\n"
-                f"--- stdout (tail) ---\n{tail(done.stdout)}\n--- stderr (tail) ---\n{tail(done.stderr)}"
+                f"--- stdout (tail) ---\n{tail(out)}\n--- stderr (tail) ---\n{tail(done.stderr)}"
+            )
+        if args.expect_output is not None and args.expect_output.encode() not in out:
+            sys.exit(
+                f"error: {args.name} did not print {args.expect_output!r}: {' '.join(cmd)}\n"
+                f"--- stdout (tail) ---\n{tail(out)}\n--- stderr (tail) ---\n{tail(done.stderr)}"
             )
         if wrap:
             rss = max(rss, int(rss_file.read_text().split()[-1]))
@@ -84,6 +118,7 @@ def measure(args):
         "rss_from": "GNU time" if wrap else "getrusage(RUSAGE_CHILDREN)",
         "messages": messages,
         "eml_bytes": eml_bytes,
+        "stdout_tail": tail(out, 5),
     }
     Path(args.json).write_text(json.dumps({"results": [result]}, indent=2))
 
@@ -114,12 +149,21 @@ def main():
     s.add_argument("n", type=int)
     s.add_argument("file")
     s.set_defaults(func=subscribers)
+    s = sub.add_parser("project")
+    s.add_argument("folder")
+    s.add_argument("n", type=int)
+    s.add_argument("--root", required=True, help="the letterpress checkout")
+    s.set_defaults(func=project)
     m = sub.add_parser("measure")
     m.add_argument("--name", required=True)
     m.add_argument("--json", required=True)
     m.add_argument("--runs", type=int, default=3)
     m.add_argument("--clean", help="output folder, deleted before each run; its .eml files are counted")
     m.add_argument("--expect", type=int, help="number of .eml files each run must write")
+    m.add_argument("--reset", action="append", default=[], help="folder deleted before each run (repeatable)")
+    m.add_argument("--messages", type=int, help="messages each run handles, when not counted with --clean")
+    m.add_argument("--expect-output", help="text each run's standard output must contain")
+    m.add_argument("--stdout", help="file that takes the command's standard output instead of this script")
     m.add_argument("cmd", nargs=argparse.REMAINDER)
     m.set_defaults(func=measure)
     s = sub.add_parser("summary")

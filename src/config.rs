@@ -221,9 +221,27 @@ impl Config {
         parent(&self.path)
     }
 
-    /// A path from the config, resolved against the config folder.
+    /// A path from the config, resolved against the config folder
+    /// (`config/../state` becomes `state`).
     pub fn resolve(&self, relative: &Path) -> PathBuf {
-        self.dir().join(relative)
+        let mut out = PathBuf::new();
+        for part in self.dir().join(relative).components() {
+            let normal_last = matches!(
+                out.components().next_back(),
+                Some(std::path::Component::Normal(_))
+            );
+            match part {
+                std::path::Component::ParentDir if normal_last => {
+                    out.pop();
+                }
+                std::path::Component::CurDir if !out.as_os_str().is_empty() => {}
+                other => out.push(other),
+            }
+        }
+        if out.as_os_str().is_empty() {
+            out.push(".");
+        }
+        out
     }
 
     /// The newsletter table.
@@ -355,6 +373,30 @@ mod tests {
         assert_eq!(located.line, 10);
         assert!(located.help.as_deref().unwrap().contains("password_env"));
         assert!(!err.to_string().contains("hunter22"));
+    }
+
+    #[test]
+    fn resolves_paths_against_the_config_folder() {
+        let mut config = load_str(MINIMAL).unwrap();
+        config.path = PathBuf::from("config/newsletter.toml");
+        assert_eq!(
+            config.resolve(Path::new("../state")),
+            PathBuf::from("state")
+        );
+        assert_eq!(
+            config.resolve(Path::new("subscribers.toml")),
+            PathBuf::from("config/subscribers.toml")
+        );
+        config.path = PathBuf::from("newsletter.toml");
+        assert_eq!(
+            config.resolve(Path::new("../state")),
+            PathBuf::from("../state")
+        );
+        config.path = PathBuf::from("/srv/news/config/newsletter.toml");
+        assert_eq!(
+            config.resolve(Path::new("./../state")),
+            PathBuf::from("/srv/news/state")
+        );
     }
 
     #[test]

@@ -188,8 +188,14 @@ fn progress_bar(total: usize) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total as u64);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sent · {per_sec} · ETA {eta}")
-        .expect("a valid template");
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sent · {rate} · ETA {eta}")
+        .expect("a valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} messages/s", state.per_sec());
+            },
+        );
     bar.set_style(style);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
