@@ -234,7 +234,7 @@ impl Config {
                 std::path::Component::ParentDir if normal_last => {
                     out.pop();
                 }
-                std::path::Component::CurDir if !out.as_os_str().is_empty() => {}
+                std::path::Component::CurDir => {}
                 other => out.push(other),
             }
         }
