@@ -72,20 +72,16 @@ def mailmerge(args):
     folder.mkdir(parents=True, exist_ok=True)
 
     def fields(template, url, escape):
-        parts = [template]
-        for value, field in ((url, "url"), (args.sample_name, "name")):
-            if value:
-                parts = [seg for part in parts for seg in interleave(part, value, field, escape)]
-        return "".join(p if p.startswith("{{") else "{% raw %}" + p + "{% endraw %}" for p in parts if p)
-
-    def interleave(part, value, field, escape):
-        if part.startswith("{{"):
-            return [part]
-        pieces = part.split(value)
-        out = [pieces[0]]
-        for piece in pieces[1:]:
-            out += ["{{" + field + ("_html" if escape else "") + "}}", piece]
-        return out
+        """The template as Jinja: the text in raw blocks, the name and link as fields."""
+        suffix = "_html" if escape else ""
+        pattern = "|".join(re.escape(v) for v in (url, args.sample_name) if v)
+        out = []
+        for i, piece in enumerate(re.split(f"({pattern})", template)):
+            if i % 2:
+                out.append("{{" + ("url" if piece == url else "name") + suffix + "}}")
+            elif piece:
+                out.append("{% raw %}" + piece + "{% endraw %}")
+        return "".join(out)
 
     sender_name, sender = email.utils.parseaddr(letter.letter["from"])
     headers = [
@@ -148,7 +144,7 @@ def summary(args):
         if r:
             rows.append(f"{label:<40} {r['messages']:>8} {rate(r):>8.0f} {r['median']:>9.2f} {len(r['times']):>5} {mb(r):>6.1f} MB  {note}")
 
-    sessions = json.loads((folder / "sessions.json").read_text())
+    sessions = sorted(int(p.stem.rpartition("-c")[2]) for p in folder.glob("letterpress-c*.json"))
     print(f"{'send to smtp-sink on loopback':<40} {'messages':>8} {'msgs/s':>8} {'median s':>9} {'runs':>5} {'peak RSS':>9}")
     for s in sessions:
         lp, src = load(f"letterpress-c{s}"), load(f"smtp-source-s{s}")

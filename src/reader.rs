@@ -32,15 +32,19 @@ pub fn verify(secret: &[u8], address: &str, token: &str) -> bool {
             == 0
 }
 
-/// The secret named by `[unsubscribe].secret_env`, if set and not empty.
-pub fn secret_from_env(config: &Config) -> Option<Vec<u8>> {
-    let name = config
+/// The environment variable that holds the unsubscribe secret.
+pub fn secret_env_name(config: &Config) -> &str {
+    config
         .file
         .unsubscribe
         .secret_env
         .as_deref()
-        .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET");
-    std::env::var_os(name)
+        .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET")
+}
+
+/// The secret named by `[unsubscribe].secret_env`, if set and not empty.
+pub fn secret_from_env(config: &Config) -> Option<Vec<u8>> {
+    std::env::var_os(secret_env_name(config))
         .filter(|v| !v.is_empty())
         .map(|v| v.into_encoded_bytes())
 }

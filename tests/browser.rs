@@ -112,7 +112,7 @@ impl Session<'_> {
         .call()
         .unwrap();
         let value: Value = response.body_mut().read_json().unwrap();
-        let png = decode_base64(value["value"].as_str().unwrap());
+        let png = support::decode_base64(value["value"].as_str().unwrap());
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, png).unwrap();
     }
@@ -190,27 +190,4 @@ fn renders_fluid_on_phone_and_centred_on_desktop() {
     );
     assert!(m["scrollWidth"].as_f64().unwrap() <= 800.0, "{m}");
     desktop.screenshot(&shots.join("email-800.png"));
-}
-
-fn decode_base64(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let clean: Vec<u8> = text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            n |= u32::from(value(*c)) << (18 - 6 * i);
-        }
-        out.extend_from_slice(&n.to_be_bytes()[1..chunk.len()]);
-    }
-    out
 }

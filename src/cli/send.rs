@@ -10,7 +10,7 @@ use crate::compose::Composed;
 use crate::fs;
 use crate::message::{run_date, Factory, Purpose};
 use crate::reader;
-use crate::subscribers::{parse_address, List, Severity, Status};
+use crate::subscribers::{parse_address, List, Severity};
 
 /// Composes the issue, picks the readers, then writes or delivers.
 pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
@@ -19,12 +19,7 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
     let list = List::load(&config.resolve(&config.file.subscribers.file))?;
     let secret = reader::secret_from_env(&config);
     if secret.is_none() && config.file.unsubscribe.url.is_some() {
-        let name = config
-            .file
-            .unsubscribe
-            .secret_env
-            .as_deref()
-            .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET");
+        let name = reader::secret_env_name(&config);
         bail!(
             "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {name}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
             config.path.display()
@@ -153,30 +148,18 @@ fn test_readers(list: &List, to: &[String]) -> Result<Vec<Reader>> {
 
 /// What the list held besides the readers reached.
 pub fn skipped_summary(list: &List, sent: usize) -> String {
-    let count = |status| {
-        list.entries
-            .iter()
-            .filter(|e| e.subscriber.status == status)
-            .count()
-    };
-    let invalid = list
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let duplicates = list
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
-    let (unsubscribed, bounced) = (count(Status::Unsubscribed), count(Status::Bounced));
+    let c = list.counts(list.entries.iter());
     let other = list
         .entries
         .len()
-        .saturating_sub(sent + unsubscribed + bounced + invalid + duplicates);
+        .saturating_sub(sent + c.unsubscribed + c.bounced + c.invalid + c.duplicates);
     format!(
-        "{} entries in the list: {sent} written, skipped {unsubscribed} unsubscribed, {bounced} bounced, {invalid} invalid, {duplicates} duplicate, {other} outside the audience, tags or limit.",
-        list.entries.len()
+        "{} entries in the list: {sent} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate, {other} outside the audience, tags or limit.",
+        list.entries.len(),
+        c.unsubscribed,
+        c.bounced,
+        c.invalid,
+        c.duplicates
     )
 }
 

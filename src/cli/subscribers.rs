@@ -83,24 +83,15 @@ fn list(path: &Path, count: bool, tags: &[String]) -> Result<()> {
             )?;
         }
     }
-    let by = |status| {
-        shown
-            .iter()
-            .filter(|e| e.subscriber.status == status)
-            .count()
-    };
-    let invalid = list
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let duplicates = list.findings.len() - invalid;
+    let c = list.counts(shown.iter().copied());
     println!(
-        "{} readers: {} active, {} unsubscribed, {} bounced; {invalid} invalid, {duplicates} duplicate",
+        "{} readers: {} active, {} unsubscribed, {} bounced; {} invalid, {} duplicate",
         shown.len(),
-        by(Status::Active),
-        by(Status::Unsubscribed),
-        by(Status::Bounced)
+        c.active,
+        c.unsubscribed,
+        c.bounced,
+        c.invalid,
+        c.duplicates
     );
     Ok(())
 }

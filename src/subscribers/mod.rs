@@ -89,6 +89,21 @@ pub struct Finding {
     pub message: String,
 }
 
+/// How many entries of each kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Active readers.
+    pub active: usize,
+    /// Unsubscribed readers.
+    pub unsubscribed: usize,
+    /// Bounced readers.
+    pub bounced: usize,
+    /// Invalid entries in the list.
+    pub invalid: usize,
+    /// Duplicate entries in the list.
+    pub duplicates: usize,
+}
+
 /// The loaded list.
 #[derive(Debug, Clone)]
 pub struct List {
@@ -158,6 +173,21 @@ impl List {
             entries,
             findings,
         })
+    }
+
+    /// Counts by status of `entries`, and the list's invalid and duplicate entries.
+    pub fn counts<'a>(&self, entries: impl Iterator<Item = &'a Entry>) -> Counts {
+        let mut counts = Counts::default();
+        for entry in entries {
+            match entry.subscriber.status {
+                Status::Active => counts.active += 1,
+                Status::Unsubscribed => counts.unsubscribed += 1,
+                Status::Bounced => counts.bounced += 1,
+            }
+        }
+        counts.invalid = self.errors().count();
+        counts.duplicates = self.findings.len() - counts.invalid;
+        counts
     }
 
     /// The errors (invalid entries).

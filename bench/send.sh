@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Times `letterpress send` delivering the example issue to 10,000 readers
+# through Postfix's smtp-sink on loopback at concurrency 1, 4 and 16 (median
+# of $RUNS runs: messages per second and peak RSS), against smtp-source
+# sending one of letterpress's own messages over as many sessions, Python's
+# smtplib on one connection and the mailmerge CLI (both on $PY_READERS
+# readers), then a 100,000-reader send at concurrency 4. Every run is checked
+# against smtp-sink's message counter. Run as root: smtp-sink drops to nobody.
+# Scratch projects live in bench/.cache/send/, results in its results/.
+set -euo pipefail
+
+bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$bench")
+work=$bench/.cache/send
+results=$work/results
+util=(python3 "$bench/dryrun_util.py")
+send_util=(python3 "$bench/send_util.py")
+letterpress=$root/target/release/letterpress
+venv=$bench/.cache/mailmerge-venv
+runs=${RUNS:-3}
+py_readers=${PY_READERS:-2000}
+py_runs=${PY_RUNS:-1}
+sessions=(1 4 16)
+export LETTERPRESS_UNSUBSCRIBE_SECRET=${LETTERPRESS_UNSUBSCRIBE_SECRET:-letterpress-bench-secret}
+
+die() { echo "error: $*" >&2; exit 1; }
+for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time; do
+  [[ -x $tool ]] || die "$tool is missing (apt-get install postfix time)"
+done
+
+(cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
+[[ -x $letterpress ]] || die "$letterpress is missing after the build"
+if [[ ! -x $venv/bin/mailmerge ]]; then
+  python3 -m venv "$venv" && "$venv/bin/pip" install --quiet mailmerge || die "installing mailmerge into $venv failed"
+fi
+
+rm -rf "$results" && mkdir -p "$results"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sink_user=()
+[[ $EUID -ne 0 ]] || sink_user=(-u nobody)
+/usr/sbin/smtp-sink -c "${sink_user[@]}" "127.0.0.1:$port" 4096 >"$results/sink-counters.txt" 2>"$results/sink.err" &
+sink=$!
+trap 'kill "$sink" 2>/dev/null || true' EXIT
+for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+kill -0 "$sink" 2>/dev/null || die "smtp-sink did not start: $(cat "$results/sink.err")"
+echo "smtp-sink listening on 127.0.0.1:$port"
+
+received() { # messages smtp-sink has taken so far
+  local n
+  n=$(tr '\r' '\n' <"$results/sink-counters.txt" | grep -o 'mesg=[0-9]*' | tail -n 1 | cut -d= -f2) || true
+  echo "${n:-0}"
+}
+timed() { # NAME MESSAGES RUNS [measure options] -- CMD...
+  local name=$1 n=$2 runs=$3 before got
+  shift 3
+  before=$(received)
+  "${util[@]}" measure --name "$name" --json "$results/$name.json" --runs "$runs" --messages "$n" "$@"
+  for _ in {1..30}; do (($(received) - before >= n * runs)) && break; sleep 0.1; done
+  got=$(($(received) - before))
+  ((got == n * runs)) || die "smtp-sink took $got messages during $name, expected $((n * runs))"
+}
+config() { # DEST CONCURRENCY [--subscribers FILE]: the project's config aimed at the sink
+  "${send_util[@]}" config config/newsletter.toml "$1" --port "$port" --concurrency "$2" --state-dir ../state "${@:3}"
+}
+
+echo "generating the scratch projects in $work"
+"${util[@]}" project "$work/10k" 10000 --root "$root"
+"${util[@]}" project "$work/100k" 100000 --root "$root"
+"${util[@]}" subscribers "$py_readers" "$work/10k/config/subscribers-py.toml"
+
+cd "$work/10k"
+echo "letterpress send to 10,000 readers"
+for c in "${sessions[@]}"; do
+  config "config/send-c$c.toml" "$c"
+  timed "letterpress-c$c" 10000 "$runs" --reset "$work/10k/state" --expect-output "10000 accepted" -- \
+    "$letterpress" --config "config/send-c$c.toml" send issues/example --yes
+done
+
+echo "smtp-source sending letterpress's message to reader0 10,000 times"
+rm -rf "$work/eml"
+"$letterpress" --config config/newsletter.toml send issues/example --dry-run --limit 1 --out "$work/eml" >/dev/null
+tr -d '\r' <"$work/eml/reader0@example.com.eml" >"$work/message.txt" # smtp-source ends each line with CRLF itself
+for s in "${sessions[@]}"; do
+  timed "smtp-source-s$s" 10000 "$runs" -- /usr/sbin/smtp-source -s "$s" -m 10000 -d -F "$work/message.txt" \
+    -f letter@example.com -t reader0@example.com "127.0.0.1:$port"
+done
+
+echo "Python baselines on $py_readers readers"
+"$letterpress" --config config/newsletter.toml build issues/example --as reader0@example.com --out "$work/templates" >/dev/null
+config config/send-py.toml 1 --subscribers subscribers-py.toml
+letter=(--config config/send-py.toml --issue issues/example --templates "$work/templates"
+  --sample-email reader0@example.com --sample-name 김독자0)
+timed smtplib "$py_readers" "$py_runs" --expect-output "$py_readers accepted" -- \
+  python3 "$bench/send_smtplib.py" "${letter[@]}" --port "$port"
+"${send_util[@]}" mailmerge "$work/mailmerge" --port "$port" "${letter[@]}"
+timed mailmerge "$py_readers" "$py_runs" --stdout /dev/null -- \
+  "$venv/bin/mailmerge" --no-dry-run --no-limit --output-format text --template "$work/mailmerge/template.txt" \
+  --database "$work/mailmerge/database.csv" --config "$work/mailmerge/server.conf"
+
+echo "letterpress send to 100,000 readers at concurrency 4"
+cd "$work/100k"
+config config/send-c4.toml 4
+timed letterpress-100k 100000 1 --reset "$work/100k/state" --expect-output "100000 accepted" -- \
+  "$letterpress" --config config/send-c4.toml send issues/example --yes
+
+echo
+"${send_util[@]}" summary "$results"
+echo "results: $results/"
