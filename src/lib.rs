@@ -5,6 +5,7 @@
 //! [`Theme::load`] → [`Composed::new`] → per reader
 //! [`Composed::html`] / [`Composed::text`].
 
+mod check;
 pub mod cli;
 mod compose;
 mod config;

@@ -344,7 +344,11 @@ fn tag_limit_and_audience_select_readers() {
         "audience  = [\"weekly\"]",
         "audience  = [\"monthly\"]",
     );
-    dry_run(&project, &[])
+    dry_run(&project, &[]).code(1).stderr(
+        predicate::str::contains("issues/example/issue.toml:6: error: no reader in config/subscribers.toml carries the audience tag `monthly`")
+            .and(predicate::str::contains("nothing was sent")),
+    );
+    dry_run(&project, &["--force"])
         .code(1)
         .stderr(predicate::str::contains("no reader receives this issue"));
 }

@@ -2,6 +2,7 @@
 //! `--help`), one function per command, and exit codes.
 
 mod build;
+mod check;
 mod deliver;
 mod new;
 mod send;
@@ -53,6 +54,18 @@ pub enum Command {
         #[arg(long = "as", value_name = "ADDR")]
         as_reader: Option<String>,
     },
+    /// Check an issue, its config, theme and list for what would embarrass
+    /// a send; exit 1 if anything is an error.
+    Check {
+        /// The issue folder (or its name under the project's issues/).
+        issue: PathBuf,
+        /// human (default) or json.
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+        /// Also ask every link target over the network whether it exists.
+        #[arg(long)]
+        links: bool,
+    },
     /// Deliver an issue to the list (or --to test addresses) through the
     /// relay, resuming where an earlier run stopped; --dry-run writes the
     /// messages to files instead.
@@ -63,6 +76,15 @@ pub enum Command {
         #[command(subcommand)]
         command: SubscribersCommand,
     },
+}
+
+/// Output of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    /// `file:line: level: message` lines and counts.
+    Human,
+    /// One JSON document.
+    Json,
 }
 
 /// `send` options.
@@ -91,6 +113,9 @@ pub struct SendArgs {
     /// Do not ask for confirmation (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Send even when `check` finds errors.
+    #[arg(long)]
+    pub force: bool,
     /// Try again the readers the relay refused permanently in an earlier run.
     #[arg(long)]
     pub retry_failed: bool,
@@ -214,6 +239,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             out,
             as_reader,
         } => done(build::run(&cli.config, &issue, out, as_reader.as_deref())),
+        Command::Check {
+            issue,
+            format,
+            links,
+        } => check::run(&cli.config, &issue, format, links),
         Command::Send(args) => send::run(&cli.config, &args),
         Command::Subscribers { command } => done(subscribers::run(&cli.config, &command)),
     }

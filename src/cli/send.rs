@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 
 use super::{compose_issue, SendArgs};
+use crate::check::{check_issue, Scope};
 use crate::compose::Composed;
 use crate::fs;
 use crate::message::{run_date, Factory, Purpose};
@@ -23,6 +24,17 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
         bail!(
             "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {name}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
             config.path.display()
+        );
+    }
+    let report = check_issue(&config, &issue, &theme, &list, Scope::BeforeSend)?;
+    if !report.findings.is_empty() {
+        eprint!("{}", report.human());
+    }
+    if report.errors() > 0 && !args.force {
+        bail!(
+            "`letterpress check` found {} error{}; nothing was sent\n  help: fix them, or pass --force to send anyway",
+            report.errors(),
+            if report.errors() == 1 { "" } else { "s" }
         );
     }
     let (mut readers, purpose) = if args.to.is_empty() {

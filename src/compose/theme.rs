@@ -108,6 +108,8 @@ pub struct Theme {
     pub at_rules: String,
     /// The labels for the newsletter's language.
     pub labels: Labels,
+    /// The text of theme.toml, for checks that point at a line.
+    pub toml_text: String,
 }
 
 impl Theme {
@@ -193,6 +195,7 @@ impl Theme {
             inline_css,
             at_rules,
             labels,
+            toml_text: toml_text.to_string(),
         })
     }
 

@@ -1,0 +1,309 @@
+//! Checks of the sections: links, images, headings, empty sections.
+
+use anyhow::Result;
+
+use super::{line_of, Level, Report};
+use crate::issue::markdown::{plain_text, Block, Inline};
+use crate::issue::tags::OPEN;
+use crate::issue::{Issue, Kind, Section};
+
+/// Link texts that say nothing about where the link goes.
+const VAGUE: &[&str] = &[
+    "click here",
+    "here",
+    "click",
+    "link",
+    "this link",
+    "read more",
+    "more",
+    "여기",
+    "여기를 클릭",
+    "클릭",
+    "여기를 클릭하세요",
+    "링크",
+];
+
+/// Checks every section of `issue`.
+pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
+    for section in &issue.sections {
+        let source = std::fs::read_to_string(&section.path)?;
+        let mut checker = Checker {
+            section,
+            source: &source,
+            report: &mut *report,
+            last_heading: None,
+        };
+        checker.run();
+    }
+    Ok(())
+}
+
+/// Every distinct http(s) link and image of the sections, with where it is.
+pub fn link_targets(issue: &Issue) -> Result<Vec<(String, std::path::PathBuf, usize)>> {
+    let mut out: Vec<(String, std::path::PathBuf, usize)> = Vec::new();
+    for section in &issue.sections {
+        let source = std::fs::read_to_string(&section.path)?;
+        let mut urls: Vec<String> = section.link.iter().cloned().collect();
+        urls.extend(section.image.iter().map(|i| i.src.clone()));
+        collect_urls(&section.body.blocks, &mut urls);
+        for url in urls {
+            let web = url.starts_with("https://") || url.starts_with("http://");
+            if web && !url.contains(OPEN) && !out.iter().any(|(u, _, _)| *u == url) {
+                let line = line_of(&source, &url);
+                out.push((url, section.path.clone(), line));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn collect_urls(blocks: &[Block], out: &mut Vec<String>) {
+    fn inlines(items: &[Inline], out: &mut Vec<String>) {
+        for inline in items {
+            match inline {
+                Inline::Link { url, children } => {
+                    out.push(url.clone());
+                    inlines(children, out);
+                }
+                Inline::Image { src, .. } => out.push(src.clone()),
+                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, out),
+                _ => {}
+            }
+        }
+    }
+    for block in blocks {
+        match block {
+            Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, out),
+            Block::List { items, .. } => items.iter().for_each(|b| collect_urls(b, out)),
+            Block::Quote(b) => collect_urls(b, out),
+            Block::Table { head, rows, .. } => head
+                .iter()
+                .chain(rows.iter().flatten())
+                .for_each(|c| inlines(c, out)),
+            Block::Code(_) | Block::Rule => {}
+        }
+    }
+}
+
+struct Checker<'a> {
+    section: &'a Section,
+    source: &'a str,
+    report: &'a mut Report,
+    last_heading: Option<u8>,
+}
+
+impl Checker<'_> {
+    fn add(&mut self, needle: &str, level: Level, message: String) {
+        let line = line_of(self.source, needle);
+        self.report.add(&self.section.path, line, level, message);
+    }
+
+    fn run(&mut self) {
+        let s = self.section;
+        if let Some(link) = &s.link {
+            // Without link_text the button shows the theme's label.
+            self.link(link, s.link_text.as_deref(), "link");
+        }
+        let text: String = s.body.blocks.iter().map(block_text).collect();
+        if s.body.blocks.is_empty() && s.image.is_none() && s.kind != Kind::Quote {
+            self.add("+++", Level::Warning, "the section is empty".into());
+        } else if s.body.blocks.is_empty() && s.kind == Kind::Quote {
+            self.add("+++", Level::Warning, "the quote is empty".into());
+        } else if text.trim().is_empty() && (s.image.is_some() || has_image(&s.body.blocks)) {
+            self.add("image", Level::Warning, "the section is only an image: with images off (many clients' default) readers see nothing; add text".into());
+        }
+        for note in &s.body.footnotes {
+            self.blocks(note);
+        }
+        self.blocks(&s.body.blocks);
+    }
+
+    fn blocks(&mut self, blocks: &[Block]) {
+        for block in blocks {
+            match block {
+                Block::Paragraph(i) => self.inlines(i),
+                Block::Heading(level, i) => {
+                    self.heading(*level, i);
+                    self.inlines(i);
+                }
+                Block::List { items, .. } => items.iter().for_each(|b| self.blocks(b)),
+                Block::Quote(b) => self.blocks(b),
+                Block::Table { head, rows, .. } => {
+                    head.iter().for_each(|c| self.inlines(c));
+                    rows.iter().flatten().for_each(|c| self.inlines(c));
+                }
+                Block::Code(_) | Block::Rule => {}
+            }
+        }
+    }
+
+    fn inlines(&mut self, inlines: &[Inline]) {
+        for inline in inlines {
+            match inline {
+                Inline::Link { url, children } => {
+                    let label = plain_text(children);
+                    self.link(url, Some(&label), url);
+                    self.inlines(children);
+                }
+                Inline::Image { src, alt } if alt.trim().is_empty() => {
+                    self.add(
+                        src,
+                        Level::Error,
+                        format!("the image {src} has no alt text: write ![what it shows]({src})"),
+                    );
+                }
+                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => self.inlines(c),
+                _ => {}
+            }
+        }
+    }
+
+    /// Headings inside a body start at `#` or `##` and go down one level at a time.
+    fn heading(&mut self, level: u8, inlines: &[Inline]) {
+        let title = plain_text(inlines);
+        let skipped = match self.last_heading {
+            None => level > 2,
+            Some(last) => level > last + 1,
+        };
+        if skipped {
+            let from = self.last_heading.map_or_else(
+                || "the section title".to_string(),
+                |l| format!("a level-{l} heading"),
+            );
+            self.add(&title, Level::Warning, format!("the heading \"{title}\" is level {level} right after {from}: headings should go down one level at a time"));
+        }
+        self.last_heading = Some(level);
+    }
+
+    fn link(&mut self, url: &str, label: Option<&str>, needle: &str) {
+        if url.contains(OPEN) {
+            return; // a merge tag: its value is a URL letterpress makes
+        }
+        let lower = url.to_ascii_lowercase();
+        let scheme_ok = lower.starts_with("https://")
+            || lower.starts_with("http://")
+            || lower.starts_with("mailto:");
+        if !scheme_ok && !lower.contains(':') {
+            self.add(needle, Level::Error, format!("the link {url} is relative: it cannot work in an email; write the full https:// address"));
+            return;
+        }
+        if !scheme_ok {
+            self.add(
+                needle,
+                Level::Error,
+                format!("the link {url} is not http(s) or mailto: mail clients block or mangle it"),
+            );
+            return;
+        }
+        if lower.starts_with("http://") {
+            self.add(needle, Level::Warning, format!("the link {url} is not https: clients warn about it and it can be tampered with"));
+        }
+        let Some(text) = label.map(str::trim) else {
+            return;
+        };
+        if text.is_empty() {
+            self.add(
+                needle,
+                Level::Warning,
+                format!("the link {url} has no text"),
+            );
+        } else if VAGUE.contains(&text.to_lowercase().as_str()) {
+            self.add(needle, Level::Warning, format!("the link text \"{text}\" says nothing about where {url} goes; screen readers list links by their text"));
+        }
+        if let (Some(shown), Some(actual)) = (domain_in_text(text), host(url)) {
+            let same = actual == shown
+                || actual.ends_with(&format!(".{shown}"))
+                || shown.ends_with(&format!(".{actual}"));
+            if !same {
+                self.add(needle, Level::Error, format!("the link text shows {shown} but the link goes to {actual}: this looks like phishing to readers and filters"));
+            }
+        }
+    }
+}
+
+/// The host a link text shows, if it reads like an address.
+fn domain_in_text(text: &str) -> Option<String> {
+    if text.contains(char::is_whitespace) {
+        return None;
+    }
+    let candidate = host(text).or_else(|| {
+        let bare = text.trim_start_matches("www.");
+        let host = bare.split(['/', '?', '#']).next()?;
+        let looks_like = host.contains('.')
+            && host
+                .rsplit('.')
+                .next()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()))
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        looks_like.then(|| {
+            text.split(['/', '?', '#'])
+                .next()
+                .unwrap_or(text)
+                .to_lowercase()
+        })
+    })?;
+    Some(candidate.trim_start_matches("www.").to_string())
+}
+
+/// The host of an http(s) or mailto URL, lowercased, without `www.`.
+fn host(url: &str) -> Option<String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+        .or_else(|| {
+            lower
+                .strip_prefix("mailto:")
+                .and_then(|m| m.split_once('@').map(|(_, d)| d))
+        })?;
+    let host = rest.split(['/', '?', '#', ':']).next()?;
+    (!host.is_empty()).then(|| host.trim_start_matches("www.").to_string())
+}
+
+fn block_text(block: &Block) -> String {
+    match block {
+        Block::Paragraph(i) | Block::Heading(_, i) => plain_text(i),
+        Block::List { items, .. } => items.iter().flatten().map(block_text).collect(),
+        Block::Quote(b) => b.iter().map(block_text).collect(),
+        Block::Code(c) => c.clone(),
+        Block::Table { head, rows, .. } => head
+            .iter()
+            .chain(rows.iter().flatten())
+            .map(|c| plain_text(c))
+            .collect(),
+        Block::Rule => String::new(),
+    }
+}
+
+fn has_image(blocks: &[Block]) -> bool {
+    let mut sources = Vec::new();
+    crate::issue::markdown::image_sources(blocks, &mut sources);
+    !sources.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_domains_from_link_texts() {
+        assert_eq!(domain_in_text("example.com"), Some("example.com".into()));
+        assert_eq!(
+            domain_in_text("https://www.Bank.example.org/login"),
+            Some("bank.example.org".into())
+        );
+        assert_eq!(
+            domain_in_text("www.example.net/x"),
+            Some("example.net".into())
+        );
+        assert_eq!(domain_in_text("GPTs"), None);
+        assert_eq!(domain_in_text("기사에서 확인하세요"), None);
+        assert_eq!(domain_in_text("v1.2"), None);
+        assert_eq!(
+            host("mailto:a@Example.com?subject=x"),
+            Some("example.com".into())
+        );
+    }
+}

@@ -1,0 +1,140 @@
+//! `letterpress check`: everything that would embarrass a send, found
+//! before it goes out: content, size, accessibility, deliverability and the
+//! list. Each finding names the file and line that cause it.
+
+mod content;
+mod links;
+mod setup;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use content::link_targets;
+pub use links::check_links;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Stops a send (unless `--force`).
+    Error,
+    /// Worth fixing; the send goes on.
+    Warning,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The file that causes it.
+    pub file: PathBuf,
+    /// 1-based line in that file.
+    pub line: usize,
+    /// Error or warning.
+    pub level: Level,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// All findings of a check.
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// The findings, by file and line.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    fn add(&mut self, file: &Path, line: usize, level: Level, message: impl Into<String>) {
+        self.findings.push(Finding {
+            file: file.to_path_buf(),
+            line,
+            level,
+            message: message.into(),
+        });
+    }
+
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .count()
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.findings.len() - self.errors()
+    }
+
+    /// Sorts by file, then line, errors first; drops repeats.
+    pub fn sort(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (&a.file, a.line, a.level, &a.message).cmp(&(&b.file, b.line, b.level, &b.message))
+        });
+        self.findings.dedup();
+    }
+
+    /// `file:line: level: message` lines grouped by file, then the counts.
+    pub fn human(&self) -> String {
+        let mut out = String::new();
+        let mut last: Option<&Path> = None;
+        for f in &self.findings {
+            if last.is_some_and(|l| l != f.file) {
+                out.push('\n');
+            }
+            last = Some(&f.file);
+            let level = match f.level {
+                Level::Error => "error",
+                Level::Warning => "warning",
+            };
+            out.push_str(&format!(
+                "{}:{}: {level}: {}\n",
+                f.file.display(),
+                f.line,
+                f.message
+            ));
+        }
+        let (e, w) = (self.errors(), self.warnings());
+        if !self.findings.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "{e} error{}, {w} warning{}\n",
+            plural(e),
+            plural(w)
+        ));
+        out
+    }
+
+    /// The report as JSON, for tools.
+    pub fn json(&self) -> String {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            findings: &'a [Finding],
+            errors: usize,
+            warnings: usize,
+        }
+        let out = Out {
+            findings: &self.findings,
+            errors: self.errors(),
+            warnings: self.warnings(),
+        };
+        serde_json::to_string_pretty(&out).expect("findings serialise") + "\n"
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+pub use setup::{check_issue, Scope};
+
+/// 1-based line of the first occurrence of `needle` in `text` (1 if absent).
+fn line_of(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .map_or(1, |i| text[..i].matches('\n').count() + 1)
+}

@@ -1,0 +1,320 @@
+//! Loading what a check looks at, and the checks of the whole message:
+//! size, accessibility of the theme, deliverability and the list.
+
+use anyhow::Result;
+
+use super::{content, line_of, Level, Report};
+use crate::compose::{Composed, Theme};
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::message::{run_date, Factory, Purpose};
+use crate::reader;
+use crate::subscribers::{List, Severity};
+
+/// What to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything, the list's invalid entries included (`check`).
+    All,
+    /// Everything but the list's invalid entries, which `send` handles with
+    /// `--skip-invalid`.
+    BeforeSend,
+}
+
+/// Checks an issue with its config, theme and list. A file that cannot be
+/// loaded at all is reported as one error finding at its place.
+pub fn check_issue(
+    config: &Config,
+    issue: &Issue,
+    theme: &Theme,
+    list: &List,
+    scope: Scope,
+) -> Result<Report> {
+    let mut report = Report::default();
+    content::check_sections(issue, &mut report)?;
+    check_issue_file(config, issue, list, &mut report)?;
+    check_config(config, &mut report)?;
+    check_contrast(theme, &mut report);
+    check_list(list, scope, &mut report);
+    match Composed::new(config, theme, issue) {
+        Ok(composed) => check_message(config, issue, &composed, list, &mut report)?,
+        Err(e) => report.add(&config.path, 1, Level::Error, format!("{e:#}")),
+    }
+    report.sort();
+    Ok(report)
+}
+
+fn check_issue_file(
+    config: &Config,
+    issue: &Issue,
+    list: &List,
+    report: &mut Report,
+) -> Result<()> {
+    let path = issue.dir.join("issue.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let at = |key: &str| line_of(&text, key);
+    let width = crate::wrap::width(&issue.subject);
+    if width > 60 {
+        report.add(&path, at("subject"), Level::Warning, format!("the subject is {width} columns wide; phones show about 60 (a Hangul character counts two), the rest is cut off"));
+    }
+    match &issue.preheader {
+        None => report.add(&path, 1, Level::Warning, "no preheader: the inbox shows the first words of the body instead; add preheader = \"…\""),
+        Some(p) if crate::wrap::width(p) < 40 => report.add(&path, at("preheader"), Level::Warning, format!("the preheader is only {} columns; the inbox fills the rest with body text, so aim for 40 to 100", crate::wrap::width(p))),
+        Some(_) => {}
+    }
+    if issue.advertising && !config.is_korean() && config.newsletter().ad_prefix.is_none() {
+        report.add(&path, at("advertising"), Level::Error, "an advertising issue needs a subject prefix: set ad_prefix in [newsletter] for this language");
+    }
+    for tag in &issue.audience {
+        let reached = list.entries.iter().any(|e| e.subscriber.tags.contains(tag));
+        if !reached {
+            report.add(
+                &path,
+                at("audience"),
+                Level::Error,
+                format!(
+                    "no reader in {} carries the audience tag `{tag}`",
+                    list.path.display()
+                ),
+            );
+        }
+    }
+    if !issue.audience.is_empty() && list.recipients(&issue.audience, &[]).is_empty() {
+        report.add(&path, at("audience"), Level::Error, "the send would reach nobody: no active, valid reader carries the issue's audience tags");
+    }
+    Ok(())
+}
+
+fn check_config(config: &Config, report: &mut Report) -> Result<()> {
+    let text = std::fs::read_to_string(&config.path)?;
+    let at = |key: &str| line_of(&text, key);
+    let newsletter = config.newsletter();
+    if newsletter
+        .postal_address
+        .as_deref()
+        .is_none_or(|a| a.trim().is_empty())
+    {
+        report.add(&config.path, at("[newsletter]"), Level::Warning, "no postal_address: anti-spam laws (CAN-SPAM, 정보통신망법) ask for the sender's address in every issue");
+    }
+    let unsubscribe = &config.file.unsubscribe;
+    if unsubscribe.url.is_none() && unsubscribe.mailto.is_none() {
+        report.add(
+            &config.path,
+            at("[unsubscribe]").max(1),
+            Level::Error,
+            "no List-Unsubscribe is possible: set [unsubscribe] url (one-click) and/or mailto",
+        );
+    } else if unsubscribe.url.is_none() {
+        report.add(&config.path, at("[unsubscribe]"), Level::Warning, "no one-click unsubscribe URL: Gmail and Yahoo require RFC 8058 one-click for bulk senders; set [unsubscribe] url");
+    }
+    if let Some(dkim) = &config.file.dkim {
+        let from_domain = newsletter
+            .from
+            .get_ref()
+            .rsplit('@')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('>')
+            .to_lowercase();
+        let aligned = from_domain == dkim.domain.to_lowercase()
+            || from_domain.ends_with(&format!(".{}", dkim.domain.to_lowercase()));
+        if !aligned {
+            report.add(&config.path, at("domain"), Level::Warning, format!("the DKIM domain {} does not match the From domain {from_domain}: DMARC alignment fails", dkim.domain));
+        }
+    } else {
+        report.add(&config.path, 1, Level::Warning, "no [dkim]: bulk senders (over 5,000 a day to Gmail) must sign with DKIM aligned with the From domain");
+    }
+    Ok(())
+}
+
+/// WCAG AA asks 4.5:1 between text and its background.
+fn check_contrast(theme: &Theme, report: &mut Report) {
+    let path = theme.origin.join("theme.toml");
+    let text = theme.toml_text.as_str();
+    for (table, colors) in [
+        ("[colors]", &theme.file.colors),
+        ("[dark]", &theme.file.dark),
+    ] {
+        let start = text.find(table).unwrap_or(0);
+        let line = |key: &str| {
+            line_of(&text[start..], &format!("\n{key}")) + 1 + text[..start].matches('\n').count()
+        };
+        for (fg, bg, fg_key, what) in [
+            (&colors.text, &colors.surface, "text", "body text"),
+            (
+                &colors.muted,
+                &colors.surface,
+                "muted",
+                "dates and footer text",
+            ),
+            (
+                &colors.button_text,
+                &colors.accent,
+                "button_text",
+                "button labels",
+            ),
+            (&colors.accent, &colors.surface, "accent", "links"),
+        ] {
+            let ratio = contrast(fg, bg);
+            if ratio < 4.5 {
+                report.add(
+                    &path,
+                    line(fg_key),
+                    Level::Warning,
+                    format!("{table} {what}: contrast {ratio:.1}:1 is below WCAG AA 4.5:1"),
+                );
+            }
+        }
+    }
+}
+
+fn contrast(a: &str, b: &str) -> f64 {
+    let luminance = |hex: &str| {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// Role addresses reach a team or nobody, rarely a reader.
+const ROLES: &[&str] = &[
+    "noreply",
+    "no-reply",
+    "donotreply",
+    "do-not-reply",
+    "postmaster",
+    "abuse",
+    "mailer-daemon",
+    "hostmaster",
+    "webmaster",
+    "root",
+];
+
+fn check_list(list: &List, scope: Scope, report: &mut Report) {
+    for f in &list.findings {
+        let level = match f.severity {
+            Severity::Error if scope == Scope::BeforeSend => continue,
+            Severity::Error => Level::Error,
+            Severity::Warning => Level::Warning,
+        };
+        report.add(&list.path, f.line, level, f.message.clone());
+    }
+    for entry in &list.entries {
+        let local = entry
+            .subscriber
+            .email
+            .split('@')
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        if ROLES.contains(&local.as_str()) {
+            report.add(
+                &list.path,
+                entry.line,
+                Level::Warning,
+                format!(
+                    "`{}` is a role address; it rarely belongs to a reader",
+                    entry.subscriber.email
+                ),
+            );
+        }
+    }
+}
+
+/// The message for a sample reader: size limits and the plain-text part.
+fn check_message(
+    config: &Config,
+    issue: &Issue,
+    composed: &Composed<'_>,
+    list: &List,
+    report: &mut Report,
+) -> Result<()> {
+    let (email, name) = match list.recipients(&issue.audience, &[]).first() {
+        Some(e) => (e.subscriber.email.clone(), e.subscriber.name.clone()),
+        None => ("reader@example.com".to_string(), None),
+    };
+    let issue_toml = issue.dir.join("issue.toml");
+    let values = reader::values(config, issue, &email, name.as_deref(), Some(b"check"));
+    let html = composed.mail_html(&values);
+    let kb = html.len() as f64 / 1000.0;
+    if html.len() > 102_000 {
+        report.add(&issue_toml, 1, Level::Error, format!("the HTML part is {kb:.0} KB: Gmail clips messages over 102 KB and hides the rest, unsubscribe link included"));
+    } else if html.len() > 90_000 {
+        report.add(
+            &issue_toml,
+            1,
+            Level::Warning,
+            format!("the HTML part is {kb:.0} KB, close to Gmail's 102 KB clipping limit"),
+        );
+    }
+    for image in &issue.images {
+        if image.bytes.len() > 1_000_000 {
+            report.add(
+                &issue_toml,
+                1,
+                Level::Warning,
+                format!(
+                    "the image {} is {:.1} MB; keep inline images under 1 MB",
+                    image.src,
+                    image.bytes.len() as f64 / 1e6
+                ),
+            );
+        }
+    }
+    match Factory::new(composed, Some(b"check".to_vec()), run_date()) {
+        Err(e) => report.add(
+            &config.path,
+            line_of(&std::fs::read_to_string(&config.path)?, "[dkim]"),
+            Level::Error,
+            format!("{e:#}"),
+        ),
+        Ok(factory) => {
+            let address = crate::subscribers::parse_address(&email).map_err(anyhow::Error::msg)?;
+            let message = factory.build(&address, name.as_deref(), Purpose::List)?;
+            if message.bytes.len() > 10_000_000 {
+                report.add(
+                    &issue_toml,
+                    1,
+                    Level::Error,
+                    format!(
+                        "the message is {:.1} MB; many servers refuse messages over 10 MB",
+                        message.bytes.len() as f64 / 1e6
+                    ),
+                );
+            }
+        }
+    }
+    let text = composed.text(&values);
+    for href in hrefs(&html) {
+        if !text.contains(&href) {
+            report.add(
+                &issue_toml,
+                1,
+                Level::Error,
+                format!("the plain-text part lacks the link {href} that the HTML has"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The link targets of an HTML document (no in-page anchors).
+fn hrefs(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in html.split("href=\"").skip(1) {
+        let Some(end) = part.find('"') else { continue };
+        let href = part[..end].replace("&amp;", "&");
+        if !href.starts_with('#') && !out.contains(&href) {
+            out.push(href);
+        }
+    }
+    out
+}
