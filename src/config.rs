@@ -208,7 +208,12 @@ impl Config {
             toml::from_str(&source).map_err(|e| Located::from_toml(path, &source, 0, &e))?;
         validate(path, &source, &file)?;
         let config_dir = parent(path);
-        let project_dir = parent(&config_dir);
+        // `config/` → the current folder, written as an empty path so that
+        // joined paths read `templates/…`, not `./templates/…`.
+        let project_dir = match parent(&config_dir) {
+            p if p == Path::new(".") => PathBuf::new(),
+            p => p,
+        };
         Ok(Config {
             path: path.to_path_buf(),
             project_dir,

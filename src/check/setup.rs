@@ -38,7 +38,11 @@ pub fn check_issue(
     check_list(list, scope, &mut report);
     match Composed::new(config, theme, issue) {
         Ok(composed) => check_message(config, issue, &composed, list, &mut report)?,
-        Err(e) => report.add(&config.path, 1, Level::Error, format!("{e:#}")),
+        // The checks above name the cause at its line; this is the fallback.
+        Err(e) if report.errors() == 0 => {
+            report.add(&config.path, 1, Level::Error, format!("{e:#}"))
+        }
+        Err(_) => {}
     }
     report.sort();
     Ok(report)
@@ -65,9 +69,11 @@ fn check_issue_file(
     if issue.advertising && !config.is_korean() && config.newsletter().ad_prefix.is_none() {
         report.add(&path, at("advertising"), Level::Error, "an advertising issue needs a subject prefix: set ad_prefix in [newsletter] for this language");
     }
+    let mut unknown_tag = false;
     for tag in &issue.audience {
         let reached = list.entries.iter().any(|e| e.subscriber.tags.contains(tag));
         if !reached {
+            unknown_tag = true;
             report.add(
                 &path,
                 at("audience"),
@@ -79,7 +85,10 @@ fn check_issue_file(
             );
         }
     }
-    if !issue.audience.is_empty() && list.recipients(&issue.audience, &[]).is_empty() {
+    if !unknown_tag
+        && !issue.audience.is_empty()
+        && list.recipients(&issue.audience, &[]).is_empty()
+    {
         report.add(&path, at("audience"), Level::Error, "the send would reach nobody: no active, valid reader carries the issue's audience tags");
     }
     Ok(())
@@ -317,4 +326,25 @@ fn hrefs(html: &str) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_link_targets_from_html() {
+        let html = r##"<a href="#section-1">x</a><a href="https://example.com/?a=1&amp;b=2">y</a><a href="mailto:u@example.com">z</a><a href="https://example.com/?a=1&amp;b=2">again</a>"##;
+        assert_eq!(
+            hrefs(html),
+            ["https://example.com/?a=1&b=2", "mailto:u@example.com"]
+        );
+    }
+
+    #[test]
+    fn contrast_follows_wcag() {
+        assert!((contrast("#000000", "#ffffff") - 21.0).abs() < 0.01);
+        assert!((contrast("#777777", "#ffffff") - 4.48).abs() < 0.01);
+        assert!((contrast("#ffffff", "#ffffff") - 1.0).abs() < 0.01);
+    }
 }

@@ -1,0 +1,210 @@
+//! `letterpress check`: one fixture per finding under tests/fixtures/check/.
+//! Each fixture's `overlay/` replaces files of the example project; its
+//! `expected.txt` lists the exact findings (file, line, level, message) the
+//! check must print, and no other error may appear.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+
+use predicates::prelude::*;
+use support::Project;
+
+fn copy_overlay(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_overlay(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn check(project: &Project, extra: &[&str]) -> (i32, String) {
+    let output = project
+        .cmd()
+        .args(["check", "issues/example"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn every_fixture_yields_its_exact_findings() {
+    let fixtures = support::repo().join("tests/fixtures/check");
+    let mut cases: Vec<_> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "only {} fixtures", cases.len());
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let project = Project::example();
+        copy_overlay(&case.join("overlay"), project.dir.path());
+        let expected = std::fs::read_to_string(case.join("expected.txt")).unwrap();
+        assert!(!expected.trim().is_empty(), "{name}: expected.txt is empty");
+        let (code, out) = check(&project, &[]);
+        for line in expected.lines() {
+            assert!(
+                out.lines().any(|l| l == line),
+                "{name}: missing\n  {line}\nin\n{out}"
+            );
+        }
+        let expected_errors = expected.lines().filter(|l| l.contains(": error: ")).count();
+        let errors = out.lines().filter(|l| l.contains(": error: ")).count();
+        assert_eq!(errors, expected_errors, "{name}: other errors in\n{out}");
+        assert_eq!(code, i32::from(expected_errors > 0), "{name}: exit code");
+    }
+}
+
+#[test]
+fn the_example_has_no_error() {
+    let project = Project::example();
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 0, "{out}");
+    insta::assert_snapshot!("check_example_human", out);
+}
+
+#[test]
+fn several_findings_are_grouped_and_counted() {
+    let project = Project::example();
+    for case in ["http-link", "long-subject", "list-problems"] {
+        copy_overlay(
+            &support::repo()
+                .join("tests/fixtures/check")
+                .join(case)
+                .join("overlay"),
+            project.dir.path(),
+        );
+    }
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("check_grouped_human", out);
+    let (_, json) = check(&project, &["--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["errors"], 1);
+    assert_eq!(value["warnings"], 5);
+    let first = &value["findings"][0];
+    assert_eq!(first["file"], "config/newsletter.toml");
+    assert_eq!(first["level"], "warning");
+    assert!(value["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["file"] == "config/subscribers.toml"
+            && f["line"] == 24
+            && f["level"] == "error"));
+}
+
+#[test]
+fn an_html_part_near_gmails_limit_is_reported() {
+    let project = Project::example();
+    let paragraph = "오픈AI는 이번 발표에서 가격을 내리고 성능을 올렸습니다. ".repeat(20);
+    let body: String = (0..70).map(|_| format!("{paragraph}\n\n")).collect();
+    project.write(
+        "issues/example/07-long.md",
+        format!("+++\ntitle = \"긴 글\"\n+++\n{body}"),
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("issues/example/issue.toml:1: error: the HTML part is"),
+        "{out}"
+    );
+    assert!(out.contains("Gmail clips messages over 102 KB"), "{out}");
+}
+
+/// A one-request-at-a-time HTTP server on 127.0.0.1: /ok answers 200,
+/// /gone 404, /nohead 405 to HEAD and 200 to GET.
+fn http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let mut parts = request.split_whitespace();
+            let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let status = match (method, path) {
+                (_, "/ok") => "200 OK",
+                ("HEAD", "/nohead") => "405 Method Not Allowed",
+                ("GET", "/nohead") => "200 OK",
+                _ => "404 Not Found",
+            };
+            let _ = stream.write_all(
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn links_are_checked_on_request_only() {
+    let port = http_server();
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let project = Project::example();
+    project.write(
+        "issues/example/07-links.md",
+        format!(
+            "+++\ntitle = \"링크\"\n+++\n- [살아 있는 링크](http://127.0.0.1:{port}/ok)\n- [사라진 링크](http://127.0.0.1:{port}/gone)\n- [HEAD를 거절하는 링크](http://127.0.0.1:{port}/nohead)\n- [닫힌 포트](http://127.0.0.1:{closed}/x)\n"
+        ),
+    );
+    let (_, offline) = check(&project, &[]);
+    assert!(
+        !offline.contains("answers HTTP"),
+        "links checked without --links:\n{offline}"
+    );
+    let (code, out) = check(&project, &["--links"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(&format!("issues/example/07-links.md:5: error: the link http://127.0.0.1:{port}/gone answers HTTP 404")), "{out}");
+    assert!(out.contains(&format!("issues/example/07-links.md:7: error: the link http://127.0.0.1:{closed}/x is unreachable")), "{out}");
+    assert!(
+        !out.contains("/ok answers") && !out.contains("/nohead answers"),
+        "{out}"
+    );
+}
+
+#[test]
+fn send_prints_the_findings_and_refuses_errors_unless_forced() {
+    let project = Project::example();
+    copy_overlay(
+        &support::repo().join("tests/fixtures/check/relative-link/overlay"),
+        project.dir.path(),
+    );
+    let send = |extra: &[&str]| {
+        project
+            .cmd()
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "x")
+            .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+            .args(extra)
+            .assert()
+    };
+    send(&[]).code(1).stderr(
+        predicate::str::contains(
+            "issues/example/05-olympus.md:8: error: the link docs/olympus.pdf is relative",
+        )
+        .and(predicate::str::contains("nothing was sent")),
+    );
+    assert!(!project.path("outbox").exists());
+    send(&["--force"])
+        .success()
+        .stderr(predicate::str::contains("05-olympus.md:8: error:"));
+}
