@@ -691,3 +691,35 @@ fn limit_takes_the_next_readers_in_list_order() {
     assert_eq!(server.counts().len(), 5);
     assert!(server.counts().values().all(|n| *n == 1));
 }
+
+// Test TLS from the first byte (port 465 style) against a private CA.
+#[test]
+fn implicit_tls_with_a_private_ca() {
+    let (ca_pem, tls) = test_tls();
+    let script = Script {
+        tls: Some(tls),
+        implicit_tls: true,
+        ..Script::default()
+    };
+    let server = Server::start(script);
+    let project = project(server.port, 4, "rate_per_second = 0");
+    project.edit(
+        "config/newsletter.toml",
+        "security     = \"none\"",
+        "security     = \"tls\"",
+    );
+    send(&project, &[])
+        .code(1)
+        .stderr(predicate::str::contains("TLS with the relay failed"));
+    assert!(server.received().is_empty());
+    project.write("config/relay-ca.pem", &ca_pem);
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 30\nca_file = \"relay-ca.pem\"",
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("4 accepted"));
+    assert!(server.received().iter().all(|m| m.tls));
+}

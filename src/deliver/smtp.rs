@@ -2,14 +2,20 @@
 //! logging in, and sending one message, every step under a timeout.
 
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::transport::smtp::response::Severity;
+use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::config::{Config, Security};
 use crate::message::Outgoing;
@@ -19,7 +25,10 @@ pub struct Relay {
     host: String,
     port: u16,
     security: Security,
+    /// STARTTLS: lettre upgrades the connection.
     tls: Option<TlsParameters>,
+    /// Implicit TLS: the handshake happens before the greeting.
+    implicit: Option<Arc<rustls::ClientConfig>>,
     credentials: Option<Credentials>,
     hello: ClientId,
     /// The timeout of every network step.
@@ -64,24 +73,34 @@ impl Relay {
             ),
             (None, _) => None,
         };
-        let tls = match smtp.security {
-            Security::None => None,
-            Security::Starttls | Security::Tls => {
+        let ca = match &smtp.ca_file {
+            Some(ca) => {
+                let path = config.resolve(ca);
+                let pem = std::fs::read(&path)
+                    .with_context(|| format!("{}: cannot read ca_file", path.display()))?;
+                Some((path, pem))
+            }
+            None => None,
+        };
+        let (tls, implicit) = match smtp.security {
+            Security::None => (None, None),
+            Security::Starttls => {
                 let mut builder = TlsParameters::builder(smtp.host.clone());
-                if let Some(ca) = &smtp.ca_file {
-                    let path = config.resolve(ca);
-                    let pem = std::fs::read(&path)
-                        .with_context(|| format!("{}: cannot read ca_file", path.display()))?;
-                    let cert = Certificate::from_pem(&pem)
+                if let Some((path, pem)) = &ca {
+                    let cert = Certificate::from_pem(pem)
                         .map_err(|e| anyhow!("{}: not a PEM certificate: {e}", path.display()))?;
                     builder = builder.add_root_certificate(cert);
                 }
-                Some(
-                    builder
-                        .build_rustls()
-                        .map_err(|e| anyhow!("cannot set up TLS: {e}"))?,
+                (
+                    Some(
+                        builder
+                            .build_rustls()
+                            .map_err(|e| anyhow!("cannot set up TLS: {e}"))?,
+                    ),
+                    None,
                 )
             }
+            Security::Tls => (None, Some(client_config(ca.as_ref())?)),
         };
         let domain = config
             .newsletter()
@@ -97,6 +116,7 @@ impl Relay {
             port: smtp.port,
             security: smtp.security,
             tls,
+            implicit,
             credentials,
             hello: ClientId::Domain(domain),
             timeout: Duration::from_secs(smtp.timeout_secs.max(1)),
@@ -118,8 +138,7 @@ impl Relay {
                     self.name()
                 )))
             }
-            Ok(Err(e)) => return Err(classify_connect(e)),
-            Ok(Ok(c)) => c,
+            Ok(result) => result?,
         };
         if self.security == Security::Starttls {
             let tls = self.tls.clone().expect("starttls has TLS parameters");
@@ -148,39 +167,34 @@ impl Relay {
         Ok(connection)
     }
 
-    /// The TCP connection and the greeting. Without TLS from the first byte,
-    /// the socket is opened here with Nagle's algorithm off: otherwise the
-    /// small last write of each message (`.` after the data) waits for a
-    /// delayed ACK, about 40 ms a message on one connection.
-    async fn open(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
-        let address = (self.host.as_str(), self.port);
-        if self.security == Security::Tls {
-            return AsyncSmtpConnection::connect_tokio1(
-                address,
-                Some(self.timeout),
-                &self.hello,
-                self.tls.clone(),
-                None,
-            )
-            .await;
-        }
-        match tokio::net::TcpStream::connect(address).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello).await
+    /// The TCP connection (with TLS from the first byte for `tls`) and the
+    /// greeting. The socket is opened here with Nagle's algorithm off:
+    /// otherwise the small last write of each message (`.` after the data)
+    /// waits for a delayed ACK, about 40 ms a message on one connection.
+    async fn open(&self) -> Result<AsyncSmtpConnection, Failure> {
+        let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| Failure::Temporary(format!("cannot connect to {}: {e}", self.name())))?;
+        let _ = stream.set_nodelay(true);
+        let transport: Box<dyn AsyncTokioStream> = match &self.implicit {
+            None => Box::new(stream),
+            Some(config) => {
+                let name = ServerName::try_from(self.host.clone()).map_err(|e| {
+                    Failure::Fatal(anyhow!("`{}` is not a TLS server name: {e}", self.host))
+                })?;
+                let tls = tokio_rustls::TlsConnector::from(config.clone())
+                    .connect(name, stream)
+                    .await
+                    .map_err(|e| match tls_failure(&e) {
+                        Some(why) => Failure::Fatal(anyhow!("TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)")),
+                        None => Failure::Temporary(format!("TLS with {} failed: {e}", self.name())),
+                    })?;
+                Box::new(TlsTransport(tls))
             }
-            // Let lettre report the failure in its own terms.
-            Err(_) => {
-                AsyncSmtpConnection::connect_tokio1(
-                    address,
-                    Some(self.timeout),
-                    &self.hello,
-                    None,
-                    None,
-                )
-                .await
-            }
-        }
+        };
+        AsyncSmtpConnection::connect_with_transport(transport, &self.hello)
+            .await
+            .map_err(classify_connect)
     }
 
     /// Sends one message on `connection`; the reply on success.
@@ -257,6 +271,70 @@ fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustl
         current = err.source();
     }
     None
+}
+
+/// Trusts the web PKI roots and, when given, the relay's private CA.
+fn client_config(ca: Option<&(std::path::PathBuf, Vec<u8>)>) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some((path, pem)) = ca {
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert =
+                cert.map_err(|e| anyhow!("{}: not a PEM certificate: {e}", path.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| anyhow!("cannot set up TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A TLS stream handed to lettre as its transport.
+#[derive(Debug)]
+struct TlsTransport(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl AsyncTokioStream for TlsTransport {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for TlsTransport {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsTransport {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -42,6 +42,8 @@ pub struct Script {
     pub mechanisms: Option<String>,
     /// Offer STARTTLS with this configuration, and require it before MAIL.
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// With `tls`: TLS from the first byte (port 465 style) instead of STARTTLS.
+    pub implicit_tls: bool,
 }
 
 /// One accepted message.
@@ -183,6 +185,9 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
         stream: Stream::Plain(stream),
         buffer: Vec::new(),
     };
+    if script.implicit_tls {
+        conn.start_tls(script.tls.clone().expect("implicit TLS needs a TLS config"))?;
+    }
     let reply = |conn: &mut Conn, text: &str| -> std::io::Result<()> {
         std::thread::sleep(script.delay);
         conn.write(&format!("{text}\r\n"))
