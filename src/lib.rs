@@ -15,6 +15,7 @@ mod fs;
 mod issue;
 mod message;
 mod reader;
+mod serve;
 mod subscribers;
 mod time;
 

@@ -70,6 +70,23 @@ pub enum Command {
     /// relay, resuming where an earlier run stopped; --dry-run writes the
     /// messages to files instead.
     Send(SendArgs),
+    /// Serve /unsubscribe (one-click, RFC 8058) and the web archive of sent issues.
+    Serve {
+        /// The port to listen on.
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on; the default serves this machine only
+        /// (put a reverse proxy with TLS in front for the world).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+    },
+    /// Write the web archive of sent issues (index, Atom feed, one page per
+    /// issue) as static files for any web host.
+    Archive {
+        /// The folder to write.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Manage the subscriber list (comments and layout of the file are kept).
     Subscribers {
         /// What to do with the list.
@@ -244,9 +261,54 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
             links,
         } => check::run(&cli.config, &issue, format, links),
+        Command::Serve { port, bind } => {
+            let config = Config::load(&cli.config)?;
+            done(crate::serve::serve(
+                config,
+                std::net::SocketAddr::new(bind, port),
+            ))
+        }
+        Command::Archive { out } => done(archive(&cli.config, &out)),
         Command::Send(args) => send::run(&cli.config, &args),
         Command::Subscribers { command } => done(subscribers::run(&cli.config, &command)),
     }
+}
+
+/// `letterpress archive --out DIR`.
+fn archive(config_path: &Path, out: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let issues = crate::serve::sent_issues(&config)?;
+    let write = |path: PathBuf, bytes: &[u8]| -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        crate::fs::replace(&path, bytes)
+    };
+    write(
+        out.join("index.html"),
+        crate::serve::index_page(&config, &issues).as_bytes(),
+    )?;
+    write(
+        out.join("feed.xml"),
+        crate::serve::atom_feed(&config, &issues).as_bytes(),
+    )?;
+    for issue in &issues {
+        let dir = out.join(&issue.slug);
+        write(
+            dir.join("index.html"),
+            crate::serve::web_page(&config, issue)?.as_bytes(),
+        )?;
+        for image in &issue.images {
+            write(dir.join(&image.src), &image.bytes)?;
+        }
+    }
+    println!(
+        "Wrote the archive of {} issue{} to {}",
+        issues.len(),
+        if issues.len() == 1 { "" } else { "s" },
+        out.display()
+    );
+    Ok(())
 }
 
 /// Loads what composing an issue needs: the config, the issue (a path, or a

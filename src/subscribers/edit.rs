@@ -15,11 +15,15 @@ use crate::fs::write_atomic;
 pub struct Editor {
     path: PathBuf,
     doc: DocumentMut,
+    /// Held while the editor lives: edits by the CLI and by `serve` take
+    /// turns instead of overwriting each other.
+    _lock: std::fs::File,
 }
 
 impl Editor {
     /// Opens `path`; a missing file starts an empty list.
     pub fn open(path: &Path) -> Result<Editor> {
+        let lock = lock_list(path)?;
         let text = if path.exists() {
             read_text(path)?
         } else {
@@ -42,6 +46,7 @@ impl Editor {
         Ok(Editor {
             path: path.to_path_buf(),
             doc,
+            _lock: lock,
         })
     }
 
@@ -148,6 +153,22 @@ impl Editor {
     pub fn save(&self) -> Result<()> {
         write_atomic(&self.path, self.text().as_bytes())
     }
+}
+
+/// Waits for the exclusive lock on `<list>.lock`, next to the list.
+fn lock_list(path: &Path) -> Result<std::fs::File> {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| anyhow!("{}: cannot open the lock file: {e}", lock_path.display()))?;
+    file.lock()
+        .map_err(|e| anyhow!("{}: cannot lock: {e}", lock_path.display()))?;
+    Ok(file)
 }
 
 fn prefix_of(table: &Table) -> String {

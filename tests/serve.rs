@@ -1,0 +1,295 @@
+//! `letterpress serve` over HTTP on 127.0.0.1: one-click unsubscribe with
+//! valid, tampered and replayed tokens against a real subscribers.toml,
+//! concurrent edits, and the web archive.
+
+mod support;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::Project;
+
+const SECRET: &str = "serve-test-secret";
+
+/// `letterpress serve` on a free port, stopped on drop.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Served {
+    fn start(project: &Project) -> Served {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+            .current_dir(project.dir.path())
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .args(["serve", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn link(base: &str, email: &str, token: &str) -> String {
+    format!(
+        "{base}/unsubscribe?e={}&t={token}",
+        email.replace('@', "%40")
+    )
+}
+
+fn one_click(base: &str, email: &str, token: &str) -> (u16, String) {
+    let mut response = agent()
+        .post(&link(base, email, token))
+        .content_type("application/x-www-form-urlencoded")
+        .send("List-Unsubscribe=One-Click")
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+fn status_of(project: &Project, email: &str) -> String {
+    let list = letterpress::List::load(&project.path("config/subscribers.toml")).unwrap();
+    let entry = list
+        .entries
+        .iter()
+        .find(|e| e.subscriber.email == email)
+        .unwrap();
+    format!("{:?}", entry.subscriber.status)
+}
+
+#[test]
+fn one_click_unsubscribes_once_and_keeps_the_file() {
+    let project = Project::example();
+    let served = Served::start(&project);
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let before = project.read("config/subscribers.toml");
+
+    // GET asks; it changes nothing (mail scanners follow links).
+    let mut page = agent()
+        .get(&link(&served.base, "jane.doe@example.org", &token))
+        .call()
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let body = page.body_mut().read_to_string().unwrap();
+    assert!(
+        body.contains("<form method=\"post\">") && body.contains("jane.doe@example.org"),
+        "{body}"
+    );
+    assert_eq!(project.read("config/subscribers.toml"), before);
+
+    let (status, body) = one_click(&served.base, "jane.doe@example.org", &token);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(status_of(&project, "jane.doe@example.org"), "Unsubscribed");
+    let after = project.read("config/subscribers.toml");
+    assert!(after.starts_with("# The subscriber list. One [[subscriber]] table per reader.\n"));
+    assert!(
+        after.contains("tags   = [\"weekly\", \"english\"]\nstatus = \"unsubscribed\"\n"),
+        "{after}"
+    );
+
+    // Repeating it is harmless and writes nothing.
+    let (status, _) = one_click(&served.base, "jane.doe@example.org", &token);
+    assert_eq!(status, 200);
+    assert_eq!(project.read("config/subscribers.toml"), after);
+}
+
+#[test]
+fn tampered_or_foreign_tokens_are_refused() {
+    let project = Project::example();
+    let served = Served::start(&project);
+    let before = project.read("config/subscribers.toml");
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let mut tampered = token.clone();
+    tampered.replace_range(0..1, if token.starts_with('0') { "1" } else { "0" });
+    for (email, t) in [
+        ("jane.doe@example.org", tampered.as_str()),
+        ("reader@example.com", token.as_str()),
+        ("jane.doe@example.org", ""),
+        (
+            "jane.doe@example.org",
+            &letterpress::token(b"another secret", "jane.doe@example.org"),
+        ),
+    ] {
+        let (status, body) = one_click(&served.base, email, t);
+        assert_eq!(status, 400, "{email} {t}: {body}");
+        let get = agent().get(&link(&served.base, email, t)).call().unwrap();
+        assert_eq!(get.status().as_u16(), 400);
+    }
+    assert_eq!(project.read("config/subscribers.toml"), before);
+}
+
+#[test]
+fn the_confirmation_form_unsubscribes_too() {
+    let project = Project::example();
+    let served = Served::start(&project);
+    let token = letterpress::token(SECRET.as_bytes(), "park@example.net");
+    let response = agent()
+        .post(&format!("{}/unsubscribe", served.base))
+        .content_type("application/x-www-form-urlencoded")
+        .send(format!("e=park%40example.net&t={token}"))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(status_of(&project, "park@example.net"), "Unsubscribed");
+}
+
+#[test]
+fn concurrent_unsubscribes_and_cli_edits_lose_nothing() {
+    let project = Project::example();
+    let mut list = project.read("config/subscribers.toml");
+    for i in 0..40 {
+        list.push_str(&format!(
+            "\n[[subscriber]]\nemail = \"reader{i}@example.net\"\n"
+        ));
+    }
+    project.write("config/subscribers.toml", list);
+    let served = Served::start(&project);
+    std::thread::scope(|scope| {
+        for i in 0..40 {
+            let base = served.base.clone();
+            scope.spawn(move || {
+                let email = format!("reader{i}@example.net");
+                let token = letterpress::token(SECRET.as_bytes(), &email);
+                assert_eq!(one_click(&base, &email, &token).0, 200);
+            });
+        }
+        scope.spawn(|| {
+            for i in 0..5 {
+                project
+                    .cmd()
+                    .args(["subscribers", "add", &format!("new{i}@example.org")])
+                    .assert()
+                    .success();
+            }
+        });
+    });
+    let list = letterpress::List::load(&project.path("config/subscribers.toml")).unwrap();
+    for i in 0..40 {
+        assert_eq!(
+            status_of(&project, &format!("reader{i}@example.net")),
+            "Unsubscribed",
+            "reader{i}"
+        );
+    }
+    for i in 0..5 {
+        assert!(
+            list.find(&format!("new{i}@example.org")).is_some(),
+            "the CLI edit new{i} was lost"
+        );
+    }
+}
+
+#[test]
+fn request_bodies_are_bounded() {
+    let project = Project::example();
+    let served = Served::start(&project);
+    let response = agent()
+        .post(&format!("{}/unsubscribe", served.base))
+        .content_type("application/x-www-form-urlencoded")
+        .send("x".repeat(100_000))
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+#[test]
+fn the_archive_shows_sent_issues_without_reader_data() {
+    let project = Project::example();
+    let served = Served::start(&project);
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", served.base))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (status, index) = get("/archive/");
+    assert_eq!(status, 200);
+    assert!(!index.contains("example/"), "an unsent issue is listed");
+    assert_eq!(get("/archive/example/").0, 404);
+
+    project.write(
+        "state/example.journal",
+        "# j\n2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    let (_, index) = get("/archive/");
+    assert!(
+        index.contains("<a href=\"example/\">위기의 AI스타트업... Why를 기억하라</a>"),
+        "{index}"
+    );
+    let (status, page) = get("/archive/example/");
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>위기의 AI스타트업... Why를 기억하라</title>"));
+    for private in ["김독자", "reader@example.com", "?e="] {
+        assert!(!page.contains(private), "the web version holds {private}");
+    }
+    let (status, feed) = get("/archive/feed.xml");
+    assert_eq!(status, 200);
+    assert!(feed.starts_with(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">"
+    ));
+    assert!(
+        feed.contains("<link href=\"https://news.example.com/archive/example/\"/>"),
+        "{feed}"
+    );
+    for path in [
+        "/archive/..%2Fconfig/",
+        "/archive/%2E%2E/",
+        "/archive/nope/",
+        "/config/newsletter.toml",
+        "/preview/example",
+    ] {
+        assert_eq!(get(path).0, 404, "{path}");
+    }
+}
+
+#[test]
+fn archive_writes_static_files_and_serve_needs_the_secret() {
+    let project = Project::example();
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    project
+        .cmd()
+        .args(["archive", "--out", "site"])
+        .assert()
+        .success();
+    assert!(project.read("site/index.html").contains("example/"));
+    assert!(project.read("site/feed.xml").contains("<entry>"));
+    assert!(project
+        .read("site/example/index.html")
+        .contains("뷰스레터플러스"));
+    project
+        .cmd()
+        .args(["serve", "--port", "1"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("LETTERPRESS_UNSUBSCRIBE_SECRET"));
+}
