@@ -14,6 +14,7 @@ mod error;
 mod fs;
 mod issue;
 mod message;
+mod preview;
 mod reader;
 mod serve;
 mod subscribers;

@@ -29,8 +29,9 @@ struct App {
     unsubscribes: mpsc::Sender<(String, oneshot::Sender<Result<(), String>>)>,
 }
 
-/// Serves until the process is stopped.
-pub fn serve(config: Config, bind: SocketAddr) -> Result<()> {
+/// Serves until the process is stopped; `preview` adds the live preview of
+/// the drafts (never on by default: drafts are not for the world).
+pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
     let secret = reader::secret_from_env(&config).ok_or_else(|| {
         anyhow!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
@@ -48,27 +49,52 @@ pub fn serve(config: Config, bind: SocketAddr) -> Result<()> {
             config.resolve(&config.file.subscribers.file),
             receiver,
         ));
+        let preview_routes = match preview {
+            true => Some(preview_router(&config)?),
+            false => None,
+        };
         let app = Arc::new(App {
             config,
             secret,
             unsubscribes: sender,
         });
-        let router = Router::new()
+        let mut router = Router::new()
             .route(&path, get(unsubscribe_page).post(unsubscribe))
             .route("/archive/", get(archive_index))
             .route("/archive/feed.xml", get(archive_feed))
             .route("/archive/{issue}/", get(archive_issue))
-            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-            .layer(tower::limit::ConcurrencyLimitLayer::new(256))
             .with_state(app);
+        if let Some(routes) = preview_routes {
+            router = router.merge(routes);
+        }
+        let router = router
+            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+            .layer(tower::limit::ConcurrencyLimitLayer::new(256));
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
-        println!("Serving on http://{bind}: {path} and /archive/");
+        println!(
+            "Serving on http://{bind}: {path} and /archive/{}",
+            if preview { " and /preview/" } else { "" }
+        );
         axum::serve(listener, router)
             .await
             .context("the server stopped")
     })
+}
+
+fn preview_router(config: &Config) -> Result<Router> {
+    use crate::preview;
+    let state = Arc::new(preview::PreviewState {
+        config_path: config.path.clone(),
+        preview: preview::Preview::watch(config)?,
+    });
+    Ok(Router::new()
+        .route("/preview/", get(preview::index))
+        .route("/preview/{issue}", get(preview::page))
+        .route("/preview/{issue}/email.html", get(preview::email))
+        .route("/preview/{issue}/events", get(preview::events))
+        .with_state(state))
 }
 
 /// The path part of `[unsubscribe] url`.

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{require, Project};
+use support::{require, Project, Served};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -190,4 +190,58 @@ fn renders_fluid_on_phone_and_centred_on_desktop() {
     );
     assert!(m["scrollWidth"].as_f64().unwrap() <= 800.0, "{m}");
     desktop.screenshot(&shots.join("email-800.png"));
+}
+
+// Test that the live preview shows a saved change without a manual reload,
+// and how long that takes.
+#[test]
+fn preview_reloads_by_itself_after_a_save() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let project = Project::example();
+    let served = Served::start(&project, "preview-secret", &["--preview"]);
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.session(1400, profile.path());
+    browser.open(&format!("{}/preview/example", served.base));
+    let frame_text = "return (document.querySelector('iframe') && document.querySelector('iframe').contentDocument && document.querySelector('iframe').contentDocument.body) ? document.querySelector('iframe').contentDocument.body.innerText : '';";
+    let wait_for = |needle: &str| -> Duration {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if browser
+                .eval(frame_text)
+                .as_str()
+                .is_some_and(|t| t.contains(needle))
+            {
+                return start.elapsed();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{needle:?} did not appear in the preview");
+    };
+    wait_for("뷰스레터플러스 48호입니다");
+    let mut latencies = Vec::new();
+    for round in 0..5 {
+        let marker = format!("저장 후 바로 보이는 문장 {round}");
+        project.edit(
+            "issues/example/01-intro.md",
+            "뷰스레터플러스 48호입니다.",
+            &format!("뷰스레터플러스 48호입니다. {marker}."),
+        );
+        latencies.push(wait_for(&marker));
+        project.edit("issues/example/01-intro.md", &format!(" {marker}."), "");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    latencies.sort();
+    let median = latencies[latencies.len() / 2];
+    println!("save-to-preview latency: median {median:?} of {latencies:?}");
+    assert!(
+        median < Duration::from_secs(1),
+        "the preview took {median:?} to show a saved change"
+    );
 }

@@ -4,52 +4,9 @@
 
 mod support;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use support::Project;
+use support::{Project, Served};
 
 const SECRET: &str = "serve-test-secret";
-
-/// `letterpress serve` on a free port, stopped on drop.
-struct Served {
-    child: Child,
-    base: String,
-}
-
-impl Served {
-    fn start(project: &Project) -> Served {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
-            .current_dir(project.dir.path())
-            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
-            .args(["serve", "--port", &port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "serve did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Served {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -88,7 +45,7 @@ fn status_of(project: &Project, email: &str) -> String {
 #[test]
 fn one_click_unsubscribes_once_and_keeps_the_file() {
     let project = Project::example();
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
     let before = project.read("config/subscribers.toml");
 
@@ -124,7 +81,7 @@ fn one_click_unsubscribes_once_and_keeps_the_file() {
 #[test]
 fn tampered_or_foreign_tokens_are_refused() {
     let project = Project::example();
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     let before = project.read("config/subscribers.toml");
     let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
     let mut tampered = token.clone();
@@ -149,7 +106,7 @@ fn tampered_or_foreign_tokens_are_refused() {
 #[test]
 fn the_confirmation_form_unsubscribes_too() {
     let project = Project::example();
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     let token = letterpress::token(SECRET.as_bytes(), "park@example.net");
     let response = agent()
         .post(&format!("{}/unsubscribe", served.base))
@@ -170,7 +127,7 @@ fn concurrent_unsubscribes_and_cli_edits_lose_nothing() {
         ));
     }
     project.write("config/subscribers.toml", list);
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     std::thread::scope(|scope| {
         for i in 0..40 {
             let base = served.base.clone();
@@ -209,7 +166,7 @@ fn concurrent_unsubscribes_and_cli_edits_lose_nothing() {
 #[test]
 fn request_bodies_are_bounded() {
     let project = Project::example();
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     let response = agent()
         .post(&format!("{}/unsubscribe", served.base))
         .content_type("application/x-www-form-urlencoded")
@@ -221,7 +178,7 @@ fn request_bodies_are_bounded() {
 #[test]
 fn the_archive_shows_sent_issues_without_reader_data() {
     let project = Project::example();
-    let served = Served::start(&project);
+    let served = Served::start(&project, SECRET, &[]);
     let get = |path: &str| {
         let mut r = agent()
             .get(&format!("{}{path}", served.base))
@@ -292,4 +249,73 @@ fn archive_writes_static_files_and_serve_needs_the_secret() {
         .assert()
         .code(1)
         .stderr(predicates::str::contains("LETTERPRESS_UNSUBSCRIBE_SECRET"));
+}
+
+#[test]
+fn preview_is_off_unless_asked_and_shows_drafts_with_findings() {
+    let project = Project::example();
+    let plain = Served::start(&project, SECRET, &[]);
+    assert_eq!(
+        agent()
+            .get(&format!("{}/preview/example", plain.base))
+            .call()
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    drop(plain);
+
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", served.base))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    let (status, index) = get("/preview/");
+    assert_eq!(status, 200);
+    assert!(
+        index.contains("<a href=\"/preview/example\">example</a>"),
+        "{index}"
+    );
+    let (status, page) = get("/preview/example?as=jane.doe%40example.org");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("width=\"375\"") && page.contains("width=\"800\""),
+        "two frames"
+    );
+    assert!(
+        page.contains("Jane Doe님"),
+        "the plain text is for the chosen reader"
+    );
+    assert!(
+        page.contains("0 errors, 1 warning"),
+        "the findings of check"
+    );
+    assert!(page.contains("new EventSource('/preview/example/events')"));
+    let (status, email) = get("/preview/example/email.html?as=jane.doe%40example.org");
+    assert_eq!(status, 200);
+    assert!(email.contains("안녕하세요, Jane Doe님."));
+    for path in [
+        "/preview/..%2Fconfig",
+        "/preview/nope",
+        "/preview/%2E%2E/email.html",
+    ] {
+        assert_eq!(get(path).0, 404, "{path}");
+    }
+
+    // A broken file shows a readable panel, not a blank page.
+    project.edit("issues/example/02-openai.md", "link_text =", "link_txt =");
+    let (status, page) = get("/preview/example");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("This draft does not build") && page.contains("unknown field `link_txt`"),
+        "{page}"
+    );
+    assert!(
+        page.contains("EventSource"),
+        "the broken page must still reload by itself"
+    );
 }

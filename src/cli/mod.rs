@@ -79,6 +79,9 @@ pub enum Command {
         /// (put a reverse proxy with TLS in front for the world).
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
+        /// Also serve /preview/: the drafts in issues/, reloading on save.
+        #[arg(long)]
+        preview: bool,
     },
     /// Write the web archive of sent issues (index, Atom feed, one page per
     /// issue) as static files for any web host.
@@ -261,12 +264,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             format,
             links,
         } => check::run(&cli.config, &issue, format, links),
-        Command::Serve { port, bind } => {
+        Command::Serve {
+            port,
+            bind,
+            preview,
+        } => {
             let config = Config::load(&cli.config)?;
-            done(crate::serve::serve(
-                config,
-                std::net::SocketAddr::new(bind, port),
-            ))
+            let address = std::net::SocketAddr::new(bind, port);
+            done(crate::serve::serve(config, address, preview))
         }
         Command::Archive { out } => done(archive(&cli.config, &out)),
         Command::Send(args) => send::run(&cli.config, &args),

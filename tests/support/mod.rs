@@ -129,3 +129,44 @@ pub fn decode_base64(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// `letterpress serve` on a free port, stopped on drop.
+pub struct Served {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Served {
+    /// Starts `letterpress serve EXTRA…` in the project.
+    pub fn start(project: &Project, secret: &str, extra: &[&str]) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+            .current_dir(project.dir.path())
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", secret)
+            .args(["serve", "--port", &port.to_string()])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "serve did not start");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Served {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

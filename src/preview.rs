@@ -1,0 +1,304 @@
+//! `serve --preview`: the drafts in `issues/` as email (phone and desktop
+//! width side by side), plain text and `check` findings, for any sample
+//! reader; the page reloads itself when a file of the project is saved.
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use notify::{RecursiveMode, Watcher};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use crate::check::{check_issue, Scope};
+use crate::compose::{Composed, Theme};
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::reader;
+use crate::subscribers::List;
+
+/// File watching for the preview.
+pub struct Preview {
+    changes: broadcast::Sender<u64>,
+    /// Counts the changes: a page knows the count it was made at, so a
+    /// change that happens while it loads is not missed.
+    generation: Arc<std::sync::atomic::AtomicU64>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl Preview {
+    /// Watches the issues, the templates and the config folder.
+    pub fn watch(config: &Config) -> Result<Preview> {
+        let (changes, _) = broadcast::channel(64);
+        let sender = changes.clone();
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counter = generation.clone();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event
+                    .is_ok_and(|e| e.kind.is_modify() || e.kind.is_create() || e.kind.is_remove())
+                {
+                    let now = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    let _ = sender.send(now);
+                }
+            })?;
+        let project = if config.project_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            config.project_dir.clone()
+        };
+        for dir in [
+            project.join("issues"),
+            project.join("templates"),
+            config.dir(),
+        ] {
+            if dir.is_dir() {
+                watcher.watch(&dir, RecursiveMode::Recursive)?;
+            }
+        }
+        Ok(Preview {
+            changes,
+            generation,
+            _watcher: watcher,
+        })
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What the preview handlers need.
+pub struct PreviewState {
+    /// The config file, reloaded for every request (it may change too).
+    pub config_path: PathBuf,
+    /// The watcher.
+    pub preview: Preview,
+}
+
+#[derive(Deserialize)]
+pub struct As {
+    #[serde(rename = "as")]
+    reader: Option<String>,
+}
+
+/// The issue folders under `issues/`: the only names the preview serves.
+fn drafts(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(config.project_dir.join("issues"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("issue.toml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+pub async fn index(State(state): State<Arc<PreviewState>>) -> Response {
+    let config = match Config::load(&state.config_path) {
+        Ok(c) => c,
+        Err(e) => return error_panel("Drafts", &format!("{e:#}"), None),
+    };
+    shell(
+        "Drafts",
+        html! { h1 { "Drafts" } ul { @for name in drafts(&config) { li { a href=(format!("/preview/{name}")) { (name) } } } } },
+        None,
+    )
+}
+
+struct Loaded {
+    config: Config,
+    issue: Issue,
+    theme: Theme,
+    list: List,
+}
+
+fn load(state: &PreviewState, name: &str) -> Result<Option<Loaded>> {
+    let config = Config::load(&state.config_path)?;
+    if !drafts(&config).iter().any(|d| d == name) {
+        return Ok(None);
+    }
+    let issue = Issue::load(&config.project_dir.join("issues").join(name))?;
+    let theme = Theme::load(&config)?;
+    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    Ok(Some(Loaded {
+        config,
+        issue,
+        theme,
+        list,
+    }))
+}
+
+/// The sample reader: `?as=` when it is in the list, else the first one the issue reaches.
+fn sample(loaded: &Loaded, wanted: Option<&str>) -> (String, Option<String>) {
+    let entry = wanted.and_then(|w| loaded.list.find(w)).or_else(|| {
+        loaded
+            .list
+            .recipients(&loaded.issue.audience, &[])
+            .first()
+            .copied()
+    });
+    entry.map_or(("reader@example.com".into(), None), |e| {
+        (e.subscriber.email.clone(), e.subscriber.name.clone())
+    })
+}
+
+pub async fn page(
+    State(state): State<Arc<PreviewState>>,
+    UrlPath(name): UrlPath<String>,
+    Query(who): Query<As>,
+) -> Response {
+    // Read before the files: a change from here on reloads the page.
+    let generation = state.preview.generation();
+    let live = Some((name.as_str(), generation));
+    let loaded = match load(&state, &name) {
+        Ok(Some(l)) => l,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Err(e) => return error_panel(&name, &format!("{e:#}"), live),
+    };
+    let composed = match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
+        Ok(c) => c,
+        Err(e) => return error_panel(&name, &format!("{e:#}"), live),
+    };
+    let (email, reader_name) = sample(&loaded, who.reader.as_deref());
+    let values = reader::values(
+        &loaded.config,
+        &loaded.issue,
+        &email,
+        reader_name.as_deref(),
+        None,
+    );
+    let text = composed.text(&values);
+    let findings = check_issue(
+        &loaded.config,
+        &loaded.issue,
+        &loaded.theme,
+        &loaded.list,
+        Scope::All,
+    )
+    .map(|r| r.human())
+    .unwrap_or_else(|e| format!("{e:#}"));
+    let readers: Vec<&str> = loaded
+        .list
+        .recipients(&loaded.issue.audience, &[])
+        .iter()
+        .take(100)
+        .map(|e| e.subscriber.email.as_str())
+        .collect();
+    let src = format!(
+        "/preview/{name}/email.html?as={}",
+        reader::percent_encode(&email)
+    );
+    shell(
+        composed.subject(),
+        html! {
+            header {
+                h1 { (composed.subject()) }
+                form method="get" {
+                    label { "Reader " select name="as" onchange="this.form.submit()" {
+                        @for r in &readers { option value=(r) selected[*r == email] { (r) } }
+                    } }
+                }
+            }
+            div.frames {
+                figure { figcaption { "375 px" } iframe width="375" height="1400" src=(src) title="phone" {} }
+                figure { figcaption { "800 px" } iframe width="800" height="1400" src=(src) title="desktop" {} }
+                figure { figcaption { "plain text" } pre.text { (text) } }
+            }
+            h2 { "check" }
+            pre.findings { (findings) }
+        },
+        live,
+    )
+}
+
+pub async fn email(
+    State(state): State<Arc<PreviewState>>,
+    UrlPath(name): UrlPath<String>,
+    Query(who): Query<As>,
+) -> Response {
+    let loaded = match load(&state, &name) {
+        Ok(Some(l)) => l,
+        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Err(e) => return error_panel(&name, &format!("{e:#}"), None),
+    };
+    let (email, reader_name) = sample(&loaded, who.reader.as_deref());
+    match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
+        Ok(composed) => {
+            let values = reader::values(
+                &loaded.config,
+                &loaded.issue,
+                &email,
+                reader_name.as_deref(),
+                None,
+            );
+            Html(composed.html(&values)).into_response()
+        }
+        Err(e) => error_panel(&name, &format!("{e:#}"), None),
+    }
+}
+
+/// Server-sent events: the change count now, then again after every change.
+pub async fn events(
+    State(state): State<Arc<PreviewState>>,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    let receiver = state.preview.changes.subscribe();
+    let now = state.preview.generation();
+    let first = futures_util::stream::once(async move { Ok(change(now)) });
+    let later =
+        futures_util::stream::unfold((receiver, state), |(mut receiver, state)| async move {
+            match receiver.recv().await {
+                Ok(n) => Some((Ok(change(n)), (receiver, state))),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    let n = state.preview.generation();
+                    Some((Ok(change(n)), (receiver, state)))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        });
+    let stream = futures_util::StreamExt::chain(first, later);
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn change(generation: u64) -> Event {
+    Event::default()
+        .event("change")
+        .data(generation.to_string())
+}
+
+/// A broken file: a readable panel instead of a blank page, and the page
+/// still reloads when the file is fixed.
+fn error_panel(title: &str, error: &str, issue: Option<(&str, u64)>) -> Response {
+    shell(
+        title,
+        html! { div.error { h2 { "This draft does not build" } pre { (error) } p { "Fix the file and save: this page reloads by itself." } } },
+        issue,
+    )
+}
+
+fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) " · letterpress preview" }
+                style { (PreEscaped("body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo',sans-serif;margin:1rem;background:#f6f7f9;color:#1f2328}.frames{display:flex;gap:1rem;align-items:flex-start;overflow-x:auto}figure{margin:0}figcaption{font-size:.8rem;color:#5f6670}iframe{border:1px solid #d0d7de;background:#fff}pre.text{width:42em;white-space:pre;background:#fff;border:1px solid #d0d7de;padding:.5rem;margin:0;font-size:12px;overflow:auto;max-height:1400px}.error{background:#ffebe9;border:1px solid #ff8182;padding:1rem;border-radius:6px}.findings{background:#fff;border:1px solid #d0d7de;padding:.5rem}")) }
+            }
+            body {
+                (body)
+                @if let Some((issue, generation)) = issue {
+                    script { (PreEscaped(format!("new EventSource('/preview/{issue}/events').addEventListener('change', e => {{ if (e.data !== '{generation}') location.reload(); }});"))) }
+                }
+            }
+        }
+    };
+    Html(markup.into_string()).into_response()
+}
