@@ -67,7 +67,11 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
         if let Some(routes) = preview_routes {
             router = router.merge(routes);
         }
+        let bucket = Arc::new(std::sync::Mutex::new(Bucket::new(RATE_PER_SECOND)));
         let router = router
+            .layer(axum::middleware::from_fn(move |request, next| {
+                limit_rate(bucket.clone(), request, next)
+            }))
             .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
             .layer(tower::limit::ConcurrencyLimitLayer::new(256));
         let listener = tokio::net::TcpListener::bind(bind)
@@ -95,6 +99,57 @@ fn preview_router(config: &Config) -> Result<Router> {
         .route("/preview/{issue}/email.html", get(preview::email))
         .route("/preview/{issue}/events", get(preview::events))
         .with_state(state))
+}
+
+/// Requests per second the server answers, all clients together (bursts up
+/// to a second's worth); beyond that it answers 429.
+const RATE_PER_SECOND: f64 = 2000.0;
+
+/// A token bucket.
+struct Bucket {
+    rate: f64,
+    tokens: f64,
+    last: std::time::Instant,
+}
+
+impl Bucket {
+    fn new(rate: f64) -> Bucket {
+        Bucket {
+            rate,
+            tokens: rate,
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = std::time::Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn limit_rate(
+    bucket: Arc<std::sync::Mutex<Bucket>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if bucket.lock().expect("bucket").take() {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "1")],
+            "too many requests",
+        )
+            .into_response()
+    }
 }
 
 /// The path part of `[unsubscribe] url`.
@@ -385,4 +440,29 @@ pub fn atom_feed(config: &Config, issues: &[Issue]) -> String {
     }
     out.push_str("</feed>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_second_of_burst_then_the_rate() {
+        let mut bucket = Bucket::new(10.0);
+        assert!((0..10).all(|_| bucket.take()));
+        assert!(!bucket.take());
+        std::thread::sleep(std::time::Duration::from_millis(120));
+        assert!(bucket.take());
+        assert!(!bucket.take());
+    }
+
+    #[test]
+    fn the_unsubscribe_path_comes_from_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n[subscribers]\nfile = \"s.toml\"\n[unsubscribe]\nurl = \"https://news.example.com/u/leave?x=1\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(unsubscribe_path(&config).unwrap(), "/u/leave");
+    }
 }
