@@ -136,18 +136,22 @@ fn load(state: &PreviewState, name: &str) -> Result<Option<Loaded>> {
     }))
 }
 
-/// The sample reader: `?as=` when it is in the list, else the first one the issue reaches.
-fn sample(loaded: &Loaded, wanted: Option<&str>) -> (String, Option<String>) {
-    let entry = wanted.and_then(|w| loaded.list.find(w)).or_else(|| {
-        loaded
-            .list
-            .recipients(&loaded.issue.audience, &[])
-            .first()
-            .copied()
-    });
-    entry.map_or(("reader@example.com".into(), None), |e| {
-        (e.subscriber.email.clone(), e.subscriber.name.clone())
-    })
+impl Loaded {
+    /// The sample reader's address and merge values: `?as=` when it is in
+    /// the list, else the first reader the issue reaches.
+    fn values(&self, wanted: Option<&str>) -> (String, crate::issue::tags::Values) {
+        let entry = wanted.and_then(|w| self.list.find(w)).or_else(|| {
+            self.list
+                .recipients(&self.issue.audience, &[])
+                .first()
+                .copied()
+        });
+        let (email, name) = entry.map_or(("reader@example.com".into(), None), |e| {
+            (e.subscriber.email.clone(), e.subscriber.name.clone())
+        });
+        let values = reader::values(&self.config, &self.issue, &email, name.as_deref(), None);
+        (email, values)
+    }
 }
 
 pub async fn page(
@@ -167,14 +171,7 @@ pub async fn page(
         Ok(c) => c,
         Err(e) => return error_panel(&name, &format!("{e:#}"), live),
     };
-    let (email, reader_name) = sample(&loaded, who.reader.as_deref());
-    let values = reader::values(
-        &loaded.config,
-        &loaded.issue,
-        &email,
-        reader_name.as_deref(),
-        None,
-    );
+    let (email, values) = loaded.values(who.reader.as_deref());
     let text = composed.text(&values);
     let findings = check_issue(
         &loaded.config,
@@ -229,17 +226,9 @@ pub async fn email(
         Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
         Err(e) => return error_panel(&name, &format!("{e:#}"), None),
     };
-    let (email, reader_name) = sample(&loaded, who.reader.as_deref());
     match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
         Ok(composed) => {
-            let values = reader::values(
-                &loaded.config,
-                &loaded.issue,
-                &email,
-                reader_name.as_deref(),
-                None,
-            );
-            Html(composed.html(&values)).into_response()
+            Html(composed.html(&loaded.values(who.reader.as_deref()).1)).into_response()
         }
         Err(e) => error_panel(&name, &format!("{e:#}"), None),
     }
