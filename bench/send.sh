@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Times `letterpress send` delivering the example issue to 10,000 readers
-# through Postfix's smtp-sink on loopback at concurrency 1, 4 and 16 (median
-# of $RUNS runs: messages per second and peak RSS), against smtp-source
-# sending one of letterpress's own messages over as many sessions, Python's
-# smtplib on one connection and the mailmerge CLI (both on $PY_READERS
-# readers), then a 100,000-reader send at concurrency 4. Every run is checked
-# against smtp-sink's message counter. Run as root: smtp-sink drops to nobody.
-# Scratch projects live in bench/.cache/send/, results in its results/.
+# through Postfix's smtp-sink on loopback at concurrency 1, 4 and 16, against
+# smtp-source sending one of letterpress's own messages over as many sessions
+# (median of RUNS=3 interleaved runs each: messages per second, peak RSS, CPU),
+# against Python's smtplib on one connection and the mailmerge CLI (PY_RUNS=3
+# runs on PY_READERS=2000 readers), then a 100,000-reader send at concurrency 4.
+# Every run is checked against smtp-sink's message counter. Run as root:
+# smtp-sink drops to nobody. Scratch projects and results: bench/.cache/send/.
 set -euo pipefail
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -15,11 +15,11 @@ work=$bench/.cache/send
 results=$work/results
 util=(python3 "$bench/dryrun_util.py")
 send_util=(python3 "$bench/send_util.py")
-letterpress=$root/target/release/letterpress
+letterpress=$work/letterpress
 venv=$bench/.cache/mailmerge-venv
 runs=${RUNS:-3}
 py_readers=${PY_READERS:-2000}
-py_runs=${PY_RUNS:-1}
+py_runs=${PY_RUNS:-3}
 sessions=(1 4 16)
 export LETTERPRESS_UNSUBSCRIBE_SECRET=${LETTERPRESS_UNSUBSCRIBE_SECRET:-letterpress-bench-secret}
 
@@ -29,12 +29,14 @@ for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time; do
 done
 
 (cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
-[[ -x $letterpress ]] || die "$letterpress is missing after the build"
+rm -rf "$results" && mkdir -p "$results"
+cp "$root/target/release/letterpress" "$letterpress" || die "target/release/letterpress is missing after the build"
+echo "letterpress $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), copied to $letterpress" |
+  tee "$results/letterpress-version.txt"
 if [[ ! -x $venv/bin/mailmerge ]]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet mailmerge || die "installing mailmerge into $venv failed"
 fi
 
-rm -rf "$results" && mkdir -p "$results"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 sink_user=()
 [[ $EUID -ne 0 ]] || sink_user=(-u nobody)
@@ -44,6 +46,7 @@ trap 'kill "$sink" 2>/dev/null || true' EXIT
 for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 kill -0 "$sink" 2>/dev/null || die "smtp-sink did not start: $(cat "$results/sink.err")"
 echo "smtp-sink listening on 127.0.0.1:$port"
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 received() { # messages smtp-sink has taken so far
   local n
@@ -69,20 +72,22 @@ echo "generating the scratch projects in $work"
 "${util[@]}" subscribers "$py_readers" "$work/10k/config/subscribers-py.toml"
 
 cd "$work/10k"
-echo "letterpress send to 10,000 readers"
-for c in "${sessions[@]}"; do
-  config "config/send-c$c.toml" "$c"
-  timed "letterpress-c$c" 10000 "$runs" --reset "$work/10k/state" --expect-output "10000 accepted" -- \
-    "$letterpress" --config "config/send-c$c.toml" send issues/example --yes
-done
-
-echo "smtp-source sending letterpress's message to reader0 10,000 times"
+for c in "${sessions[@]}"; do config "config/send-c$c.toml" "$c"; done
 rm -rf "$work/eml"
-"$letterpress" --config config/newsletter.toml send issues/example --dry-run --limit 1 --out "$work/eml" >/dev/null
+"$letterpress" --config config/newsletter.toml send issues/example --dry-run --limit 1 --out "$work/eml" \
+  >/dev/null 2>"$results/dry-run.err" || die "letterpress send --dry-run failed: $(cat "$results/dry-run.err")"
 tr -d '\r' <"$work/eml/reader0@example.com.eml" >"$work/message.txt" # smtp-source ends each line with CRLF itself
-for s in "${sessions[@]}"; do
-  timed "smtp-source-s$s" 10000 "$runs" -- /usr/sbin/smtp-source -s "$s" -m 10000 -d -F "$work/message.txt" \
-    -f letter@example.com -t reader0@example.com "127.0.0.1:$port"
+
+echo "10,000 messages: letterpress send to 10,000 readers, smtp-source sending letterpress's message to reader0"
+for _ in $(seq "$runs"); do # the runs interleaved, so that a burst of other load does not hit one setting only
+  for c in "${sessions[@]}"; do
+    timed "letterpress-c$c" 10000 1 --append --reset "$work/10k/state" --expect-output "10000 accepted" -- \
+      "$letterpress" --config "config/send-c$c.toml" send issues/example --yes
+  done
+  for s in "${sessions[@]}"; do
+    timed "smtp-source-s$s" 10000 1 --append -- /usr/sbin/smtp-source -s "$s" -m 10000 -d -F "$work/message.txt" \
+      -f letter@example.com -t reader0@example.com "127.0.0.1:$port"
+  done
 done
 
 echo "Python baselines on $py_readers readers"
@@ -105,4 +110,6 @@ timed letterpress-100k 100000 1 --reset "$work/100k/state" --expect-output "1000
 
 echo
 "${send_util[@]}" summary "$results"
+echo "load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)" |
+  tee "$results/load.txt"
 echo "results: $results/"

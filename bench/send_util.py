@@ -15,6 +15,7 @@ import email.utils
 import html
 import json
 import re
+import statistics
 import sys
 import tomllib
 from email.header import Header
@@ -140,12 +141,16 @@ def summary(args):
     verdict = lambda ok: "met" if ok else "NOT MET"
     rows = []
 
-    def row(label, r, note=""):
+    def row(label, r):
         if r:
-            rows.append(f"{label:<40} {r['messages']:>8} {rate(r):>8.0f} {r['median']:>9.2f} {len(r['times']):>5} {mb(r):>6.1f} MB  {note}")
+            cpu = statistics.median(r["cpu_seconds"]) if r.get("cpu_seconds") else float("nan")
+            rows.append(
+                f"{label:<40} {r['messages']:>8} {rate(r):>8.0f} {r['median']:>9.2f} {len(r['times']):>5} "
+                f"{mb(r):>6.1f} MB {cpu:>6.2f} {cpu / r['messages'] * 1e6:>10.0f}"
+            )
 
     sessions = sorted(int(p.stem.rpartition("-c")[2]) for p in folder.glob("letterpress-c*.json"))
-    print(f"{'send to smtp-sink on loopback':<40} {'messages':>8} {'msgs/s':>8} {'median s':>9} {'runs':>5} {'peak RSS':>9}")
+    print(f"{'send to smtp-sink on loopback':<40} {'messages':>8} {'msgs/s':>8} {'median s':>9} {'runs':>5} {'peak RSS':>9} {'CPU s':>6} {'CPU µs/msg':>10}")
     for s in sessions:
         lp, src = load(f"letterpress-c{s}"), load(f"smtp-source-s{s}")
         row(f"letterpress, concurrency {s}", lp)
