@@ -20,7 +20,7 @@ use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
 use crate::reader;
-use crate::subscribers::{Editor, Status};
+use crate::subscribers::{Editor, Parked, Status};
 
 /// What the handlers share.
 struct App {
@@ -239,6 +239,7 @@ async fn unsubscribe_writer(
     list: PathBuf,
     mut receiver: mpsc::Receiver<(String, oneshot::Sender<Result<(), String>>)>,
 ) {
+    let mut parked: Option<Parked> = None;
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = receiver.try_recv() {
@@ -246,10 +247,16 @@ async fn unsubscribe_writer(
         }
         let emails: Vec<String> = batch.iter().map(|(e, _)| e.clone()).collect();
         let path = list.clone();
-        let result = tokio::task::spawn_blocking(move || apply(&path, &emails))
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r.map_err(|e| format!("{e:#}")));
+        let kept = parked.take();
+        let outcome = tokio::task::spawn_blocking(move || apply(&path, kept, &emails)).await;
+        let result = match outcome {
+            Ok(Ok(next)) => {
+                parked = next;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(e) => Err(e.to_string()),
+        };
         if let Err(e) = &result {
             eprintln!("error: {e}");
         }
@@ -259,9 +266,13 @@ async fn unsubscribe_writer(
     }
 }
 
-/// Marks `emails` unsubscribed; an address no longer in the list is done.
-fn apply(list: &Path, emails: &[String]) -> Result<()> {
-    let mut editor = Editor::open(list)?;
+/// Marks `emails` unsubscribed (an address no longer in the list is done)
+/// and keeps the parsed list for the next batch.
+fn apply(list: &Path, parked: Option<Parked>, emails: &[String]) -> Result<Option<Parked>> {
+    let mut editor = match parked {
+        Some(parked) => parked.resume()?,
+        None => Editor::open(list)?,
+    };
     let mut changed = false;
     for email in emails {
         if editor.contains(email) {
@@ -271,7 +282,7 @@ fn apply(list: &Path, emails: &[String]) -> Result<()> {
     if changed {
         editor.save()?;
     }
-    Ok(())
+    Ok(editor.park())
 }
 
 fn invalid_link() -> Response {

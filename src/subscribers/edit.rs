@@ -155,6 +155,61 @@ impl Editor {
     }
 }
 
+/// A list read by an earlier [`Editor`], kept without the lock, so that a
+/// long-running process (`serve`) does not parse the file again when
+/// nobody else changed it.
+pub struct Parked {
+    path: PathBuf,
+    doc: DocumentMut,
+    stamp: Stamp,
+}
+
+/// What tells a file's versions apart: a rename gives a new inode.
+#[derive(Debug, PartialEq, Eq)]
+struct Stamp {
+    inode: u64,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        inode: meta.ino(),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+    })
+}
+
+impl Editor {
+    /// Releases the lock and keeps the document for [`Parked::resume`].
+    pub fn park(self) -> Option<Parked> {
+        let stamp = stamp(&self.path)?;
+        Some(Parked {
+            path: self.path,
+            doc: self.doc,
+            stamp,
+        })
+    }
+}
+
+impl Parked {
+    /// Takes the lock again; reads the file anew only if it changed.
+    pub fn resume(self) -> Result<Editor> {
+        let lock = lock_list(&self.path)?;
+        if stamp(&self.path).as_ref() == Some(&self.stamp) {
+            return Ok(Editor {
+                path: self.path,
+                doc: self.doc,
+                _lock: lock,
+            });
+        }
+        drop(lock);
+        Editor::open(&self.path)
+    }
+}
+
 /// Waits for the exclusive lock on `<list>.lock`, next to the list.
 fn lock_list(path: &Path) -> Result<std::fs::File> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
@@ -240,6 +295,27 @@ mod tests {
         );
         assert!(!text.contains("a@example.com"));
         assert!(editor.remove("zzz@example.com").is_err());
+    }
+
+    #[test]
+    fn a_parked_list_is_read_again_only_when_it_changed() {
+        let (dir, mut editor) = editor();
+        let path = dir.path().join("subscribers.toml");
+        editor
+            .set_status("a@example.com", Status::Unsubscribed)
+            .unwrap();
+        editor.save().unwrap();
+        let parked = editor.park().unwrap();
+        let editor = parked.resume().unwrap();
+        assert!(editor.text().contains("status = \"unsubscribed\""));
+        let parked = editor.park().unwrap();
+        // Somebody else edits the file meanwhile: the parked copy is stale.
+        let mut other = Editor::open(&path).unwrap();
+        other.add(&reader("z@example.org")).unwrap();
+        other.save().unwrap();
+        drop(other);
+        let editor = parked.resume().unwrap();
+        assert!(editor.contains("z@example.org"), "a stale copy was kept");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use csv_io::{export_csv, import_csv, ImportReport};
-pub use edit::Editor;
+pub use edit::{Editor, Parked};
 
 use crate::error::{read_text, Located};
 
