@@ -190,7 +190,7 @@ pub async fn page(
         .map(|e| e.subscriber.email.as_str())
         .collect();
     let src = format!(
-        "/preview/{name}/email.html?as={}",
+        "/preview/{name}/email.html?as={}&v={generation}",
         reader::percent_encode(&email)
     );
     shell(
@@ -289,5 +289,10 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
             }
         }
     };
-    Html(markup.into_string()).into_response()
+    no_store(Html(markup.into_string()))
+}
+
+/// Drafts change under the browser: never let it reuse a copy.
+fn no_store(response: impl IntoResponse) -> Response {
+    ([(axum::http::header::CACHE_CONTROL, "no-store")], response).into_response()
 }
