@@ -284,7 +284,7 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
             body {
                 (body)
                 @if let Some((issue, generation)) = issue {
-                    script { (PreEscaped(format!("new EventSource('/preview/{issue}/events').addEventListener('change', e => {{ if (e.data !== '{generation}') location.reload(); }});"))) }
+                    script { (PreEscaped(format!("const events = new EventSource('/preview/{issue}/events'); events.addEventListener('change', e => {{ if (e.data !== '{generation}') {{ events.close(); location.reload(); }} }}); addEventListener('pagehide', () => events.close());"))) }
                 }
             }
         }
