@@ -178,16 +178,14 @@ impl<'a> Factory<'a> {
         let html = SinglePart::builder()
             .header(ContentType::TEXT_HTML)
             .body(base64(html));
-        let images = &self.composed.issue.images;
-        if images.is_empty() {
+        if self.composed.issue.images.is_empty() {
             return MultiPart::alternative().singlepart(text).singlepart(html);
         }
         let mut related = MultiPart::related().singlepart(html);
-        for image in images {
+        for (image, cid) in self.composed.inline_images() {
             let content_type = ContentType::parse(image.content_type).expect("a known image type");
             related = related.singlepart(
-                Attachment::new_inline(self.composed.cid(image))
-                    .body(image.bytes.clone(), content_type),
+                Attachment::new_inline(cid.to_string()).body(image.bytes.clone(), content_type),
             );
         }
         MultiPart::alternative().singlepart(text).multipart(related)

@@ -42,6 +42,8 @@ pub struct Composed<'a> {
     mail_html: String,
     /// The plain text with markers.
     text: text::TextTemplate,
+    /// The Content-ID of each of the issue's local images, in order.
+    cids: Vec<String>,
 }
 
 impl<'a> Composed<'a> {
@@ -82,12 +84,13 @@ impl<'a> Composed<'a> {
             mail_html: String::new(),
             html,
             text: text::TextTemplate::default(),
+            cids: content_ids(config, issue),
         };
         composed.text = text::compose(&composed);
         composed.mail_html = composed.html.clone();
-        for image in &issue.images {
+        for (image, cid) in issue.images.iter().zip(&composed.cids) {
             let from = format!("src=\"{}\"", html::escape_attr(&image.src));
-            let to = format!("src=\"cid:{}\"", composed.cid(image));
+            let to = format!("src=\"cid:{cid}\"");
             composed.mail_html = composed.mail_html.replace(&from, &to);
         }
         Ok(composed)
@@ -98,23 +101,12 @@ impl<'a> Composed<'a> {
         self.layout.config
     }
 
-    /// The Content-ID of a local image (without angle brackets).
-    pub fn cid(&self, image: &crate::issue::LocalImage) -> String {
-        let index = self
-            .issue
+    /// The issue's local images with their Content-IDs (without angle brackets).
+    pub fn inline_images(&self) -> impl Iterator<Item = (&crate::issue::LocalImage, &str)> {
+        self.issue
             .images
             .iter()
-            .position(|i| i.src == image.src)
-            .unwrap_or(0);
-        let digest = sha2::Sha256::digest(&image.bytes);
-        let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
-        let from = self.config().newsletter().from.get_ref();
-        let domain = from.rsplit('@').next().unwrap_or("localhost");
-        format!(
-            "img{}.{hash}@{}",
-            index + 1,
-            domain.trim_end_matches('>').trim()
-        )
+            .zip(self.cids.iter().map(String::as_str))
     }
 
     /// The HTML part of a message for one reader (images as `cid:`).
@@ -156,6 +148,27 @@ impl Layout<'_> {
             (n, d) => n.or(d),
         }
     }
+}
+
+/// `img<n>.<hash of the bytes>@<from domain>` for each local image.
+fn content_ids(config: &Config, issue: &Issue) -> Vec<String> {
+    let from = config.newsletter().from.get_ref();
+    let domain = from
+        .rsplit('@')
+        .next()
+        .unwrap_or("localhost")
+        .trim_end_matches('>')
+        .trim();
+    issue
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, image)| {
+            let digest = sha2::Sha256::digest(&image.bytes);
+            let hash: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+            format!("img{}.{hash}@{domain}", i + 1)
+        })
+        .collect()
 }
 
 fn format_date(d: crate::issue::Date, language: &str) -> String {
