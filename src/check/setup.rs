@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::issue::Issue;
 use crate::message::{run_date, Factory, Purpose};
 use crate::reader;
-use crate::subscribers::{List, Severity};
+use crate::subscribers::{Entry, List, Severity};
 
 /// What to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,13 +31,16 @@ pub fn check_issue(
     scope: Scope,
 ) -> Result<Report> {
     let mut report = Report::default();
+    // The first reader the issue reaches: proof that it reaches anyone, and
+    // the sample reader of the message checks.
+    let first = list.recipients(&issue.audience, &[]).first().copied();
     content::check_sections(issue, &mut report)?;
-    check_issue_file(config, issue, list, &mut report)?;
+    check_issue_file(config, issue, list, first.is_some(), &mut report)?;
     check_config(config, &mut report)?;
     check_contrast(theme, &mut report);
     check_list(list, scope, &mut report);
     match Composed::new(config, theme, issue) {
-        Ok(composed) => check_message(config, issue, &composed, list, &mut report)?,
+        Ok(composed) => check_message(config, issue, &composed, first, &mut report)?,
         // The checks above name the cause at its line; this is the fallback.
         Err(e) if report.errors() == 0 => {
             report.add(&config.path, 1, Level::Error, format!("{e:#}"))
@@ -52,6 +55,7 @@ fn check_issue_file(
     config: &Config,
     issue: &Issue,
     list: &List,
+    reaches_anyone: bool,
     report: &mut Report,
 ) -> Result<()> {
     let path = issue.dir.join("issue.toml");
@@ -85,10 +89,7 @@ fn check_issue_file(
             );
         }
     }
-    if !unknown_tag
-        && !issue.audience.is_empty()
-        && list.recipients(&issue.audience, &[]).is_empty()
-    {
+    if !unknown_tag && !issue.audience.is_empty() && !reaches_anyone {
         report.add(&path, at("audience"), Level::Error, "the send would reach nobody: no active, valid reader carries the issue's audience tags");
     }
     Ok(())
@@ -243,10 +244,10 @@ fn check_message(
     config: &Config,
     issue: &Issue,
     composed: &Composed<'_>,
-    list: &List,
+    first: Option<&Entry>,
     report: &mut Report,
 ) -> Result<()> {
-    let (email, name) = match list.recipients(&issue.audience, &[]).first() {
+    let (email, name) = match first {
         Some(e) => (e.subscriber.email.clone(), e.subscriber.name.clone()),
         None => ("reader@example.com".to_string(), None),
     };
