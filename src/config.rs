@@ -254,6 +254,14 @@ impl Config {
         &self.file.newsletter
     }
 
+    /// The domain of the From address, lowercased (Message-IDs, Content-IDs,
+    /// EHLO, DKIM alignment). `from` was checked to hold an address at load.
+    pub fn from_domain(&self) -> String {
+        let from = self.newsletter().from.get_ref();
+        let domain = from.rsplit('@').next().unwrap_or("localhost");
+        domain.trim_end_matches('>').trim().to_lowercase()
+    }
+
     /// Whether the newsletter is written in Korean.
     pub fn is_korean(&self) -> bool {
         primary_language(&self.file.newsletter.language) == "ko"

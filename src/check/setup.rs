@@ -118,14 +118,7 @@ fn check_config(config: &Config, report: &mut Report) -> Result<()> {
         report.add(&config.path, at("[unsubscribe]"), Level::Warning, "no one-click unsubscribe URL: Gmail and Yahoo require RFC 8058 one-click for bulk senders; set [unsubscribe] url");
     }
     if let Some(dkim) = &config.file.dkim {
-        let from_domain = newsletter
-            .from
-            .get_ref()
-            .rsplit('@')
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('>')
-            .to_lowercase();
+        let from_domain = config.from_domain();
         let aligned = from_domain == dkim.domain.to_lowercase()
             || from_domain.ends_with(&format!(".{}", dkim.domain.to_lowercase()));
         if !aligned {

@@ -152,13 +152,7 @@ impl Layout<'_> {
 
 /// `img<n>.<hash of the bytes>@<from domain>` for each local image.
 fn content_ids(config: &Config, issue: &Issue) -> Vec<String> {
-    let from = config.newsletter().from.get_ref();
-    let domain = from
-        .rsplit('@')
-        .next()
-        .unwrap_or("localhost")
-        .trim_end_matches('>')
-        .trim();
+    let domain = config.from_domain();
     issue
         .images
         .iter()

@@ -102,15 +102,7 @@ impl Relay {
             }
             Security::Tls => (None, Some(client_config(ca.as_ref())?)),
         };
-        let domain = config
-            .newsletter()
-            .from
-            .get_ref()
-            .rsplit('@')
-            .next()
-            .unwrap_or("localhost")
-            .trim_end_matches('>')
-            .to_string();
+        let domain = config.from_domain();
         Ok(Relay {
             host: smtp.host.clone(),
             port: smtp.port,
