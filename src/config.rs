@@ -1,6 +1,7 @@
 //! `config/newsletter.toml`: the newsletter, its list, its relay.
 
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use anyhow::Result;
 use serde::Deserialize;
@@ -313,14 +314,286 @@ fn validate(path: &Path, source: &str, file: &ConfigFile) -> Result<()> {
     }
     let lang = &newsletter.language;
     if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(Located::file(
+        return Err(Located::at(
             path,
+            source,
+            crate::error::key_offset(source, &["newsletter", "language"]),
             format!("`language = \"{lang}\"` is not a language tag"),
         )
         .help("use a BCP 47 tag such as \"ko\", \"en\" or \"ja\"")
         .into());
     }
+    for rule in rules(file) {
+        if let Err((why, help)) = rule.verdict {
+            let offset = crate::error::key_offset(source, rule.key);
+            return Err(Located::at(
+                path,
+                source,
+                offset,
+                format!("`{}`: {why}", rule.key.join(".")),
+            )
+            .help(help)
+            .into());
+        }
+    }
     Ok(())
+}
+
+/// One value's check: the key it is at and what is wrong with it.
+struct Rule {
+    key: &'static [&'static str],
+    verdict: std::result::Result<(), (String, &'static str)>,
+}
+
+/// Every value of the file that reaches a header, a URL, a page, a timer or
+/// a loop, and whether it is fit for it. Present values only: defaults are
+/// fit by construction.
+fn rules(file: &ConfigFile) -> Vec<Rule> {
+    let n = &file.newsletter;
+    let s = &file.sending;
+    let u = &file.unsubscribe;
+    let mut rules = vec![
+        rule(&["newsletter", "name"], one_line(&n.name, 200)),
+        rule(
+            &["sending", "rate_per_second"],
+            float_in(s.rate_per_second, 0.001, 100_000.0, true),
+        ),
+        rule(
+            &["sending", "retry_delay_secs"],
+            float_in(s.retry_delay_secs, 0.0, 3600.0, false),
+        ),
+        rule(
+            &["sending", "concurrency"],
+            int_in(s.concurrency as u64, 1, 1000),
+        ),
+        rule(
+            &["sending", "max_attempts"],
+            int_in(u64::from(s.max_attempts), 1, 100),
+        ),
+        rule(
+            &["sending", "max_messages_per_connection"],
+            int_in(s.max_messages_per_connection as u64, 1, 1_000_000),
+        ),
+    ];
+    let optional: [(&'static [&'static str], Option<&str>, Check); 8] = [
+        (&["newsletter", "ad_prefix"], n.ad_prefix.as_deref(), |v| {
+            one_line(v, 100)
+        }),
+        (&["newsletter", "list_id"], n.list_id.as_deref(), list_id),
+        (
+            &["newsletter", "feedback_id"],
+            n.feedback_id.as_deref(),
+            feedback_id,
+        ),
+        (&["newsletter", "base_url"], n.base_url.as_deref(), web_url),
+        (&["unsubscribe", "url"], u.url.as_deref(), web_url),
+        (&["unsubscribe", "mailto"], u.mailto.as_deref(), mailto),
+        (
+            &["unsubscribe", "secret_env"],
+            u.secret_env.as_deref(),
+            env_name,
+        ),
+        (
+            &["newsletter", "postal_address"],
+            n.postal_address.as_deref(),
+            |v| one_line(v, 300),
+        ),
+    ];
+    for (key, value, check) in optional {
+        if let Some(value) = value {
+            rules.push(rule(key, check(value)));
+        }
+    }
+    if let Some(smtp) = &file.smtp {
+        rules.push(rule(&["smtp", "host"], host_name(&smtp.host)));
+        rules.push(rule(
+            &["smtp", "timeout_secs"],
+            int_in(smtp.timeout_secs, 1, 3600),
+        ));
+        if let Some(var) = &smtp.password_env {
+            rules.push(rule(&["smtp", "password_env"], env_name(var)));
+        }
+        if let Some(user) = &smtp.username {
+            rules.push(rule(&["smtp", "username"], one_line(user, 256)));
+        }
+    }
+    if let Some(dkim) = &file.dkim {
+        rules.push(rule(&["dkim", "domain"], dns_name(&dkim.domain)));
+        rules.push(rule(&["dkim", "selector"], dns_name(&dkim.selector)));
+    }
+    rules
+}
+
+type Verdict = std::result::Result<(), (String, &'static str)>;
+type Check = fn(&str) -> Verdict;
+
+fn rule(key: &'static [&'static str], verdict: Verdict) -> Rule {
+    Rule { key, verdict }
+}
+
+fn float_in(value: f64, min: f64, max: f64, zero_ok: bool) -> Verdict {
+    if value.is_finite() && ((zero_ok && value == 0.0) || (min..=max).contains(&value)) {
+        return Ok(());
+    }
+    let zero = if zero_ok { "0 (no limit) or " } else { "" };
+    Err((
+        format!("{value} is out of range: it must be {zero}from {min} to {max}"),
+        "use a plain number in that range",
+    ))
+}
+
+fn int_in(value: u64, min: u64, max: u64) -> Verdict {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err((
+            format!("{value} is out of range: it must be from {min} to {max}"),
+            "use a whole number in that range",
+        ))
+    }
+}
+
+/// Text on one line, of bounded length (it reaches headers and pages).
+fn one_line(value: &str, max: usize) -> Verdict {
+    if value.chars().any(char::is_control) {
+        return Err((
+            "contains a line break or control character".into(),
+            "write the value on one line",
+        ));
+    }
+    if value.chars().count() > max {
+        return Err((format!("is longer than {max} characters"), "shorten it"));
+    }
+    Ok(())
+}
+
+/// A value written into a header as it is: printable ASCII, no spaces.
+fn header_token(value: &str, max: usize, allowed: &str, header: &str) -> Verdict {
+    match value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
+    {
+        Some(c) => Err((
+            format!(
+                "`{}` contains {c:?}, which the {header} header cannot carry",
+                value.escape_debug()
+            ),
+            "use letters, digits and . - _ only",
+        )),
+        None if value.is_empty() || value.len() > max => Err((
+            format!("must be 1 to {max} characters"),
+            "use letters, digits and . - _ only",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn list_id(value: &str) -> Verdict {
+    header_token(value, 200, ".-_", "List-Id")
+}
+
+fn feedback_id(value: &str) -> Verdict {
+    header_token(value, 200, ".-_:", "Feedback-ID")
+}
+
+/// A host name or an IP address.
+fn host_name(value: &str) -> Verdict {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    dns_name(value)
+}
+
+/// A DNS name: labels of letters, digits, `-` and `_`, joined by dots.
+fn dns_name(value: &str) -> Verdict {
+    let good_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if value.len() <= 253 && value.split('.').all(good_label) {
+        Ok(())
+    } else {
+        Err((
+            format!("`{}` is not a DNS name", value.escape_debug()),
+            "use a name such as example.com: letters, digits and - between dots (punycode for other scripts)",
+        ))
+    }
+}
+
+/// An `http(s)://` URL that can stand as it is in a header (`<…>`), an
+/// HTML attribute and a plain-text line.
+fn web_url(value: &str) -> Verdict {
+    let help = "use an https:// URL such as https://news.example.com/unsubscribe";
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Err((
+            format!("`{}` is not an http(s) URL", value.escape_debug()),
+            help,
+        ));
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| {
+        if port.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    if let Some(c) = value
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || "<>\"'\\^`{|}".contains(*c))
+    {
+        return Err((
+            format!(
+                "`{}` contains {c:?}, which a URL in a header or page cannot carry",
+                value.escape_debug()
+            ),
+            "percent-encode it",
+        ));
+    }
+    if value.len() > 500
+        || (host_name(host).is_err() && !(host.starts_with('[') && host.ends_with(']')))
+    {
+        return Err((
+            format!("`{}` has no valid host", value.escape_debug()),
+            help,
+        ));
+    }
+    Ok(())
+}
+
+fn mailto(value: &str) -> Verdict {
+    match crate::subscribers::parse_address(value) {
+        Ok(_) if value.is_ascii() && !value.contains(['?', '&', '%']) => Ok(()),
+        Ok(_) => Err((
+            format!("`{value}` cannot stand in a mailto: link as it is"),
+            "use a plain ASCII address such as unsubscribe@example.com",
+        )),
+        Err(why) => Err((why, "use a plain address such as unsubscribe@example.com")),
+    }
+}
+
+/// The name of an environment variable.
+fn env_name(value: &str) -> Verdict {
+    let mut chars = value.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    if first_ok && chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err((
+            format!(
+                "`{}` is not the name of an environment variable",
+                value.escape_debug()
+            ),
+            "use a name such as LETTERPRESS_UNSUBSCRIBE_SECRET",
+        ))
+    }
 }
 
 /// A light check of `Name <addr>` / `addr`: the full parse happens when a
@@ -336,11 +609,12 @@ fn check_mailbox(value: &str) -> std::result::Result<(), String> {
     };
     match addr.split_once('@') {
         Some((local, domain))
-            if !local.is_empty() && domain.contains('.') && !addr.contains(' ') =>
-        {
-            Ok(())
-        }
-        _ => Err(format!("`{addr}` is not an email address")),
+            if !local.is_empty() && domain.contains('.') && !addr.contains(' ') => {}
+        _ => return Err(format!("`{addr}` is not an email address")),
+    }
+    match lettre::message::Mailbox::from_str(value) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("`{value}` is not a mailbox ({e})")),
     }
 }
 

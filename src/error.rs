@@ -110,6 +110,22 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// Where `key` (a path of table and key names) is in `source`: the start of
+/// its value, or of the file when it is absent (a default).
+pub fn key_offset(source: &str, key: &[&str]) -> usize {
+    let Ok(doc) = source.parse::<toml_edit::Document<String>>() else {
+        return 0;
+    };
+    let mut item = doc.as_item();
+    for part in key {
+        match item.get(part) {
+            Some(next) => item = next,
+            None => return 0,
+        }
+    }
+    item.span().map_or(0, |s| s.start)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

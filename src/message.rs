@@ -129,7 +129,6 @@ impl<'a> Factory<'a> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(name.map(str::to_string), to.clone()))
-            .subject(self.composed.subject())
             .date(self.date)
             .message_id(Some(self.message_id(to, purpose)))
             .raw_header(raw_header(
@@ -137,6 +136,10 @@ impl<'a> Factory<'a> {
                 format!("<{}>", self.list_id),
                 "[newsletter] list_id",
             )?);
+        builder = match encoded_subject(self.composed.subject()) {
+            Some(header) => builder.raw_header(header),
+            None => builder.subject(self.composed.subject()),
+        };
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -206,7 +209,7 @@ impl<'a> Factory<'a> {
 
     fn message_id(&self, to: &Address, purpose: Purpose) -> String {
         let mut hash = Sha256::new();
-        let address = AsRef::<str>::as_ref(to).to_lowercase();
+        let address = crate::subscribers::identity(AsRef::<str>::as_ref(to));
         for part in [
             self.list_id.as_str(),
             self.composed.issue.slug.as_str(),
@@ -225,6 +228,29 @@ impl<'a> Factory<'a> {
         let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         format!("<lp.{id}@{}>", self.domain)
     }
+}
+
+/// A subject holding `=?` is encoded whole: lettre leaves ASCII words as
+/// they are, and a word like `=?utf-8?b?…?=` would be decoded by mail
+/// programs into text the editor never wrote.
+fn encoded_subject(subject: &str) -> Option<HeaderValue> {
+    if !subject.contains("=?") {
+        return None;
+    }
+    let mut encoded = String::new();
+    let mut writer = email_encoding::headers::writer::EmailWriter::new(
+        &mut encoded,
+        "Subject: ".len(),
+        0,
+        false,
+    );
+    email_encoding::headers::rfc2047::encode(subject, &mut writer).ok()?;
+    drop(writer);
+    Some(HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str("Subject"),
+        subject.to_string(),
+        encoded,
+    ))
 }
 
 /// A header written exactly as given: never RFC 2047-encoded, never folded

@@ -15,21 +15,32 @@ use crate::issue::Issue;
 
 /// The token of `address` under `secret`.
 pub fn token(secret: &[u8], address: &str) -> String {
+    mac_hex(secret, &crate::subscribers::identity(address))
+}
+
+fn mac_hex(secret: &[u8], key: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(address.to_lowercase().as_bytes());
+    mac.update(key.as_bytes());
     let digest = mac.finalize().into_bytes();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `token` is the token of `address` under `secret` (constant time).
+/// Links sent before addresses had one identity were signed over the
+/// address in lower case; for an internationalised domain written as
+/// punycode that differs, and those links keep working.
 pub fn verify(secret: &[u8], address: &str, token: &str) -> bool {
-    let expected = self::token(secret, address);
-    expected.len() == token.len()
-        && expected
-            .bytes()
-            .zip(token.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    let same = |expected: String| {
+        expected.len() == token.len()
+            && expected
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    };
+    let legacy = address.trim().to_lowercase();
+    same(self::token(secret, address))
+        || (legacy != crate::subscribers::identity(address) && same(mac_hex(secret, &legacy)))
 }
 
 /// The environment variable that holds the unsubscribe secret.
@@ -42,11 +53,25 @@ pub fn secret_env_name(config: &Config) -> &str {
         .unwrap_or("LETTERPRESS_UNSUBSCRIBE_SECRET")
 }
 
-/// The secret named by `[unsubscribe].secret_env`, if set and not empty.
-pub fn secret_from_env(config: &Config) -> Option<Vec<u8>> {
-    std::env::var_os(secret_env_name(config))
-        .filter(|v| !v.is_empty())
-        .map(|v| v.into_encoded_bytes())
+/// The shortest secret accepted: a shorter key can be guessed.
+pub const MIN_SECRET_BYTES: usize = 16;
+
+/// The secret named by `[unsubscribe].secret_env`, if set and not empty;
+/// an error when it is shorter than [`MIN_SECRET_BYTES`].
+pub fn secret_from_env(config: &Config) -> anyhow::Result<Option<Vec<u8>>> {
+    let name = secret_env_name(config);
+    let Some(secret) = std::env::var_os(name).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let secret = secret.into_encoded_bytes();
+    if secret.len() < MIN_SECRET_BYTES {
+        anyhow::bail!(
+            "the unsubscribe secret in {name} is {} byte{} long; it must be at least {MIN_SECRET_BYTES}, or anybody could guess the links\n  help: `openssl rand -hex 32` makes a good one (keep it the same for every send)",
+            secret.len(),
+            if secret.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(Some(secret))
 }
 
 /// The web version of `issue`, when `base_url` is set.

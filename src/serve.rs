@@ -32,7 +32,7 @@ struct App {
 /// Serves until the process is stopped; `preview` adds the live preview of
 /// the drafts (never on by default: drafts are not for the world).
 pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
-    let secret = reader::secret_from_env(&config).ok_or_else(|| {
+    let secret = reader::secret_from_env(&config)?.ok_or_else(|| {
         anyhow!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
             reader::secret_env_name(&config)
@@ -321,7 +321,8 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
 }
 
 /// The issues with a journal in `state_dir` (sent, at least in part),
-/// newest first.
+/// newest first. An issue that no longer loads is left out and logged, so
+/// one broken folder never takes the archive down.
 pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
     let state = config.resolve(&config.file.sending.state_dir);
     let issues_dir = config.project_dir.join("issues");
@@ -329,18 +330,25 @@ pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
     let Ok(entries) = std::fs::read_dir(&issues_dir) else {
         return Ok(issues);
     };
+    let journals: Vec<String> = std::fs::read_dir(&state)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|j| j.file_name().to_string_lossy().into_owned())
+        .collect();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let journaled = std::fs::read_dir(&state)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|j| {
-                let file = j.file_name().to_string_lossy().into_owned();
-                file.starts_with(&format!("{name}.")) && file.ends_with(".journal")
-            });
+        let journaled = journals
+            .iter()
+            .any(|file| crate::deliver::journal::is_journal_of(file, &name));
         if journaled && entry.path().is_dir() {
-            issues.push(Issue::load(&entry.path())?);
+            match Issue::load(&entry.path()) {
+                Ok(issue) => issues.push(issue),
+                Err(e) => eprintln!(
+                    "warning: the sent issue {} is left out of the archive: {e:#}",
+                    entry.path().display()
+                ),
+            }
         }
     }
     issues.sort_by_key(|i| std::cmp::Reverse(i.date.map(|d| (d.year, d.month, d.day))));

@@ -204,7 +204,7 @@ fn preview_reloads_by_itself_after_a_save() {
         return;
     }
     let project = Project::example();
-    let served = Served::start(&project, "preview-secret", &["--preview"]);
+    let served = Served::start(&project, "preview-test-secret-0123", &["--preview"]);
     let driver = Driver::start();
     let profile = tempfile::tempdir().unwrap();
     let browser = driver.session(1400, profile.path());

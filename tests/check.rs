@@ -192,7 +192,7 @@ fn send_prints_the_findings_and_refuses_errors_unless_forced() {
     let send = |extra: &[&str]| {
         project
             .cmd()
-            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "x")
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "check-test-secret-0123")
             .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
             .args(extra)
             .assert()

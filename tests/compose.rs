@@ -282,14 +282,14 @@ fn unsubscribe_link_is_signed_when_secret_is_set() {
     let project = Project::example();
     project
         .cmd()
-        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "test-secret")
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", "compose-test-secret-0123")
         .args(["build", "issues/example", "--out", "out"])
         .assert()
         .success();
     let html = project.read("out/email.html");
-    let token = letterpress::token(b"test-secret", "reader@example.com");
+    let token = letterpress::token(b"compose-test-secret-0123", "reader@example.com");
     assert!(html.contains(&format!("unsubscribe?e=reader%40example.com&amp;t={token}")));
-    assert!(!html.contains("test-secret"));
+    assert!(!html.contains("compose-test-secret-0123"));
     let web = project.read("out/web.html");
     assert!(
         !web.contains("reader@example.com") && !web.contains("김독자"),

@@ -23,7 +23,7 @@ pub fn run(
     let composed = Composed::new(&config, &theme, &issue)?;
     let list = List::load(&config.resolve(&config.file.subscribers.file))?;
     let (email, name) = sample_reader(&list, &issue, as_reader)?;
-    let secret = reader::secret_from_env(&config);
+    let secret = reader::secret_from_env(&config)?;
     if secret.is_none() && config.file.unsubscribe.url.is_some() {
         eprintln!(
             "note: the unsubscribe secret is not set; preview unsubscribe links carry the token `unsigned`"

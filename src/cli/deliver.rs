@@ -2,7 +2,6 @@
 //! deliver with a progress bar, summarise, map the outcome to an exit code.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use super::send::Reader;
 use super::SendArgs;
 use crate::compose::Composed;
 use crate::config::Config;
-use crate::deliver::journal::{self, Journal, Lock, Outcome};
+use crate::deliver::journal::{self, Journal, Outcome, Place};
 use crate::deliver::{deliver, Job, Relay, Settings, Summary};
 use crate::message::{Factory, Purpose};
 use crate::subscribers::List;
@@ -44,13 +43,17 @@ pub fn run(
     } else {
         Purpose::Test
     };
-    let paths = list.map(|_| journal_paths(config, composed, args));
-    let _lock = paths
-        .as_ref()
-        .map(|(_, lock)| Lock::take(lock))
-        .transpose()?;
-    let state = match &paths {
-        Some((journal, _)) => journal::read(journal)?,
+    let place = list.map(|_| {
+        Place::new(
+            config.resolve(&config.file.sending.state_dir),
+            &config.project_dir,
+            &composed.issue.dir,
+            args.shard.map(|s| (s.index, s.count)),
+        )
+    });
+    let _locks = place.as_ref().map(Place::lock).transpose()?;
+    let state = match &place {
+        Some(place) => place.state()?,
         None => journal::State::new(),
     };
 
@@ -58,7 +61,9 @@ pub fn run(
     let mut jobs: Vec<Job> = Vec::with_capacity(readers.len());
     for (address, name) in readers {
         match state
-            .get(&address.to_string().to_lowercase())
+            .get(&crate::subscribers::identity(AsRef::<str>::as_ref(
+                &address,
+            )))
             .map(|r| r.outcome)
         {
             Some(Outcome::Accepted) => accepted_before += 1,
@@ -82,17 +87,24 @@ pub fn run(
     }
     confirm(composed.subject(), jobs.len(), &relay.name(), args.yes)?;
 
-    let journal = match &paths {
-        Some((path, _)) => Some(Journal::open(
-            path,
-            &format!("letterpress delivery journal of \"{}\"", composed.subject()),
-        )?),
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(Notify::new());
+    let journal = match &place {
+        Some(place) => {
+            let (stop, wake) = (stop.clone(), wake.clone());
+            Some(Journal::open_watched(
+                &place.journal(),
+                &journal::header(composed.subject(), &place.owner),
+                move || {
+                    stop.store(true, Ordering::SeqCst);
+                    wake.notify_waiters();
+                },
+            )?)
+        }
         None => None,
     };
     let total = jobs.len();
     let progress = progress_bar(total);
-    let stop = Arc::new(AtomicBool::new(false));
-    let wake = Arc::new(Notify::new());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -113,9 +125,7 @@ pub fn run(
         .await
     });
     progress.finish_and_clear();
-    if let Some(journal) = journal {
-        journal.close()?;
-    }
+    let journaled = journal.map_or(Ok(()), Journal::close);
     let summary = summary?;
     let interrupted = stop.load(Ordering::SeqCst) && summary.remaining > 0;
     report(
@@ -125,8 +135,20 @@ pub fn run(
         accepted_before,
         failed_before,
     );
-    if let Some((path, _)) = &paths {
-        println!("Journal: {}", path.display());
+    if let Some(place) = &place {
+        println!("Journal: {}", place.journal().display());
+    }
+    if let Err(e) = journaled {
+        // Every outcome not on disk is a reader the next run may mail
+        // again, so the run stopped at once; the rest are still to send.
+        eprintln!("error: {e:#}");
+        eprintln!(
+            "{} reader{} not sent yet. Once the journal can be written again (free space on its disk), resume with:\n  {}",
+            summary.remaining,
+            plural(summary.remaining),
+            resume_command(config, args)
+        );
+        return Ok(2);
     }
     if interrupted {
         eprintln!(
@@ -143,19 +165,6 @@ pub fn run(
         } else {
             2
         },
-    )
-}
-
-/// `state_dir/<issue>[.shard-K-of-N].journal` and its lock file.
-fn journal_paths(config: &Config, composed: &Composed<'_>, args: &SendArgs) -> (PathBuf, PathBuf) {
-    let dir = config.resolve(&config.file.sending.state_dir);
-    let mut name = composed.issue.slug.clone();
-    if let Some(shard) = args.shard {
-        name.push_str(&format!(".shard-{}-of-{}", shard.index, shard.count));
-    }
-    (
-        dir.join(format!("{name}.journal")),
-        dir.join(format!("{name}.lock")),
     )
 }
 

@@ -155,11 +155,11 @@ pub struct Shard {
 }
 
 impl Shard {
-    /// Whether `address` belongs to this shard: a hash of the lowercased
-    /// address, so the split is the same on every machine and every run.
+    /// Whether `address` belongs to this shard: a hash of the address's
+    /// identity, so the split is the same on every machine and every run.
     pub fn contains(&self, address: &str) -> bool {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(address.to_lowercase().as_bytes());
+        let digest = sha2::Sha256::digest(crate::subscribers::identity(address).as_bytes());
         let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
         n % u64::from(self.count) == u64::from(self.index - 1)
     }

@@ -18,7 +18,7 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
     let (config, issue, theme) = compose_issue(config_path, &args.issue)?;
     let composed = Composed::new(&config, &theme, &issue)?;
     let list = List::load(&config.resolve(&config.file.subscribers.file))?;
-    let secret = reader::secret_from_env(&config);
+    let secret = reader::secret_from_env(&config)?;
     if secret.is_none() && config.file.unsubscribe.url.is_some() {
         let name = reader::secret_env_name(&config);
         bail!(
@@ -179,7 +179,7 @@ pub fn skipped_summary(list: &List, sent: usize) -> String {
 /// that is not safe in a file name percent-encoded.
 pub fn eml_file_name(address: &str) -> PathBuf {
     let mut name = String::with_capacity(address.len() + 4);
-    for (i, b) in address.to_lowercase().bytes().enumerate() {
+    for (i, b) in crate::subscribers::identity(address).bytes().enumerate() {
         let safe = b.is_ascii_alphanumeric() || b"@+-_".contains(&b) || (b == b'.' && i > 0);
         if safe {
             name.push(b as char);

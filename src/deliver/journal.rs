@@ -112,7 +112,7 @@ fn decode_address(field: &str) -> String {
         .replace("%25", "%")
 }
 
-/// The last outcome of every reader the journal knows, by lowercased address.
+/// The last outcome of every reader the journal knows, by address identity.
 pub type State = HashMap<String, Record>;
 
 /// Reads a journal; a missing file is an empty state.
@@ -140,9 +140,183 @@ pub fn read(path: &Path) -> Result<State> {
                 index + 1
             );
         };
-        state.insert(record.address.to_lowercase(), record);
+        state.insert(crate::subscribers::identity(&record.address), record);
     }
     Ok(state)
+}
+
+/// Where an issue's journals and locks live, and whose they are.
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// `state_dir`.
+    pub dir: PathBuf,
+    /// The file name stem: the issue folder's name for an issue in the
+    /// project's `issues/`; for one elsewhere, the name and a hash of its
+    /// path, so that two folders of one name never share a journal.
+    pub name: String,
+    /// The issue's folder, relative to the project for one in `issues/`:
+    /// written into the journal's header and checked on every run.
+    pub owner: String,
+    /// `--shard K/N`.
+    pub shard: Option<(u32, u32)>,
+}
+
+impl Place {
+    /// The place of the issue in `issue_dir` of the project in `project_dir`.
+    pub fn new(
+        state_dir: PathBuf,
+        project_dir: &Path,
+        issue_dir: &Path,
+        shard: Option<(u32, u32)>,
+    ) -> Place {
+        let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let issues = real(&project_dir.join("issues"));
+        let dir = real(issue_dir);
+        let folder = dir
+            .file_name()
+            .map_or_else(|| "issue".into(), |n| n.to_string_lossy().into_owned());
+        let (name, owner) = if dir.parent() == Some(issues.as_path()) {
+            (folder.clone(), format!("issues/{folder}"))
+        } else {
+            use sha2::Digest;
+            let owner = dir.display().to_string();
+            let digest = sha2::Sha256::digest(owner.as_bytes());
+            let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+            (format!("{folder}-{hash}"), owner)
+        };
+        Place {
+            dir: state_dir,
+            name,
+            owner,
+            shard,
+        }
+    }
+
+    fn stem(&self) -> String {
+        match self.shard {
+            Some((k, n)) => format!("{}.shard-{k}-of-{n}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// This run's journal.
+    pub fn journal(&self) -> PathBuf {
+        self.dir.join(format!("{}.journal", self.stem()))
+    }
+
+    /// The outcomes this run must respect: those of every journal of the
+    /// issue (plain and every shard split), each checked to be this issue's.
+    pub fn state(&self) -> Result<State> {
+        let paths = journals_of(&self.dir, &self.name);
+        for path in &paths {
+            check_owner(path, &self.owner)?;
+        }
+        read_all(&paths)
+    }
+
+    /// The locks of this run: the issue's lock, exclusive for a plain send
+    /// and shared among shards, and a shard's own lock.
+    pub fn lock(&self) -> Result<Vec<Lock>> {
+        let issue = self.dir.join(format!("{}.lock", self.name));
+        match self.shard {
+            None => Ok(vec![Lock::take(&issue)?]),
+            Some(_) => Ok(vec![
+                Lock::take_shared(&issue)?,
+                Lock::take(&self.dir.join(format!("{}.lock", self.stem())))?,
+            ]),
+        }
+    }
+}
+
+/// The line of a journal's header that names the issue it belongs to.
+const OWNER: &str = "# issue: ";
+
+/// The header of a new journal: a title and the issue it belongs to.
+pub fn header(subject: &str, owner: &str) -> String {
+    format!("letterpress delivery journal of \"{subject}\"\n{OWNER}{owner}")
+}
+
+/// Fails when the journal at `path` was written for another issue than
+/// `owner` (two issue folders of the same name elsewhere). Journals from
+/// before the owner was written down are taken as they are.
+pub fn check_owner(path: &Path, owner: &str) -> Result<()> {
+    let Ok(file) = File::open(path) else {
+        return Ok(());
+    };
+    use std::io::BufRead;
+    let lines = std::io::BufReader::new(file).lines().take(8);
+    for line in lines.map_while(std::result::Result::ok) {
+        if !line.starts_with('#') {
+            break;
+        }
+        if let Some(theirs) = line.strip_prefix(OWNER) {
+            if theirs != owner {
+                bail!(
+                    "{}: this journal belongs to the issue {theirs}, not to {owner}; the two folders have the same name\n  help: rename one of the issue folders, or move the journal away if {theirs} no longer exists",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `file_name` is a journal of the issue journaled as `name`:
+/// `<name>.journal` or `<name>.shard-K-of-N.journal`, exactly.
+pub fn is_journal_of(file_name: &str, name: &str) -> bool {
+    let Some(rest) = file_name
+        .strip_prefix(name)
+        .and_then(|r| r.strip_suffix(".journal"))
+    else {
+        return false;
+    };
+    if rest.is_empty() {
+        return true;
+    }
+    let Some(shard) = rest.strip_prefix(".shard-") else {
+        return false;
+    };
+    let number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    shard
+        .split_once("-of-")
+        .is_some_and(|(k, n)| number(k) && number(n))
+}
+
+/// Every journal of the issue journaled as `name` in `dir`: the plain one
+/// and those of every shard split, so that sends of the same issue with
+/// and without `--shard` see each other's outcomes.
+pub fn journals_of(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| is_journal_of(&e.file_name().to_string_lossy(), name))
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// The outcomes of several journals of one issue: a reader accepted in any
+/// of them is accepted; one refused in any (and accepted in none) failed.
+pub fn read_all(paths: &[PathBuf]) -> Result<State> {
+    let rank = |o: Outcome| match o {
+        Outcome::Accepted => 2,
+        Outcome::Failed => 1,
+        Outcome::Deferred => 0,
+    };
+    let mut merged = State::new();
+    for path in paths {
+        for (key, record) in read(path)? {
+            match merged.get(&key) {
+                Some(known) if rank(known.outcome) >= rank(record.outcome) => {}
+                _ => {
+                    merged.insert(key, record);
+                }
+            }
+        }
+    }
+    Ok(merged)
 }
 
 /// An open journal. Records go to a writer thread that appends each line
@@ -151,12 +325,58 @@ pub fn read(path: &Path) -> Result<State> {
 pub struct Journal {
     path: PathBuf,
     sender: Option<mpsc::Sender<Record>>,
-    writer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    writer: Option<std::thread::JoinHandle<Written>>,
 }
+
+/// What the writer thread did: records on disk, and the first error with
+/// the number of records it could not write after it.
+struct Written {
+    error: Option<std::io::Error>,
+    lost: usize,
+}
+
+/// The journal could not be written: the send must stop, and these
+/// readers' outcomes are not on disk.
+#[derive(Debug)]
+pub struct WriteFailed {
+    /// The journal.
+    pub path: PathBuf,
+    /// The I/O error.
+    pub error: std::io::Error,
+    /// Outcomes known but not written (those readers may be sent again).
+    pub lost: usize,
+}
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: cannot write the journal: {}; the send stopped taking readers, and the outcomes of {} reader{} could not be recorded (a resumed send may mail them again)",
+            self.path.display(),
+            self.error,
+            self.lost,
+            if self.lost == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for WriteFailed {}
 
 impl Journal {
     /// Opens `path` for appending, writing `header` (a comment) when new.
+    #[cfg(test)]
     pub fn open(path: &Path, header: &str) -> Result<Journal> {
+        Journal::open_watched(path, header, || {})
+    }
+
+    /// Like [`Journal::open`]; `on_failure` is called, from the writer
+    /// thread, the moment a write or sync fails, so that the send stops
+    /// taking readers at once.
+    pub fn open_watched(
+        path: &Path,
+        header: &str,
+        on_failure: impl Fn() + Send + 'static,
+    ) -> Result<Journal> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create the state folder", dir.display()))?;
@@ -180,7 +400,7 @@ impl Journal {
             }
         }
         let (sender, receiver) = mpsc::channel::<Record>();
-        let writer = std::thread::spawn(move || write_loop(file, receiver));
+        let writer = std::thread::spawn(move || write_loop(Box::new(file), receiver, on_failure));
         Ok(Journal {
             path: path.to_path_buf(),
             sender: Some(sender),
@@ -193,7 +413,8 @@ impl Journal {
         self.sender.clone().expect("open until closed")
     }
 
-    /// Writes what is queued, syncs and closes the file.
+    /// Writes what is queued, syncs and closes the file. The error is a
+    /// [`WriteFailed`] when a write failed.
     pub fn close(mut self) -> Result<()> {
         self.finish()
     }
@@ -201,10 +422,17 @@ impl Journal {
     fn finish(&mut self) -> Result<()> {
         drop(self.sender.take());
         if let Some(writer) = self.writer.take() {
-            writer
+            let written = writer
                 .join()
-                .map_err(|_| anyhow::anyhow!("the journal writer panicked"))?
-                .with_context(|| format!("{}: cannot write the journal", self.path.display()))?;
+                .map_err(|_| anyhow::anyhow!("the journal writer panicked"))?;
+            if let Some(error) = written.error {
+                return Err(WriteFailed {
+                    path: self.path.clone(),
+                    error,
+                    lost: written.lost,
+                }
+                .into());
+            }
         }
         Ok(())
     }
@@ -216,15 +444,58 @@ impl Drop for Journal {
     }
 }
 
-fn write_loop(mut file: File, receiver: mpsc::Receiver<Record>) -> std::io::Result<()> {
-    while let Ok(record) = receiver.recv() {
-        file.write_all(record.line(SystemTime::now()).as_bytes())?;
-        while let Ok(record) = receiver.try_recv() {
-            file.write_all(record.line(SystemTime::now()).as_bytes())?;
-        }
-        file.sync_data()?;
+/// Where the writer puts records: the file, or in unit tests a writer that
+/// fails.
+trait Sink: Write + Send {
+    fn sync(&mut self) -> std::io::Result<()>;
+}
+
+impl Sink for File {
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.sync_data()
     }
-    Ok(())
+}
+
+/// Writes records as they come and syncs whenever it has caught up. After
+/// the first failure nothing more is written (a later record on a line of
+/// its own could follow a torn one); the rest are counted as lost.
+fn write_loop(
+    mut sink: Box<dyn Sink>,
+    receiver: mpsc::Receiver<Record>,
+    on_failure: impl Fn(),
+) -> Written {
+    let mut batch = 0;
+    let mut result = Ok(());
+    while let Ok(record) = receiver.recv() {
+        batch = 1;
+        result = sink.write_all(record.line(SystemTime::now()).as_bytes());
+        while result.is_ok() {
+            let Ok(record) = receiver.try_recv() else {
+                break;
+            };
+            batch += 1;
+            result = sink.write_all(record.line(SystemTime::now()).as_bytes());
+        }
+        result = result.and_then(|()| sink.sync());
+        if result.is_err() {
+            break;
+        }
+        batch = 0;
+    }
+    let Err(error) = result else {
+        return Written {
+            error: None,
+            lost: 0,
+        };
+    };
+    on_failure();
+    // Records not yet synced may not be on disk: count them, and every
+    // record that still comes, as lost.
+    let lost = batch + receiver.iter().count();
+    Written {
+        error: Some(error),
+        lost,
+    }
 }
 
 /// An exclusive lock on a file next to the journal, held while it lives.
@@ -235,6 +506,16 @@ pub struct Lock {
 impl Lock {
     /// Takes the lock, or fails at once with a message if another send holds it.
     pub fn take(path: &Path) -> Result<Lock> {
+        Lock::take_as(path, false)
+    }
+
+    /// Takes the lock shared with other holders of a shared lock (shards
+    /// of one issue), but never with an exclusive holder.
+    pub fn take_shared(path: &Path) -> Result<Lock> {
+        Lock::take_as(path, true)
+    }
+
+    fn take_as(path: &Path, shared: bool) -> Result<Lock> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create the state folder", dir.display()))?;
@@ -245,7 +526,12 @@ impl Lock {
             .write(true)
             .open(path)
             .with_context(|| format!("{}: cannot open the lock file", path.display()))?;
-        match file.try_lock() {
+        let taken = if shared {
+            file.try_lock_shared()
+        } else {
+            file.try_lock()
+        };
+        match taken {
             Ok(()) => Ok(Lock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => bail!(
                 "another letterpress send of this issue is running (it holds {})\n  help: wait for it to finish; a send that was killed releases the lock by itself",

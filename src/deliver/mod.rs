@@ -140,12 +140,16 @@ async fn worker(shared: &Shared<'_>) -> Result<()> {
         };
         shared.acquire_slot().await;
         job.attempts += 1;
+        // A message that cannot be built concerns this reader alone: it is
+        // refused like a 5xx, and the rest of the list goes on.
         let outcome = match shared
             .factory
             .build(&job.address, job.name.as_deref(), shared.purpose)
         {
             Ok(message) => send_one(shared, &mut connection, &message).await,
-            Err(e) => Err(Failure::Fatal(e)),
+            Err(e) => Err(Failure::Permanent(format!(
+                "letterpress cannot build this reader's message: {e:#}"
+            ))),
         };
         match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),

@@ -13,12 +13,13 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{
     AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
 };
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::extension::{ClientId, Extension};
 use lettre::transport::smtp::response::Severity;
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use crate::config::{Config, Security};
 use crate::message::Outgoing;
+use crate::subscribers::ascii_form;
 
 /// How to reach and log in to the relay.
 pub struct Relay {
@@ -195,8 +196,7 @@ impl Relay {
         connection: &mut AsyncSmtpConnection,
         message: &Outgoing,
     ) -> Result<String, Failure> {
-        let envelope = Envelope::new(Some(message.from.clone()), vec![message.to.clone()])
-            .map_err(|e| Failure::Permanent(format!("bad envelope: {e}")))?;
+        let envelope = self.envelope(connection, message)?;
         match tokio::time::timeout(self.timeout, connection.send(&envelope, &message.bytes)).await {
             Err(_) => Err(Failure::Temporary(format!(
                 "no reply from {} within {:?}",
@@ -210,6 +210,39 @@ impl Relay {
             )),
             Ok(Err(e)) => Err(classify_send(e)),
         }
+    }
+
+    /// The envelope for this relay. One that does not offer SMTPUTF8 gets
+    /// internationalised domains as punycode; a non-ASCII local part it
+    /// cannot carry at all, which no retry changes.
+    fn envelope(
+        &self,
+        connection: &AsyncSmtpConnection,
+        message: &Outgoing,
+    ) -> Result<Envelope, Failure> {
+        let utf8 = connection
+            .server_info()
+            .supports_feature(Extension::SmtpUtfEight);
+        let (from, to) = if utf8 {
+            (message.from.clone(), message.to.clone())
+        } else {
+            let from = ascii_form(&message.from).ok_or_else(|| {
+                Failure::Fatal(anyhow!(
+                    "{} does not offer SMTPUTF8, so it cannot carry the sender address {}\n  help: use an ASCII sender address or a relay that offers SMTPUTF8",
+                    self.name(),
+                    message.from
+                ))
+            })?;
+            let to = ascii_form(&message.to).ok_or_else(|| {
+                Failure::Permanent(format!(
+                    "{} does not offer SMTPUTF8, so it cannot carry an address whose local part is not ASCII",
+                    self.name()
+                ))
+            })?;
+            (from, to)
+        };
+        Envelope::new(Some(from), vec![to])
+            .map_err(|e| Failure::Permanent(format!("bad envelope: {e}")))
     }
 
     /// Says goodbye, without waiting long.

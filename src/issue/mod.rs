@@ -225,9 +225,34 @@ fn section_files(
     listed: Option<&[Spanned<String>]>,
 ) -> Result<Vec<PathBuf>> {
     if let Some(listed) = listed {
+        if listed.is_empty() {
+            return Err(Located::at(
+                toml_path,
+                source,
+                crate::error::key_offset(source, &["sections"]),
+                "`sections = []` lists no section: the issue would be empty",
+            )
+            .help(
+                "list the section files, or remove `sections` to use every *.md file in the folder",
+            )
+            .into());
+        }
         return listed
             .iter()
             .map(|name| {
+                let plain = Path::new(name.get_ref())
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+                if !plain {
+                    return Err(Located::at(
+                        toml_path,
+                        source,
+                        name.span().start,
+                        format!("`sections` lists `{}`, which is not a file of the issue folder", name.get_ref()),
+                    )
+                    .help("list the section files by their names in the issue folder, such as \"01-intro.md\"")
+                    .into());
+                }
                 let path = dir.join(name.get_ref());
                 if path.is_file() {
                     Ok(path)
@@ -381,6 +406,20 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String,
             ))
         }
     };
+    // A link may point anywhere: what counts is where the file really is.
+    let real = std::fs::canonicalize(dir.join(relative));
+    let real_dir = std::fs::canonicalize(dir);
+    if let (Ok(real), Ok(real_dir)) = (&real, &real_dir) {
+        if !real.starts_with(real_dir) {
+            return Err((
+                format!(
+                    "the image `{src}` is a link to {}, outside the issue folder",
+                    real.display()
+                ),
+                "copy the image into the issue folder instead of linking to it",
+            ));
+        }
+    }
     let bytes = std::fs::read(dir.join(relative)).map_err(|e| {
         (
             format!("cannot read the image `{src}`: {e}"),

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::{Editor, List, Status, Subscriber};
+use super::{identity, Editor, List, Status, Subscriber};
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -124,7 +124,7 @@ pub fn import_csv(
         };
         if let Err(why) = super::validate(&subscriber) {
             report.invalid.push((line, why));
-        } else if editor.contains(&email) || !in_file.insert(email.to_lowercase()) {
+        } else if editor.contains(&email) || !in_file.insert(identity(&email)) {
             report.duplicates.push((line, email));
         } else {
             editor.add(&subscriber)?;

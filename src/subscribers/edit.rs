@@ -2,12 +2,13 @@
 //! added, removed or changed in place, every comment and blank line of the
 //! user's file stays, and the file is replaced atomically.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 
-use super::{List, Status, Subscriber};
+use super::{identity, List, Status, Subscriber};
 use crate::error::read_text;
 use crate::fs::write_atomic;
 
@@ -15,6 +16,8 @@ use crate::fs::write_atomic;
 pub struct Editor {
     path: PathBuf,
     doc: DocumentMut,
+    /// Each address's entries, by [`identity`], in file order.
+    index: HashMap<String, Vec<usize>>,
     /// Held while the editor lives: edits by the CLI and by `serve` take
     /// turns instead of overwriting each other.
     _lock: std::fs::File,
@@ -43,11 +46,34 @@ impl Editor {
                 path.display()
             );
         }
-        Ok(Editor {
-            path: path.to_path_buf(),
+        Ok(Editor::new(path.to_path_buf(), doc, lock))
+    }
+
+    fn new(path: PathBuf, doc: DocumentMut, lock: std::fs::File) -> Editor {
+        let mut editor = Editor {
+            path,
             doc,
+            index: HashMap::new(),
             _lock: lock,
-        })
+        };
+        editor.reindex();
+        editor
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        let Some(tables) = self
+            .doc
+            .get("subscriber")
+            .and_then(Item::as_array_of_tables)
+        else {
+            return;
+        };
+        for (i, table) in tables.iter().enumerate() {
+            if let Some(email) = table.get("email").and_then(Item::as_str) {
+                self.index.entry(identity(email)).or_default().push(i);
+            }
+        }
     }
 
     fn tables(&mut self) -> &mut ArrayOfTables {
@@ -58,19 +84,14 @@ impl Editor {
             .expect("checked when opened")
     }
 
-    /// Index of the entry for `email` (case-insensitive).
-    fn position(&self, email: &str) -> Option<usize> {
-        let tables = self.doc.get("subscriber")?.as_array_of_tables()?;
-        tables.iter().position(|t| {
-            t.get("email")
-                .and_then(Item::as_str)
-                .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
-        })
+    /// Indices of every entry for `email`, compared by [`identity`].
+    fn positions(&self, email: &str) -> &[usize] {
+        self.index.get(&identity(email)).map_or(&[], Vec::as_slice)
     }
 
     /// Whether the list holds `email`.
     pub fn contains(&self, email: &str) -> bool {
-        self.position(email).is_some()
+        !self.positions(email).is_empty()
     }
 
     /// Appends a reader; refuses an address already in the list.
@@ -95,14 +116,27 @@ impl Editor {
             table.decor_mut().set_prefix("\n");
         }
         tables.push(table);
+        let at = tables.len() - 1;
+        self.index
+            .entry(identity(&subscriber.email))
+            .or_default()
+            .push(at);
         Ok(())
     }
 
-    /// Removes the entry for `email`.
+    /// Removes every entry for `email`.
     pub fn remove(&mut self, email: &str) -> Result<()> {
-        let index = self.require(email)?;
+        let positions = self.require(email)?.to_vec();
+        for &index in positions.iter().rev() {
+            self.remove_at(index);
+        }
+        self.reindex();
+        Ok(())
+    }
+
+    fn remove_at(&mut self, index: usize) {
         let tables = self.tables();
-        let prefix = prefix_of(tables.get(index).expect("index from position"));
+        let prefix = prefix_of(tables.get(index).expect("index from the index"));
         tables.remove(index);
         // Comments above a blank line belong to the file or to a group of
         // entries, not to the removed one: hand them to the next entry.
@@ -117,31 +151,35 @@ impl Editor {
                 self.doc.set_trailing(format!("{kept}{trailing}"));
             }
         }
-        Ok(())
     }
 
-    /// Sets the status of `email`; returns whether it changed.
+    /// Sets the status of every entry for `email`; returns whether any changed.
     pub fn set_status(&mut self, email: &str, status: Status) -> Result<bool> {
-        let index = self.require(email)?;
-        let table = self.tables().get_mut(index).expect("index from position");
-        let current = table
-            .get("status")
-            .and_then(Item::as_str)
-            .unwrap_or("active");
-        if current == status.as_str() {
-            return Ok(false);
+        let positions = self.require(email)?.to_vec();
+        let mut changed = false;
+        for index in positions {
+            let table = self.tables().get_mut(index).expect("index from the index");
+            let current = table
+                .get("status")
+                .and_then(Item::as_str)
+                .unwrap_or("active");
+            if current != status.as_str() {
+                table["status"] = value(status.as_str());
+                changed = true;
+            }
         }
-        table["status"] = value(status.as_str());
-        Ok(true)
+        Ok(changed)
     }
 
-    fn require(&self, email: &str) -> Result<usize> {
-        self.position(email).ok_or_else(|| {
-            anyhow!(
+    fn require(&self, email: &str) -> Result<&[usize]> {
+        let positions = self.positions(email);
+        if positions.is_empty() {
+            bail!(
                 "{email} is not in {}\n  help: `letterpress subscribers list` shows the readers",
                 self.path.display()
-            )
-        })
+            );
+        }
+        Ok(positions)
     }
 
     /// The file's new text.
@@ -161,6 +199,7 @@ impl Editor {
 pub struct Parked {
     path: PathBuf,
     doc: DocumentMut,
+    index: HashMap<String, Vec<usize>>,
     stamp: Stamp,
 }
 
@@ -189,6 +228,7 @@ impl Editor {
         Some(Parked {
             path: self.path,
             doc: self.doc,
+            index: self.index,
             stamp,
         })
     }
@@ -202,6 +242,7 @@ impl Parked {
             return Ok(Editor {
                 path: self.path,
                 doc: self.doc,
+                index: self.index,
                 _lock: lock,
             });
         }

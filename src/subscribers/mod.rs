@@ -1,18 +1,19 @@
 //! `subscribers.toml`: the readers, their status and tags; validation,
 //! de-duplication and audience selection.
 
+mod address;
 mod csv_io;
 mod edit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::Result;
 use lettre::Address;
 use serde::Deserialize;
 use toml::Spanned;
 
+pub use address::{ascii_form, identity, parse_address};
 pub use csv_io::{export_csv, import_csv, ImportReport};
 pub use edit::{Editor, Parked};
 
@@ -148,7 +149,7 @@ impl List {
                         None
                     }
                 };
-                let key = subscriber.email.trim().to_lowercase();
+                let key = identity(&subscriber.email);
                 if let Some(first) = seen.get(&key) {
                     findings.push(Finding {
                         line,
@@ -199,8 +200,11 @@ impl List {
 
     /// The readers an issue reaches: active, valid, carrying one of
     /// `audience` (everyone when empty) and one of `tags` (everyone when
-    /// empty), each address once (the first entry wins).
+    /// empty), each address once (the first entry wins). An address with
+    /// any entry that is unsubscribed or bounced is never reached, whatever
+    /// its other entries say.
     pub fn recipients<'a>(&'a self, audience: &'a [String], tags: &'a [String]) -> Vec<&'a Entry> {
+        let stopped = self.stopped();
         let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
         let carries = |entry: &Entry, wanted: &[String]| {
             wanted.is_empty() || entry.subscriber.tags.iter().any(|t| wanted.contains(t))
@@ -209,16 +213,29 @@ impl List {
             .iter()
             .filter(|e| e.subscriber.status == Status::Active && e.address.is_some())
             .filter(|e| carries(e, audience) && carries(e, tags))
-            .filter(|e| seen.insert(e.subscriber.email.trim().to_lowercase()))
+            .filter(|e| {
+                let key = identity(&e.subscriber.email);
+                !stopped.contains(&key) && seen.insert(key)
+            })
             .collect()
     }
 
-    /// The entry for `address`, compared case-insensitively.
-    pub fn find(&self, address: &str) -> Option<&Entry> {
-        let address = address.trim();
+    /// The identities of the addresses that must not be mailed: those with
+    /// an entry that is unsubscribed or bounced.
+    pub fn stopped(&self) -> std::collections::HashSet<String> {
         self.entries
             .iter()
-            .find(|e| e.subscriber.email.trim().eq_ignore_ascii_case(address))
+            .filter(|e| e.subscriber.status != Status::Active)
+            .map(|e| identity(&e.subscriber.email))
+            .collect()
+    }
+
+    /// The entry for `address`, compared by [`identity`].
+    pub fn find(&self, address: &str) -> Option<&Entry> {
+        let key = identity(address);
+        self.entries
+            .iter()
+            .find(|e| identity(&e.subscriber.email) == key)
     }
 
     /// An error listing every invalid entry, for `send`.
@@ -257,7 +274,9 @@ fn parse_entries(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> 
         let l = l.trim();
         l.is_empty() || l.starts_with('#')
     });
-    if !plain_preamble {
+    // A multi-line string may hold a line that looks like a table header:
+    // only the parser of the whole file can tell.
+    if !plain_preamble || source.contains("\"\"\"") || source.contains("'''") {
         return parse_whole(path, source);
     }
     let mut entries = Vec::with_capacity(headers.len());
@@ -265,7 +284,9 @@ fn parse_entries(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> 
         let body_end = headers.get(i + 1).map_or(source.len(), |h| h.1);
         match toml::from_str::<Subscriber>(&source[body_start..body_end]) {
             Ok(subscriber) => entries.push((line, subscriber)),
-            Err(e) => return Err(Located::from_toml(path, source, body_start, &e).into()),
+            // The split is only a shortcut: whatever it cannot read, the
+            // whole file's parser reads or explains.
+            Err(_) => return parse_whole(path, source),
         }
     }
     Ok(entries)
@@ -289,7 +310,12 @@ fn is_subscriber_header(line: &str) -> bool {
     compact == "[[subscriber]]"
 }
 
-/// Checks one entry: a deliverable address and a name fit for a header.
+/// The longest display name: with the address it keeps the To header, even
+/// RFC 2047-encoded, within the 998 octets a line may have.
+pub const MAX_NAME_CHARS: usize = 150;
+
+/// Checks one entry: a deliverable address, a name fit for a header and
+/// tags on one line.
 pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String> {
     if let Some(name) = &subscriber.name {
         if name.chars().any(char::is_control) {
@@ -298,22 +324,25 @@ pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String>
                 subscriber.email
             ));
         }
+        if name.chars().count() > MAX_NAME_CHARS {
+            return Err(format!(
+                "the name of `{}` is {} characters long; at most {MAX_NAME_CHARS} fit in a To header",
+                subscriber.email,
+                name.chars().count()
+            ));
+        }
     }
-    parse_address(&subscriber.email)
-}
-
-/// Parses an address with lettre's parser, with a message that says why not.
-pub fn parse_address(email: &str) -> std::result::Result<Address, String> {
-    if email.chars().any(char::is_control) {
+    if let Some(tag) = subscriber
+        .tags
+        .iter()
+        .find(|t| t.trim().is_empty() || t.chars().any(char::is_control))
+    {
         return Err(format!(
-            "`{}` contains a line break or control character",
-            email.escape_debug()
+            "`{}` has the tag {:?}; a tag is a word or two on one line",
+            subscriber.email, tag
         ));
     }
-    if email != email.trim() {
-        return Err(format!("`{email}` has spaces around it"));
-    }
-    Address::from_str(email).map_err(|e| format!("`{email}` is not a valid email address ({e})"))
+    parse_address(&subscriber.email)
 }
 
 /// Byte offset → line number, for large files.
