@@ -108,7 +108,7 @@ pub async fn index(State(state): State<Arc<PreviewState>>) -> Response {
     };
     shell(
         "Drafts",
-        html! { h1 { "Drafts" } ul { @for name in drafts(&config) { li { a href=(format!("/preview/{name}")) { (name) } } } } },
+        html! { h1 { "Drafts" } ul { @for name in drafts(&config) { li { a href=(format!("/preview/{}", reader::percent_encode(&name))) { (name) } } } } },
         None,
     )
 }
@@ -190,7 +190,8 @@ pub async fn page(
         .map(|e| e.subscriber.email.as_str())
         .collect();
     let src = format!(
-        "/preview/{name}/email.html?as={}&v={generation}",
+        "/preview/{}/email.html?as={}&v={generation}",
+        reader::percent_encode(&name),
         reader::percent_encode(&email)
     );
     shell(
@@ -272,6 +273,9 @@ fn error_panel(title: &str, error: &str, issue: Option<(&str, u64)>) -> Response
     )
 }
 
+/// Reloads the page when the change count differs from the page's own.
+const RELOAD_SCRIPT: &str = "const me = document.currentScript.dataset; const events = new EventSource(me.events); events.addEventListener('change', e => { if (e.data !== me.generation) { events.close(); location.reload(); } }); addEventListener('pagehide', () => events.close());";
+
 fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
     let markup = html! {
         (DOCTYPE)
@@ -283,8 +287,12 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
             }
             body {
                 (body)
+                // The script is a constant; the issue's name and the change
+                // count reach it as escaped attributes, never as code.
                 @if let Some((issue, generation)) = issue {
-                    script { (PreEscaped(format!("const events = new EventSource('/preview/{issue}/events'); events.addEventListener('change', e => {{ if (e.data !== '{generation}') {{ events.close(); location.reload(); }} }}); addEventListener('pagehide', () => events.close());"))) }
+                    script data-events=(format!("/preview/{}/events", reader::percent_encode(issue))) data-generation=(generation) {
+                        (PreEscaped(RELOAD_SCRIPT))
+                    }
                 }
             }
         }

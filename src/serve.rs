@@ -81,10 +81,47 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
             "Serving on http://{bind}: {path} and /archive/{}",
             if preview { " and /preview/" } else { "" }
         );
-        axum::serve(listener, router)
-            .await
-            .context("the server stopped")
+        serve_bounded(listener, router).await;
+        Ok(())
     })
+}
+
+/// Connections open at once; a client beyond them waits to be accepted.
+const MAX_CONNECTIONS: usize = 512;
+
+/// How long a client may take to send a request's headers, and how long an
+/// idle kept-alive connection stays open: slow or silent sockets are closed.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts connections, at most [`MAX_CONNECTIONS`] at once, each with a
+/// timeout for its request headers (which also closes idle connections).
+async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, then go on.
+                eprintln!("warning: cannot accept a connection: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    }
 }
 
 fn preview_router(config: &Config) -> Result<Router> {

@@ -294,7 +294,8 @@ fn preview_is_off_unless_asked_and_shows_drafts_with_findings() {
         page.contains("0 errors, 1 warning"),
         "the findings of check"
     );
-    assert!(page.contains("new EventSource('/preview/example/events')"));
+    assert!(page.contains("data-events=\"/preview/example/events\""));
+    assert!(page.contains("new EventSource(me.events)"));
     let (status, email) = get("/preview/example/email.html?as=jane.doe%40example.org");
     assert_eq!(status, 200);
     assert!(email.contains("안녕하세요, Jane Doe님."));

@@ -15,7 +15,7 @@ use super::SendArgs;
 use crate::compose::Composed;
 use crate::config::Config;
 use crate::deliver::journal::{self, Journal, Outcome, Place};
-use crate::deliver::{deliver, Job, Relay, Settings, Summary};
+use crate::deliver::{deliver, Job, ListWatch, Relay, Settings, Summary};
 use crate::message::{Factory, Purpose};
 use crate::subscribers::List;
 
@@ -109,6 +109,7 @@ pub fn run(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    let watch = list.map(|list| ListWatch::new(&list.path));
     let summary = runtime.block_on(async {
         watch_signals(stop.clone(), wake.clone());
         deliver(
@@ -121,6 +122,7 @@ pub fn run(
             &stop,
             &wake,
             &progress,
+            watch.as_ref(),
         )
         .await
     });
@@ -256,6 +258,12 @@ fn report(
         summary.connections,
         plural(summary.connections),
     );
+    if !summary.left_out.is_empty() {
+        println!("Left out: unsubscribed or bounced while the send ran:");
+        for address in &summary.left_out {
+            println!("  {address}");
+        }
+    }
     if !summary.failed.is_empty() {
         println!("Refused permanently (not retried; --retry-failed tries again):");
         for (address, reply) in &summary.failed {

@@ -58,50 +58,126 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
     };
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create the folder", out.display()))?;
-    write_all(&factory, &readers, purpose, out)?;
+    let failed = write_all(&factory, &readers, purpose, out)?;
+    let written = readers.len() - failed.len();
     println!(
         "Dry run of \"{}\": wrote {} message{} to {}; no connection was opened.",
         composed.subject(),
-        readers.len(),
-        if readers.len() == 1 { "" } else { "s" },
+        written,
+        if written == 1 { "" } else { "s" },
         out.display()
     );
     if purpose == Purpose::List {
-        println!("{}", skipped_summary(&list, readers.len()));
+        println!("{}", skipped_summary(&list, written));
     }
-    Ok(0)
+    for (address, why) in &failed {
+        eprintln!("error: no message for {address}: {why}");
+    }
+    Ok(if failed.is_empty() { 0 } else { 2 })
 }
 
 /// A reader's address and name.
 pub type Reader = (lettre::Address, Option<String>);
 
-/// Builds and writes the messages, the readers shared among the cores.
+/// What one dry-run worker did.
+#[derive(Default)]
+struct Part {
+    written: Vec<PathBuf>,
+    failed: Vec<(String, String)>,
+    error: Option<anyhow::Error>,
+}
+
+/// Builds and writes the messages, the readers shared among the cores. A
+/// reader whose message cannot be built is reported and the rest go on
+/// (returned as address and reason). A file that cannot be written (a full
+/// disk) stops every worker, and the files this run wrote are removed, so
+/// the folder never holds half a run.
 fn write_all(
     factory: &Factory<'_>,
     readers: &[Reader],
     purpose: Purpose,
     out: &Path,
-) -> Result<()> {
+) -> Result<Vec<(String, String)>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = readers.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let parts: Vec<Part> = std::thread::scope(|scope| {
         let workers: Vec<_> = readers
             .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || -> Result<()> {
-                    for (address, name) in part {
-                        let message = factory.build(address, name.as_deref(), purpose)?;
-                        fs::replace(&out.join(eml_file_name(address.as_ref())), &message.bytes)?;
-                    }
-                    Ok(())
+            .map(|readers| scope.spawn(|| write_part(factory, readers, purpose, out, &stop)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| Part {
+                    error: Some(anyhow::anyhow!("a worker thread panicked")),
+                    ..Part::default()
                 })
             })
-            .collect();
-        workers.into_iter().try_for_each(|w| {
-            w.join()
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("a worker thread panicked")))
-        })
-    })
+            .collect()
+    });
+    let mut failed = Vec::new();
+    let mut written = Vec::new();
+    let mut error = None;
+    for part in parts {
+        failed.extend(part.failed);
+        written.extend(part.written);
+        error = error.or(part.error);
+    }
+    let Some(error) = error else {
+        return Ok(failed);
+    };
+    let kept: Vec<&PathBuf> = written
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_err())
+        .collect();
+    let cleaned = if kept.is_empty() {
+        format!(
+            "the {} message{} this run had written were removed again",
+            written.len(),
+            if written.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "{} of the messages this run wrote could not be removed and are still in {}",
+            kept.len(),
+            out.display()
+        )
+    };
+    Err(error.context(format!("the dry run stopped; {cleaned}")))
+}
+
+fn write_part(
+    factory: &Factory<'_>,
+    readers: &[Reader],
+    purpose: Purpose,
+    out: &Path,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Part {
+    use std::sync::atomic::Ordering;
+    let mut part = Part::default();
+    for (address, name) in readers {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let message = match factory.build(address, name.as_deref(), purpose) {
+            Ok(message) => message,
+            Err(e) => {
+                part.failed.push((address.to_string(), format!("{e:#}")));
+                continue;
+            }
+        };
+        let path = out.join(eml_file_name(address.as_ref()));
+        match fs::replace(&path, &message.bytes) {
+            Ok(()) => part.written.push(path),
+            Err(e) => {
+                stop.store(true, Ordering::SeqCst);
+                part.error = Some(e);
+                break;
+            }
+        }
+    }
+    part
 }
 
 /// The list's readers for this issue, after reporting the list's findings.

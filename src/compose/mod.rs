@@ -57,6 +57,7 @@ impl<'a> Composed<'a> {
                 Tag {
                     field,
                     fallback: None,
+                    in_url: false,
                 },
                 &mut out,
             );

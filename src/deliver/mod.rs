@@ -4,7 +4,7 @@
 pub mod journal;
 mod smtp;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::message::{Factory, Purpose};
+use crate::subscribers::{identity, stamp, List, Stamp};
 use journal::{Outcome, Record};
 pub use smtp::{Failure, Relay};
 
@@ -56,6 +57,45 @@ impl Job {
     }
 }
 
+/// The list, looked at again before every message: a reader who
+/// unsubscribes (or is marked bounced) while a send runs is not mailed in
+/// that run. A look costs one `stat` unless the file changed.
+pub struct ListWatch {
+    path: std::path::PathBuf,
+    seen: Mutex<Option<Stamp>>,
+    stopped: Mutex<HashSet<String>>,
+}
+
+impl ListWatch {
+    /// Watches the list at `path`, as loaded for this send.
+    pub fn new(path: &std::path::Path) -> ListWatch {
+        ListWatch {
+            path: path.to_path_buf(),
+            seen: Mutex::new(stamp(path)),
+            stopped: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Whether `address` must not be mailed any more: the list changed
+    /// since the send began, and now has it unsubscribed or bounced.
+    fn stops(&self, address: &Address) -> bool {
+        let now = stamp(&self.path);
+        let mut seen = self.seen.lock().expect("watch");
+        if *seen != now {
+            *seen = now;
+            match List::load(&self.path) {
+                Ok(list) => *self.stopped.lock().expect("watch") = list.stopped(),
+                // Keep the last good view; the editor's writes are atomic,
+                // so this is a hand edit in progress.
+                Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
+            }
+        }
+        drop(seen);
+        let stopped = self.stopped.lock().expect("watch");
+        !stopped.is_empty() && stopped.contains(&identity(address.as_ref()))
+    }
+}
+
 /// What a delivery run did.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -67,6 +107,8 @@ pub struct Summary {
     pub deferred: Vec<(String, String)>,
     /// Readers not attempted because the run was stopped.
     pub remaining: usize,
+    /// Readers left out because they unsubscribed (or bounced) during the run.
+    pub left_out: Vec<String>,
     /// Connections opened.
     pub connections: usize,
 }
@@ -90,6 +132,7 @@ struct Shared<'a> {
     next_slot: Mutex<Instant>,
     summary: Mutex<Summary>,
     progress: &'a ProgressBar,
+    watch: Option<&'a ListWatch>,
 }
 
 /// Delivers `jobs`, each to its reader, until done or `stop` is set (then
@@ -105,6 +148,7 @@ pub async fn deliver(
     stop: &AtomicBool,
     wake: &Notify,
     progress: &ProgressBar,
+    watch: Option<&ListWatch>,
 ) -> Result<Summary> {
     let shared = Shared {
         factory,
@@ -122,6 +166,7 @@ pub async fn deliver(
         next_slot: Mutex::new(Instant::now()),
         summary: Mutex::new(Summary::default()),
         progress,
+        watch,
     };
     let workers = (0..settings.concurrency.max(1)).map(|_| worker(&shared));
     let results = futures_util::future::join_all(workers).await;
@@ -138,6 +183,10 @@ async fn worker(shared: &Shared<'_>) -> Result<()> {
         let Some(mut job) = next_job(shared).await else {
             break Ok(());
         };
+        if shared.watch.is_some_and(|w| w.stops(&job.address)) {
+            shared.leave_out(&job);
+            continue;
+        }
         shared.acquire_slot().await;
         job.attempts += 1;
         // A message that cannot be built concerns this reader alone: it is
@@ -276,6 +325,16 @@ impl Shared<'_> {
             // The writer thread only goes away after every sender is dropped.
             let _ = journal.lock().expect("journal").send(record);
         }
+        self.progress.inc(1);
+        self.done_one();
+    }
+
+    fn leave_out(&self, job: &Job) {
+        self.summary
+            .lock()
+            .expect("summary")
+            .left_out
+            .push(job.address.to_string());
         self.progress.inc(1);
         self.done_one();
     }

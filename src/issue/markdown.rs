@@ -117,6 +117,7 @@ struct Builder<'a> {
 pub fn parse(text: &str) -> Result<Body, MarkdownError> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    check_depth(Parser::new_ext(text, options).into_offset_iter())?;
     let mut builder = Builder {
         events: Parser::new_ext(text, options).into_offset_iter().peekable(),
         footnote_numbers: HashMap::new(),
@@ -134,6 +135,38 @@ pub fn parse(text: &str) -> Result<Body, MarkdownError> {
         .map(|(_, label)| builder.footnote_defs.remove(&label).unwrap_or_default())
         .collect();
     Ok(Body { blocks, footnotes })
+}
+
+/// How deeply quotes, lists, emphasis and links may nest. Far beyond what
+/// any newsletter writes, and well within what the renderers' recursion
+/// can take on the smallest thread stack.
+pub const MAX_DEPTH: usize = 32;
+
+/// Refuses a body nested deeper than [`MAX_DEPTH`], at the place where it
+/// gets too deep, before anything recursive walks it.
+fn check_depth<'a>(
+    events: impl Iterator<Item = (Event<'a>, Range<usize>)>,
+) -> Result<(), MarkdownError> {
+    let mut depth = 0usize;
+    for (event, range) in events {
+        match event {
+            Event::Start(_) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(MarkdownError {
+                        offset: range.start,
+                        message: format!(
+                            "quotes, lists or emphasis are nested more than {MAX_DEPTH} levels deep here"
+                        ),
+                        help: "flatten the nesting: mail programs show deep nesting badly anyway",
+                    });
+                }
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 impl Builder<'_> {
@@ -379,6 +412,39 @@ pub fn image_sources<'a>(blocks: &'a [Block], out: &mut Vec<&'a str>) {
             Block::Code(_) | Block::Rule => {}
         }
     }
+}
+
+/// Calls `f` on every link target and image source, footnotes included.
+pub fn for_each_url(body: &mut Body, f: &mut impl FnMut(&mut String)) {
+    fn inlines(items: &mut [Inline], f: &mut impl FnMut(&mut String)) {
+        for inline in items {
+            match inline {
+                Inline::Image { src, .. } => f(src),
+                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, f),
+                Inline::Link { url, children } => {
+                    f(url);
+                    inlines(children, f);
+                }
+                _ => {}
+            }
+        }
+    }
+    fn blocks(items: &mut [Block], f: &mut impl FnMut(&mut String)) {
+        for block in items {
+            match block {
+                Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, f),
+                Block::Quote(b) => blocks(b, f),
+                Block::List { items, .. } => items.iter_mut().for_each(|b| blocks(b, f)),
+                Block::Table { head, rows, .. } => {
+                    head.iter_mut().for_each(|c| inlines(c, f));
+                    rows.iter_mut().flatten().for_each(|c| inlines(c, f));
+                }
+                Block::Code(_) | Block::Rule => {}
+            }
+        }
+    }
+    blocks(&mut body.blocks, f);
+    body.footnotes.iter_mut().for_each(|b| blocks(b, f));
 }
 
 /// The text of inline content without formatting (image alt text, titles).

@@ -305,7 +305,12 @@ fn load_section(
             .map_err(|e| at(value.span().start + split.front_offset, e.message).help(TAG_HELP))
     };
     let title = front.title.as_ref().map(&mut mark).transpose()?;
-    let link = front.link.as_ref().map(&mut mark).transpose()?;
+    let link = front
+        .link
+        .as_ref()
+        .map(&mut mark)
+        .transpose()?
+        .map(|l| tags.for_url(&l));
     let image = match (front.image, front.image_alt) {
         (Some(src), Some(alt)) => Some(Image {
             src: src.into_inner(),
@@ -344,6 +349,8 @@ fn load_section(
             help: Some(e.help.into()),
         }
     })?;
+    let mut body = body;
+    markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
     let mut srcs: Vec<&str> = image.iter().map(|i| i.src.as_str()).collect();
     markdown::image_sources(&body.blocks, &mut srcs);
     let images = srcs

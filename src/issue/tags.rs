@@ -42,6 +42,9 @@ pub struct Tag {
     pub field: Field,
     /// Used when the reader has no value (only sensible for `name`).
     pub fallback: Option<String>,
+    /// Inside a URL: the value is percent-encoded (a name or an address;
+    /// the link fields are URLs already and go in as they are).
+    pub in_url: bool,
 }
 
 /// The values that fill the tags for one reader.
@@ -144,6 +147,35 @@ impl TagTable {
         out.push(CLOSE);
     }
 
+    /// `text` (a URL) with each marker turned into the marker of the same
+    /// tag in URL context, whose value is percent-encoded.
+    pub fn for_url(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find(OPEN) {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + OPEN.len_utf8()..];
+            let close = after.find(CLOSE).unwrap_or(after.len());
+            match after[..close]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| self.tags.get(i))
+            {
+                Some(tag) => {
+                    let tag = Tag {
+                        in_url: true,
+                        ..tag.clone()
+                    };
+                    self.push_marker(tag, &mut out);
+                }
+                None => out.push_str(&rest[open..open + OPEN.len_utf8() + close]),
+            }
+            rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
+        }
+        out.push_str(rest);
+        out
+    }
+
     /// `text` with every marker replaced by the reader's value, passed
     /// through `escape` (HTML escaping for HTML, identity for plain text).
     pub fn fill(&self, text: &str, values: &Values, escape: fn(&str, &mut String)) -> String {
@@ -158,6 +190,9 @@ impl TagTable {
                 .ok()
                 .and_then(|i| self.tags.get(i))
             {
+                Some(tag) if tag.in_url && matches!(tag.field, Field::Name | Field::Email) => {
+                    escape(&crate::reader::percent_encode(values.get(tag)), &mut out)
+                }
                 Some(tag) => escape(values.get(tag), &mut out),
                 None => out.push_str(&after[..close]),
             }
@@ -188,7 +223,11 @@ fn parse(inner: &str) -> Result<Tag, String> {
                 known.join(", ")
             )
         })?;
-    Ok(Tag { field, fallback })
+    Ok(Tag {
+        field,
+        fallback,
+        in_url: false,
+    })
 }
 
 fn parse_fallback(text: &str) -> Result<String, String> {

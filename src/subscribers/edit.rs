@@ -204,14 +204,15 @@ pub struct Parked {
 }
 
 /// What tells a file's versions apart: a rename gives a new inode.
-#[derive(Debug, PartialEq, Eq)]
-struct Stamp {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
     inode: u64,
     len: u64,
     modified: Option<std::time::SystemTime>,
 }
 
-fn stamp(path: &Path) -> Option<Stamp> {
+/// The stamp of the file at `path` now, if it exists.
+pub fn stamp(path: &Path) -> Option<Stamp> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     Some(Stamp {

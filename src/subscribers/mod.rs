@@ -15,7 +15,7 @@ use toml::Spanned;
 
 pub use address::{ascii_form, identity, parse_address};
 pub use csv_io::{export_csv, import_csv, ImportReport};
-pub use edit::{Editor, Parked};
+pub use edit::{stamp, Editor, Parked, Stamp};
 
 use crate::error::{read_text, Located};
 
