@@ -320,3 +320,80 @@ fn preview_is_off_unless_asked_and_shows_drafts_with_findings() {
         "the broken page must still reload by itself"
     );
 }
+
+#[test]
+fn a_draft_name_reaches_the_preview_page_as_data_never_as_code() {
+    let project = Project::example();
+    let hostile = "x');alert(document.domain);('";
+    support::copy_tree(
+        &project.path("issues/example"),
+        &project.path(&format!("issues/{hostile}")),
+    );
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let encoded = "x%27%29%3Balert%28document.domain%29%3B%28%27";
+    for path in [format!("/preview/{encoded}"), "/preview/".to_string()] {
+        let mut response = agent()
+            .get(&format!("{}{path}", served.base))
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let page = response.body_mut().read_to_string().unwrap();
+        for script in page.split("<script").skip(1) {
+            let body = &script[script.find('>').unwrap() + 1..script.find("</script>").unwrap()];
+            assert!(
+                !body.contains("alert"),
+                "the name got into a script: {body}"
+            );
+        }
+    }
+    // A broken config reflects the requested name the same way: escaped.
+    project.write("config/newsletter.toml", "not toml [");
+    let mut response = agent()
+        .get(&format!("{}/preview/{encoded}", served.base))
+        .call()
+        .unwrap();
+    let page = response.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains(&format!("data-events=\"/preview/{encoded}/events\"")),
+        "{page}"
+    );
+    for script in page.split("<script").skip(1) {
+        let body = &script[script.find('>').unwrap() + 1..script.find("</script>").unwrap()];
+        assert!(
+            !body.contains("alert"),
+            "the name got into a script: {body}"
+        );
+    }
+}
+
+#[test]
+fn slow_and_idle_connections_are_closed() {
+    use std::io::{Read, Write};
+    let project = Project::example();
+    let served = Served::start(&project, SECRET, &[]);
+    let address = served.base.trim_start_matches("http://").to_string();
+    // Headers that never end, and a kept-alive connection left idle.
+    let mut slow = std::net::TcpStream::connect(&address).unwrap();
+    slow.write_all(b"GET /archive/ HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut idle = std::net::TcpStream::connect(&address).unwrap();
+    idle.write_all(b"GET /archive/ HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 15];
+    idle.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200 OK");
+    let started = std::time::Instant::now();
+    for mut stream in [slow, idle] {
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let mut rest = Vec::new();
+        // Ends with EOF when the server closes; a timeout would be an error.
+        stream.read_to_end(&mut rest).unwrap();
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(8) && waited < std::time::Duration::from_secs(20),
+        "closed after {waited:?}"
+    );
+}

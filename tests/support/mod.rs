@@ -78,6 +78,11 @@ pub fn letterpress() -> Command {
     cmd
 }
 
+/// Copies a folder and what it holds.
+pub fn copy_tree(from: &Path, to: &Path) {
+    copy_dir(from, to);
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
