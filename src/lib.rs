@@ -28,4 +28,4 @@ pub use issue::tags::Values;
 pub use issue::{Issue, Kind};
 pub use message::{run_date, Factory, Outgoing, Purpose};
 pub use reader::{token, verify};
-pub use subscribers::{Editor, ImportReport, List, Status, Subscriber};
+pub use subscribers::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};
