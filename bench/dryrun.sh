@@ -5,19 +5,22 @@
 # list with `subscribers list --count`. Scratch projects live in
 # bench/.cache/dryrun/.
 set -euo pipefail
+# LETTERPRESS_BIN=/path/to/letterpress times that binary instead of building this tree.
 
 bench=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$bench")
 work=$bench/.cache/dryrun
 json=$work/results
 util=(python3 "$bench/dryrun_util.py")
-letterpress=$root/target/release/letterpress
+letterpress=${LETTERPRESS_BIN:-$root/target/release/letterpress}
 cfg=config/newsletter.toml
 export LETTERPRESS_UNSUBSCRIBE_SECRET=${LETTERPRESS_UNSUBSCRIBE_SECRET:-letterpress-bench-secret}
 
 die() { echo "error: $*" >&2; exit 1; }
 
-(cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
+if [[ -z ${LETTERPRESS_BIN:-} ]]; then
+  (cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
+fi
 [[ -x $letterpress ]] || die "$letterpress is missing after the build"
 
 project() { "${util[@]}" project "$1" "$2" --root "$root"; } # folder, number of readers

@@ -19,6 +19,15 @@ pub fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     write_via_temp(path, bytes, false)
 }
 
+/// Like [`replace`], creating the folders above `path` first.
+pub fn replace_creating(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    }
+    replace(path, bytes)
+}
+
 fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     write_with(path, durable, |file| file.write_all(bytes))
 }

@@ -400,7 +400,7 @@ fn shards_split_the_list_without_overlap() {
     assert_eq!(counts.len(), 30);
     assert!(counts.values().all(|n| *n == 1));
     send(&project, &["--shard", "4/3"])
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("K must be between 1 and N"));
 }
 

@@ -44,6 +44,28 @@ pub struct Report {
 }
 
 impl Report {
+    /// A file that does not load, as the one finding at its place; other
+    /// errors stay errors.
+    pub fn from_load_error(e: anyhow::Error) -> anyhow::Result<Report> {
+        let Some(located) = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<crate::error::Located>())
+        else {
+            return Err(e);
+        };
+        let mut report = Report::default();
+        report.findings.push(Finding {
+            file: located.path.clone(),
+            line: located.line,
+            level: Level::Error,
+            message: located.help.as_ref().map_or_else(
+                || located.message.clone(),
+                |h| format!("{} ({h})", located.message),
+            ),
+        });
+        Ok(report)
+    }
+
     fn add(&mut self, file: &Path, line: usize, level: Level, message: impl Into<String>) {
         self.findings.push(Finding {
             file: file.to_path_buf(),

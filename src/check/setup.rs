@@ -7,9 +7,9 @@ use super::{content, line_of, Level, Report};
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::message::reader;
 use crate::message::{run_date, Factory, Purpose};
-use crate::reader;
-use crate::subscribers::{Entry, List, Severity};
+use crate::subscribers::{List, Severity};
 
 /// What to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,16 +31,16 @@ pub fn check_issue(
     scope: Scope,
 ) -> Result<Report> {
     let mut report = Report::default();
-    // The first reader the issue reaches: proof that it reaches anyone, and
-    // the sample reader of the message checks.
-    let first = list.recipients(&issue.audience, &[]).first().copied();
+    // The sample reader: proof that the issue reaches anyone, and the
+    // reader of the message checks.
+    let sample = crate::project::sample(list, issue, None);
     content::check_sections(issue, &mut report)?;
-    check_issue_file(config, issue, list, first.is_some(), &mut report)?;
+    check_issue_file(config, issue, list, sample.from_list, &mut report)?;
     check_config(config, &mut report)?;
     check_contrast(theme, &mut report);
     check_list(list, scope, &mut report);
     match Composed::new(config, theme, issue) {
-        Ok(composed) => check_message(config, issue, &composed, first, &mut report)?,
+        Ok(composed) => check_message(config, issue, &composed, &sample, &mut report)?,
         // The checks above name the cause at its line; this is the fallback.
         Err(e) if report.errors() == 0 => {
             report.add(&config.path, 1, Level::Error, format!("{e:#}"))
@@ -237,15 +237,12 @@ fn check_message(
     config: &Config,
     issue: &Issue,
     composed: &Composed<'_>,
-    first: Option<&Entry>,
+    sample: &crate::project::Sample,
     report: &mut Report,
 ) -> Result<()> {
-    let (email, name) = match first {
-        Some(e) => (e.subscriber.email.clone(), e.subscriber.name.clone()),
-        None => ("reader@example.com".to_string(), None),
-    };
+    let (email, name) = (&sample.email, &sample.name);
     let issue_toml = issue.dir.join("issue.toml");
-    let values = reader::values(config, issue, &email, name.as_deref(), Some(b"check"));
+    let values = reader::values(config, issue, email, name.as_deref(), Some(b"check"));
     let html = composed.mail_html(&values);
     let kb = html.len() as f64 / 1000.0;
     if html.len() > 102_000 {
@@ -280,7 +277,7 @@ fn check_message(
             format!("{e:#}"),
         ),
         Ok(factory) => {
-            let address = crate::subscribers::parse_address(&email).map_err(anyhow::Error::msg)?;
+            let address = crate::subscribers::parse_address(email).map_err(anyhow::Error::msg)?;
             let message = factory.build(&address, name.as_deref(), Purpose::List)?;
             if message.bytes.len() > 10_000_000 {
                 report.add(

@@ -2,14 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use crate::compose::Composed;
 use crate::fs;
-use crate::issue::Issue;
-use crate::message::{run_date, Factory, Purpose};
-use crate::reader;
-use crate::subscribers::{parse_address, List};
+use crate::message::{reader, run_date, Factory, Purpose};
+use crate::project::Project;
+use crate::subscribers::parse_address;
 
 /// Composes the issue for a sample reader and writes the files, plus
 /// `preview.eml`, the message that reader would get.
@@ -19,38 +18,52 @@ pub fn run(
     out: Option<PathBuf>,
     as_reader: Option<&str>,
 ) -> Result<()> {
-    let (config, issue, theme) = super::compose_issue(config_path, issue)?;
-    let composed = Composed::new(&config, &theme, &issue)?;
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
-    let (email, name) = sample_reader(&list, &issue, as_reader)?;
-    let secret = reader::secret_from_env(&config)?;
-    if secret.is_none() && config.file.unsubscribe.url.is_some() {
+    let project = Project::load(config_path, issue)?;
+    let (config, issue) = (&project.config, &project.issue);
+    let composed = Composed::new(config, &project.theme, issue)?;
+    let sample = project.sample_strict(as_reader)?;
+    if !sample.from_list {
         eprintln!(
-            "note: the unsubscribe secret is not set; preview unsubscribe links carry the token `unsigned`"
+            "note: no active reader in {} receives this issue; rendering for {}",
+            project.list.path.display(),
+            sample.email
         );
     }
-    let values = reader::values(&config, &issue, &email, name.as_deref(), secret.as_deref());
-    let web_values = reader::web_values(&config, &issue);
-
+    let secret = reader::secret_from_env(config)?;
+    if secret.is_none() && config.file.unsubscribe.url.is_some() {
+        eprintln!("note: the unsubscribe secret is not set; preview unsubscribe links carry the token `unsigned`");
+    }
+    let values = reader::values(
+        config,
+        issue,
+        &sample.email,
+        sample.name.as_deref(),
+        secret.as_deref(),
+    );
     let out = out.unwrap_or_else(|| issue.dir.join("build"));
     std::fs::create_dir_all(&out)
         .map_err(|e| anyhow::anyhow!("{}: cannot create the output folder: {e}", out.display()))?;
+    let address = parse_address(&sample.email).map_err(anyhow::Error::msg)?;
+    let preview = Factory::new(&composed, secret, run_date())?.build(
+        &address,
+        sample.name.as_deref(),
+        Purpose::List,
+    )?;
+    println!("Built \"{}\" for {}", composed.subject(), sample.email);
     let files = [
-        ("email.html", composed.html(&values)),
-        ("email.txt", composed.text(&values)),
-        ("web.html", composed.html(&web_values)),
+        ("email.html", composed.html(&values).into_bytes()),
+        ("email.txt", composed.text(&values).into_bytes()),
+        (
+            "web.html",
+            composed
+                .html(&reader::web_values(config, issue))
+                .into_bytes(),
+        ),
+        ("preview.eml", preview.bytes),
     ];
-    let address = parse_address(&email).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let factory = Factory::new(&composed, secret, run_date())?;
-    let preview = factory.build(&address, name.as_deref(), Purpose::List)?;
-    println!("Built \"{}\" for {email}", composed.subject());
-    let files = files
-        .iter()
-        .map(|(name, text)| (*name, text.as_bytes()))
-        .chain([("preview.eml", preview.bytes.as_slice())]);
     for (name, bytes) in files {
         let path = out.join(name);
-        fs::replace(&path, bytes)?;
+        fs::replace(&path, &bytes)?;
         println!(
             "  {:<40} {:>7.1} KB",
             path.display(),
@@ -59,44 +72,7 @@ pub fn run(
     }
     // The HTML files refer to the issue's own images by relative path.
     for image in &issue.images {
-        let path = out.join(&image.src);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        fs::replace(&path, &image.bytes)?;
+        fs::replace_creating(&out.join(&image.src), &image.bytes)?;
     }
     Ok(())
-}
-
-/// `--as ADDR`, or the first active reader the issue's audience reaches.
-fn sample_reader(
-    list: &List,
-    issue: &Issue,
-    as_reader: Option<&str>,
-) -> Result<(String, Option<String>)> {
-    if let Some(address) = as_reader {
-        let Some(entry) = list.find(address) else {
-            bail!(
-                "{address} is not in {}\n  help: add it with `letterpress subscribers add {address}` or pick an address from the list",
-                list.path.display()
-            );
-        };
-        return Ok((
-            entry.subscriber.email.clone(),
-            entry.subscriber.name.clone(),
-        ));
-    }
-    match list.recipients(&issue.audience, &[]).first() {
-        Some(entry) => Ok((
-            entry.subscriber.email.clone(),
-            entry.subscriber.name.clone(),
-        )),
-        None => {
-            eprintln!(
-                "note: no active reader in {} receives this issue; rendering for reader@example.com",
-                list.path.display()
-            );
-            Ok(("reader@example.com".into(), None))
-        }
-    }
 }

@@ -5,46 +5,34 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{compose_issue, CheckFormat};
-use crate::check::{check_issue, check_links, link_targets, Level, Report, Scope};
-use crate::error::Located;
-use crate::subscribers::List;
+use super::{CheckFormat, Exit};
+use crate::check::{check_issue, check_links, link_targets, Report, Scope};
+use crate::project::Project;
 
 /// Runs every check; exit 1 when there is an error.
-pub fn run(config_path: &Path, issue: &Path, format: CheckFormat, links: bool) -> Result<u8> {
-    let report = match load_and_check(config_path, issue, links) {
-        Ok(report) => report,
-        // A file that does not load is itself the finding.
-        Err(e) => match e.chain().find_map(|c| c.downcast_ref::<Located>()) {
-            Some(located) => {
-                let mut report = Report::default();
-                report.findings.push(crate::check::Finding {
-                    file: located.path.clone(),
-                    line: located.line,
-                    level: Level::Error,
-                    message: located.help.as_ref().map_or_else(
-                        || located.message.clone(),
-                        |h| format!("{} ({h})", located.message),
-                    ),
-                });
-                report
-            }
-            None => return Err(e),
-        },
-    };
+pub fn run(config_path: &Path, issue: &Path, format: CheckFormat, links: bool) -> Result<Exit> {
+    // A file that does not load is itself the finding.
+    let report = load_and_check(config_path, issue, links).or_else(Report::from_load_error)?;
     match format {
         CheckFormat::Human => print!("{}", report.human()),
         CheckFormat::Json => print!("{}", report.json()),
     }
-    Ok(if report.errors() > 0 { 1 } else { 0 })
+    Ok(if report.errors() > 0 {
+        Exit::Refused
+    } else {
+        Exit::Ok
+    })
 }
 
 fn load_and_check(config_path: &Path, issue: &Path, links: bool) -> Result<Report> {
-    let (config, issue, theme) = compose_issue(config_path, issue)?;
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
-    let mut report = check_issue(&config, &issue, &theme, &list, Scope::All)?;
+    let p = Project::load(config_path, issue)?;
+    let mut report = check_issue(&p.config, &p.issue, &p.theme, &p.list, Scope::All)?;
     if links {
-        check_links(&link_targets(&issue)?, Duration::from_secs(10), &mut report);
+        check_links(
+            &link_targets(&p.issue)?,
+            Duration::from_secs(10),
+            &mut report,
+        );
         report.sort();
     }
     Ok(report)

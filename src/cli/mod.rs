@@ -3,7 +3,6 @@
 
 mod build;
 mod check;
-mod deliver;
 mod new;
 mod send;
 mod subscribers;
@@ -13,10 +12,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::compose::Theme;
 use crate::config::Config;
 use crate::error::Located;
-use crate::issue::Issue;
+pub use crate::send::Shard;
 
 /// Compose Markdown issues into responsive HTML email and send them.
 #[derive(Debug, Parser)]
@@ -141,46 +139,8 @@ pub struct SendArgs {
     pub retry_failed: bool,
     /// Only the readers whose address hashes to shard K of N, with a journal
     /// of its own, so N machines can share a list.
-    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-}
-
-/// Shard K of N (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// This shard, 1..=count.
-    pub index: u32,
-    /// How many shards.
-    pub count: u32,
-}
-
-impl Shard {
-    /// Whether `address` belongs to this shard: a hash of the address's
-    /// identity, so the split is the same on every machine and every run.
-    pub fn contains(&self, address: &str) -> bool {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(crate::subscribers::identity(address).as_bytes());
-        let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
-        n % u64::from(self.count) == u64::from(self.index - 1)
-    }
-}
-
-fn parse_shard(value: &str) -> Result<Shard, String> {
-    let (k, n) = value
-        .split_once('/')
-        .ok_or("write the shard as K/N, e.g. 1/4")?;
-    let index: u32 = k
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{k}` is not a number"))?;
-    let count: u32 = n
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{n}` is not a number"))?;
-    if count == 0 || index == 0 || index > count {
-        return Err(format!("shard {index}/{count}: K must be between 1 and N"));
-    }
-    Ok(Shard { index, count })
 }
 
 /// `subscribers` subcommands.
@@ -236,99 +196,100 @@ pub enum SubscribersCommand {
     },
 }
 
-/// Runs the command line and turns the outcome into an exit code:
-/// 0 success, 1 an error in input, config or arguments (nothing sent),
-/// 2 some readers failed, 130 interrupted (resumable).
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => {
-            report(&err);
-            ExitCode::from(1)
-        }
+/// How a command ended, for the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Ok,
+    /// Findings or input errors: nothing was done (`check` with errors).
+    Refused,
+    /// The run finished or stopped with some readers not delivered.
+    Undelivered,
+    /// Interrupted; the same command resumes.
+    Interrupted,
+}
+
+/// The exit status, from one place: 0 success; 1 an error in input, config
+/// or arguments (usage errors included), nothing done; 2 some readers not
+/// delivered (refused, deferred, or a fatal relay error after some were
+/// accepted); 130 interrupted (resumable).
+pub fn exit_code(outcome: &anyhow::Result<Exit>) -> u8 {
+    match outcome {
+        Ok(Exit::Ok) => 0,
+        Ok(Exit::Refused) | Err(_) => 1,
+        Ok(Exit::Undelivered) => 2,
+        Ok(Exit::Interrupted) => 130,
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<u8> {
-    let done = |r: anyhow::Result<()>| r.map(|()| 0);
+/// Runs the command line.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // --help and --version print to stdout and succeed; a usage
+            // error is an error in the arguments like any other.
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let outcome = run(cli);
+    if let Err(err) = &outcome {
+        report(err);
+    }
+    ExitCode::from(exit_code(&outcome))
+}
+
+fn run(cli: Cli) -> anyhow::Result<Exit> {
+    let config = cli.config.as_path();
+    let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
         Command::New { dir } => done(new::run(&dir)),
         Command::Build {
             issue,
             out,
             as_reader,
-        } => done(build::run(&cli.config, &issue, out, as_reader.as_deref())),
+        } => done(build::run(config, &issue, out, as_reader.as_deref())),
         Command::Check {
             issue,
             format,
             links,
-        } => check::run(&cli.config, &issue, format, links),
+        } => check::run(config, &issue, format, links),
         Command::Serve {
             port,
             bind,
             preview,
-        } => {
-            let config = Config::load(&cli.config)?;
-            let address = std::net::SocketAddr::new(bind, port);
-            done(crate::serve::serve(config, address, preview))
-        }
-        Command::Archive { out } => done(archive(&cli.config, &out)),
-        Command::Send(args) => send::run(&cli.config, &args),
-        Command::Subscribers { command } => done(subscribers::run(&cli.config, &command)),
+        } => done(serve(config, bind, port, preview)),
+        Command::Archive { out } => done(archive(config, &out)),
+        Command::Send(args) => send::run(config, &args),
+        Command::Subscribers { command } => done(subscribers::run(config, &command)),
     }
+}
+
+fn serve(config: &Path, bind: std::net::IpAddr, port: u16, preview: bool) -> anyhow::Result<()> {
+    let config = Config::load(config)?;
+    crate::web::serve(config, std::net::SocketAddr::new(bind, port), preview)
 }
 
 /// `letterpress archive --out DIR`.
 fn archive(config_path: &Path, out: &Path) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let issues = crate::serve::sent_issues(&config)?;
-    let write = |path: PathBuf, bytes: &[u8]| -> anyhow::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        crate::fs::replace(&path, bytes)
-    };
-    write(
-        out.join("index.html"),
-        crate::serve::index_page(&config, &issues).as_bytes(),
-    )?;
-    write(
-        out.join("feed.xml"),
-        crate::serve::atom_feed(&config, &issues).as_bytes(),
-    )?;
-    for issue in &issues {
-        let dir = out.join(&issue.slug);
-        write(
-            dir.join("index.html"),
-            crate::serve::web_page(&config, issue)?.as_bytes(),
-        )?;
-        for image in &issue.images {
-            write(dir.join(&image.src), &image.bytes)?;
-        }
-    }
+    let written = crate::web::archive::write(&config, out)?;
     println!(
-        "Wrote the archive of {} issue{} to {}",
-        issues.len(),
-        if issues.len() == 1 { "" } else { "s" },
+        "Wrote the archive of {written} issue{} to {}",
+        plural(written),
         out.display()
     );
     Ok(())
 }
 
-/// Loads what composing an issue needs: the config, the issue (a path, or a
-/// folder name under the project's `issues/`) and the theme.
-fn compose_issue(config_path: &Path, issue: &Path) -> anyhow::Result<(Config, Issue, Theme)> {
-    let config = Config::load(config_path)?;
-    let in_project = config.project_dir.join("issues").join(issue);
-    let dir = if !issue.exists() && issue.components().count() == 1 && in_project.is_dir() {
-        in_project
+/// "s" for counts other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
     } else {
-        issue.to_path_buf()
-    };
-    let issue = Issue::load(&dir)?;
-    let theme = Theme::load(&config)?;
-    Ok((config, issue, theme))
+        "s"
+    }
 }
 
 /// Prints an error once, with its causes; a located error in the

@@ -1,32 +1,58 @@
 //! `letterpress send ISSUE`: to the list, to test addresses, or
-//! `--dry-run` into files.
+//! `--dry-run` into files. Wiring only: load, check, plan, confirm, run,
+//! report.
 
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, IsTerminal, Write};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{compose_issue, SendArgs};
+use super::{plural, Exit, SendArgs};
 use crate::check::{check_issue, Scope};
 use crate::compose::Composed;
-use crate::fs;
-use crate::message::{run_date, Factory, Purpose};
-use crate::reader;
-use crate::subscribers::{parse_address, List, Severity};
+use crate::message::{reader, run_date, Factory, Purpose};
+use crate::project::Project;
+use crate::send::{self, DryRun, Plan, Ran, Relay, Request, Settings, Stopped, Transport};
+use crate::subscribers::{List, Severity};
 
-/// Composes the issue, picks the readers, then writes or delivers.
-pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
-    let (config, issue, theme) = compose_issue(config_path, &args.issue)?;
-    let composed = Composed::new(&config, &theme, &issue)?;
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
-    let secret = reader::secret_from_env(&config)?;
-    if secret.is_none() && config.file.unsubscribe.url.is_some() {
-        let name = reader::secret_env_name(&config);
+/// Composes the issue, checks it, plans the readers, then writes or delivers.
+pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
+    let project = Project::load(config_path, &args.issue)?;
+    let secret = reader::secret_from_env(&project.config)?;
+    if secret.is_none() && project.config.file.unsubscribe.url.is_some() {
         bail!(
-            "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {name}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
-            config.path.display()
+            "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
+            project.config.path.display(),
+            reader::secret_env_name(&project.config)
         );
     }
-    let report = check_issue(&config, &issue, &theme, &list, Scope::BeforeSend)?;
+    preflight(&project, args)?;
+    let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
+    let factory = Factory::new(&composed, secret, run_date())?;
+    let plan = Plan::new(&project, &request(args))?;
+    if args.dry_run {
+        return dry_run(&project, &plan, &factory, args);
+    }
+    deliver(&project, &plan, &factory, args)
+}
+
+fn request(args: &SendArgs) -> Request<'_> {
+    Request {
+        to: &args.to,
+        tags: &args.tag,
+        shard: args.shard,
+        limit: args.limit,
+        skip_invalid: args.skip_invalid,
+        retry_failed: args.retry_failed,
+        journaled: !args.dry_run && args.to.is_empty(),
+    }
+}
+
+/// `check` before any send, and the list's findings.
+fn preflight(project: &Project, args: &SendArgs) -> Result<()> {
+    let p = project;
+    let report = check_issue(&p.config, &p.issue, &p.theme, &p.list, Scope::BeforeSend)?;
     if !report.findings.is_empty() {
         eprint!("{}", report.human());
     }
@@ -34,208 +60,250 @@ pub fn run(config_path: &Path, args: &SendArgs) -> Result<u8> {
         bail!(
             "`letterpress check` found {} error{}; nothing was sent\n  help: fix them, or pass --force to send anyway",
             report.errors(),
-            if report.errors() == 1 { "" } else { "s" }
+            plural(report.errors())
         );
     }
-    let (mut readers, purpose) = if args.to.is_empty() {
-        (list_readers(&list, &issue.audience, args)?, Purpose::List)
-    } else {
-        (test_readers(&list, &args.to)?, Purpose::Test)
-    };
-    if let Some(shard) = args.shard {
-        readers.retain(|(address, _)| shard.contains(address.as_ref()));
-    }
-    let factory = Factory::new(&composed, secret, run_date())?;
-    if !args.dry_run {
-        let list = (purpose == Purpose::List).then_some(&list);
-        return super::deliver::run(&config, &composed, &factory, readers, list, args);
-    }
-    if let Some(limit) = args.limit {
-        readers.truncate(limit);
-    }
-    let Some(out) = &args.out else {
-        bail!("--dry-run needs --out DIR: the folder to write the messages into");
-    };
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create the folder", out.display()))?;
-    let failed = write_all(&factory, &readers, purpose, out)?;
-    let written = readers.len() - failed.len();
-    println!(
-        "Dry run of \"{}\": wrote {} message{} to {}; no connection was opened.",
-        composed.subject(),
-        written,
-        if written == 1 { "" } else { "s" },
-        out.display()
-    );
-    if purpose == Purpose::List {
-        println!("{}", skipped_summary(&list, written));
-    }
-    for (address, why) in &failed {
-        eprintln!("error: no message for {address}: {why}");
-    }
-    Ok(if failed.is_empty() { 0 } else { 2 })
-}
-
-/// A reader's address and name.
-pub type Reader = (lettre::Address, Option<String>);
-
-/// What one dry-run worker did.
-#[derive(Default)]
-struct Part {
-    written: Vec<PathBuf>,
-    failed: Vec<(String, String)>,
-    error: Option<anyhow::Error>,
-}
-
-/// Builds and writes the messages, the readers shared among the cores. A
-/// reader whose message cannot be built is reported and the rest go on
-/// (returned as address and reason). A file that cannot be written (a full
-/// disk) stops every worker, and the files this run wrote are removed, so
-/// the folder never holds half a run.
-fn write_all(
-    factory: &Factory<'_>,
-    readers: &[Reader],
-    purpose: Purpose,
-    out: &Path,
-) -> Result<Vec<(String, String)>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = readers.len().div_ceil(threads).max(1);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let parts: Vec<Part> = std::thread::scope(|scope| {
-        let workers: Vec<_> = readers
-            .chunks(chunk)
-            .map(|readers| scope.spawn(|| write_part(factory, readers, purpose, out, &stop)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join().unwrap_or_else(|_| Part {
-                    error: Some(anyhow::anyhow!("a worker thread panicked")),
-                    ..Part::default()
-                })
-            })
-            .collect()
-    });
-    let mut failed = Vec::new();
-    let mut written = Vec::new();
-    let mut error = None;
-    for part in parts {
-        failed.extend(part.failed);
-        written.extend(part.written);
-        error = error.or(part.error);
-    }
-    let Some(error) = error else {
-        return Ok(failed);
-    };
-    let kept: Vec<&PathBuf> = written
-        .iter()
-        .filter(|p| std::fs::remove_file(p).is_err())
-        .collect();
-    let cleaned = if kept.is_empty() {
-        format!(
-            "the {} message{} this run had written were removed again",
-            written.len(),
-            if written.len() == 1 { "" } else { "s" }
-        )
-    } else {
-        format!(
-            "{} of the messages this run wrote could not be removed and are still in {}",
-            kept.len(),
-            out.display()
-        )
-    };
-    Err(error.context(format!("the dry run stopped; {cleaned}")))
-}
-
-fn write_part(
-    factory: &Factory<'_>,
-    readers: &[Reader],
-    purpose: Purpose,
-    out: &Path,
-    stop: &std::sync::atomic::AtomicBool,
-) -> Part {
-    use std::sync::atomic::Ordering;
-    let mut part = Part::default();
-    for (address, name) in readers {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let message = match factory.build(address, name.as_deref(), purpose) {
-            Ok(message) => message,
-            Err(e) => {
-                part.failed.push((address.to_string(), format!("{e:#}")));
-                continue;
-            }
-        };
-        let path = out.join(eml_file_name(address.as_ref()));
-        match fs::replace(&path, &message.bytes) {
-            Ok(()) => part.written.push(path),
-            Err(e) => {
-                stop.store(true, Ordering::SeqCst);
-                part.error = Some(e);
-                break;
-            }
-        }
-    }
-    part
-}
-
-/// The list's readers for this issue, after reporting the list's findings.
-fn list_readers(list: &List, audience: &[String], args: &SendArgs) -> Result<Vec<Reader>> {
-    for finding in &list.findings {
-        if finding.severity == Severity::Warning || args.skip_invalid {
-            let level = if finding.severity == Severity::Error {
-                "skipped"
-            } else {
-                "warning"
+    if args.to.is_empty() {
+        for finding in &p.list.findings {
+            let level = match finding.severity {
+                Severity::Error if args.skip_invalid => "skipped",
+                Severity::Error => continue,
+                Severity::Warning => "warning",
             };
             eprintln!(
                 "{}:{}: {level}: {}",
-                list.path.display(),
+                p.list.path.display(),
                 finding.line,
                 finding.message
             );
         }
     }
-    if !args.skip_invalid {
-        if let Some(err) = list.invalid_error() {
-            return Err(err);
-        }
-    }
-    let readers: Vec<Reader> = list
-        .recipients(audience, &args.tag)
-        .into_iter()
-        .map(|e| {
-            (
-                e.address.clone().expect("recipients are valid"),
-                e.subscriber.name.clone(),
-            )
-        })
-        .collect();
-    if readers.is_empty() {
-        bail!(
-            "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
-            list.path.display(),
-            if audience.is_empty() { String::new() } else { format!(" tagged {}", audience.join(" or ")) },
-            if args.tag.is_empty() { String::new() } else { format!(" with --tag {}", args.tag.join(", ")) },
-        );
-    }
-    Ok(readers)
+    Ok(())
 }
 
-/// `--to` addresses; a name comes from the list when the address is in it.
-fn test_readers(list: &List, to: &[String]) -> Result<Vec<Reader>> {
-    to.iter()
-        .map(|raw| {
-            let address = parse_address(raw).map_err(|e| anyhow::anyhow!("--to {e}"))?;
-            let name = list.find(raw).and_then(|e| e.subscriber.name.clone());
-            Ok((address, name))
-        })
+fn dry_run(project: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+    let Some(out) = &args.out else {
+        bail!("--dry-run needs --out DIR: the folder to write the messages into");
+    };
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the folder", out.display()))?;
+    let files = DryRun::new(out);
+    let subject = factory.subject();
+    let ran = send::run(
+        plan,
+        factory,
+        &files,
+        &Settings::dry_run(),
+        &ProgressBar::hidden(),
+        subject,
+    )?;
+    if let Stopped::Fatal(e) = ran.stopped {
+        let (removed, kept) = files.remove_written();
+        let cleaned = match kept.len() {
+            0 => format!(
+                "the {removed} message{} this run had written were removed again",
+                plural(removed)
+            ),
+            n => format!(
+                "{n} of the messages this run wrote could not be removed and are still in {}",
+                out.display()
+            ),
+        };
+        return Err(e.context(format!("the dry run stopped; {cleaned}")));
+    }
+    let written = ran.summary.accepted;
+    println!(
+        "Dry run of \"{subject}\": wrote {written} message{} to {}; no connection was opened.",
+        plural(written),
+        out.display()
+    );
+    if plan.purpose == Purpose::List {
+        println!("{}", skipped_summary(&project.list, written));
+    }
+    for (address, why) in &ran.summary.failed {
+        eprintln!("error: no message for {address}: {why}");
+    }
+    Ok(if ran.summary.failed.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Undelivered
+    })
+}
+
+fn deliver(project: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+    let relay = Relay::from_config(&project.config)?;
+    if plan.accepted_before + plan.failed_before > 0 {
+        println!(
+            "Resuming: {} reader{} already accepted, {} failed permanently earlier{}.",
+            plan.accepted_before,
+            plural(plan.accepted_before),
+            plan.failed_before,
+            if plan.failed_before > 0 {
+                " (--retry-failed tries them again)"
+            } else {
+                ""
+            }
+        );
+    }
+    if plan.jobs.is_empty() {
+        println!("Nothing to send: every reader of this issue has been handled.");
+        return Ok(if plan.failed_before > 0 {
+            Exit::Undelivered
+        } else {
+            Exit::Ok
+        });
+    }
+    confirm(factory.subject(), plan.jobs.len(), &relay.name(), args.yes)?;
+    let progress = progress_bar(plan.jobs.len());
+    let settings = Settings::from_config(&project.config);
+    let ran = send::run(
+        plan,
+        factory,
+        &relay,
+        &settings,
+        &progress,
+        factory.subject(),
+    );
+    progress.finish_and_clear();
+    let ran = ran?;
+    report(&ran, factory.subject(), &relay.name(), plan);
+    if let Some(place) = &plan.place {
+        println!("Journal: {}", place.journal().display());
+    }
+    finish(ran, project, args)
+}
+
+/// Says how the run ended and what to do next; the exit status.
+fn finish(ran: Ran, project: &Project, args: &SendArgs) -> Result<Exit> {
+    let remaining = ran.summary.remaining;
+    let resume = || resume_command(project, args);
+    match ran.stopped {
+        // Nothing got through: an error like any other.
+        Stopped::Fatal(e) if ran.summary.accepted == 0 => Err(e),
+        Stopped::Fatal(e) => {
+            eprintln!("error: {e:#}");
+            eprintln!("{remaining} reader{} not sent yet. Once the relay accepts letterpress again, resume with:\n  {}", plural(remaining), resume());
+            Ok(Exit::Undelivered)
+        }
+        // Every outcome not on disk is a reader the next run may mail again.
+        Stopped::Journal(e) => {
+            eprintln!("error: {e}");
+            eprintln!("{remaining} reader{} not sent yet. Once the journal can be written again (free space on its disk), resume with:\n  {}", plural(remaining), resume());
+            Ok(Exit::Undelivered)
+        }
+        Stopped::Interrupted => {
+            eprintln!(
+                "Interrupted: {remaining} reader{} not sent yet. Resume with:\n  {}",
+                plural(remaining),
+                resume()
+            );
+            Ok(Exit::Interrupted)
+        }
+        Stopped::Finished if ran.summary.failed.is_empty() && ran.summary.deferred.is_empty() => {
+            Ok(Exit::Ok)
+        }
+        Stopped::Finished => Ok(Exit::Undelivered),
+    }
+}
+
+/// Asks before a real send; without a terminal `--yes` is required.
+fn confirm(subject: &str, readers: usize, relay: &str, yes: bool) -> Result<()> {
+    let question = format!(
+        "Send \"{subject}\" to {readers} reader{} through {relay}?",
+        plural(readers)
+    );
+    if yes {
+        println!("{question} yes (--yes)");
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{question}\nThere is no terminal to confirm on.\n  help: pass --yes to send without asking");
+    }
+    eprint!("{question} [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        bail!("not sent: the send was not confirmed")
+    }
+}
+
+fn progress_bar(total: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sent · {rate} · ETA {eta}")
+        .expect("a valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} messages/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn report(ran: &Ran, subject: &str, relay: &str, plan: &Plan) {
+    let s = &ran.summary;
+    println!(
+        "Sent \"{subject}\" through {relay}: {} accepted, {} failed, {} deferred, {} not attempted; skipped {} accepted and {} failed in earlier runs; {} connection{}.",
+        s.accepted, s.failed.len(), s.deferred.len(), s.remaining,
+        plan.accepted_before, plan.failed_before, s.connections, plural(s.connections),
+    );
+    let groups = [
+        (
+            "Left out: unsubscribed or bounced while the send ran:",
+            s.left_out.clone(),
+        ),
+        (
+            "Refused permanently (not retried; --retry-failed tries again):",
+            failed_lines(&s.failed),
+        ),
+        (
+            "Temporary failures on every attempt (the next run tries again):",
+            failed_lines(&s.deferred),
+        ),
+    ];
+    for (title, lines) in groups {
+        if !lines.is_empty() {
+            println!("{title}");
+            for line in lines {
+                println!("  {line}");
+            }
+        }
+    }
+}
+
+fn failed_lines(failed: &[(String, String)]) -> Vec<String> {
+    failed
+        .iter()
+        .map(|(address, reply)| format!("{address}: {reply}"))
         .collect()
 }
 
+fn resume_command(project: &Project, args: &SendArgs) -> String {
+    let mut command = format!(
+        "letterpress --config {} send {}",
+        project.config.path.display(),
+        args.issue.display()
+    );
+    if let Some(shard) = args.shard {
+        command.push_str(&format!(" --shard {}/{}", shard.index, shard.count));
+    }
+    for tag in &args.tag {
+        command.push_str(&format!(" --tag {tag}"));
+    }
+    command.push_str(" --yes");
+    command
+}
+
 /// What the list held besides the readers reached.
-pub fn skipped_summary(list: &List, sent: usize) -> String {
+fn skipped_summary(list: &List, sent: usize) -> String {
     let c = list.counts(list.entries.iter());
     let other = list
         .entries
@@ -249,41 +317,4 @@ pub fn skipped_summary(list: &List, sent: usize) -> String {
         c.invalid,
         c.duplicates
     )
-}
-
-/// `reader@example.com.eml`: the address in lower case, with any character
-/// that is not safe in a file name percent-encoded.
-pub fn eml_file_name(address: &str) -> PathBuf {
-    let mut name = String::with_capacity(address.len() + 4);
-    for (i, b) in crate::subscribers::identity(address).bytes().enumerate() {
-        let safe = b.is_ascii_alphanumeric() || b"@+-_".contains(&b) || (b == b'.' && i > 0);
-        if safe {
-            name.push(b as char);
-        } else {
-            name.push_str(&format!("%{b:02X}"));
-        }
-    }
-    name.push_str(".eml");
-    PathBuf::from(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn eml_names_are_safe() {
-        assert_eq!(
-            eml_file_name("Reader@Example.com"),
-            PathBuf::from("reader@example.com.eml")
-        );
-        assert_eq!(
-            eml_file_name("a/b@example.com"),
-            PathBuf::from("a%2Fb@example.com.eml")
-        );
-        assert_eq!(
-            eml_file_name(".x@example.com"),
-            PathBuf::from("%2Ex@example.com.eml")
-        );
-    }
 }

@@ -191,7 +191,10 @@ impl TagTable {
                 .and_then(|i| self.tags.get(i))
             {
                 Some(tag) if tag.in_url && matches!(tag.field, Field::Name | Field::Email) => {
-                    escape(&crate::reader::percent_encode(values.get(tag)), &mut out)
+                    escape(
+                        &crate::message::reader::percent_encode(values.get(tag)),
+                        &mut out,
+                    )
                 }
                 Some(tag) => escape(values.get(tag), &mut out),
                 None => out.push_str(&after[..close]),

@@ -3,6 +3,8 @@
 //! the bulk-sender headers (List-Id, List-Unsubscribe, One-Click), a
 //! Message-ID on the sender's domain and, when configured, a DKIM signature.
 
+pub mod reader;
+
 use std::str::FromStr;
 use std::time::SystemTime;
 
@@ -18,7 +20,6 @@ use sha2::{Digest, Sha256};
 
 use crate::compose::Composed;
 use crate::config::{Config, DkimAlgorithm};
-use crate::reader;
 
 /// A message ready for the wire: envelope and the exact DATA bytes (CRLF).
 #[derive(Debug, Clone)]
@@ -111,6 +112,11 @@ impl<'a> Factory<'a> {
             date,
             secret,
         })
+    }
+
+    /// The subject of every message.
+    pub fn subject(&self) -> &str {
+        self.composed.subject()
     }
 
     /// The message for one reader.

@@ -1,25 +1,35 @@
-//! Delivery: a pool of relay connections, a global rate limit, retries with
-//! backoff, and a journal of every outcome.
+//! Sending an issue: who gets it ([`plan`]), how it travels ([`Transport`]:
+//! the relay over SMTP, or the dry run's files), and the one delivery loop
+//! for both ([`run`]): connections in parallel, a global rate limit, retries
+//! with backoff, a journal of every outcome, and a stop that lets the
+//! messages in flight finish.
 
+mod dryrun;
 pub mod journal;
+pub mod plan;
+mod signals;
 mod smtp;
+mod transport;
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use indicatif::ProgressBar;
-use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::Address;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::config::Config;
 use crate::message::{Factory, Purpose};
 use crate::subscribers::{identity, stamp, List, Stamp};
-use journal::{Outcome, Record};
-pub use smtp::{Failure, Relay};
+pub use dryrun::DryRun;
+use journal::{Journal, Outcome, Record, WriteFailed};
+pub use plan::{Plan, Request, Shard};
+pub use smtp::Relay;
+pub use transport::{Error, Transport};
 
 /// Throughput and retry settings (`[sending]`).
 #[derive(Debug, Clone)]
@@ -34,6 +44,42 @@ pub struct Settings {
     pub max_per_connection: usize,
     /// The first retry's delay; each further one doubles it.
     pub retry_delay: Duration,
+    /// OS threads the connections are spread over (building messages is
+    /// the work a dry run spends its time on).
+    pub threads: usize,
+    /// Whether Ctrl-C and SIGTERM stop the run gracefully.
+    pub signals: bool,
+}
+
+impl Settings {
+    /// `[sending]` for a send through the relay: one thread (the relay is
+    /// the bottleneck), signals handled.
+    pub fn from_config(config: &Config) -> Settings {
+        let sending = &config.file.sending;
+        Settings {
+            concurrency: sending.concurrency.max(1),
+            rate_per_second: sending.rate_per_second,
+            max_attempts: sending.max_attempts.max(1),
+            max_per_connection: sending.max_messages_per_connection.max(1),
+            retry_delay: Duration::from_secs_f64(sending.retry_delay_secs.max(0.0)),
+            threads: 1,
+            signals: true,
+        }
+    }
+
+    /// A dry run: one writer per core, no rate limit, no retries.
+    pub fn dry_run() -> Settings {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Settings {
+            concurrency: cores,
+            rate_per_second: 0.0,
+            max_attempts: 1,
+            max_per_connection: usize::MAX,
+            retry_delay: Duration::ZERO,
+            threads: cores,
+            signals: false,
+        }
+    }
 }
 
 /// A reader to deliver to.
@@ -119,71 +165,177 @@ struct Queue {
     in_flight: usize,
 }
 
+/// How a run ended.
+#[derive(Debug)]
+pub enum Stopped {
+    /// Every reader was tried.
+    Finished,
+    /// Ctrl-C or SIGTERM: the rest stays for the next run.
+    Interrupted,
+    /// The journal could not be written: the run stopped taking readers.
+    Journal(WriteFailed),
+    /// Nobody could get through any more (login refused, TLS, a full disk).
+    Fatal(anyhow::Error),
+}
+
+/// What a run did and why it ended.
+#[derive(Debug)]
+pub struct Ran {
+    /// The outcomes.
+    pub summary: Summary,
+    /// Why it ended.
+    pub stopped: Stopped,
+}
+
 /// What the workers share.
-struct Shared<'a> {
+struct Shared<'a, T: Transport> {
     factory: &'a Factory<'a>,
-    relay: &'a Relay,
+    transport: &'a T,
     settings: &'a Settings,
     purpose: Purpose,
     journal: Option<Mutex<mpsc::Sender<Record>>>,
-    stop: &'a AtomicBool,
-    wake: &'a Notify,
+    stop: Arc<AtomicBool>,
+    wake: Arc<Notify>,
     queue: Mutex<Queue>,
     next_slot: Mutex<Instant>,
     summary: Mutex<Summary>,
     progress: &'a ProgressBar,
-    watch: Option<&'a ListWatch>,
+    watch: Option<ListWatch>,
 }
 
-/// Delivers `jobs`, each to its reader, until done or `stop` is set (then
-/// the messages in flight finish and the rest stay for the next run).
-#[allow(clippy::too_many_arguments)]
-pub async fn deliver(
+/// Delivers the plan's messages through `transport`, each reader once,
+/// until done or stopped (then the messages in flight finish and the rest
+/// stay for the next run). The same loop serves real sends and dry runs.
+pub fn run<T: Transport>(
+    plan: &Plan,
     factory: &Factory<'_>,
-    relay: &Relay,
+    transport: &T,
     settings: &Settings,
-    jobs: Vec<Job>,
-    purpose: Purpose,
-    journal: Option<mpsc::Sender<Record>>,
-    stop: &AtomicBool,
-    wake: &Notify,
     progress: &ProgressBar,
-    watch: Option<&ListWatch>,
-) -> Result<Summary> {
+    subject: &str,
+) -> Result<Ran> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(Notify::new());
+    let journal = plan
+        .place
+        .as_ref()
+        .map(|place| open_journal(place, subject, &stop, &wake))
+        .transpose()?;
     let shared = Shared {
         factory,
-        relay,
+        transport,
         settings,
-        purpose,
-        journal: journal.map(Mutex::new),
-        stop,
-        wake,
+        purpose: plan.purpose,
+        journal: journal.as_ref().map(|j| Mutex::new(j.sender())),
+        stop: stop.clone(),
+        wake: wake.clone(),
         queue: Mutex::new(Queue {
-            fresh: jobs.into(),
+            fresh: plan.jobs.clone().into(),
             retries: Vec::new(),
             in_flight: 0,
         }),
         next_slot: Mutex::new(Instant::now()),
         summary: Mutex::new(Summary::default()),
         progress,
-        watch,
+        watch: plan.list_path.as_deref().map(ListWatch::new),
     };
-    let workers = (0..settings.concurrency.max(1)).map(|_| worker(&shared));
-    let results = futures_util::future::join_all(workers).await;
-    let mut summary = shared.summary.into_inner().expect("no worker panicked");
-    let queue = shared.queue.into_inner().expect("no worker panicked");
+    let fatal = drive(&shared, settings);
+    let Shared {
+        journal: sender,
+        summary,
+        queue,
+        ..
+    } = shared;
+    drop(sender);
+    let mut summary = summary.into_inner().expect("no worker panicked");
+    let queue = queue.into_inner().expect("no worker panicked");
     summary.remaining = queue.fresh.len() + queue.retries.len();
-    results.into_iter().collect::<Result<Vec<()>>>()?;
-    Ok(summary)
+    let journaled = journal.map_or(Ok(()), Journal::close);
+    let stopped = match (fatal?, journaled) {
+        (Some(e), _) => Stopped::Fatal(e),
+        (None, Err(e)) => match e.downcast::<WriteFailed>() {
+            Ok(failed) => Stopped::Journal(failed),
+            Err(e) => Stopped::Fatal(e),
+        },
+        (None, Ok(())) if stop.load(Ordering::SeqCst) && summary.remaining > 0 => {
+            Stopped::Interrupted
+        }
+        (None, Ok(())) => Stopped::Finished,
+    };
+    Ok(Ran { summary, stopped })
 }
 
-async fn worker(shared: &Shared<'_>) -> Result<()> {
-    let mut connection: Option<(AsyncSmtpConnection, usize)> = None;
+/// The journal, which stops the run the moment a write fails.
+fn open_journal(
+    place: &journal::Place,
+    subject: &str,
+    stop: &Arc<AtomicBool>,
+    wake: &Arc<Notify>,
+) -> Result<Journal> {
+    let (stop, wake) = (stop.clone(), wake.clone());
+    Journal::open_watched(
+        &place.journal(),
+        &journal::header(subject, &place.owner),
+        move || {
+            stop.store(true, Ordering::SeqCst);
+            wake.notify_waiters();
+        },
+    )
+}
+
+/// Runs the workers, spread over `settings.threads` threads with a runtime
+/// each; the first fatal error, if any.
+fn drive<T: Transport>(
+    shared: &Shared<'_, T>,
+    settings: &Settings,
+) -> Result<Option<anyhow::Error>> {
+    let concurrency = settings.concurrency.max(1);
+    let threads = settings.threads.clamp(1, concurrency);
+    let results: Vec<Result<Vec<Result<()>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let workers = concurrency / threads + usize::from(t < concurrency % threads);
+                let signals = settings.signals && t == 0;
+                scope.spawn(move || -> Result<Vec<Result<()>>> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .context("cannot start the async runtime")?;
+                    Ok(runtime.block_on(async {
+                        if signals {
+                            signals::watch(shared.stop.clone(), shared.wake.clone());
+                        }
+                        futures_util::future::join_all((0..workers).map(|_| worker(shared))).await
+                    }))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a sending thread panicked")))
+            })
+            .collect()
+    });
+    let mut fatal = None;
+    for result in results {
+        for worker in result? {
+            if let Err(e) = worker {
+                fatal.get_or_insert(e);
+            }
+        }
+    }
+    Ok(fatal)
+}
+
+async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
+    let mut connection: Option<(T::Connection, usize)> = None;
     let result = loop {
         let Some(mut job) = next_job(shared).await else {
             break Ok(());
         };
-        if shared.watch.is_some_and(|w| w.stops(&job.address)) {
+        if shared.watch.as_ref().is_some_and(|w| w.stops(&job.address)) {
             shared.leave_out(&job);
             continue;
         }
@@ -196,15 +348,17 @@ async fn worker(shared: &Shared<'_>) -> Result<()> {
             .build(&job.address, job.name.as_deref(), shared.purpose)
         {
             Ok(message) => send_one(shared, &mut connection, &message).await,
-            Err(e) => Err(Failure::Permanent(format!(
-                "letterpress cannot build this reader's message: {e:#}"
-            ))),
+            Err(e) => Err(Error::permanent(
+                None,
+                format!("letterpress cannot build this reader's message: {e:#}"),
+            )),
         };
         match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),
-            Err(Failure::Permanent(reply)) => shared.finish(&job, Outcome::Failed, reply),
-            Err(Failure::Temporary(reply)) => shared.retry_or_defer(job, reply),
-            Err(Failure::Fatal(e)) => {
+            Err(e) if e.is_permanent() => shared.finish(&job, Outcome::Failed, e.to_string()),
+            Err(e) if e.is_transient() => shared.retry_or_defer(job, e.to_string()),
+            Err(e) => {
+                let e = e.into_fatal();
                 shared.stop.store(true, Ordering::SeqCst);
                 shared.queue.lock().expect("queue").fresh.push_front(job);
                 shared.done_one();
@@ -213,7 +367,7 @@ async fn worker(shared: &Shared<'_>) -> Result<()> {
         }
     };
     if let Some((c, _)) = connection {
-        shared.relay.quit(c).await;
+        shared.transport.close(c).await;
     }
     result
 }
@@ -221,25 +375,25 @@ async fn worker(shared: &Shared<'_>) -> Result<()> {
 /// Sends on the worker's connection, opening a fresh one when there is
 /// none or the current one has carried its share. After any failure the
 /// connection is dropped, so a retry always starts on a fresh one.
-async fn send_one(
-    shared: &Shared<'_>,
-    connection: &mut Option<(AsyncSmtpConnection, usize)>,
+async fn send_one<T: Transport>(
+    shared: &Shared<'_, T>,
+    connection: &mut Option<(T::Connection, usize)>,
     message: &crate::message::Outgoing,
-) -> Result<String, Failure> {
+) -> Result<String, Error> {
     if connection
         .as_ref()
         .is_some_and(|(_, sent)| *sent >= shared.settings.max_per_connection)
     {
         let (old, _) = connection.take().expect("checked");
-        shared.relay.quit(old).await;
+        shared.transport.close(old).await;
     }
     if connection.is_none() {
-        let fresh = shared.relay.connect().await?;
+        let fresh = shared.transport.connect().await?;
         shared.summary.lock().expect("summary").connections += 1;
         *connection = Some((fresh, 0));
     }
     let (conn, sent) = connection.as_mut().expect("connected above");
-    match shared.relay.send(conn, message).await {
+    match shared.transport.send(conn, message).await {
         Ok(reply) => {
             *sent += 1;
             Ok(reply)
@@ -253,7 +407,7 @@ async fn send_one(
 
 /// The next reader: a retry that is due first, then a fresh one; waits
 /// while only retries that are not yet due, or messages in flight, remain.
-async fn next_job(shared: &Shared<'_>) -> Option<Job> {
+async fn next_job<T: Transport>(shared: &Shared<'_, T>) -> Option<Job> {
     loop {
         // Registered before the queue is looked at, so that a job finishing
         // in between still wakes this worker.
@@ -288,7 +442,7 @@ async fn next_job(shared: &Shared<'_>) -> Option<Job> {
     }
 }
 
-impl Shared<'_> {
+impl<T: Transport> Shared<'_, T> {
     /// Waits for this message's slot: slots are `1 / rate` apart across all
     /// connections, so N messages take (N − 1) / rate seconds, with no bursts.
     async fn acquire_slot(&self) {

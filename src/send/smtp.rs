@@ -17,6 +17,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension};
 use lettre::transport::smtp::response::Severity;
 use rustls::pki_types::{CertificateDer, ServerName};
 
+use super::transport::{Error, Transport};
 use crate::config::{Config, Security};
 use crate::message::Outgoing;
 use crate::subscribers::ascii_form;
@@ -34,17 +35,6 @@ pub struct Relay {
     hello: ClientId,
     /// The timeout of every network step.
     pub timeout: Duration,
-}
-
-/// Why a message did not get through.
-#[derive(Debug)]
-pub enum Failure {
-    /// A 4xx reply, a dropped connection or a timeout: try again later.
-    Temporary(String),
-    /// A 5xx reply for this reader: do not try again.
-    Permanent(String),
-    /// The relay refuses us (login, TLS): no reader can get through.
-    Fatal(anyhow::Error),
 }
 
 impl Relay {
@@ -116,33 +106,28 @@ impl Relay {
         })
     }
 
-    /// `host:port`, for messages.
-    pub fn name(&self) -> String {
-        format!("{}:{}", self.host, self.port)
-    }
-
     /// Opens a connection, upgrades it to TLS and logs in as configured.
-    pub async fn connect(&self) -> Result<AsyncSmtpConnection, Failure> {
+    async fn open_session(&self) -> Result<AsyncSmtpConnection, Error> {
         let step = tokio::time::timeout(self.timeout, self.open());
         let mut connection = match step.await {
             Err(_) => {
-                return Err(Failure::Temporary(format!(
-                    "connecting to {} timed out",
-                    self.name()
-                )))
+                return Err(Error::transient(
+                    None,
+                    format!("connecting to {} timed out", self.name()),
+                ))
             }
             Ok(result) => result?,
         };
         if self.security == Security::Starttls {
             let tls = self.tls.clone().expect("starttls has TLS parameters");
             if !connection.can_starttls() {
-                return Err(Failure::Fatal(anyhow!(
+                return Err(Error::Fatal(anyhow!(
                     "{} does not offer STARTTLS; refusing to send in clear text",
                     self.name()
                 )));
             }
             match tokio::time::timeout(self.timeout, connection.starttls(tls, &self.hello)).await {
-                Err(_) => return Err(Failure::Temporary("STARTTLS timed out".into())),
+                Err(_) => return Err(Error::transient(None, "STARTTLS timed out")),
                 Ok(Err(e)) => return Err(classify_connect(e)),
                 Ok(Ok(())) => {}
             }
@@ -152,7 +137,7 @@ impl Relay {
             match tokio::time::timeout(self.timeout, connection.auth(&mechanisms, credentials))
                 .await
             {
-                Err(_) => return Err(Failure::Temporary("login timed out".into())),
+                Err(_) => return Err(Error::transient(None, "login timed out")),
                 Ok(Err(e)) => return Err(classify_connect(e)),
                 Ok(Ok(_)) => {}
             }
@@ -164,23 +149,25 @@ impl Relay {
     /// greeting. The socket is opened here with Nagle's algorithm off:
     /// otherwise the small last write of each message (`.` after the data)
     /// waits for a delayed ACK, about 40 ms a message on one connection.
-    async fn open(&self) -> Result<AsyncSmtpConnection, Failure> {
+    async fn open(&self) -> Result<AsyncSmtpConnection, Error> {
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
-            .map_err(|e| Failure::Temporary(format!("cannot connect to {}: {e}", self.name())))?;
+            .map_err(|e| {
+                Error::transient(None, format!("cannot connect to {}: {e}", self.name()))
+            })?;
         let _ = stream.set_nodelay(true);
         let transport: Box<dyn AsyncTokioStream> = match &self.implicit {
             None => Box::new(stream),
             Some(config) => {
                 let name = ServerName::try_from(self.host.clone()).map_err(|e| {
-                    Failure::Fatal(anyhow!("`{}` is not a TLS server name: {e}", self.host))
+                    Error::Fatal(anyhow!("`{}` is not a TLS server name: {e}", self.host))
                 })?;
                 let tls = tokio_rustls::TlsConnector::from(config.clone())
                     .connect(name, stream)
                     .await
                     .map_err(|e| match tls_failure(&e) {
-                        Some(why) => Failure::Fatal(anyhow!("TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)")),
-                        None => Failure::Temporary(format!("TLS with {} failed: {e}", self.name())),
+                        Some(why) => Error::Fatal(anyhow!("TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)")),
+                        None => Error::transient(None, format!("TLS with {} failed: {e}", self.name())),
                     })?;
                 Box::new(TlsTransport(tls))
             }
@@ -191,18 +178,17 @@ impl Relay {
     }
 
     /// Sends one message on `connection`; the reply on success.
-    pub async fn send(
+    async fn send_message(
         &self,
         connection: &mut AsyncSmtpConnection,
         message: &Outgoing,
-    ) -> Result<String, Failure> {
+    ) -> Result<String, Error> {
         let envelope = self.envelope(connection, message)?;
         match tokio::time::timeout(self.timeout, connection.send(&envelope, &message.bytes)).await {
-            Err(_) => Err(Failure::Temporary(format!(
-                "no reply from {} within {:?}",
-                self.name(),
-                self.timeout
-            ))),
+            Err(_) => Err(Error::transient(
+                None,
+                format!("no reply from {} within {:?}", self.name(), self.timeout),
+            )),
             Ok(Ok(response)) => Ok(format!(
                 "{} {}",
                 response.code(),
@@ -219,7 +205,7 @@ impl Relay {
         &self,
         connection: &AsyncSmtpConnection,
         message: &Outgoing,
-    ) -> Result<Envelope, Failure> {
+    ) -> Result<Envelope, Error> {
         let utf8 = connection
             .server_info()
             .supports_feature(Extension::SmtpUtfEight);
@@ -227,14 +213,14 @@ impl Relay {
             (message.from.clone(), message.to.clone())
         } else {
             let from = ascii_form(&message.from).ok_or_else(|| {
-                Failure::Fatal(anyhow!(
+                Error::Fatal(anyhow!(
                     "{} does not offer SMTPUTF8, so it cannot carry the sender address {}\n  help: use an ASCII sender address or a relay that offers SMTPUTF8",
                     self.name(),
                     message.from
                 ))
             })?;
             let to = ascii_form(&message.to).ok_or_else(|| {
-                Failure::Permanent(format!(
+                Error::permanent(None, format!(
                     "{} does not offer SMTPUTF8, so it cannot carry an address whose local part is not ASCII",
                     self.name()
                 ))
@@ -242,40 +228,61 @@ impl Relay {
             (from, to)
         };
         Envelope::new(Some(from), vec![to])
-            .map_err(|e| Failure::Permanent(format!("bad envelope: {e}")))
+            .map_err(|e| Error::permanent(None, format!("bad envelope: {e}")))
+    }
+}
+
+impl Transport for Relay {
+    type Connection = AsyncSmtpConnection;
+
+    fn name(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, Error> {
+        self.open_session().await
+    }
+
+    async fn send(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        message: &Outgoing,
+    ) -> Result<String, Error> {
+        self.send_message(connection, message).await
     }
 
     /// Says goodbye, without waiting long.
-    pub async fn quit(&self, mut connection: AsyncSmtpConnection) {
+    async fn close(&self, mut connection: AsyncSmtpConnection) {
         let _ = tokio::time::timeout(Duration::from_secs(2), connection.quit()).await;
     }
 }
 
 /// A reply's class decides, never its text: 5xx is permanent, everything
 /// else that fails (4xx, a dropped or idle-closed connection) is temporary.
-fn classify_send(e: lettre::transport::smtp::Error) -> Failure {
+fn classify_send(e: lettre::transport::smtp::Error) -> Error {
+    let code = e.status().map(u16::from);
     match e.status() {
-        Some(code) if code.severity == Severity::PermanentNegativeCompletion => {
-            Failure::Permanent(e.to_string())
+        Some(status) if status.severity == Severity::PermanentNegativeCompletion => {
+            Error::permanent(code, e.to_string())
         }
-        _ => Failure::Temporary(e.to_string()),
+        _ => Error::transient(code, e.to_string()),
     }
 }
 
 /// While connecting, a 5xx (a refused login) or a TLS failure concerns every
 /// reader: the send stops.
-fn classify_connect(e: lettre::transport::smtp::Error) -> Failure {
+fn classify_connect(e: lettre::transport::smtp::Error) -> Error {
     match e.status() {
         Some(code) if code.severity == Severity::PermanentNegativeCompletion => {
-            Failure::Fatal(anyhow!("the relay refused the connection: {e}"))
+            Error::Fatal(anyhow!("the relay refused the connection: {e}"))
         }
         _ if e.is_tls() || tls_failure(&e).is_some() => {
             let why = tls_failure(&e).map_or_else(|| e.to_string(), |t| t.to_string());
-            Failure::Fatal(anyhow!(
+            Error::Fatal(anyhow!(
                 "TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)"
             ))
         }
-        _ => Failure::Temporary(e.to_string()),
+        _ => Error::transient(e.status().map(u16::from), e.to_string()),
     }
 }
 

@@ -17,11 +17,10 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use crate::check::{check_issue, Scope};
-use crate::compose::{Composed, Theme};
+use crate::compose::Composed;
 use crate::config::Config;
-use crate::issue::Issue;
-use crate::reader;
-use crate::subscribers::List;
+use crate::message::reader;
+use crate::project::Project;
 
 /// File watching for the preview.
 pub struct Preview {
@@ -113,45 +112,28 @@ pub async fn index(State(state): State<Arc<PreviewState>>) -> Response {
     )
 }
 
-struct Loaded {
-    config: Config,
-    issue: Issue,
-    theme: Theme,
-    list: List,
-}
-
-fn load(state: &PreviewState, name: &str) -> Result<Option<Loaded>> {
+/// The draft `name` with the project around it, when `name` is a draft.
+fn load(state: &PreviewState, name: &str) -> Result<Option<Project>> {
     let config = Config::load(&state.config_path)?;
     if !drafts(&config).iter().any(|d| d == name) {
         return Ok(None);
     }
-    let issue = Issue::load(&config.project_dir.join("issues").join(name))?;
-    let theme = Theme::load(&config)?;
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
-    Ok(Some(Loaded {
-        config,
-        issue,
-        theme,
-        list,
-    }))
+    let dir = config.project_dir.join("issues").join(name);
+    Project::with_config(config, &dir).map(Some)
 }
 
-impl Loaded {
-    /// The sample reader's address and merge values: `?as=` when it is in
-    /// the list, else the first reader the issue reaches.
-    fn values(&self, wanted: Option<&str>) -> (String, crate::issue::tags::Values) {
-        let entry = wanted.and_then(|w| self.list.find(w)).or_else(|| {
-            self.list
-                .recipients(&self.issue.audience, &[])
-                .first()
-                .copied()
-        });
-        let (email, name) = entry.map_or(("reader@example.com".into(), None), |e| {
-            (e.subscriber.email.clone(), e.subscriber.name.clone())
-        });
-        let values = reader::values(&self.config, &self.issue, &email, name.as_deref(), None);
-        (email, values)
-    }
+/// The sample reader's address and merge values: `?as=` when it is in the
+/// list, else the first reader the issue reaches.
+fn values(project: &Project, wanted: Option<&str>) -> (String, crate::issue::tags::Values) {
+    let sample = project.sample(wanted);
+    let values = reader::values(
+        &project.config,
+        &project.issue,
+        &sample.email,
+        sample.name.as_deref(),
+        None,
+    );
+    (sample.email, values)
 }
 
 pub async fn page(
@@ -171,7 +153,7 @@ pub async fn page(
         Ok(c) => c,
         Err(e) => return error_panel(&name, &format!("{e:#}"), live),
     };
-    let (email, values) = loaded.values(who.reader.as_deref());
+    let (email, values) = values(&loaded, who.reader.as_deref());
     let text = composed.text(&values);
     let findings = check_issue(
         &loaded.config,
@@ -229,7 +211,7 @@ pub async fn email(
     };
     match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
         Ok(composed) => {
-            Html(composed.html(&loaded.values(who.reader.as_deref()).1)).into_response()
+            Html(composed.html(&values(&loaded, who.reader.as_deref()).1)).into_response()
         }
         Err(e) => error_panel(&name, &format!("{e:#}"), None),
     }

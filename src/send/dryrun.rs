@@ -1,0 +1,97 @@
+//! The dry run's transport: each message, byte for byte as it would go to
+//! the relay, into `DIR/<address>.eml`. A file that cannot be written (a
+//! full disk) stops the run; [`DryRun::remove_written`] then takes back
+//! what the run wrote, so the folder never holds half a run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use super::transport::{Error, Transport};
+use crate::message::Outgoing;
+use crate::subscribers::identity;
+
+/// Writes messages into a folder instead of sending them.
+pub struct DryRun {
+    out: PathBuf,
+    written: Mutex<Vec<PathBuf>>,
+}
+
+impl DryRun {
+    /// Writes into `out`, which must exist.
+    pub fn new(out: &Path) -> DryRun {
+        DryRun {
+            out: out.to_path_buf(),
+            written: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Removes every file this run wrote; the number removed and those
+    /// that could not be.
+    pub fn remove_written(&self) -> (usize, Vec<PathBuf>) {
+        let written = std::mem::take(&mut *self.written.lock().expect("written"));
+        let total = written.len();
+        let kept: Vec<PathBuf> = written
+            .into_iter()
+            .filter(|p| std::fs::remove_file(p).is_err())
+            .collect();
+        (total - kept.len(), kept)
+    }
+}
+
+impl Transport for DryRun {
+    type Connection = ();
+
+    fn name(&self) -> String {
+        self.out.display().to_string()
+    }
+
+    async fn connect(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    async fn send(&self, _: &mut (), message: &Outgoing) -> Result<String, Error> {
+        let path = self.out.join(eml_file_name(message.to.as_ref()));
+        crate::fs::replace(&path, &message.bytes).map_err(Error::Fatal)?;
+        self.written.lock().expect("written").push(path);
+        Ok("written".into())
+    }
+
+    async fn close(&self, _: ()) {}
+}
+
+/// `reader@example.com.eml`: the address's identity, with any character
+/// that is not safe in a file name percent-encoded.
+pub fn eml_file_name(address: &str) -> PathBuf {
+    let mut name = String::with_capacity(address.len() + 4);
+    for (i, b) in identity(address).bytes().enumerate() {
+        let safe = b.is_ascii_alphanumeric() || b"@+-_".contains(&b) || (b == b'.' && i > 0);
+        if safe {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    name.push_str(".eml");
+    PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eml_names_are_safe() {
+        assert_eq!(
+            eml_file_name("Reader@Example.com"),
+            PathBuf::from("reader@example.com.eml")
+        );
+        assert_eq!(
+            eml_file_name("a/b@example.com"),
+            PathBuf::from("a%2Fb@example.com.eml")
+        );
+        assert_eq!(
+            eml_file_name(".x@example.com"),
+            PathBuf::from("%2Ex@example.com.eml")
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! Who a run sends to: the list's readers of an issue (its audience, the
+//! `--tag` values, one shard) or test addresses; less those the issue's
+//! journals have already settled; at most `--limit` of them.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+
+use super::journal::{Lock, Outcome, Place, State};
+use super::Job;
+use crate::message::Purpose;
+use crate::project::Project;
+use crate::subscribers::{identity, parse_address};
+
+/// Shard K of N (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, 1..=count.
+    pub index: u32,
+    /// How many shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Whether `address` belongs to this shard: a hash of the address's
+    /// identity, so the split is the same on every machine and every run.
+    pub fn contains(&self, address: &str) -> bool {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(identity(address).as_bytes());
+        let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+        n % u64::from(self.count) == u64::from(self.index - 1)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `K/N`, such as `1/4`.
+    fn from_str(value: &str) -> Result<Shard, String> {
+        let (k, n) = value
+            .split_once('/')
+            .ok_or("write the shard as K/N, e.g. 1/4")?;
+        let number = |s: &str| {
+            s.trim()
+                .parse::<u32>()
+                .map_err(|_| format!("`{s}` is not a number"))
+        };
+        let (index, count) = (number(k)?, number(n)?);
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("shard {index}/{count}: K must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+/// What the user asked for.
+#[derive(Debug, Default)]
+pub struct Request<'a> {
+    /// `--to`: test addresses instead of the list.
+    pub to: &'a [String],
+    /// `--tag`: only readers carrying one of these.
+    pub tags: &'a [String],
+    /// `--shard K/N`.
+    pub shard: Option<Shard>,
+    /// `--limit N`.
+    pub limit: Option<usize>,
+    /// `--skip-invalid`.
+    pub skip_invalid: bool,
+    /// `--retry-failed`.
+    pub retry_failed: bool,
+    /// A real send to the list keeps a journal, and resumes from it.
+    pub journaled: bool,
+}
+
+/// The readers of one run, and where its outcomes are kept.
+pub struct Plan {
+    /// The readers to try, in list order.
+    pub jobs: Vec<Job>,
+    /// To the list, or a test.
+    pub purpose: Purpose,
+    /// The journal of a send to the list.
+    pub place: Option<Place>,
+    /// The list file, watched during a send to the list.
+    pub list_path: Option<PathBuf>,
+    /// Readers an earlier run already handed over.
+    pub accepted_before: usize,
+    /// Readers an earlier run saw refused (skipped without `--retry-failed`).
+    pub failed_before: usize,
+    /// Held while the plan lives: one send of an issue at a time.
+    _locks: Vec<Lock>,
+}
+
+impl Plan {
+    /// Plans a run of `project`'s issue. A journaled plan takes the issue's
+    /// lock first, then reads its journals in `state_dir`.
+    pub fn new(project: &Project, request: &Request<'_>) -> Result<Plan> {
+        if !request.to.is_empty() {
+            return Plan::tests(project, request.to);
+        }
+        let mut readers = list_readers(project, request)?;
+        if let Some(shard) = request.shard {
+            readers.retain(|job| shard.contains(job.address.as_ref()));
+        }
+        let config = &project.config;
+        let place = request.journaled.then(|| {
+            Place::new(
+                config.resolve(&config.file.sending.state_dir),
+                &config.project_dir,
+                &project.issue.dir,
+                request.shard.map(|s| (s.index, s.count)),
+            )
+        });
+        let locks = place
+            .as_ref()
+            .map(Place::lock)
+            .transpose()?
+            .unwrap_or_default();
+        let state = match &place {
+            Some(place) => place.state()?,
+            None => State::new(),
+        };
+        let mut plan = Plan {
+            jobs: Vec::with_capacity(readers.len()),
+            purpose: Purpose::List,
+            list_path: request.journaled.then(|| project.list.path.clone()),
+            place,
+            accepted_before: 0,
+            failed_before: 0,
+            _locks: locks,
+        };
+        for job in readers {
+            match state
+                .get(&identity(job.address.as_ref()))
+                .map(|r| r.outcome)
+            {
+                Some(Outcome::Accepted) => plan.accepted_before += 1,
+                Some(Outcome::Failed) if !request.retry_failed => plan.failed_before += 1,
+                _ => plan.jobs.push(job),
+            }
+        }
+        if let Some(limit) = request.limit {
+            plan.jobs.truncate(limit);
+        }
+        Ok(plan)
+    }
+
+    /// `--to` addresses; a name comes from the list when the address is in it.
+    fn tests(project: &Project, to: &[String]) -> Result<Plan> {
+        let jobs = to
+            .iter()
+            .map(|raw| {
+                let address = parse_address(raw).map_err(|e| anyhow::anyhow!("--to {e}"))?;
+                let name = project
+                    .list
+                    .find(raw)
+                    .and_then(|e| e.subscriber.name.clone());
+                Ok(Job::new(address, name))
+            })
+            .collect::<Result<Vec<Job>>>()?;
+        Ok(Plan {
+            jobs,
+            purpose: Purpose::Test,
+            place: None,
+            list_path: None,
+            accepted_before: 0,
+            failed_before: 0,
+            _locks: Vec::new(),
+        })
+    }
+}
+
+/// The list's readers of the issue; an error when the list has invalid
+/// entries (without `--skip-invalid`) or the issue reaches nobody.
+fn list_readers(project: &Project, request: &Request<'_>) -> Result<Vec<Job>> {
+    let list = &project.list;
+    if !request.skip_invalid {
+        if let Some(err) = list.invalid_error() {
+            return Err(err);
+        }
+    }
+    let audience = &project.issue.audience;
+    let jobs: Vec<Job> = list
+        .recipients(audience, request.tags)
+        .into_iter()
+        .filter_map(|e| Some(Job::new(e.address.clone()?, e.subscriber.name.clone())))
+        .collect();
+    if jobs.is_empty() {
+        let tagged = |what: &str, tags: &[String], joiner: &str| match tags.is_empty() {
+            true => String::new(),
+            false => format!(" {what} {}", tags.join(joiner)),
+        };
+        bail!(
+            "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
+            list.path.display(),
+            tagged("tagged", audience, " or "),
+            tagged("with --tag", request.tags, ", "),
+        );
+    }
+    Ok(jobs)
+}

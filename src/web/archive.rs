@@ -1,0 +1,173 @@
+//! The archive of sent issues: an index, an Atom feed and one web version
+//! per issue (no reader's data in it), served by `serve` under `/archive/`
+//! and written as static files by `letterpress archive`.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, DOCTYPE};
+
+use super::{server_error, App};
+use crate::compose::{Composed, Theme};
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::message::reader;
+
+/// Writes the archive into `out`: `index.html`, `feed.xml` and
+/// `<issue>/index.html` with the issue's images; the number of issues.
+pub fn write(config: &Config, out: &Path) -> Result<usize> {
+    let issues = sent_issues(config)?;
+    crate::fs::replace_creating(
+        &out.join("index.html"),
+        index_page(config, &issues).as_bytes(),
+    )?;
+    crate::fs::replace_creating(&out.join("feed.xml"), atom_feed(config, &issues).as_bytes())?;
+    for issue in &issues {
+        let dir = out.join(&issue.slug);
+        crate::fs::replace_creating(&dir.join("index.html"), web_page(config, issue)?.as_bytes())?;
+        for image in &issue.images {
+            crate::fs::replace_creating(&dir.join(&image.src), &image.bytes)?;
+        }
+    }
+    Ok(issues.len())
+}
+
+/// The issues with a journal in `state_dir` (sent, at least in part),
+/// newest first. An issue that no longer loads is left out and logged, so
+/// one broken folder never takes the archive down.
+pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
+    let state = config.resolve(&config.file.sending.state_dir);
+    let issues_dir = config.project_dir.join("issues");
+    let mut issues = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&issues_dir) else {
+        return Ok(issues);
+    };
+    let journals: Vec<String> = std::fs::read_dir(&state)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|j| j.file_name().to_string_lossy().into_owned())
+        .collect();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let journaled = journals
+            .iter()
+            .any(|file| crate::send::journal::is_journal_of(file, &name));
+        if journaled && entry.path().is_dir() {
+            match Issue::load(&entry.path()) {
+                Ok(issue) => issues.push(issue),
+                Err(e) => eprintln!(
+                    "warning: the sent issue {} is left out of the archive: {e:#}",
+                    entry.path().display()
+                ),
+            }
+        }
+    }
+    issues.sort_by_key(|i| std::cmp::Reverse(i.date.map(|d| (d.year, d.month, d.day))));
+    Ok(issues)
+}
+
+/// The web version of an issue: no reader's data in it.
+pub fn web_page(config: &Config, issue: &Issue) -> Result<String> {
+    let theme = Theme::load(config)?;
+    let composed = Composed::new(config, &theme, issue)?;
+    Ok(composed.html(&reader::web_values(config, issue)))
+}
+
+pub async fn index(State(app): State<Arc<App>>) -> Response {
+    match sent_issues(&app.config) {
+        Ok(issues) => Html(index_page(&app.config, &issues)).into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn feed(State(app): State<Arc<App>>) -> Response {
+    match sent_issues(&app.config) {
+        Ok(issues) => (
+            [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
+            atom_feed(&app.config, &issues),
+        )
+            .into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) -> Response {
+    // Only the folder names of sent issues are served: no path can escape.
+    let issues = match sent_issues(&app.config) {
+        Ok(issues) => issues,
+        Err(e) => return server_error(e),
+    };
+    let Some(issue) = issues.iter().find(|i| i.slug == name) else {
+        return (StatusCode::NOT_FOUND, "no such issue").into_response();
+    };
+    match web_page(&app.config, issue) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => server_error(e),
+    }
+}
+
+fn date(issue: &Issue) -> String {
+    issue.date.map_or_else(String::new, |d| {
+        format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
+    })
+}
+
+/// The archive's index page.
+pub fn index_page(config: &Config, issues: &[Issue]) -> String {
+    let name = &config.newsletter().name;
+    html! {
+        (DOCTYPE)
+        html lang=(config.newsletter().language) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (name) }
+                link rel="alternate" type="application/atom+xml" href="feed.xml" title=(name);
+                style { "body{font-family:'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',-apple-system,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6;word-break:keep-all}a{color:#1a56db}li{margin:.4rem 0}time{color:#5f6670;margin-right:.6rem}" }
+            }
+            body {
+                h1 { (name) }
+                ul { @for issue in issues { li { time { (date(issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
+                p { a href="feed.xml" { "Atom feed" } }
+            }
+        }
+    }
+    .into_string()
+}
+
+/// An Atom feed of the sent issues.
+pub fn atom_feed(config: &Config, issues: &[Issue]) -> String {
+    let x = crate::compose::escape_xml;
+    let base = config
+        .newsletter()
+        .base_url
+        .as_deref()
+        .unwrap_or("")
+        .trim_end_matches('/')
+        .to_string();
+    let updated = issues.first().map_or_else(|| "1970-01-01".into(), date);
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    out.push_str(&format!(
+        "  <title>{}</title>\n  <id>{base}/archive/</id>\n  <link href=\"{base}/archive/\"/>\n  <link rel=\"self\" href=\"{base}/archive/feed.xml\"/>\n  <updated>{updated}T00:00:00Z</updated>\n",
+        x(&config.newsletter().name)
+    ));
+    for issue in issues {
+        let url = x(&reader::web_url(config, issue).unwrap_or_default());
+        out.push_str(&format!(
+            "  <entry>\n    <title>{}</title>\n    <id>{url}</id>\n    <link href=\"{url}\"/>\n    <updated>{}T00:00:00Z</updated>\n",
+            x(&issue.subject),
+            date(issue)
+        ));
+        if let Some(summary) = &issue.preheader {
+            out.push_str(&format!("    <summary>{}</summary>\n", x(summary)));
+        }
+        out.push_str("  </entry>\n");
+    }
+    out.push_str("</feed>\n");
+    out
+}

@@ -1,0 +1,173 @@
+//! `letterpress serve`: the web side of a newsletter. `/unsubscribe` (the
+//! path of `[unsubscribe] url`) with RFC 8058 one-click, and `/archive/`
+//! with the web versions of sent issues and an Atom feed.
+
+pub mod archive;
+pub mod preview;
+mod rate;
+mod unsubscribe;
+
+use std::net::SocketAddr;
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+use tokio::sync::mpsc;
+
+use crate::config::Config;
+use crate::message::reader;
+
+/// What the handlers share.
+pub(crate) struct App {
+    config: Config,
+    secret: Vec<u8>,
+    unsubscribes: mpsc::Sender<unsubscribe::Request>,
+}
+
+/// Serves until the process is stopped; `preview` adds the live preview of
+/// the drafts (never on by default: drafts are not for the world).
+pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
+    let secret = reader::secret_from_env(&config)?.ok_or_else(|| {
+        anyhow!(
+            "the unsubscribe secret is not set: export {} (the same value the sends used)",
+            reader::secret_env_name(&config)
+        )
+    })?;
+    let path = unsubscribe::path(&config)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let (sender, receiver) = mpsc::channel(4096);
+        tokio::spawn(unsubscribe::writer(
+            config.resolve(&config.file.subscribers.file),
+            receiver,
+        ));
+        let preview_routes = match preview {
+            true => Some(preview_router(&config)?),
+            false => None,
+        };
+        let app = Arc::new(App {
+            config,
+            secret,
+            unsubscribes: sender,
+        });
+        let mut router = Router::new()
+            .route(
+                &path,
+                get(unsubscribe::page_handler).post(unsubscribe::post),
+            )
+            .route("/archive/", get(archive::index))
+            .route("/archive/feed.xml", get(archive::feed))
+            .route("/archive/{issue}/", get(archive::issue))
+            .with_state(app);
+        if let Some(routes) = preview_routes {
+            router = router.merge(routes);
+        }
+        let bucket = Arc::new(std::sync::Mutex::new(rate::Bucket::new(
+            rate::RATE_PER_SECOND,
+        )));
+        let router = router
+            .layer(axum::middleware::from_fn(move |request, next| {
+                rate::limit_rate(bucket.clone(), request, next)
+            }))
+            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+            .layer(tower::limit::ConcurrencyLimitLayer::new(256));
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on {bind}"))?;
+        println!(
+            "Serving on http://{bind}: {path} and /archive/{}",
+            if preview { " and /preview/" } else { "" }
+        );
+        serve_bounded(listener, router).await;
+        Ok(())
+    })
+}
+
+/// Connections open at once; a client beyond them waits to be accepted.
+const MAX_CONNECTIONS: usize = 512;
+
+/// How long a client may take to send a request's headers, and how long an
+/// idle kept-alive connection stays open: slow or silent sockets are closed.
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accepts connections, at most [`MAX_CONNECTIONS`] at once, each with a
+/// timeout for its request headers (which also closes idle connections).
+async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: wait, then go on.
+                eprintln!("warning: cannot accept a connection: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    }
+}
+
+fn preview_router(config: &Config) -> Result<Router> {
+    use crate::web::preview;
+    let state = Arc::new(preview::PreviewState {
+        config_path: config.path.clone(),
+        preview: preview::Preview::watch(config)?,
+    });
+    Ok(Router::new()
+        .route("/preview/", get(preview::index))
+        .route("/preview/{issue}", get(preview::page))
+        .route("/preview/{issue}/email.html", get(preview::email))
+        .route("/preview/{issue}/events", get(preview::events))
+        .with_state(state))
+}
+
+fn error_page() -> Response {
+    page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Error",
+        html! { h1 { "Something went wrong" } p { "Please try again in a minute." } },
+    )
+}
+
+fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { "body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#1f2328}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#1a56db;color:#fff}a{color:#1a56db}" }
+            }
+            body { (body) }
+        }
+    };
+    (status, Html(markup.into_string())).into_response()
+}
+
+fn server_error(e: anyhow::Error) -> Response {
+    eprintln!("error: {e:#}");
+    error_page()
+}

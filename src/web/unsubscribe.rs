@@ -1,0 +1,179 @@
+//! `/unsubscribe` (the path of `[unsubscribe] url`): GET asks, POST
+//! unsubscribes, as RFC 8058 one-click or from the page's form. Changes are
+//! written in batches with the same locked, comment-keeping write as
+//! `subscribers unsubscribe`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Result};
+use axum::extract::{Query, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{error_page, page, App};
+use crate::config::Config;
+use crate::message::reader;
+use crate::subscribers::{Editor, Parked, Status};
+
+/// A request to unsubscribe an address, answered once it is on disk.
+pub type Request = (String, oneshot::Sender<Result<(), String>>);
+
+/// The path part of `[unsubscribe] url`.
+pub fn path(config: &Config) -> Result<String> {
+    let Some(url) = &config.file.unsubscribe.url else {
+        bail!(
+            "{}: [unsubscribe] has no url, so there is nothing to serve at an unsubscribe path",
+            config.path.display()
+        );
+    };
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    Ok(path.split(['?', '#']).next().unwrap_or("/").to_string())
+}
+
+#[derive(Deserialize, Default)]
+pub struct Reader {
+    e: Option<String>,
+    t: Option<String>,
+}
+
+fn verified(app: &App, who: &Reader) -> Option<String> {
+    let (email, token) = (who.e.as_deref()?, who.t.as_deref()?);
+    reader::verify(&app.secret, email, token).then(|| email.to_string())
+}
+
+/// GET never unsubscribes (mail scanners follow links): it asks.
+pub async fn page_handler(State(app): State<Arc<App>>, Query(who): Query<Reader>) -> Response {
+    let Some(email) = verified(&app, &who) else {
+        return invalid_link();
+    };
+    let name = &app.config.newsletter().name;
+    page(
+        StatusCode::OK,
+        "Unsubscribe",
+        html! {
+            h1 { "Unsubscribe from " (name) "?" }
+            p { "You will no longer receive " (name) " at " strong { (email) } "." }
+            form method="post" {
+                input type="hidden" name="e" value=(email);
+                input type="hidden" name="t" value=(who.t.as_deref().unwrap_or(""));
+                button type="submit" { "Unsubscribe" }
+            }
+        },
+    )
+}
+
+/// POST: the one-click body `List-Unsubscribe=One-Click` with the reader in
+/// the query (RFC 8058), or the page's form with the reader in the body.
+pub async fn post(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    body: String,
+) -> Response {
+    let from_query: Reader =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let from_body: Reader = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let who = if from_query.e.is_some() {
+        from_query
+    } else {
+        from_body
+    };
+    let Some(email) = verified(&app, &who) else {
+        return invalid_link();
+    };
+    let (done, wait) = oneshot::channel();
+    if app.unsubscribes.send((email.clone(), done)).await.is_err() {
+        return error_page();
+    }
+    match wait.await {
+        Ok(Ok(())) => page(
+            StatusCode::OK,
+            "Unsubscribed",
+            html! {
+                h1 { "You are unsubscribed" }
+                p { strong { (email) } " will receive no more issues of " (app.config.newsletter().name) "." }
+            },
+        ),
+        _ => error_page(),
+    }
+}
+
+/// Applies unsubscribes in batches: every request that arrives while the
+/// list is being written waits for the next write, so a burst costs a few
+/// writes, and each request is answered once its change is on disk.
+pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
+    let mut parked: Option<Parked> = None;
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = receiver.try_recv() {
+            batch.push(more);
+        }
+        let emails: Vec<String> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let path = list.clone();
+        let kept = parked.take();
+        let outcome = tokio::task::spawn_blocking(move || apply(&path, kept, &emails)).await;
+        let result = match outcome {
+            Ok(Ok(next)) => {
+                parked = next;
+                Ok(())
+            }
+            Ok(Err(e)) => Err(format!("{e:#}")),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = &result {
+            eprintln!("error: {e}");
+        }
+        for (_, done) in batch {
+            let _ = done.send(result.clone());
+        }
+    }
+}
+
+/// Marks `emails` unsubscribed (an address no longer in the list is done)
+/// and keeps the parsed list for the next batch.
+fn apply(list: &Path, parked: Option<Parked>, emails: &[String]) -> Result<Option<Parked>> {
+    let mut editor = match parked {
+        Some(parked) => parked.resume()?,
+        None => Editor::open(list)?,
+    };
+    let mut changed = false;
+    for email in emails {
+        if editor.contains(email) {
+            changed |= editor.set_status(email, Status::Unsubscribed)?;
+        }
+    }
+    if changed {
+        editor.save()?;
+    }
+    Ok(editor.park())
+}
+
+fn invalid_link() -> Response {
+    page(
+        StatusCode::BAD_REQUEST,
+        "Invalid link",
+        html! {
+            h1 { "This unsubscribe link is not valid" }
+            p { "It may have been cut short by your mail program. Use the whole link from the footer of an issue, or reply to the issue and ask to be removed." }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_unsubscribe_path_comes_from_the_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n[subscribers]\nfile = \"s.toml\"\n[unsubscribe]\nurl = \"https://news.example.com/u/leave?x=1\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(super::path(&config).unwrap(), "/u/leave");
+    }
+}
