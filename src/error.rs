@@ -11,7 +11,8 @@ pub struct Located {
     pub path: PathBuf,
     /// 1-based line, counted from the top of the file.
     pub line: usize,
-    /// 1-based column, in characters.
+    /// 1-based column, in characters; 0 when the error is about a whole
+    /// line (a CSV row), and then not shown.
     pub column: usize,
     /// What is wrong.
     pub message: String,
@@ -43,6 +44,25 @@ impl Located {
         }
     }
 
+    /// An error about line `line` as a whole.
+    pub fn line(path: &Path, line: usize, message: impl Into<String>) -> Self {
+        Located {
+            path: path.to_path_buf(),
+            line,
+            column: 0,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// `file:line:column` (`file:line` for a whole line).
+    pub fn place(&self) -> String {
+        match self.column {
+            0 => format!("{}:{}", self.path.display(), self.line),
+            column => format!("{}:{}:{column}", self.path.display(), self.line),
+        }
+    }
+
     /// Adds what the user should do.
     pub fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
@@ -67,14 +87,7 @@ impl Located {
 
 impl fmt::Display for Located {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.column,
-            self.message
-        )?;
+        write!(f, "{}: {}", self.place(), self.message)?;
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
@@ -83,6 +96,51 @@ impl fmt::Display for Located {
 }
 
 impl std::error::Error for Located {}
+
+/// Several located errors that stop a command together (the invalid
+/// entries of a list), then what they mean and what to do.
+#[derive(Debug)]
+pub struct Many {
+    /// Each error at its place.
+    pub found: Vec<Located>,
+    /// What they mean together.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+impl fmt::Display for Many {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for located in &self.found {
+            writeln!(f, "{}: error: {}", located.place(), located.message)?;
+        }
+        write!(f, "error: {}\n  help: {}", self.message, self.help)
+    }
+}
+
+impl std::error::Error for Many {}
+
+/// An error as the user reads it, once, with its causes; a located error in
+/// the `file:line:column: error: message` form that editors can jump to.
+pub fn render(err: &anyhow::Error) -> String {
+    if let Some(many) = err.downcast_ref::<Many>() {
+        return format!("{many}\n");
+    }
+    let Some(located) = err.chain().find_map(|e| e.downcast_ref::<Located>()) else {
+        return format!("error: {err:#}\n");
+    };
+    let mut out = format!("{}: error: {}\n", located.place(), located.message);
+    if let Some(help) = &located.help {
+        out.push_str(&format!("  help: {help}\n"));
+    }
+    let causes = err
+        .chain()
+        .take_while(|e| e.downcast_ref::<Located>().is_none());
+    for cause in causes {
+        out.push_str(&format!("  note: {cause}\n"));
+    }
+    out
+}
 
 /// 1-based line and column (in characters) of byte `offset` in `source`.
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {

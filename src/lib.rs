@@ -5,6 +5,7 @@
 //! [`Theme::load`] → [`Composed::new`] → per reader
 //! [`Composed::html`] / [`Composed::text`].
 
+mod build;
 mod check;
 pub mod cli;
 mod compose;
@@ -27,4 +28,13 @@ pub use issue::tags::Values;
 pub use issue::{Issue, Kind};
 pub use message::reader::{token, verify};
 pub use message::{run_date, Factory, Outgoing, Purpose};
+/// "s" for counts other than one.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 pub use subscribers::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};

@@ -321,3 +321,9 @@ fn errors_on_missing_issue_folder() {
             "issues/nope: no such issue folder",
         ));
 }
+
+#[test]
+fn the_command_line_definition_is_consistent() {
+    use clap::CommandFactory;
+    letterpress::cli::Cli::command().debug_assert();
+}

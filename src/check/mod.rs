@@ -75,6 +75,14 @@ impl Report {
         });
     }
 
+    /// [`Report::human`], or nothing when there are no findings.
+    pub fn human_if_any(&self) -> String {
+        match self.findings.is_empty() {
+            true => String::new(),
+            false => self.human(),
+        }
+    }
+
     /// Number of errors.
     pub fn errors(&self) -> usize {
         self.findings

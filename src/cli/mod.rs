@@ -3,7 +3,6 @@
 
 mod build;
 mod check;
-mod new;
 mod send;
 mod subscribers;
 
@@ -13,7 +12,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
-use crate::error::Located;
 pub use crate::send::Shard;
 
 /// Compose Markdown issues into responsive HTML email and send them.
@@ -235,7 +233,7 @@ pub fn main() -> ExitCode {
     };
     let outcome = run(cli);
     if let Err(err) = &outcome {
-        report(err);
+        eprint!("{}", crate::error::render(err));
     }
     ExitCode::from(exit_code(&outcome))
 }
@@ -244,12 +242,17 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config = cli.config.as_path();
     let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
-        Command::New { dir } => done(new::run(&dir)),
+        Command::New { dir } => done(new(&dir)),
         Command::Build {
             issue,
             out,
             as_reader,
-        } => done(build::run(config, &issue, out, as_reader.as_deref())),
+        } => done(build::run(
+            config,
+            &issue,
+            out.as_deref(),
+            as_reader.as_deref(),
+        )),
         Command::Check {
             issue,
             format,
@@ -264,6 +267,20 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Send(args) => send::run(config, &args),
         Command::Subscribers { command } => done(subscribers::run(config, &command)),
     }
+}
+
+/// `letterpress new DIR`.
+fn new(dir: &Path) -> anyhow::Result<()> {
+    let files = crate::issue::scaffold::scaffold(dir)?;
+    println!("Created {}:", dir.display());
+    for file in files {
+        println!("  {}", file.display());
+    }
+    println!(
+        "Edit the sections, then run: letterpress build {}",
+        dir.display()
+    );
+    Ok(())
 }
 
 fn serve(config: &Path, bind: std::net::IpAddr, port: u16, preview: bool) -> anyhow::Result<()> {
@@ -283,47 +300,4 @@ fn archive(config_path: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// "s" for counts other than one.
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// Prints an error once, with its causes; a located error in the
-/// `file:line:column: error: message` form that editors can jump to.
-fn report(err: &anyhow::Error) {
-    if let Some(located) = err.chain().find_map(|e| e.downcast_ref::<Located>()) {
-        eprintln!(
-            "{}:{}:{}: error: {}",
-            located.path.display(),
-            located.line,
-            located.column,
-            located.message
-        );
-        if let Some(help) = &located.help {
-            eprintln!("  help: {help}");
-        }
-        for cause in err
-            .chain()
-            .take_while(|e| e.downcast_ref::<Located>().is_none())
-        {
-            eprintln!("  note: {cause}");
-        }
-    } else {
-        eprintln!("error: {err:#}");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn verify_cli() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-}
+use crate::plural;

@@ -3,6 +3,7 @@
 
 mod front_matter;
 pub mod markdown;
+pub mod scaffold;
 pub mod tags;
 
 use std::path::{Path, PathBuf};

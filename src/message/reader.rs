@@ -74,6 +74,20 @@ pub fn secret_from_env(config: &Config) -> anyhow::Result<Option<Vec<u8>>> {
     Ok(Some(secret))
 }
 
+/// The secret for a send: every reader's unsubscribe link is signed, so
+/// with `[unsubscribe] url` set the secret must be.
+pub fn secret_for_links(config: &Config) -> anyhow::Result<Option<Vec<u8>>> {
+    let secret = secret_from_env(config)?;
+    if secret.is_none() && config.file.unsubscribe.url.is_some() {
+        anyhow::bail!(
+            "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
+            config.path.display(),
+            secret_env_name(config)
+        );
+    }
+    Ok(secret)
+}
+
 /// The web version of `issue`, when `base_url` is set.
 pub fn web_url(config: &Config, issue: &Issue) -> Option<String> {
     let base = config.newsletter().base_url.as_deref()?;

@@ -25,16 +25,25 @@ impl DryRun {
         }
     }
 
-    /// Removes every file this run wrote; the number removed and those
-    /// that could not be.
-    pub fn remove_written(&self) -> (usize, Vec<PathBuf>) {
+    /// Removes every file this run wrote, after it stopped: what to tell
+    /// the user about the folder.
+    pub fn take_back(&self) -> String {
         let written = std::mem::take(&mut *self.written.lock().expect("written"));
         let total = written.len();
-        let kept: Vec<PathBuf> = written
+        let kept = written
             .into_iter()
             .filter(|p| std::fs::remove_file(p).is_err())
-            .collect();
-        (total - kept.len(), kept)
+            .count();
+        match kept {
+            0 => format!(
+                "the dry run stopped; the {total} message{} this run had written were removed again",
+                crate::plural(total)
+            ),
+            n => format!(
+                "the dry run stopped; {n} of the messages this run wrote could not be removed and are still in {}",
+                self.out.display()
+            ),
+        }
     }
 }
 

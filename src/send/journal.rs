@@ -134,11 +134,9 @@ pub fn read(path: &Path) -> Result<State> {
             continue;
         }
         let Some(record) = Record::parse(line) else {
-            bail!(
-                "{}:{}: error: not a journal record: {line}\n  help: the journal is written by letterpress only; restore it or move it away to start the send afresh",
-                path.display(),
-                index + 1
-            );
+            return Err(crate::error::Located::line(path, index + 1, format!("not a journal record: {line}"))
+                .help("the journal is written by letterpress only; restore it or move it away to start the send afresh")
+                .into());
         };
         state.insert(crate::subscribers::identity(&record.address), record);
     }
@@ -621,7 +619,7 @@ mod tests {
         .unwrap();
         let err = read(&path).unwrap_err().to_string();
         assert!(
-            err.contains("issue.journal:2: error: not a journal record"),
+            err.contains("issue.journal:2: not a journal record"),
             "{err}"
         );
     }

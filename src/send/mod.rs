@@ -7,6 +7,7 @@
 mod dryrun;
 pub mod journal;
 pub mod plan;
+pub mod report;
 mod signals;
 mod smtp;
 mod transport;
@@ -263,6 +264,28 @@ pub fn run<T: Transport>(
         (None, Ok(())) => Stopped::Finished,
     };
     Ok(Ran { summary, stopped })
+}
+
+/// A dry run of the plan into `out` (created when missing): each message
+/// as a file. When a file cannot be written the run stops and takes back
+/// what it wrote, and says so in the error.
+pub fn dry_run(plan: &Plan, factory: &Factory<'_>, out: &std::path::Path) -> Result<Ran> {
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the folder", out.display()))?;
+    let files = DryRun::new(out);
+    let hidden = ProgressBar::hidden();
+    let ran = run(
+        plan,
+        factory,
+        &files,
+        &Settings::dry_run(),
+        &hidden,
+        factory.subject(),
+    )?;
+    match ran.stopped {
+        Stopped::Fatal(e) => Err(e.context(files.take_back())),
+        _ => Ok(ran),
+    }
 }
 
 /// The journal, which stops the run the moment a write fails.

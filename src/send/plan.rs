@@ -145,6 +145,24 @@ impl Plan {
         Ok(plan)
     }
 
+    /// What earlier runs settled, when they settled anything.
+    pub fn resuming(&self) -> String {
+        if self.accepted_before + self.failed_before == 0 {
+            return String::new();
+        }
+        format!(
+            "Resuming: {} reader{} already accepted, {} failed permanently earlier{}.\n",
+            self.accepted_before,
+            crate::plural(self.accepted_before),
+            self.failed_before,
+            if self.failed_before > 0 {
+                " (--retry-failed tries them again)"
+            } else {
+                ""
+            }
+        )
+    }
+
     /// `--to` addresses; a name comes from the list when the address is in it.
     fn tests(project: &Project, to: &[String]) -> Result<Plan> {
         let jobs = to

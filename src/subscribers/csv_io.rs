@@ -4,9 +4,10 @@ use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{Context, Result};
 
 use super::{identity, Editor, List, Status, Subscriber};
+use crate::error::Located;
 
 /// What an import did.
 #[derive(Debug, Default)]
@@ -57,71 +58,19 @@ pub fn import_csv(
     email_column: Option<&str>,
     tags: &[String],
 ) -> Result<ImportReport> {
-    let bytes = std::fs::read(csv_path)
-        .with_context(|| format!("{}: cannot read the file", csv_path.display()))?;
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count()
-            + 1;
-        bail!(
-            "{}:{line}: error: the file is not UTF-8\n  help: export it as \"CSV UTF-8\" (spreadsheets often save Korean text as CP949)",
-            csv_path.display()
-        );
-    }
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let bytes = read_utf8(csv_path)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(&bytes[..]);
     let headers: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
-    let email_at = match email_column {
-        Some(name) => headers
-            .iter()
-            .position(|h| h.trim() == name.trim() || normalise(h) == normalise(name)),
-        None => find_column(&headers, EMAIL_COLUMNS),
-    }
-    .ok_or_else(|| {
-        anyhow!(
-            "{}:1: error: no address column among {:?}\n  help: name it with --email-column \"…\"",
-            csv_path.display(),
-            headers
-        )
-    })?;
-    let name_at = find_column(&headers, NAME_COLUMNS);
-    let first_at = find_column(&headers, FIRST_NAME_COLUMNS);
-    let last_at = find_column(&headers, LAST_NAME_COLUMNS);
-    let tags_at = find_column(&headers, TAG_COLUMNS);
-
+    let columns = Columns::find(csv_path, &headers, email_column)?;
     let mut report = ImportReport::default();
     let mut in_file = HashSet::new();
     for record in reader.records() {
         let record = record.with_context(|| format!("{}: malformed CSV", csv_path.display()))?;
         let line = record.position().map_or(0, |p| p.line() as usize);
-        let field = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-        };
-        let email = field(Some(email_at)).unwrap_or("").to_string();
-        let name = field(name_at).map(str::to_string).or_else(|| {
-            let parts: Vec<&str> = [field(first_at), field(last_at)]
-                .into_iter()
-                .flatten()
-                .collect();
-            (!parts.is_empty()).then(|| parts.join(" "))
-        });
-        let mut row_tags = tags.to_vec();
-        for tag in field(tags_at).unwrap_or("").split([',', ';']) {
-            let tag = tag.trim().trim_matches('"').trim();
-            if !tag.is_empty() && !row_tags.iter().any(|t| t == tag) {
-                row_tags.push(tag.to_string());
-            }
-        }
-        let subscriber = Subscriber {
-            email: email.clone(),
-            name,
-            status: Status::Active,
-            tags: row_tags,
-        };
+        let subscriber = columns.subscriber(&record, tags);
+        let email = subscriber.email.clone();
         if let Err(why) = super::validate(&subscriber) {
             report.invalid.push((line, why));
         } else if editor.contains(&email) || !in_file.insert(identity(&email)) {
@@ -132,6 +81,109 @@ pub fn import_csv(
         }
     }
     Ok(report)
+}
+
+/// The file's bytes without a byte-order mark; an error at the line of the
+/// first byte that is not UTF-8.
+fn read_utf8(csv_path: &Path) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(csv_path)
+        .with_context(|| format!("{}: cannot read the file", csv_path.display()))?;
+    let bytes = match bytes.strip_prefix(b"\xef\xbb\xbf") {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
+        return Err(Located::line(csv_path, line, "the file is not UTF-8")
+            .help("export it as \"CSV UTF-8\" (spreadsheets often save Korean text as CP949)")
+            .into());
+    }
+    Ok(bytes)
+}
+
+/// Where the fields of a reader are in the rows.
+struct Columns {
+    email: usize,
+    name: Option<usize>,
+    first: Option<usize>,
+    last: Option<usize>,
+    tags: Option<usize>,
+}
+
+impl Columns {
+    fn find(csv_path: &Path, headers: &[String], email_column: Option<&str>) -> Result<Columns> {
+        let email = match email_column {
+            Some(name) => headers
+                .iter()
+                .position(|h| h.trim() == name.trim() || normalise(h) == normalise(name)),
+            None => find_column(headers, EMAIL_COLUMNS),
+        };
+        let Some(email) = email else {
+            return Err(
+                Located::line(csv_path, 1, format!("no address column among {headers:?}"))
+                    .help("name it with --email-column \"…\"")
+                    .into(),
+            );
+        };
+        Ok(Columns {
+            email,
+            name: find_column(headers, NAME_COLUMNS),
+            first: find_column(headers, FIRST_NAME_COLUMNS),
+            last: find_column(headers, LAST_NAME_COLUMNS),
+            tags: find_column(headers, TAG_COLUMNS),
+        })
+    }
+
+    /// The reader of one row, with `tags` and the row's own tags.
+    fn subscriber(&self, record: &csv::StringRecord, tags: &[String]) -> Subscriber {
+        let field = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let name = field(self.name).map(str::to_string).or_else(|| {
+            let parts: Vec<&str> = [field(self.first), field(self.last)]
+                .into_iter()
+                .flatten()
+                .collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        });
+        let mut row_tags = tags.to_vec();
+        for tag in field(self.tags).unwrap_or("").split([',', ';']) {
+            let tag = tag.trim().trim_matches('"').trim();
+            if !tag.is_empty() && !row_tags.iter().any(|t| t == tag) {
+                row_tags.push(tag.to_string());
+            }
+        }
+        Subscriber {
+            email: field(Some(self.email)).unwrap_or("").to_string(),
+            name,
+            status: Status::Active,
+            tags: row_tags,
+        }
+    }
+}
+
+/// Imports `csv_path` into the list at `list` and saves it when a reader
+/// was added.
+pub fn import_into(
+    list: &Path,
+    csv_path: &Path,
+    email_column: Option<&str>,
+    tags: &[String],
+) -> Result<ImportReport> {
+    let mut report = None;
+    Editor::apply(list, |editor| {
+        let done = import_csv(editor, csv_path, email_column, tags)?;
+        let added = done.added > 0;
+        report = Some(done);
+        Ok(added)
+    })?;
+    Ok(report.expect("set by the import"))
 }
 
 /// Writes the list as CSV: email, name, status, tags (joined with `;`).

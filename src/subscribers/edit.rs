@@ -89,6 +89,17 @@ impl Editor {
         self.index.get(&identity(email)).map_or(&[], Vec::as_slice)
     }
 
+    /// Opens `path`, lets `change` edit it and saves it when `change`
+    /// says it changed anything; what `change` said.
+    pub fn apply(path: &Path, change: impl FnOnce(&mut Editor) -> Result<bool>) -> Result<bool> {
+        let mut editor = Editor::open(path)?;
+        let changed = change(&mut editor)?;
+        if changed {
+            editor.save()?;
+        }
+        Ok(changed)
+    }
+
     /// Whether the list holds `email`.
     pub fn contains(&self, email: &str) -> bool {
         !self.positions(email).is_empty()

@@ -4,6 +4,7 @@
 mod address;
 mod csv_io;
 mod edit;
+pub mod report;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub use address::{ascii_form, identity, parse_address};
-pub use csv_io::{export_csv, import_csv, ImportReport};
+pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Parked, Stamp};
 
 use crate::error::{read_text, Located};
@@ -57,6 +58,18 @@ pub struct Subscriber {
     /// Tags matched against an issue's `audience`.
     #[serde(default)]
     pub tags: Vec<String>,
+}
+
+impl Subscriber {
+    /// An active reader.
+    pub fn active(email: &str, name: Option<String>, tags: Vec<String>) -> Subscriber {
+        Subscriber {
+            email: email.trim().to_string(),
+            name,
+            status: Status::Active,
+            tags,
+        }
+    }
 }
 
 /// A reader with the line of its entry and, when valid, its parsed address.
@@ -238,21 +251,50 @@ impl List {
             .find(|e| identity(&e.subscriber.email) == key)
     }
 
+    /// The findings a send reports: warnings, and with `skip_invalid` the
+    /// invalid entries it leaves out; one `file:line: level: message` line
+    /// each.
+    pub fn findings_text(&self, skip_invalid: bool) -> String {
+        let mut out = String::new();
+        for finding in &self.findings {
+            let level = match finding.severity {
+                Severity::Error if skip_invalid => "skipped",
+                Severity::Error => continue,
+                Severity::Warning => "warning",
+            };
+            out.push_str(&format!(
+                "{}:{}: {level}: {}\n",
+                self.path.display(),
+                finding.line,
+                finding.message
+            ));
+        }
+        out
+    }
+
     /// An error listing every invalid entry, for `send`.
     pub fn invalid_error(&self) -> Option<anyhow::Error> {
-        let errors: Vec<String> = self
+        let found: Vec<Located> = self
             .errors()
-            .map(|f| format!("{}:{}: error: {}", self.path.display(), f.line, f.message))
+            .map(|f| Located::line(&self.path, f.line, f.message.clone()))
             .collect();
-        if errors.is_empty() {
+        if found.is_empty() {
             return None;
         }
-        Some(anyhow::anyhow!(
-            "the subscriber list has {} invalid entr{}; nothing was sent\n{}\n  help: fix or remove them, or pass --skip-invalid to send to the valid readers only",
-            errors.len(),
-            if errors.len() == 1 { "y" } else { "ies" },
-            errors.join("\n"),
-        ))
+        let message = format!(
+            "the subscriber list has {} invalid entr{}; nothing was sent",
+            found.len(),
+            if found.len() == 1 { "y" } else { "ies" },
+        );
+        let help = "fix or remove them, or pass --skip-invalid to send to the valid readers only";
+        Some(
+            crate::error::Many {
+                found,
+                message,
+                help: help.into(),
+            }
+            .into(),
+        )
     }
 }
 

@@ -1,14 +1,15 @@
-//! `letterpress new DIR`: scaffold an issue folder.
+//! `letterpress new DIR`: a new issue folder with sample sections.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
 use crate::fs::write_atomic;
 use crate::time::today;
 
-/// Creates `dir` with an `issue.toml` and three sample sections.
-pub fn run(dir: &Path) -> Result<()> {
+/// Creates `dir` with an `issue.toml` and three sample sections; the
+/// files written.
+pub fn scaffold(dir: &Path) -> Result<Vec<PathBuf>> {
     if dir.exists()
         && std::fs::read_dir(dir)
             .map(|mut d| d.next().is_some())
@@ -28,18 +29,13 @@ pub fn run(dir: &Path) -> Result<()> {
         ("02-story.md", STORY.to_string()),
         ("03-note.md", NOTE.to_string()),
     ];
+    let mut written = Vec::with_capacity(files.len());
     for (name, text) in &files {
-        write_atomic(&dir.join(name), text.as_bytes())?;
+        let path = dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
     }
-    println!("Created {}:", dir.display());
-    for (name, _) in &files {
-        println!("  {}", dir.join(name).display());
-    }
-    println!(
-        "Edit the sections, then run: letterpress build {}",
-        dir.display()
-    );
-    Ok(())
+    Ok(written)
 }
 
 fn issue_toml(date: &str) -> String {

@@ -1,0 +1,143 @@
+//! What a run says about itself: the progress bar, the summary, and the
+//! command that resumes it.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use std::path::Path;
+
+use super::{Plan, Ran, Shard, Stopped};
+use crate::message::Purpose;
+use crate::plural;
+use crate::subscribers::List;
+
+/// A progress bar with count, rate and time left on a terminal; hidden
+/// elsewhere.
+pub fn progress_bar(total: usize) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total as u64);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} sent · {rate} · ETA {eta}")
+        .expect("a valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} messages/s", state.per_sec());
+            },
+        );
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// The summary of a send through `relay`: counts, then each reader left
+/// out, refused or deferred, with the reply.
+pub fn summary(ran: &Ran, plan: &Plan, subject: &str, relay: &str) -> String {
+    let s = &ran.summary;
+    let mut out = format!(
+        "Sent \"{subject}\" through {relay}: {} accepted, {} failed, {} deferred, {} not attempted; skipped {} accepted and {} failed in earlier runs; {} connection{}.\n",
+        s.accepted,
+        s.failed.len(),
+        s.deferred.len(),
+        s.remaining,
+        plan.accepted_before,
+        plan.failed_before,
+        s.connections,
+        plural(s.connections),
+    );
+    let replies = |failed: &[(String, String)]| -> Vec<String> {
+        failed
+            .iter()
+            .map(|(a, reply)| format!("{a}: {reply}"))
+            .collect()
+    };
+    let groups = [
+        (
+            "Left out: unsubscribed or bounced while the send ran:",
+            s.left_out.clone(),
+        ),
+        (
+            "Refused permanently (not retried; --retry-failed tries again):",
+            replies(&s.failed),
+        ),
+        (
+            "Temporary failures on every attempt (the next run tries again):",
+            replies(&s.deferred),
+        ),
+    ];
+    for (title, lines) in groups.iter().filter(|(_, lines)| !lines.is_empty()) {
+        out.push_str(title);
+        out.push('\n');
+        for line in lines {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
+
+/// The summary of a dry run into `out`; for the list, also what the list
+/// held besides the readers written.
+pub fn dry_run_summary(ran: &Ran, plan: &Plan, list: &List, subject: &str, out: &Path) -> String {
+    let written = ran.summary.accepted;
+    let text = format!(
+        "Dry run of \"{subject}\": wrote {written} message{} to {}; no connection was opened.\n",
+        plural(written),
+        out.display()
+    );
+    if plan.purpose != Purpose::List {
+        return text;
+    }
+    let c = list.counts(list.entries.iter());
+    let other = list
+        .entries
+        .len()
+        .saturating_sub(written + c.unsubscribed + c.bounced + c.invalid + c.duplicates);
+    text + &format!(
+        "{} entries in the list: {written} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate, {other} outside the audience, tags or limit.\n",
+        list.entries.len(),
+        c.unsubscribed,
+        c.bounced,
+        c.invalid,
+        c.duplicates
+    )
+}
+
+/// What stopped a run early and the command that resumes it; nothing for
+/// a run that finished.
+pub fn how_to_go_on(ran: &Ran, resume: &str) -> String {
+    let left = ran.summary.remaining;
+    let readers = format!("{left} reader{} not sent yet.", plural(left));
+    let why = match &ran.stopped {
+        Stopped::Finished => return String::new(),
+        Stopped::Fatal(e) => format!("error: {e:#}\n{readers} Once the relay accepts letterpress again, resume with:"),
+        // Every outcome not on disk is a reader the next run may mail again.
+        Stopped::Journal(e) => format!("error: {e}\n{readers} Once the journal can be written again (free space on its disk), resume with:"),
+        Stopped::Interrupted => format!("Interrupted: {readers} Resume with:"),
+    };
+    format!("{why}\n  {resume}\n")
+}
+
+/// The command that resumes a send.
+pub fn resume_command(
+    config: &std::path::Path,
+    issue: &std::path::Path,
+    shard: Option<Shard>,
+    tags: &[String],
+) -> String {
+    let mut command = format!(
+        "letterpress --config {} send {}",
+        config.display(),
+        issue.display()
+    );
+    if let Some(shard) = shard {
+        command.push_str(&format!(" --shard {}/{}", shard.index, shard.count));
+    }
+    for tag in tags {
+        command.push_str(&format!(" --tag {tag}"));
+    }
+    command.push_str(" --yes");
+    command
+}

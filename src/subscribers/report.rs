@@ -1,0 +1,94 @@
+//! What the `subscribers` commands print: the list as a table with its
+//! counts, and what an import did.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+
+use super::{ImportReport, List, Severity};
+use crate::plural;
+
+/// The list's findings, one `file:line: level: message` line each.
+pub fn findings(list: &List) -> String {
+    let mut out = String::new();
+    for f in &list.findings {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        out.push_str(&format!(
+            "{}:{}: {level}: {}\n",
+            list.path.display(),
+            f.line,
+            f.message
+        ));
+    }
+    out
+}
+
+/// The readers carrying one of `tags` (all when empty), tab-separated,
+/// unless `count_only`; then their counts.
+pub fn table(list: &List, tags: &[String], count_only: bool, out: &mut dyn Write) -> Result<()> {
+    let shown: Vec<_> = list
+        .entries
+        .iter()
+        .filter(|e| tags.is_empty() || e.subscriber.tags.iter().any(|t| tags.contains(t)))
+        .collect();
+    let mut out = std::io::BufWriter::new(out);
+    if !count_only {
+        for e in &shown {
+            let s = &e.subscriber;
+            let name = s.name.as_deref().unwrap_or("");
+            writeln!(
+                out,
+                "{}\t{name}\t{}\t{}",
+                s.email,
+                s.status.as_str(),
+                s.tags.join(",")
+            )?;
+        }
+    }
+    let c = list.counts(shown.iter().copied());
+    writeln!(
+        out,
+        "{} readers: {} active, {} unsubscribed, {} bounced; {} invalid, {} duplicate",
+        shown.len(),
+        c.active,
+        c.unsubscribed,
+        c.bounced,
+        c.invalid,
+        c.duplicates
+    )?;
+    Ok(())
+}
+
+impl ImportReport {
+    /// The rows skipped, one `file:line: skipped: why` line each.
+    pub fn skipped(&self, csv: &Path) -> String {
+        let mut out = String::new();
+        for (line, why) in &self.invalid {
+            out.push_str(&format!("{}:{line}: skipped: {why}\n", csv.display()));
+        }
+        for (line, email) in &self.duplicates {
+            out.push_str(&format!(
+                "{}:{line}: skipped: {email} is already in the list\n",
+                csv.display()
+            ));
+        }
+        out
+    }
+
+    /// One line on what the import did to `list`.
+    pub fn summary(&self, list: &Path) -> String {
+        format!(
+            "Imported {} reader{} into {}; skipped {} invalid and {} duplicate row{}.",
+            self.added,
+            plural(self.added),
+            list.display(),
+            self.invalid.len(),
+            self.duplicates.len(),
+            plural(self.duplicates.len())
+        )
+    }
+}
