@@ -351,7 +351,6 @@ struct Rule {
 fn rules(file: &ConfigFile) -> Vec<Rule> {
     let n = &file.newsletter;
     let s = &file.sending;
-    let u = &file.unsubscribe;
     let mut rules = vec![
         rule(&["newsletter", "name"], one_line(&n.name, 200)),
         rule(
@@ -375,31 +374,7 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             int_in(s.max_messages_per_connection as u64, 1, 1_000_000),
         ),
     ];
-    let optional: [(&'static [&'static str], Option<&str>, Check); 8] = [
-        (&["newsletter", "ad_prefix"], n.ad_prefix.as_deref(), |v| {
-            one_line(v, 100)
-        }),
-        (&["newsletter", "list_id"], n.list_id.as_deref(), list_id),
-        (
-            &["newsletter", "feedback_id"],
-            n.feedback_id.as_deref(),
-            feedback_id,
-        ),
-        (&["newsletter", "base_url"], n.base_url.as_deref(), web_url),
-        (&["unsubscribe", "url"], u.url.as_deref(), web_url),
-        (&["unsubscribe", "mailto"], u.mailto.as_deref(), mailto),
-        (
-            &["unsubscribe", "secret_env"],
-            u.secret_env.as_deref(),
-            env_name,
-        ),
-        (
-            &["newsletter", "postal_address"],
-            n.postal_address.as_deref(),
-            |v| one_line(v, 300),
-        ),
-    ];
-    for (key, value, check) in optional {
+    for (key, value, check) in optional_values(file) {
         if let Some(value) = value {
             rules.push(rule(key, check(value)));
         }
@@ -410,18 +385,53 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             &["smtp", "timeout_secs"],
             int_in(smtp.timeout_secs, 1, 3600),
         ));
-        if let Some(var) = &smtp.password_env {
-            rules.push(rule(&["smtp", "password_env"], env_name(var)));
-        }
-        if let Some(user) = &smtp.username {
-            rules.push(rule(&["smtp", "username"], one_line(user, 256)));
-        }
     }
     if let Some(dkim) = &file.dkim {
         rules.push(rule(&["dkim", "domain"], dns_name(&dkim.domain)));
         rules.push(rule(&["dkim", "selector"], dns_name(&dkim.selector)));
     }
     rules
+}
+
+/// The optional text values, each with its key and its check.
+fn optional_values(file: &ConfigFile) -> Vec<(&'static [&'static str], Option<&str>, Check)> {
+    let n = &file.newsletter;
+    let u = &file.unsubscribe;
+    let smtp = file.smtp.as_ref();
+    vec![
+        (&["newsletter", "ad_prefix"], n.ad_prefix.as_deref(), |v| {
+            one_line(v, 100)
+        }),
+        (&["newsletter", "list_id"], n.list_id.as_deref(), list_id),
+        (
+            &["newsletter", "feedback_id"],
+            n.feedback_id.as_deref(),
+            feedback_id,
+        ),
+        (&["newsletter", "base_url"], n.base_url.as_deref(), web_url),
+        (
+            &["newsletter", "postal_address"],
+            n.postal_address.as_deref(),
+            |v| one_line(v, 300),
+        ),
+        (&["unsubscribe", "url"], u.url.as_deref(), web_url),
+        (&["unsubscribe", "mailto"], u.mailto.as_deref(), mailto),
+        (
+            &["unsubscribe", "secret_env"],
+            u.secret_env.as_deref(),
+            env_name,
+        ),
+        (
+            &["smtp", "password_env"],
+            smtp.and_then(|s| s.password_env.as_deref()),
+            env_name,
+        ),
+        (
+            &["smtp", "username"],
+            smtp.and_then(|s| s.username.as_deref()),
+            |v| one_line(v, 256),
+        ),
+    ]
 }
 
 type Verdict = std::result::Result<(), (String, &'static str)>;

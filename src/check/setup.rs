@@ -269,6 +269,31 @@ fn check_message(
             );
         }
     }
+    check_built(config, composed, sample, &issue_toml, report)?;
+    let text = composed.text(&values);
+    for href in hrefs(&html) {
+        if !text.contains(&href) {
+            report.add(
+                &issue_toml,
+                1,
+                Level::Error,
+                format!("the plain-text part lacks the link {href} that the HTML has"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The whole message for the sample reader: that it builds (DKIM key
+/// included) and stays under the size servers accept.
+fn check_built(
+    config: &Config,
+    composed: &Composed<'_>,
+    sample: &crate::project::Sample,
+    issue_toml: &std::path::Path,
+    report: &mut Report,
+) -> Result<()> {
+    let (email, name) = (&sample.email, &sample.name);
     match Factory::new(composed, Some(b"check".to_vec()), run_date()) {
         Err(e) => report.add(
             &config.path,
@@ -281,7 +306,7 @@ fn check_message(
             let message = factory.build(&address, name.as_deref(), Purpose::List)?;
             if message.bytes.len() > 10_000_000 {
                 report.add(
-                    &issue_toml,
+                    issue_toml,
                     1,
                     Level::Error,
                     format!(
@@ -290,17 +315,6 @@ fn check_message(
                     ),
                 );
             }
-        }
-    }
-    let text = composed.text(&values);
-    for href in hrefs(&html) {
-        if !text.contains(&href) {
-            report.add(
-                &issue_toml,
-                1,
-                Level::Error,
-                format!("the plain-text part lacks the link {href} that the HTML has"),
-            );
         }
     }
     Ok(())

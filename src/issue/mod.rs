@@ -135,26 +135,7 @@ impl Issue {
             .as_ref()
             .map(|d| to_date(&path, &source, d))
             .transpose()?;
-        if file.subject.get_ref().chars().any(char::is_control) {
-            return Err(Located::at(
-                &path,
-                &source,
-                file.subject.span().start,
-                "the subject contains a line break or control character",
-            )
-            .help("write the subject on one line; a line break in a header could inject other headers")
-            .into());
-        }
-        if file.subject.get_ref().trim().is_empty() {
-            return Err(Located::at(
-                &path,
-                &source,
-                file.subject.span().start,
-                "the subject is empty",
-            )
-            .help("write the subject line readers see in their inbox")
-            .into());
-        }
+        check_subject(&path, &source, &file.subject)?;
         let mut tags = TagTable::default();
         let mut images: Vec<LocalImage> = Vec::new();
         let mut sections = Vec::new();
@@ -193,6 +174,27 @@ impl Issue {
     }
 }
 
+/// A subject fit for the Subject header: on one line, not empty.
+fn check_subject(path: &Path, source: &str, subject: &Spanned<String>) -> Result<()> {
+    let at = subject.span().start;
+    if subject.get_ref().chars().any(char::is_control) {
+        return Err(Located::at(
+            path,
+            source,
+            at,
+            "the subject contains a line break or control character",
+        )
+        .help("write the subject on one line; a line break in a header could inject other headers")
+        .into());
+    }
+    if subject.get_ref().trim().is_empty() {
+        return Err(Located::at(path, source, at, "the subject is empty")
+            .help("write the subject line readers see in their inbox")
+            .into());
+    }
+    Ok(())
+}
+
 fn slug(dir: &Path) -> String {
     let name = std::fs::canonicalize(dir)
         .ok()
@@ -227,10 +229,11 @@ fn section_files(
 ) -> Result<Vec<PathBuf>> {
     if let Some(listed) = listed {
         if listed.is_empty() {
+            let offset = crate::error::key_offset(source, &["sections"]);
             return Err(Located::at(
                 toml_path,
                 source,
-                crate::error::key_offset(source, &["sections"]),
+                offset,
                 "`sections = []` lists no section: the issue would be empty",
             )
             .help(
@@ -241,36 +244,11 @@ fn section_files(
         return listed
             .iter()
             .map(|name| {
-                let plain = Path::new(name.get_ref())
-                    .components()
-                    .all(|c| matches!(c, std::path::Component::Normal(_)));
-                if !plain {
-                    return Err(Located::at(
-                        toml_path,
-                        source,
-                        name.span().start,
-                        format!("`sections` lists `{}`, which is not a file of the issue folder", name.get_ref()),
-                    )
-                    .help("list the section files by their names in the issue folder, such as \"01-intro.md\"")
-                    .into());
-                }
-                let path = dir.join(name.get_ref());
-                if path.is_file() {
-                    Ok(path)
-                } else {
-                    Err(Located::at(
-                        toml_path,
-                        source,
-                        name.span().start,
-                        format!(
-                            "`sections` lists `{}`, which does not exist in {}",
-                            name.get_ref(),
-                            dir.display()
-                        ),
-                    )
-                    .help("fix the file name or remove it from `sections`")
-                    .into())
-                }
+                listed_file(dir, name).map_err(|(message, help)| {
+                    Located::at(toml_path, source, name.span().start, message)
+                        .help(help)
+                        .into()
+                })
             })
             .collect();
     }
@@ -287,6 +265,34 @@ fn section_files(
         );
     }
     Ok(files)
+}
+
+/// A file named in `sections`: a plain name of a file in the folder.
+fn listed_file(
+    dir: &Path,
+    name: &Spanned<String>,
+) -> std::result::Result<PathBuf, (String, &'static str)> {
+    let name = name.get_ref();
+    let plain = Path::new(name)
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !plain {
+        return Err((
+            format!("`sections` lists `{name}`, which is not a file of the issue folder"),
+            "list the section files by their names in the issue folder, such as \"01-intro.md\"",
+        ));
+    }
+    let path = dir.join(name);
+    if !path.is_file() {
+        return Err((
+            format!(
+                "`sections` lists `{name}`, which does not exist in {}",
+                dir.display()
+            ),
+            "fix the file name or remove it from `sections`",
+        ));
+    }
+    Ok(path)
 }
 
 const TAG_HELP: &str =
@@ -318,15 +324,12 @@ fn load_section(
             alt,
         }),
         (Some(src), None) => {
-            return Err(at(
-                split.front_offset + src.span().start,
-                "`image` is set but `image_alt` is not".into(),
-            )
-            .help("add image_alt = \"…\" describing the image for readers who cannot see it")
-            .into())
+            let offset = split.front_offset + src.span().start;
+            return Err(at(offset, "`image` is set but `image_alt` is not".into())
+                .help("add image_alt = \"…\" describing the image for readers who cannot see it")
+                .into());
         }
-        (None, Some(_)) => None,
-        (None, None) => None,
+        (None, _) => None,
     };
     if front.kind == Kind::Story && title.is_none() {
         return Err(at(0, "a story needs a `title`".into())
@@ -335,34 +338,8 @@ fn load_section(
             )
             .into());
     }
-    let marked = tags
-        .mark(split.body)
-        .map_err(|e| at(split.body_offset + e.offset, e.message).help(TAG_HELP))?;
-    let body = markdown::parse(&marked).map_err(|e| {
-        // Markers keep every tag on its line, so line numbers stay exact.
-        let (line, column) = crate::error::line_col(&marked, e.offset);
-        let body_line = crate::error::line_col(&source, split.body_offset).0;
-        Located {
-            path: path.to_path_buf(),
-            line: body_line + line - 1,
-            column,
-            message: e.message,
-            help: Some(e.help.into()),
-        }
-    })?;
-    let mut body = body;
-    markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
-    let mut srcs: Vec<&str> = image.iter().map(|i| i.src.as_str()).collect();
-    markdown::image_sources(&body.blocks, &mut srcs);
-    let images = srcs
-        .into_iter()
-        .filter(|src| is_local(src))
-        .map(|src| {
-            load_image(dir, src).map_err(|(message, help)| {
-                at(source.find(src).unwrap_or(0), message).help(help).into()
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let body = parse_body(path, &source, split.body, split.body_offset, tags)?;
+    let images = section_images(dir, path, &source, image.as_ref(), &body)?;
     let section = Section {
         path: path.to_path_buf(),
         kind: front.kind,
@@ -374,6 +351,56 @@ fn load_section(
         body,
     };
     Ok((section, images))
+}
+
+/// The local images a section shows, loaded; errors at the line that
+/// names them.
+fn section_images(
+    dir: &Path,
+    path: &Path,
+    source: &str,
+    lead: Option<&Image>,
+    body: &markdown::Body,
+) -> Result<Vec<LocalImage>> {
+    let mut srcs: Vec<&str> = lead.iter().map(|i| i.src.as_str()).collect();
+    markdown::image_sources(&body.blocks, &mut srcs);
+    srcs.into_iter()
+        .filter(|src| is_local(src))
+        .map(|src| {
+            load_image(dir, src).map_err(|(message, help)| {
+                let offset = source.find(src).unwrap_or(0);
+                Located::at(path, source, offset, message).help(help).into()
+            })
+        })
+        .collect()
+}
+
+/// The Markdown body of a section, its merge tags marked (in links, for
+/// URLs); errors at their line in the file.
+fn parse_body(
+    path: &Path,
+    source: &str,
+    text: &str,
+    offset: usize,
+    tags: &mut TagTable,
+) -> Result<markdown::Body> {
+    let marked = tags
+        .mark(text)
+        .map_err(|e| Located::at(path, source, offset + e.offset, e.message).help(TAG_HELP))?;
+    let mut body = markdown::parse(&marked).map_err(|e| {
+        // Markers keep every tag on its line, so line numbers stay exact.
+        let (line, column) = crate::error::line_col(&marked, e.offset);
+        let body_line = crate::error::line_col(source, offset).0;
+        Located {
+            path: path.to_path_buf(),
+            line: body_line + line - 1,
+            column,
+            message: e.message,
+            help: Some(e.help.into()),
+        }
+    })?;
+    markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
+    Ok(body)
 }
 
 /// Whether an image source is a file of the issue rather than a URL.

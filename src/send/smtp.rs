@@ -51,19 +51,7 @@ impl Relay {
                 smtp.host
             );
         }
-        let credentials = match (&smtp.username, &smtp.password_env) {
-            (Some(user), Some(var)) => {
-                let password = std::env::var(var).map_err(|_| {
-                    anyhow!("{}: the SMTP password is read from the environment variable {var}, which is not set\n  help: export {var}=… before sending", config.path.display())
-                })?;
-                Some(Credentials::new(user.clone(), password))
-            }
-            (Some(_), None) => bail!(
-                "{}: [smtp] has a username but no password_env\n  help: add password_env = \"LETTERPRESS_SMTP_PASSWORD\" and export that variable",
-                config.path.display()
-            ),
-            (None, _) => None,
-        };
+        let credentials = credentials(config, smtp)?;
         let ca = match &smtp.ca_file {
             Some(ca) => {
                 let path = config.resolve(ca);
@@ -367,6 +355,24 @@ impl tokio::io::AsyncWrite for TlsTransport {
     ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
+}
+
+/// The login from `username` and the password in `password_env`.
+fn credentials(config: &Config, smtp: &crate::config::Smtp) -> Result<Option<Credentials>> {
+    let credentials = match (&smtp.username, &smtp.password_env) {
+        (Some(user), Some(var)) => {
+            let password = std::env::var(var).map_err(|_| {
+                anyhow!("{}: the SMTP password is read from the environment variable {var}, which is not set\n  help: export {var}=… before sending", config.path.display())
+            })?;
+            Some(Credentials::new(user.clone(), password))
+        }
+        (Some(_), None) => bail!(
+            "{}: [smtp] has a username but no password_env\n  help: add password_env = \"LETTERPRESS_SMTP_PASSWORD\" and export that variable",
+            config.path.display()
+        ),
+        (None, _) => None,
+    };
+    Ok(credentials)
 }
 
 fn is_loopback(host: &str) -> bool {

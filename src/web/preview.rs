@@ -154,49 +154,54 @@ pub async fn page(
         Err(e) => return error_panel(&name, &format!("{e:#}"), live),
     };
     let (email, values) = values(&loaded, who.reader.as_deref());
-    let text = composed.text(&values);
-    let findings = check_issue(
-        &loaded.config,
-        &loaded.issue,
-        &loaded.theme,
-        &loaded.list,
-        Scope::All,
-    )
-    .map(|r| r.human())
-    .unwrap_or_else(|e| format!("{e:#}"));
+    let body = draft(&loaded, &composed, &values, &name, &email, generation);
+    shell(composed.subject(), body, live)
+}
+
+/// The page of a draft: the reader picker, the email at phone and
+/// desktop width, the plain text and the findings of `check`.
+fn draft(
+    loaded: &Project,
+    composed: &Composed<'_>,
+    values: &crate::issue::tags::Values,
+    name: &str,
+    email: &str,
+    generation: u64,
+) -> Markup {
+    let text = composed.text(values);
+    let (config, issue) = (&loaded.config, &loaded.issue);
+    let findings = check_issue(config, issue, &loaded.theme, &loaded.list, Scope::All)
+        .map(|r| r.human())
+        .unwrap_or_else(|e| format!("{e:#}"));
     let readers: Vec<&str> = loaded
         .list
-        .recipients(&loaded.issue.audience, &[])
+        .recipients(&issue.audience, &[])
         .iter()
         .take(100)
         .map(|e| e.subscriber.email.as_str())
         .collect();
     let src = format!(
         "/preview/{}/email.html?as={}&v={generation}",
-        reader::percent_encode(&name),
-        reader::percent_encode(&email)
+        reader::percent_encode(name),
+        reader::percent_encode(email)
     );
-    shell(
-        composed.subject(),
-        html! {
-            header {
-                h1 { (composed.subject()) }
-                form method="get" {
-                    label { "Reader " select name="as" onchange="this.form.submit()" {
-                        @for r in &readers { option value=(r) selected[*r == email] { (r) } }
-                    } }
-                }
+    html! {
+        header {
+            h1 { (composed.subject()) }
+            form method="get" {
+                label { "Reader " select name="as" onchange="this.form.submit()" {
+                    @for r in &readers { option value=(r) selected[*r == email] { (r) } }
+                } }
             }
-            div.frames {
-                figure { figcaption { "375 px" } iframe width="375" height="1400" src=(src) title="phone" {} }
-                figure { figcaption { "800 px" } iframe width="800" height="1400" src=(src) title="desktop" {} }
-                figure { figcaption { "plain text" } pre.text { (text) } }
-            }
-            h2 { "check" }
-            pre.findings { (findings) }
-        },
-        live,
-    )
+        }
+        div.frames {
+            figure { figcaption { "375 px" } iframe width="375" height="1400" src=(src) title="phone" {} }
+            figure { figcaption { "800 px" } iframe width="800" height="1400" src=(src) title="desktop" {} }
+            figure { figcaption { "plain text" } pre.text { (text) } }
+        }
+        h2 { "check" }
+        pre.findings { (findings) }
+    }
 }
 
 pub async fn email(

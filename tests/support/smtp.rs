@@ -44,6 +44,9 @@ pub struct Script {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// With `tls`: TLS from the first byte (port 465 style) instead of STARTTLS.
     pub implicit_tls: bool,
+    /// Greet every connection after the first N with `554` (a relay that
+    /// stops accepting the sender in the middle of a send).
+    pub refuse_after_connections: Option<usize>,
 }
 
 /// One accepted message.
@@ -63,6 +66,8 @@ struct State {
     connections: AtomicUsize,
     stop: AtomicBool,
     rng: Mutex<u64>,
+    /// How often each scripted rule was given.
+    hits: Mutex<HashMap<String, usize>>,
 }
 
 /// The running server; stops when dropped.
@@ -82,6 +87,7 @@ impl Server {
             connections: AtomicUsize::new(0),
             stop: AtomicBool::new(false),
             rng: Mutex::new(seed),
+            hits: Mutex::new(HashMap::new()),
         });
         let accept_state = state.clone();
         std::thread::spawn(move || {
@@ -90,7 +96,13 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                accept_state.connections.fetch_add(1, Ordering::SeqCst);
+                let number = accept_state.connections.fetch_add(1, Ordering::SeqCst) + 1;
+                let limit = accept_state.script.lock().unwrap().refuse_after_connections;
+                if limit.is_some_and(|n| number > n) {
+                    let mut stream = stream;
+                    let _ = stream.write_all(b"554 5.7.1 this sender is no longer accepted\r\n");
+                    continue;
+                }
                 let state = accept_state.clone();
                 std::thread::spawn(move || {
                     let _ = session(stream, &state);
@@ -121,9 +133,26 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server, and fails the test when a scripted rule was never
+    /// given: a rule that is never hit tests nothing.
     fn drop(&mut self) {
         self.state.stop.store(true, Ordering::SeqCst);
         let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if std::thread::panicking() {
+            return;
+        }
+        let hits = self.state.hits.lock().unwrap();
+        let script = self.state.script.lock().unwrap();
+        let mut unused: Vec<&String> = script
+            .rules
+            .keys()
+            .filter(|k| !hits.contains_key(*k))
+            .collect();
+        unused.sort();
+        assert!(
+            unused.is_empty(),
+            "scripted rules that were never hit: {unused:?}"
+        );
     }
 }
 
@@ -320,10 +349,12 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
 
 fn take_rule(state: &State, rcpt: &str, stage: Stage) -> Option<String> {
     let mut script = state.script.lock().unwrap();
-    let rule = script.rules.get_mut(&rcpt.to_lowercase())?;
+    let key = rcpt.to_lowercase();
+    let rule = script.rules.get_mut(&key)?;
     if rule.stage != stage {
         return None;
     }
+    *state.hits.lock().unwrap().entry(key).or_insert(0) += 1;
     match &mut rule.times {
         Some(0) => None,
         Some(n) => {
