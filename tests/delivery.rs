@@ -19,23 +19,13 @@ const SECRET: &str = "delivery-test-secret";
 /// The example project with `readers` active readers (reader0@example.com …),
 /// two inactive ones, and the relay at `port`.
 fn project(port: u16, readers: usize, sending: &str) -> Project {
-    let project = Project::example();
     let mut list = String::from("# test list\n");
     for i in 0..readers {
         list.push_str(&format!("\n[[subscriber]]\nemail = \"reader{i}@example.com\"\nname = \"독자{i}\"\ntags = [\"weekly\"]\n"));
     }
     list.push_str("\n[[subscriber]]\nemail = \"gone@example.com\"\nstatus = \"unsubscribed\"\ntags = [\"weekly\"]\n");
     list.push_str("\n[[subscriber]]\nemail = \"bounced@example.com\"\nstatus = \"bounced\"\ntags = [\"weekly\"]\n");
-    project.write("config/subscribers.toml", list);
-    let config = project.read("config/newsletter.toml");
-    let start = config.find("[sending]").unwrap();
-    let config = format!(
-        "{}[sending]\nstate_dir = \"../state\"\n{sending}\n",
-        &config[..start]
-    )
-    .replace("port         = 2525", &format!("port         = {port}"));
-    project.write("config/newsletter.toml", config);
-    project
+    Project::with_relay(port, &list, &format!("state_dir = \"../state\"\n{sending}"))
 }
 
 fn send(project: &Project, extra: &[&str]) -> assert_cmd::assert::Assert {

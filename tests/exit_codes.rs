@@ -20,23 +20,10 @@ const SECRET: &str = "exit-codes-test-secret-0123";
 
 /// The example with `n` readers and its relay at `port`.
 fn project(port: u16, n: usize, sending: &str) -> Project {
-    let project = Project::example();
-    let mut list = String::new();
-    for i in 0..n {
-        list.push_str(&format!(
-            "[[subscriber]]\nemail = \"r{i}@example.com\"\ntags = [\"weekly\"]\n\n"
-        ));
-    }
-    project.write("config/subscribers.toml", list);
-    let config = project.read("config/newsletter.toml");
-    let start = config.find("[sending]").unwrap();
-    let config = format!(
-        "{}[sending]\nstate_dir = \"../state\"\n{sending}\n",
-        &config[..start]
-    )
-    .replace("port         = 2525", &format!("port         = {port}"));
-    project.write("config/newsletter.toml", config);
-    project
+    let list: String = (0..n)
+        .map(|i| format!("[[subscriber]]\nemail = \"r{i}@example.com\"\ntags = [\"weekly\"]\n\n"))
+        .collect();
+    Project::with_relay(port, &list, &format!("state_dir = \"../state\"\n{sending}"))
 }
 
 struct Case {

@@ -28,23 +28,14 @@ fn readers(n: usize) -> Vec<String> {
 /// The example with `n` readers, its relay at `port` and its state in
 /// `state_dir` (relative to config/).
 fn project(port: u16, n: usize, rate: u32, state_dir: &str) -> Project {
-    let project = Project::example();
-    let mut list = String::new();
-    for reader in readers(n) {
-        list.push_str(&format!(
-            "[[subscriber]]\nemail = \"{reader}\"\ntags = [\"weekly\"]\n\n"
-        ));
-    }
-    project.write("config/subscribers.toml", list);
-    let config = project.read("config/newsletter.toml");
-    let start = config.find("[sending]").unwrap();
-    let config = format!(
-        "{}[sending]\nstate_dir = \"{state_dir}\"\nrate_per_second = {rate}\nconcurrency = {CONCURRENCY}\n",
-        &config[..start]
-    )
-    .replace("port         = 2525", &format!("port         = {port}"));
-    project.write("config/newsletter.toml", config);
-    project
+    let list: String = readers(n)
+        .iter()
+        .map(|r| format!("[[subscriber]]\nemail = \"{r}\"\ntags = [\"weekly\"]\n\n"))
+        .collect();
+    let sending = format!(
+        "state_dir = \"{state_dir}\"\nrate_per_second = {rate}\nconcurrency = {CONCURRENCY}"
+    );
+    Project::with_relay(port, &list, &sending)
 }
 
 /// `letterpress send … --yes` as a plain child process, so that a test can

@@ -48,17 +48,8 @@ fn list(entries: &[(&str, &str)]) -> String {
 
 /// The example with its relay at `port`, unlimited rate, state in state/.
 fn relayed(port: u16, entries: &[(&str, &str)]) -> Project {
-    let project = Project::example();
-    project.write("config/subscribers.toml", list(entries));
-    let config = project.read("config/newsletter.toml");
-    let start = config.find("[sending]").unwrap();
-    let config = format!(
-        "{}[sending]\nstate_dir = \"../state\"\nrate_per_second = 0\nconcurrency = 2\nmax_attempts = 2\nretry_delay_secs = 0.05\n",
-        &config[..start]
-    )
-    .replace("port         = 2525", &format!("port         = {port}"));
-    project.write("config/newsletter.toml", config);
-    project
+    let sending = "state_dir = \"../state\"\nrate_per_second = 0\nconcurrency = 2\nmax_attempts = 2\nretry_delay_secs = 0.05";
+    Project::with_relay(port, &list(entries), sending)
 }
 
 fn send(project: &Project, issue: &str, extra: &[&str]) -> assert_cmd::assert::Assert {

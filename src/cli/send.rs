@@ -53,7 +53,8 @@ fn preflight(p: &Project, args: &SendArgs) -> Result<()> {
         );
     }
     if args.to.is_empty() {
-        eprint!("{}", p.list.findings_text(args.skip_invalid));
+        let errors = args.skip_invalid.then_some("skipped");
+        eprint!("{}", crate::subscribers::report::findings(&p.list, errors));
     }
     Ok(())
 }

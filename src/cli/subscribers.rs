@@ -16,7 +16,7 @@ pub fn run(config_path: &Path, command: &C) -> Result<()> {
     match command {
         C::List { count, tag } => {
             let list = List::load(&path)?;
-            eprint!("{}", report::findings(&list));
+            eprint!("{}", report::findings(&list, Some("error")));
             report::table(&list, tag, *count, &mut std::io::stdout().lock())?;
         }
         C::Add { address, name, tag } => {

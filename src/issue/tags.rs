@@ -150,29 +150,26 @@ impl TagTable {
     /// `text` (a URL) with each marker turned into the marker of the same
     /// tag in URL context, whose value is percent-encoded.
     pub fn for_url(&mut self, text: &str) -> String {
+        let mut url_tags = Vec::new();
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(open) = rest.find(OPEN) {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + OPEN.len_utf8()..];
-            let close = after.find(CLOSE).unwrap_or(after.len());
-            match after[..close]
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| self.tags.get(i))
-            {
-                Some(tag) => {
-                    let tag = Tag {
+        each_marker(text, &mut out, |index, raw, out| {
+            match index.and_then(|i| self.tags.get(i)) {
+                Some(tag) => url_tags.push((
+                    out.len(),
+                    Tag {
                         in_url: true,
                         ..tag.clone()
-                    };
-                    self.push_marker(tag, &mut out);
-                }
-                None => out.push_str(&rest[open..open + OPEN.len_utf8() + close]),
+                    },
+                )),
+                None => out.push_str(raw),
             }
-            rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
+        });
+        // Markers are added after the walk, which borrowed the table.
+        for (at, tag) in url_tags.into_iter().rev() {
+            let mut marker = String::new();
+            self.push_marker(tag, &mut marker);
+            out.insert_str(at, &marker);
         }
-        out.push_str(rest);
         out
     }
 
@@ -180,30 +177,43 @@ impl TagTable {
     /// through `escape` (HTML escaping for HTML, identity for plain text).
     pub fn fill(&self, text: &str, values: &Values, escape: fn(&str, &mut String)) -> String {
         let mut out = String::with_capacity(text.len() + 64);
-        let mut rest = text;
-        while let Some(open) = rest.find(OPEN) {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + OPEN.len_utf8()..];
-            let close = after.find(CLOSE).unwrap_or(after.len());
-            match after[..close]
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| self.tags.get(i))
-            {
+        each_marker(text, &mut out, |index, raw, out| {
+            match index.and_then(|i| self.tags.get(i)) {
                 Some(tag) if tag.in_url && matches!(tag.field, Field::Name | Field::Email) => {
                     escape(
                         &crate::message::reader::percent_encode(values.get(tag)),
-                        &mut out,
+                        out,
                     )
                 }
-                Some(tag) => escape(values.get(tag), &mut out),
-                None => out.push_str(&after[..close]),
+                Some(tag) => escape(values.get(tag), out),
+                None => out.push_str(raw.trim_start_matches(OPEN).trim_end_matches(CLOSE)),
             }
-            rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
-        }
-        out.push_str(rest);
+        });
         out
     }
+}
+
+/// Copies `text` into `out`, handing each marker to `marker` instead: its
+/// number (if it is one) and its raw text.
+fn each_marker(
+    text: &str,
+    out: &mut String,
+    mut marker: impl FnMut(Option<usize>, &str, &mut String),
+) {
+    let mut rest = text;
+    while let Some(open) = rest.find(OPEN) {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + OPEN.len_utf8()..];
+        let close = after.find(CLOSE).unwrap_or(after.len());
+        let end = (close + CLOSE.len_utf8()).min(after.len());
+        marker(
+            after[..close].parse().ok(),
+            &rest[open..open + OPEN.len_utf8() + end],
+            out,
+        );
+        rest = after.get(close + CLOSE.len_utf8()..).unwrap_or("");
+    }
+    out.push_str(rest);
 }
 
 /// Parses the inside of `{{ … }}`.

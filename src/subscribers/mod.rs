@@ -251,27 +251,6 @@ impl List {
             .find(|e| identity(&e.subscriber.email) == key)
     }
 
-    /// The findings a send reports: warnings, and with `skip_invalid` the
-    /// invalid entries it leaves out; one `file:line: level: message` line
-    /// each.
-    pub fn findings_text(&self, skip_invalid: bool) -> String {
-        let mut out = String::new();
-        for finding in &self.findings {
-            let level = match finding.severity {
-                Severity::Error if skip_invalid => "skipped",
-                Severity::Error => continue,
-                Severity::Warning => "warning",
-            };
-            out.push_str(&format!(
-                "{}:{}: {level}: {}\n",
-                self.path.display(),
-                finding.line,
-                finding.message
-            ));
-        }
-        out
-    }
-
     /// An error listing every invalid entry, for `send`.
     pub fn invalid_error(&self) -> Option<anyhow::Error> {
         let found: Vec<Located> = self

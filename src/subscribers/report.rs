@@ -9,13 +9,16 @@ use anyhow::Result;
 use super::{ImportReport, List, Severity};
 use crate::plural;
 
-/// The list's findings, one `file:line: level: message` line each.
-pub fn findings(list: &List) -> String {
+/// The list's findings, one `file:line: level: message` line each; invalid
+/// entries with the level `errors` ("error", or "skipped" for a send with
+/// `--skip-invalid`), or left out when it is `None`.
+pub fn findings(list: &List, errors: Option<&str>) -> String {
     let mut out = String::new();
     for f in &list.findings {
-        let level = match f.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let level = match (f.severity, errors) {
+            (Severity::Error, Some(level)) => level,
+            (Severity::Error, None) => continue,
+            (Severity::Warning, _) => "warning",
         };
         out.push_str(&format!(
             "{}:{}: {level}: {}\n",

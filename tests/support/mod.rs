@@ -58,6 +58,19 @@ impl Project {
         cmd
     }
 
+    /// The example with `list` as its subscribers.toml, its relay at
+    /// 127.0.0.1:`port`, and `sending` as the body of its [sending] table.
+    pub fn with_relay(port: u16, list: &str, sending: &str) -> Project {
+        let project = Project::example();
+        project.write("config/subscribers.toml", list);
+        let config = project.read("config/newsletter.toml");
+        let start = config.find("[sending]").unwrap();
+        let config = format!("{}[sending]\n{sending}\n", &config[..start])
+            .replace("port         = 2525", &format!("port         = {port}"));
+        project.write("config/newsletter.toml", config);
+        project
+    }
+
     /// Builds the example into `out/` and returns (email.html, email.txt).
     pub fn build(&self) -> (String, String) {
         self.cmd()
