@@ -327,3 +327,22 @@ fn the_command_line_definition_is_consistent() {
     use clap::CommandFactory;
     letterpress::cli::Cli::command().debug_assert();
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let project = support::Project::example();
+    // The reader of the output is gone before the first line is written,
+    // as with `letterpress build … | head -0`.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+        .current_dir(project.dir.path())
+        .args(["build", "issues/example", "--out", "out"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{stderr}");
+}
