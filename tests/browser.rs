@@ -62,6 +62,10 @@ impl Driver {
             "--disable-sync".into(),
             "--no-first-run".into(),
             "--hide-scrollbars".into(),
+            // Loopback only: the example's remote images (example.com) fail
+            // at once instead of waiting for a network that is not there,
+            // which held up page loads (and the preview test) by seconds.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost".into(),
             format!("--window-size={width},900"),
             format!("--user-data-dir={}", profile.display()),
         ];
