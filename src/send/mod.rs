@@ -106,12 +106,18 @@ impl Job {
 
 /// The list, looked at again before every message: a reader who
 /// unsubscribes (or is marked bounced) while a send runs is not mailed in
-/// that run. A look costs one `stat` unless the file changed.
+/// that run. A look costs one `stat`; a changed file is read again at most
+/// once per [`RELOAD_EVERY`], so a list that changes all the time (a busy
+/// unsubscribe endpoint) cannot stall the send with reloads.
 pub struct ListWatch {
     path: std::path::PathBuf,
     seen: Mutex<Option<Stamp>>,
+    reloaded: Mutex<Option<Instant>>,
     stopped: Mutex<HashSet<String>>,
 }
+
+/// The shortest time between two reloads of the list during a send.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 impl ListWatch {
     /// Watches the list at `path`, as loaded for this send.
@@ -119,6 +125,7 @@ impl ListWatch {
         ListWatch {
             path: path.to_path_buf(),
             seen: Mutex::new(stamp(path)),
+            reloaded: Mutex::new(None),
             stopped: Mutex::new(HashSet::new()),
         }
     }
@@ -128,8 +135,11 @@ impl ListWatch {
     fn stops(&self, address: &Address) -> bool {
         let now = stamp(&self.path);
         let mut seen = self.seen.lock().expect("watch");
-        if *seen != now {
+        let mut reloaded = self.reloaded.lock().expect("watch");
+        let due = reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
+        if *seen != now && due {
             *seen = now;
+            *reloaded = Some(Instant::now());
             match List::load(&self.path) {
                 Ok(list) => *self.stopped.lock().expect("watch") = list.stopped(),
                 // Keep the last good view; the editor's writes are atomic,
@@ -137,7 +147,7 @@ impl ListWatch {
                 Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
             }
         }
-        drop(seen);
+        drop((seen, reloaded));
         let stopped = self.stopped.lock().expect("watch");
         !stopped.is_empty() && stopped.contains(&identity(address.as_ref()))
     }
