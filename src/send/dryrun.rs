@@ -1,6 +1,6 @@
 //! The dry run's transport: each message, byte for byte as it would go to
 //! the relay, into `DIR/<address>.eml`. A file that cannot be written (a
-//! full disk) stops the run; [`DryRun::remove_written`] then takes back
+//! full disk) stops the run; [`DryRun::take_back`] then takes back
 //! what the run wrote, so the folder never holds half a run.
 
 use std::path::{Path, PathBuf};

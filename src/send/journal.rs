@@ -367,7 +367,7 @@ impl Journal {
         Journal::open_watched(path, header, || {})
     }
 
-    /// Like [`Journal::open`]; `on_failure` is called, from the writer
+    /// Opens the journal like `Journal::open`; `on_failure` is called, from the writer
     /// thread, the moment a write or sync fails, so that the send stops
     /// taking readers at once.
     pub fn open_watched(

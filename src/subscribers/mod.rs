@@ -243,7 +243,7 @@ impl List {
             .collect()
     }
 
-    /// The entry for `address`, compared by [`identity`].
+    /// The entry for `address`, compared by `identity`.
     pub fn find(&self, address: &str) -> Option<&Entry> {
         let key = identity(address);
         self.entries
