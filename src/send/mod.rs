@@ -141,7 +141,10 @@ impl ListWatch {
             *seen = now;
             *reloaded = Some(Instant::now());
             match List::load(&self.path) {
-                Ok(list) => *self.stopped.lock().expect("watch") = list.stopped(),
+                Ok(list) => {
+                    let stopped = list.stopped().into_iter().map(str::to_string).collect();
+                    *self.stopped.lock().expect("watch") = stopped;
+                }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.
                 Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),

@@ -81,6 +81,8 @@ pub struct Entry {
     pub line: usize,
     /// The parsed address; `None` when the entry is invalid.
     pub address: Option<Address>,
+    /// The address's [`identity`], computed once at load.
+    pub key: String,
 }
 
 /// How serious a finding about the list is.
@@ -163,7 +165,7 @@ impl List {
                     }
                 };
                 let key = identity(&subscriber.email);
-                if let Some(first) = seen.get(&key) {
+                if let Some(&first) = seen.get(&key) {
                     findings.push(Finding {
                         line,
                         severity: Severity::Warning,
@@ -173,12 +175,13 @@ impl List {
                         ),
                     });
                 } else {
-                    seen.insert(key, line);
+                    seen.insert(key.clone(), line);
                 }
                 Entry {
                     subscriber,
                     line,
                     address,
+                    key,
                 }
             })
             .collect();
@@ -226,29 +229,24 @@ impl List {
             .iter()
             .filter(|e| e.subscriber.status == Status::Active && e.address.is_some())
             .filter(|e| carries(e, audience) && carries(e, tags))
-            .filter(|e| {
-                let key = identity(&e.subscriber.email);
-                !stopped.contains(&key) && seen.insert(key)
-            })
+            .filter(|e| !stopped.contains(e.key.as_str()) && seen.insert(e.key.as_str()))
             .collect()
     }
 
     /// The identities of the addresses that must not be mailed: those with
     /// an entry that is unsubscribed or bounced.
-    pub fn stopped(&self) -> std::collections::HashSet<String> {
+    pub fn stopped(&self) -> std::collections::HashSet<&str> {
         self.entries
             .iter()
             .filter(|e| e.subscriber.status != Status::Active)
-            .map(|e| identity(&e.subscriber.email))
+            .map(|e| e.key.as_str())
             .collect()
     }
 
     /// The entry for `address`, compared by `identity`.
     pub fn find(&self, address: &str) -> Option<&Entry> {
         let key = identity(address);
-        self.entries
-            .iter()
-            .find(|e| identity(&e.subscriber.email) == key)
+        self.entries.iter().find(|e| e.key == key)
     }
 
     /// An error listing every invalid entry, for `send`.
