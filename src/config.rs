@@ -38,6 +38,8 @@ pub struct ConfigFile {
     pub sending: Sending,
     /// `[dkim]`: optional message signing.
     pub dkim: Option<Dkim>,
+    /// `[subscribe]`: the sign-up form, with double opt-in.
+    pub subscribe: Option<Subscribe>,
 }
 
 /// `[newsletter]`.
@@ -86,6 +88,27 @@ pub struct Unsubscribe {
     pub url: Option<String>,
     /// The environment variable holding the HMAC key for reader tokens.
     pub secret_env: Option<String>,
+}
+
+/// `[subscribe]`: the sign-up form served by `serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// The public URL of the form; its path is served, and confirmation
+    /// links are `<url>/confirm?t=…`.
+    pub url: String,
+    /// Tags every new reader gets.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// An issue folder sent once to each reader who confirms.
+    pub welcome: Option<PathBuf>,
+    /// Confirmation mails one client (address) may cause per hour.
+    #[serde(default = "default_per_client")]
+    pub per_client_per_hour: u32,
+}
+
+fn default_per_client() -> u32 {
+    10
 }
 
 /// How to talk to the relay.
@@ -386,6 +409,20 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             int_in(smtp.timeout_secs, 1, 3600),
         ));
     }
+    if let Some(subscribe) = &file.subscribe {
+        rules.push(rule(&["subscribe", "url"], web_url(&subscribe.url)));
+        rules.push(rule(
+            &["subscribe", "per_client_per_hour"],
+            int_in(u64::from(subscribe.per_client_per_hour), 1, 100_000),
+        ));
+        for tag in &subscribe.tags {
+            rules.push(rule(&["subscribe", "tags"], tag_word(tag)));
+        }
+        if let Some(welcome) = &subscribe.welcome {
+            let text = welcome.to_string_lossy();
+            rules.push(rule(&["subscribe", "welcome"], one_line(&text, 300)));
+        }
+    }
     if let Some(dkim) = &file.dkim {
         rules.push(rule(&["dkim", "domain"], dns_name(&dkim.domain)));
         rules.push(rule(&["dkim", "selector"], dns_name(&dkim.selector)));
@@ -461,6 +498,17 @@ fn int_in(value: u64, min: u64, max: u64) -> Verdict {
             "use a whole number in that range",
         ))
     }
+}
+
+/// A tag: a word or two on one line, as a reader's tags are.
+fn tag_word(value: &str) -> Verdict {
+    if value.trim().is_empty() {
+        return Err((
+            "a tag is empty".into(),
+            "write each tag as a word, such as \"weekly\"",
+        ));
+    }
+    one_line(value, 100)
 }
 
 /// Text on one line, of bounded length (it reaches headers and pages).
@@ -657,6 +705,45 @@ mod tests {
         assert_eq!(located.line, 3);
         assert!(
             located.message.contains("unknown field `nmae`"),
+            "{}",
+            located.message
+        );
+    }
+
+    #[test]
+    fn subscribe_is_validated_like_every_table() {
+        let table = "[subscribe]\nurl = \"https://news.example.com/subscribe\"\n";
+        let config = load_str(&format!("{MINIMAL}{table}tags = [\"weekly\"]\n")).unwrap();
+        let subscribe = config.file.subscribe.unwrap();
+        assert_eq!(subscribe.per_client_per_hour, 10);
+        assert_eq!(subscribe.tags, ["weekly"]);
+        for (extra, line, says) in [
+            ("welcom = \"w\"\n", 9, "unknown field `welcom`"),
+            (
+                "per_client_per_hour = 0\n",
+                9,
+                "per_client_per_hour`: 0 is out of range",
+            ),
+            ("tags = [\"a\\nb\"]\n", 9, "line break"),
+            ("tags = [\" \"]\n", 9, "a tag is empty"),
+        ] {
+            let err = load_str(&format!("{MINIMAL}{table}{extra}")).unwrap_err();
+            let located = err.downcast_ref::<Located>().unwrap();
+            assert_eq!(located.line, line, "{extra}: {}", located.message);
+            assert!(
+                located.message.contains(says),
+                "{extra}: {}",
+                located.message
+            );
+        }
+        let err = load_str(&format!(
+            "{MINIMAL}[subscribe]\nurl = \"javascript:alert(1)\"\n"
+        ))
+        .unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert_eq!(located.line, 8);
+        assert!(
+            located.message.contains("not an http(s) URL"),
             "{}",
             located.message
         );

@@ -16,6 +16,7 @@ mod issue;
 mod message;
 pub mod project;
 pub mod send;
+pub mod subscribe;
 mod subscribers;
 mod time;
 mod web;

@@ -217,6 +217,8 @@ proptest! {
                 name: name.clone(),
                 status: Status::Active,
                 tags: vec!["weekly".into()],
+                subscribed_at: Some("2026-12-02T10:00:00Z".into()),
+                source: Some("cli".into()),
             };
             if editor.add(&subscriber).is_ok() {
                 accepted += 1;

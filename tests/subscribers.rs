@@ -31,7 +31,20 @@ fn add_unsubscribe_remove_keep_comments() {
     .stdout(predicate::str::contains("Added new@example.net"));
     let text = project.read(LIST);
     assert!(text.starts_with(&original), "existing text changed");
-    assert!(text.ends_with("\n[[subscriber]]\nemail = \"new@example.net\"\nname = \"새 독자\"\ntags = [\"weekly\"]\n"), "{text}");
+    let added = &text[original.len()..];
+    assert!(added.starts_with("\n[[subscriber]]\nemail = \"new@example.net\"\nname = \"새 독자\"\ntags = [\"weekly\"]\nsubscribed_at = \""), "{added}");
+    assert!(added.ends_with("Z\"\nsource = \"cli\"\n"), "{added}");
+    let list = letterpress::List::parse(std::path::Path::new(LIST), &text).unwrap();
+    let entry = list
+        .entries
+        .iter()
+        .find(|e| e.subscriber.email == "new@example.net")
+        .unwrap();
+    let joined = entry
+        .subscriber
+        .joined()
+        .expect("subscribed_at is an RFC 3339 time");
+    assert!((jiff::Timestamp::now().as_second() - joined.as_second()).abs() < 60);
 
     subscribers(&project, &["add", "NEW@example.net"])
         .code(1)
@@ -159,11 +172,11 @@ fn import_column_by_flag_and_clear_errors() {
 fn export_writes_csv() {
     let project = Project::example();
     subscribers(&project, &["export"]).success().stdout(
-        "email,name,status,tags\n\
-         reader@example.com,김독자,active,weekly\n\
-         jane.doe@example.org,Jane Doe,active,weekly;english\n\
-         park@example.net,,active,weekly\n\
-         former@example.com,이전 구독자,unsubscribed,weekly\n",
+        "email,name,status,tags,subscribed_at,source\n\
+         reader@example.com,김독자,active,weekly,,\n\
+         jane.doe@example.org,Jane Doe,active,weekly;english,,\n\
+         park@example.net,,active,weekly,,\n\
+         former@example.com,이전 구독자,unsubscribed,weekly,,\n",
     );
     subscribers(&project, &["export", "--out", "list.csv"]).success();
     assert!(project

@@ -78,6 +78,10 @@ pub enum Command {
         /// Also serve /preview/: the drafts in issues/, reloading on save.
         #[arg(long)]
         preview: bool,
+        /// Behind a reverse proxy: count subscribe requests per client by
+        /// the first X-Forwarded-For hop instead of the peer address.
+        #[arg(long)]
+        trust_proxy: bool,
     },
     /// Write the web archive of sent issues (index, Atom feed, one page per
     /// issue) as static files for any web host.
@@ -163,6 +167,10 @@ pub enum SubscribersCommand {
         /// Tags (repeat for several).
         #[arg(long, value_name = "TAG")]
         tag: Vec<String>,
+        /// Send the confirmation mail of the subscribe form instead: the
+        /// reader is added (with the [subscribe] tags) once they confirm.
+        #[arg(long, conflicts_with = "tag")]
+        confirm: bool,
     },
     /// Remove a reader's entry entirely.
     Remove {
@@ -262,7 +270,15 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             port,
             bind,
             preview,
-        } => done(serve(config, bind, port, preview)),
+            trust_proxy,
+        } => done(serve(
+            config,
+            std::net::SocketAddr::new(bind, port),
+            crate::web::Options {
+                preview,
+                trust_proxy,
+            },
+        )),
         Command::Archive { out } => done(archive(config, &out)),
         Command::Send(args) => send::run(config, &args),
         Command::Subscribers { command } => done(subscribers::run(config, &command)),
@@ -283,9 +299,13 @@ fn new(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(config: &Path, bind: std::net::IpAddr, port: u16, preview: bool) -> anyhow::Result<()> {
+fn serve(
+    config: &Path,
+    bind: std::net::SocketAddr,
+    options: crate::web::Options,
+) -> anyhow::Result<()> {
     let config = Config::load(config)?;
-    crate::web::serve(config, std::net::SocketAddr::new(bind, port), preview)
+    crate::web::serve(config, bind, options)
 }
 
 /// `letterpress archive --out DIR`.

@@ -38,6 +38,7 @@ fn request(args: &SendArgs) -> Request<'_> {
         skip_invalid: args.skip_invalid,
         retry_failed: args.retry_failed,
         journaled: !args.dry_run && args.to.is_empty(),
+        only: None,
     }
 }
 

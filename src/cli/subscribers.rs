@@ -2,11 +2,14 @@
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 
 use super::SubscribersCommand as C;
 use crate::config::Config;
-use crate::subscribers::{export_csv, import_into, report, Editor, List, Status, Subscriber};
+use crate::send::Transport;
+use crate::subscribers::{
+    export_csv, import_into, report, Editor, List, Source, Status, Subscriber,
+};
 
 /// Runs one list command.
 pub fn run(config_path: &Path, command: &C) -> Result<()> {
@@ -19,8 +22,16 @@ pub fn run(config_path: &Path, command: &C) -> Result<()> {
             eprint!("{}", report::findings(&list, Some("error")));
             report::table(&list, tag, *count, &mut std::io::stdout().lock())?;
         }
-        C::Add { address, name, tag } => {
-            let reader = Subscriber::active(address, name.clone(), tag.clone());
+        C::Add {
+            address,
+            name,
+            confirm: true,
+            ..
+        } => ask_to_confirm(&config, address, name.as_deref())?,
+        C::Add {
+            address, name, tag, ..
+        } => {
+            let reader = Subscriber::active(address, name.clone(), tag.clone(), Source::Cli);
             Editor::apply(&path, |e| e.add(&reader).map(|()| true))?;
             println!("Added {} to {shown}", reader.email);
         }
@@ -45,6 +56,28 @@ pub fn run(config_path: &Path, command: &C) -> Result<()> {
         }
         C::Export { out } => export(&path, out.as_deref())?,
     }
+    Ok(())
+}
+
+/// `add ADDR --confirm`: the form's confirmation mail, sent now.
+fn ask_to_confirm(config: &Config, address: &str, name: Option<&str>) -> Result<()> {
+    crate::subscribe::form_url(config)?;
+    let secret = crate::message::reader::secret_from_env(config)?.ok_or_else(|| {
+        anyhow!(
+            "the unsubscribe secret is not set, so the confirmation link cannot be signed\n  help: export {} (the same value `serve` uses)",
+            crate::message::reader::secret_env_name(config)
+        )
+    })?;
+    let (parsed, name) =
+        crate::subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
+    let relay = crate::send::Relay::from_config(config)?;
+    let confirmer = crate::message::confirm::Confirmer::new(config)?;
+    let mail = crate::subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
+    crate::subscribe::send_now(&relay, &mail)?;
+    println!(
+        "Sent a confirmation mail to {parsed} through {}; they join the list when they press its button (the link works for 7 days)",
+        relay.name()
+    );
     Ok(())
 }
 

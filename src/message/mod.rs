@@ -3,6 +3,7 @@
 //! the bulk-sender headers (List-Id, List-Unsubscribe, One-Click), a
 //! Message-ID on the sender's domain and, when configured, a DKIM signature.
 
+pub mod confirm;
 pub mod reader;
 
 use std::str::FromStr;

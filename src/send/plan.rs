@@ -71,6 +71,9 @@ pub struct Request<'a> {
     pub retry_failed: bool,
     /// A real send to the list keeps a journal, and resumes from it.
     pub journaled: bool,
+    /// Only these readers of the list, by address identity (the welcome
+    /// issue goes to each reader who confirms).
+    pub only: Option<&'a std::collections::HashSet<String>>,
 }
 
 /// The readers of one run, and where its outcomes are kept.
@@ -201,6 +204,7 @@ fn list_readers(project: &Project, request: &Request<'_>) -> Result<Vec<Job>> {
     let jobs: Vec<Job> = list
         .recipients(audience, request.tags)
         .into_iter()
+        .filter(|e| request.only.is_none_or(|only| only.contains(&e.key)))
         .filter_map(|e| Some(Job::new(e.address.clone()?, e.subscriber.name.clone())))
         .collect();
     if jobs.is_empty() {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{identity, Editor, List, Status, Subscriber};
+use super::{identity, Editor, List, Source, Subscriber};
 use crate::error::Located;
 
 /// What an import did.
@@ -112,6 +112,7 @@ struct Columns {
     first: Option<usize>,
     last: Option<usize>,
     tags: Option<usize>,
+    subscribed_at: Option<usize>,
 }
 
 impl Columns {
@@ -135,6 +136,7 @@ impl Columns {
             first: find_column(headers, FIRST_NAME_COLUMNS),
             last: find_column(headers, LAST_NAME_COLUMNS),
             tags: find_column(headers, TAG_COLUMNS),
+            subscribed_at: find_column(headers, &["subscribedat"]),
         })
     }
 
@@ -159,12 +161,18 @@ impl Columns {
                 row_tags.push(tag.to_string());
             }
         }
-        Subscriber {
-            email: field(Some(self.email)).unwrap_or("").to_string(),
+        let mut reader = Subscriber::active(
+            field(Some(self.email)).unwrap_or(""),
             name,
-            status: Status::Active,
-            tags: row_tags,
+            row_tags,
+            Source::Import,
+        );
+        // A consent time the other tool recorded is kept: it is the real one.
+        if let Some(at) = field(self.subscribed_at).filter(|v| v.parse::<jiff::Timestamp>().is_ok())
+        {
+            reader.subscribed_at = Some(at.to_string());
         }
+        reader
     }
 }
 
@@ -189,7 +197,7 @@ pub fn import_into(
 /// Writes the list as CSV: email, name, status, tags (joined with `;`).
 pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["email", "name", "status", "tags"])?;
+    writer.write_record(["email", "name", "status", "tags", "subscribed_at", "source"])?;
     for entry in &list.entries {
         let s = &entry.subscriber;
         writer.write_record([
@@ -197,6 +205,8 @@ pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
             s.name.as_deref().unwrap_or(""),
             s.status.as_str(),
             &s.tags.join(";"),
+            s.subscribed_at.as_deref().unwrap_or(""),
+            s.source.as_deref().unwrap_or(""),
         ])?;
     }
     writer.flush()?;

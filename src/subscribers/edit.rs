@@ -122,6 +122,12 @@ impl Editor {
         if !subscriber.tags.is_empty() {
             table["tags"] = value(subscriber.tags.iter().collect::<Array>());
         }
+        if let Some(at) = &subscriber.subscribed_at {
+            table["subscribed_at"] = value(at.as_str());
+        }
+        if let Some(source) = &subscriber.source {
+            table["source"] = value(source.as_str());
+        }
         let tables = self.tables();
         if !tables.is_empty() {
             table.decor_mut().set_prefix("\n");
@@ -182,6 +188,42 @@ impl Editor {
         Ok(changed)
     }
 
+    /// Adds a reader who confirmed a subscription, or re-activates the
+    /// address's unsubscribed or bounced entries with the new consent
+    /// (`subscribed_at`, `source`, missing tags and name). `issued` is when
+    /// the confirmation was asked for: when the address's recorded consent
+    /// is that late or later, this confirmation was already used (or a
+    /// newer one was), and nothing changes, so an old link cannot undo a
+    /// later unsubscribe.
+    pub fn join(&mut self, reader: &Subscriber, issued: jiff::Timestamp) -> Result<Joined> {
+        let positions = self.positions(&reader.email).to_vec();
+        if positions.is_empty() {
+            self.add(reader)?;
+            return Ok(Joined::Added);
+        }
+        let tables = self.tables();
+        let entries: Vec<&Table> = positions.iter().filter_map(|&i| tables.get(i)).collect();
+        let spent = entries.iter().any(|t| {
+            t.get("subscribed_at")
+                .and_then(Item::as_str)
+                .and_then(|v| v.parse::<jiff::Timestamp>().ok())
+                .is_some_and(|at| at >= issued)
+        });
+        let active = entries
+            .iter()
+            .all(|t| t.get("status").and_then(Item::as_str).unwrap_or("active") == "active");
+        match (spent, active) {
+            (true, _) => return Ok(Joined::Spent),
+            (false, true) => return Ok(Joined::AlreadyActive),
+            (false, false) => {}
+        }
+        for index in positions {
+            let table = tables.get_mut(index).expect("index from the index");
+            reactivate(table, reader);
+        }
+        Ok(Joined::Reactivated)
+    }
+
     fn require(&self, email: &str) -> Result<&[usize]> {
         let positions = self.positions(email);
         if positions.is_empty() {
@@ -201,6 +243,57 @@ impl Editor {
     /// Writes the list back: a temporary file, fsync, rename.
     pub fn save(&self) -> Result<()> {
         write_atomic(&self.path, self.text().as_bytes())
+    }
+}
+
+/// What [`Editor::join`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joined {
+    /// A new entry.
+    Added,
+    /// An unsubscribed or bounced entry is active again.
+    Reactivated,
+    /// The reader was already active: nothing changed.
+    AlreadyActive,
+    /// The confirmation was already used: nothing changed.
+    Spent,
+}
+
+impl Joined {
+    /// Whether the reader is active after it (a spent link may not be).
+    pub fn changed(self) -> bool {
+        matches!(self, Joined::Added | Joined::Reactivated)
+    }
+}
+
+fn reactivate(table: &mut Table, reader: &Subscriber) {
+    table.remove("status");
+    if let Some(at) = &reader.subscribed_at {
+        table["subscribed_at"] = value(at.as_str());
+    }
+    if let Some(source) = &reader.source {
+        table["source"] = value(source.as_str());
+    }
+    if let (None, Some(name)) = (table.get("name"), &reader.name) {
+        table["name"] = value(name.as_str());
+    }
+    let mut tags: Vec<String> = table
+        .get("tags")
+        .and_then(Item::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let before = tags.len();
+    for tag in &reader.tags {
+        if !tags.contains(tag) {
+            tags.push(tag.clone());
+        }
+    }
+    if tags.len() != before {
+        table["tags"] = value(tags.iter().collect::<Array>());
     }
 }
 
@@ -308,7 +401,60 @@ mod tests {
             name: Some("Jane".into()),
             status: Status::Active,
             tags: vec!["weekly".into()],
+            subscribed_at: None,
+            source: None,
         }
+    }
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn joiner(email: &str, when: &str) -> Subscriber {
+        Subscriber {
+            email: email.into(),
+            name: Some("Joiner".into()),
+            status: Status::Active,
+            tags: vec!["weekly".into(), "vip".into()],
+            subscribed_at: Some(when.into()),
+            source: Some("form".into()),
+        }
+    }
+
+    #[test]
+    fn join_adds_reactivates_and_refuses_spent_confirmations() {
+        let (_dir, mut editor) = editor();
+        let new = joiner("new@example.org", "2026-12-02T10:00:05Z");
+        let issued = at("2026-12-02T10:00:00Z");
+        assert_eq!(editor.join(&new, issued).unwrap(), Joined::Added);
+        // The same link again: spent, nothing changes.
+        let text = editor.text();
+        assert_eq!(editor.join(&new, issued).unwrap(), Joined::Spent);
+        assert_eq!(editor.text(), text);
+        // An active reader without a consent record: already active.
+        let a = joiner("A@example.com", "2026-12-02T10:00:05Z");
+        assert_eq!(editor.join(&a, issued).unwrap(), Joined::AlreadyActive);
+        // Unsubscribed, then a newer confirmation: active again, the record
+        // replaced, the name kept, the missing tag added, the comment kept.
+        editor
+            .set_status("b@example.com", Status::Unsubscribed)
+            .unwrap();
+        let b = joiner("b@example.com", "2026-12-02T11:00:05Z");
+        assert_eq!(
+            editor.join(&b, at("2026-12-02T11:00:00Z")).unwrap(),
+            Joined::Reactivated
+        );
+        let text = editor.text();
+        assert!(text.contains("# VIPs below\n[[subscriber]]\nemail = \"b@example.com\"\ntags  = [\"vip\", \"weekly\"]\nsubscribed_at = \"2026-12-02T11:00:05Z\"\nsource = \"form\"\nname = \"Joiner\"\n"), "{text}");
+        // An unsubscribe after that confirmation: the old link cannot undo it.
+        editor
+            .set_status("b@example.com", Status::Unsubscribed)
+            .unwrap();
+        assert_eq!(
+            editor.join(&b, at("2026-12-02T11:00:00Z")).unwrap(),
+            Joined::Spent
+        );
+        assert!(editor.text().contains("status = \"unsubscribed\""));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use toml::Spanned;
 
 pub use address::{ascii_form, identity, parse_address};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
-pub use edit::{stamp, Editor, Parked, Stamp};
+pub use edit::{stamp, Editor, Joined, Parked, Stamp};
 
 use crate::error::{read_text, Located};
 
@@ -58,19 +58,60 @@ pub struct Subscriber {
     /// Tags matched against an issue's `audience`.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// When the reader joined or last confirmed (RFC 3339): the consent record.
+    pub subscribed_at: Option<String>,
+    /// How the reader joined: `form`, `import` or `cli` (or another tool's word).
+    pub source: Option<String>,
+}
+
+/// How a reader came onto the list, as `source` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Confirmed through the subscribe form's mail.
+    Form,
+    /// `subscribers import`.
+    Import,
+    /// `subscribers add`, or confirmed after `subscribers add --confirm`.
+    Cli,
+}
+
+impl Source {
+    /// The word written into the list.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Form => "form",
+            Source::Import => "import",
+            Source::Cli => "cli",
+        }
+    }
 }
 
 impl Subscriber {
-    /// An active reader.
-    pub fn active(email: &str, name: Option<String>, tags: Vec<String>) -> Subscriber {
+    /// An active reader who joined now, by `source`.
+    pub fn active(
+        email: &str,
+        name: Option<String>,
+        tags: Vec<String>,
+        source: Source,
+    ) -> Subscriber {
         Subscriber {
             email: email.trim().to_string(),
             name,
             status: Status::Active,
             tags,
+            subscribed_at: Some(crate::time::rfc3339(std::time::SystemTime::now())),
+            source: Some(source.as_str().to_string()),
         }
     }
+
+    /// `subscribed_at` as a point in time, when it is set and valid.
+    pub fn joined(&self) -> Option<jiff::Timestamp> {
+        self.subscribed_at.as_deref()?.parse().ok()
+    }
 }
+
+/// The longest `source` value: a word, not a note.
+pub const MAX_SOURCE_CHARS: usize = 64;
 
 /// A reader with the line of its entry and, when valid, its parsed address.
 #[derive(Debug, Clone)]
@@ -360,6 +401,25 @@ pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String>
             "`{}` has the tag {:?}; a tag is a word or two on one line",
             subscriber.email, tag
         ));
+    }
+    if let Some(at) = &subscriber.subscribed_at {
+        if at.parse::<jiff::Timestamp>().is_err() {
+            return Err(format!(
+                "`{}` has subscribed_at = {at:?}, which is not an RFC 3339 time such as \"2026-12-02T09:30:00Z\"",
+                subscriber.email
+            ));
+        }
+    }
+    if let Some(source) = &subscriber.source {
+        if source.trim().is_empty()
+            || source.chars().any(char::is_control)
+            || source.chars().count() > MAX_SOURCE_CHARS
+        {
+            return Err(format!(
+                "`{}` has source = {source:?}; a source is one word such as \"form\", \"import\" or \"cli\"",
+                subscriber.email
+            ));
+        }
     }
     parse_address(&subscriber.email)
 }

@@ -1,10 +1,13 @@
 //! `letterpress serve`: the web side of a newsletter. `/unsubscribe` (the
-//! path of `[unsubscribe] url`) with RFC 8058 one-click, and `/archive/`
-//! with the web versions of sent issues and an Atom feed.
+//! path of `[unsubscribe] url`) with RFC 8058 one-click, `/archive/` with
+//! the web versions of sent issues and an Atom feed, and with `[subscribe]`
+//! the sign-up form and its confirmation link.
 
 pub mod archive;
+mod list;
 pub mod preview;
 mod rate;
+mod subscribe;
 mod unsubscribe;
 
 use std::net::SocketAddr;
@@ -26,12 +29,92 @@ use crate::message::reader;
 pub(crate) struct App {
     config: Config,
     secret: Vec<u8>,
-    unsubscribes: mpsc::Sender<unsubscribe::Request>,
+    /// The list's one writer.
+    list: mpsc::Sender<list::Request>,
+    /// With `[subscribe]`: the form's mailer, limits and welcome.
+    joining: Option<subscribe::Joining>,
 }
 
-/// Serves until the process is stopped; `preview` adds the live preview of
-/// the drafts (never on by default: drafts are not for the world).
-pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
+/// How `serve` runs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Also serve the live preview of the drafts (never on by default:
+    /// drafts are not for the world).
+    pub preview: bool,
+    /// Take the client of a subscribe request from the first
+    /// X-Forwarded-For hop (only behind a reverse proxy that sets it).
+    pub trust_proxy: bool,
+}
+
+/// The path part of a URL (`/` when it has none), without query or fragment.
+pub(crate) fn url_path(url: &str) -> String {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/").to_string()
+}
+
+/// The subscribe routes' shared parts: the confirmation mailer on its own
+/// thread, the limits and the welcome sender. Errors here stop `serve`
+/// before it listens.
+fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<subscribe::Joining>> {
+    let Some(table) = &config.file.subscribe else {
+        return Ok(None);
+    };
+    let relay = crate::send::Relay::from_config(config)?;
+    let confirmer = crate::message::confirm::Confirmer::new(config)?;
+    let welcome = match crate::subscribe::welcome::dir(config) {
+        Some(dir) => {
+            crate::subscribe::welcome::check(config, &dir, secret).with_context(|| {
+                format!(
+                    "{}: [subscribe] welcome = {} cannot be sent",
+                    config.path.display(),
+                    dir.display()
+                )
+            })?;
+            Some(crate::subscribe::welcome::start(
+                config.clone(),
+                dir,
+                secret.to_vec(),
+            )?)
+        }
+        None => None,
+    };
+    let per_connection = config.file.sending.max_messages_per_connection;
+    Ok(Some(subscribe::Joining {
+        confirmer,
+        limits: std::sync::Mutex::new(crate::subscribe::limits::Limits::new(
+            table.per_client_per_hour,
+        )),
+        mailer: crate::subscribe::mailer::start(relay, per_connection)?,
+        welcome,
+        trust_proxy: options.trust_proxy,
+        words: crate::subscribe::words::words(&config.newsletter().language),
+    }))
+}
+
+/// The form's path and its confirmation path, refused when they would
+/// shadow another route.
+fn subscribe_paths(config: &Config, unsubscribe: &str) -> Result<Option<(String, String)>> {
+    let Some(table) = &config.file.subscribe else {
+        return Ok(None);
+    };
+    let form = url_path(&table.url);
+    let confirm = format!("{}/confirm", form.trim_end_matches('/'));
+    let clashes = form == unsubscribe
+        || confirm == unsubscribe
+        || ["/archive", "/preview"].iter().any(|p| form.starts_with(p));
+    if clashes {
+        anyhow::bail!(
+            "{}: [subscribe] url has the path {form}, which another page of serve already uses\n  help: give the form its own path, such as /subscribe",
+            config.path.display()
+        );
+    }
+    Ok(Some((form, confirm)))
+}
+
+/// Serves until the process is stopped.
+pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
+    let preview = options.preview;
     let secret = reader::secret_from_env(&config)?.ok_or_else(|| {
         anyhow!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
@@ -39,13 +122,15 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
         )
     })?;
     let path = unsubscribe::path(&config)?;
+    let subscribe_paths = subscribe_paths(&config, &path)?;
+    let joining = joining(&config, &secret, options)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let (sender, receiver) = mpsc::channel(4096);
-        tokio::spawn(unsubscribe::writer(
+        let (sender, receiver) = mpsc::channel(list::QUEUE);
+        tokio::spawn(list::writer(
             config.resolve(&config.file.subscribers.file),
             receiver,
         ));
@@ -56,7 +141,8 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
         let app = Arc::new(App {
             config,
             secret,
-            unsubscribes: sender,
+            list: sender,
+            joining,
         });
         let mut router = Router::new()
             .route(
@@ -65,8 +151,16 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
             )
             .route("/archive/", get(archive::index))
             .route("/archive/feed.xml", get(archive::feed))
-            .route("/archive/{issue}/", get(archive::issue))
-            .with_state(app);
+            .route("/archive/{issue}/", get(archive::issue));
+        if let Some((form, confirm)) = &subscribe_paths {
+            router = router
+                .route(form, get(subscribe::form_page).post(subscribe::form_post))
+                .route(
+                    confirm,
+                    get(subscribe::confirm_page).post(subscribe::confirm_post),
+                );
+        }
+        let mut router = router.with_state(app);
         if let Some(routes) = preview_routes {
             router = router.merge(routes);
         }
@@ -82,8 +176,11 @@ pub fn serve(config: Config, bind: SocketAddr, preview: bool) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
+        let form = subscribe_paths
+            .as_ref()
+            .map_or(String::new(), |(f, _)| format!(", {f}"));
         println!(
-            "Serving on http://{bind}: {path} and /archive/{}",
+            "Serving on http://{bind}: {path}{form} and /archive/{}",
             if preview { " and /preview/" } else { "" }
         );
         serve_bounded(listener, router).await;
@@ -108,8 +205,8 @@ async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
             .acquire_owned()
             .await
             .expect("the semaphore is never closed");
-        let stream = match listener.accept().await {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors and the like: wait, then go on.
                 eprintln!("warning: cannot accept a connection: {e}");
@@ -117,7 +214,9 @@ async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
                 continue;
             }
         };
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let service = hyper_util::service::TowerToHyperService::new(
+            router.clone().layer(axum::Extension(subscribe::Peer(peer))),
+        );
         tokio::spawn(async move {
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -152,13 +251,19 @@ fn error_page() -> Response {
 }
 
 fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    page_in(status, "en", title, body)
+}
+
+/// A page in `lang`, in the shared plain style.
+fn page_in(status: StatusCode, lang: &str, title: &str, body: Markup) -> Response {
     let markup = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(lang) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
+                (subscribe::style())
                 style { "body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#1f2328}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#1a56db;color:#fff}a{color:#1a56db}" }
             }
             body { (body) }

@@ -3,7 +3,6 @@
 //! written in batches with the same locked, comment-keeping write as
 //! `subscribers unsubscribe`.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -12,15 +11,12 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
+use super::list::Change;
 use super::{error_page, page, App};
 use crate::config::Config;
 use crate::message::reader;
-use crate::subscribers::{Editor, Parked, Status};
-
-/// A request to unsubscribe an address, answered once it is on disk.
-pub type Request = (String, oneshot::Sender<Result<(), String>>);
 
 /// The path part of `[unsubscribe] url`.
 pub fn path(config: &Config) -> Result<String> {
@@ -30,9 +26,7 @@ pub fn path(config: &Config) -> Result<String> {
             config.path.display()
         );
     };
-    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
-    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
-    Ok(path.split(['?', '#']).next().unwrap_or("/").to_string())
+    Ok(super::url_path(url))
 }
 
 #[derive(Deserialize, Default)]
@@ -86,11 +80,16 @@ pub async fn post(
         return invalid_link();
     };
     let (done, wait) = oneshot::channel();
-    if app.unsubscribes.send((email.clone(), done)).await.is_err() {
+    if app
+        .list
+        .send((Change::Unsubscribe(email.clone()), done))
+        .await
+        .is_err()
+    {
         return error_page();
     }
     match wait.await {
-        Ok(Ok(())) => page(
+        Ok(Ok(_)) => page(
             StatusCode::OK,
             "Unsubscribed",
             html! {
@@ -100,56 +99,6 @@ pub async fn post(
         ),
         _ => error_page(),
     }
-}
-
-/// Applies unsubscribes in batches: every request that arrives while the
-/// list is being written waits for the next write, so a burst costs a few
-/// writes, and each request is answered once its change is on disk.
-pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
-    let mut parked: Option<Parked> = None;
-    while let Some(first) = receiver.recv().await {
-        let mut batch = vec![first];
-        while let Ok(more) = receiver.try_recv() {
-            batch.push(more);
-        }
-        let emails: Vec<String> = batch.iter().map(|(e, _)| e.clone()).collect();
-        let path = list.clone();
-        let kept = parked.take();
-        let outcome = tokio::task::spawn_blocking(move || apply(&path, kept, &emails)).await;
-        let result = match outcome {
-            Ok(Ok(next)) => {
-                parked = next;
-                Ok(())
-            }
-            Ok(Err(e)) => Err(format!("{e:#}")),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = &result {
-            eprintln!("error: {e}");
-        }
-        for (_, done) in batch {
-            let _ = done.send(result.clone());
-        }
-    }
-}
-
-/// Marks `emails` unsubscribed (an address no longer in the list is done)
-/// and keeps the parsed list for the next batch.
-fn apply(list: &Path, parked: Option<Parked>, emails: &[String]) -> Result<Option<Parked>> {
-    let mut editor = match parked {
-        Some(parked) => parked.resume()?,
-        None => Editor::open(list)?,
-    };
-    let mut changed = false;
-    for email in emails {
-        if editor.contains(email) {
-            changed |= editor.set_status(email, Status::Unsubscribed)?;
-        }
-    }
-    if changed {
-        editor.save()?;
-    }
-    Ok(editor.park())
 }
 
 fn invalid_link() -> Response {

@@ -11,7 +11,8 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A scratch project: `config/` and `issues/example/` copied from the repo.
+/// A scratch project: `config/`, `issues/example/` and `issues/welcome/`
+/// copied from the repo.
 pub struct Project {
     pub dir: tempfile::TempDir,
 }
@@ -21,10 +22,9 @@ impl Project {
     pub fn example() -> Project {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&repo().join("config"), &dir.path().join("config"));
-        copy_dir(
-            &repo().join("issues/example"),
-            &dir.path().join("issues/example"),
-        );
+        for issue in ["issues/example", "issues/welcome"] {
+            copy_dir(&repo().join(issue), &dir.path().join(issue));
+        }
         Project { dir }
     }
 

@@ -1,0 +1,160 @@
+//! The confirmation mail of double opt-in: multipart text + HTML in the
+//! theme's colours and fonts, with the newsletter's name, the address and
+//! the link, and nothing else a stranger could have typed.
+
+use std::str::FromStr;
+use std::time::SystemTime;
+
+use anyhow::{anyhow, Context, Result};
+use lettre::message::dkim::DkimConfig;
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use maud::{html, DOCTYPE};
+
+use super::{base64, encoded_subject, load_dkim, raw_header, Outgoing};
+use crate::compose::Theme;
+use crate::config::Config;
+use crate::subscribe::words::{fill, words, Words};
+
+/// Builds confirmation mails for one newsletter.
+pub struct Confirmer {
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
+    domain: String,
+    newsletter: String,
+    words: &'static Words,
+    theme: Theme,
+    dkim: Option<DkimConfig>,
+}
+
+impl Confirmer {
+    /// Reads what every confirmation mail shares.
+    pub fn new(config: &Config) -> Result<Confirmer> {
+        let newsletter = config.newsletter();
+        let from = Mailbox::from_str(newsletter.from.get_ref())
+            .map_err(|e| anyhow!("{}: `from` is not a mailbox: {e}", config.path.display()))?;
+        let reply_to = newsletter
+            .reply_to
+            .as_ref()
+            .map(|r| Mailbox::from_str(r.get_ref()))
+            .transpose()
+            .map_err(|e| {
+                anyhow!(
+                    "{}: `reply_to` is not a mailbox: {e}",
+                    config.path.display()
+                )
+            })?;
+        let dkim = config
+            .file
+            .dkim
+            .as_ref()
+            .map(|_| load_dkim(config))
+            .transpose()?;
+        Ok(Confirmer {
+            domain: from.email.domain().to_string(),
+            from,
+            reply_to,
+            newsletter: newsletter.name.clone(),
+            words: words(&newsletter.language),
+            theme: Theme::load(config)?,
+            dkim,
+        })
+    }
+
+    /// The mail asking `to` to open `link`.
+    pub fn message(&self, to: &Address, link: &str) -> Result<Outgoing> {
+        let w = self.words;
+        let address: &str = to.as_ref();
+        let say = |text: &str| fill(text, &self.newsletter, address);
+        let subject = say(w.mail_subject);
+        let text = format!(
+            "{}\n\n{}\n\n{}\n\n{link}\n\n{}\n",
+            self.newsletter,
+            say(w.mail_intro),
+            say(w.mail_action),
+            say(w.mail_ignore)
+        );
+        let html = self.html(&subject, link, &say);
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(None, to.clone()))
+            .date(SystemTime::now())
+            .message_id(Some(format!(
+                "<lp.confirm.{:016x}{:016x}@{}>",
+                fastrand::u64(..),
+                fastrand::u64(..),
+                self.domain
+            )))
+            .raw_header(raw_header(
+                "Auto-Submitted",
+                "auto-generated".into(),
+                "the confirmation mail",
+            )?);
+        builder = match encoded_subject(&subject) {
+            Some(header) => builder.raw_header(header),
+            None => builder.subject(subject),
+        };
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let body = MultiPart::alternative()
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(base64(text)),
+            )
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(base64(html)),
+            );
+        let mut message = builder
+            .multipart(body)
+            .context("cannot build the confirmation mail")?;
+        if let Some(dkim) = &self.dkim {
+            message.sign(dkim);
+        }
+        Ok(Outgoing {
+            from: self.from.email.clone(),
+            to: to.clone(),
+            bytes: message.formatted(),
+        })
+    }
+
+    fn html(&self, subject: &str, link: &str, say: &dyn Fn(&str) -> String) -> String {
+        let t = &self.theme.file;
+        let c = &t.colors;
+        let w = self.words;
+        let column = format!(
+            "max-width:{}px;margin:0 auto;padding:28px {}px;background:{};color:{};font-family:{};font-size:16px;line-height:1.6",
+            t.max_width, t.gutter, c.surface, c.text, t.font_family
+        );
+        let button = format!(
+            "display:inline-block;padding:12px 22px;border-radius:6px;background:{};color:{};text-decoration:none;font-weight:bold",
+            c.accent, c.button_text
+        );
+        let small = format!("color:{};font-size:13px", c.muted);
+        html! {
+            (DOCTYPE)
+            html lang=(w.lang) {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (subject) }
+                }
+                body style=(format!("margin:0;padding:16px 0;background:{}", c.background)) {
+                    div style=(column) {
+                        h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{}", t.heading_font_family)) { (self.newsletter) }
+                        p { (say(w.mail_intro)) }
+                        p { (say(w.mail_action)) }
+                        p style="margin:24px 0" { a href=(link) style=(button) { (w.mail_button) } }
+                        p style=(format!("{small};word-break:break-all")) { a href=(link) style=(format!("color:{}", c.accent)) { (link) } }
+                        p style=(small) { (say(w.mail_ignore)) }
+                    }
+                }
+            }
+        }
+        .into_string()
+    }
+}

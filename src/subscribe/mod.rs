@@ -1,0 +1,106 @@
+//! Joining the list: double opt-in. The form (in `serve`) and
+//! `subscribers add --confirm` send a confirmation mail whose link carries
+//! a signed token; the reader is written only when the link's button is
+//! pressed. Then the welcome issue, if any, goes to them once.
+
+pub mod limits;
+pub mod mailer;
+pub mod token;
+pub mod welcome;
+pub mod words;
+
+use anyhow::{anyhow, bail, Result};
+use lettre::Address;
+
+pub use crate::subscribers::Source;
+pub use token::{Confirmation, Invalid};
+
+use crate::config::Config;
+use crate::message::confirm::Confirmer;
+use crate::message::Outgoing;
+use crate::send::{Relay, Transport};
+use crate::subscribers::{validate, Subscriber};
+
+/// `[subscribe] url` without its query: the form's address.
+pub fn form_url(config: &Config) -> Result<&str> {
+    let Some(subscribe) = &config.file.subscribe else {
+        bail!(
+            "{}: there is no [subscribe] table, so there is no form to confirm through\n  help: add [subscribe] with url = \"https://…/subscribe\" (see README.md)",
+            config.path.display()
+        );
+    };
+    Ok(subscribe.url.split(['?', '#']).next().unwrap_or(""))
+}
+
+/// The link a confirmation mail carries.
+pub fn link(config: &Config, token: &str) -> Result<String> {
+    Ok(format!(
+        "{}/confirm?t={token}",
+        form_url(config)?.trim_end_matches('/')
+    ))
+}
+
+/// A submitted address and name, checked as a list entry would be: the
+/// parsed address and the trimmed name, or what is wrong.
+pub fn check_input(address: &str, name: &str) -> Result<(Address, Option<String>), String> {
+    let name = name.trim();
+    let name = (!name.is_empty()).then(|| name.to_string());
+    let probe = Subscriber::active(address, name.clone(), Vec::new(), Source::Form);
+    let parsed = validate(&probe)?;
+    Ok((parsed, name))
+}
+
+/// The confirmation mail for `address`, signed now.
+pub fn request(
+    config: &Config,
+    confirmer: &Confirmer,
+    secret: &[u8],
+    address: &Address,
+    name: Option<String>,
+    source: Source,
+) -> Result<Outgoing> {
+    let confirmation = Confirmation {
+        address: address.to_string(),
+        name,
+        source,
+        issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .expect("now is a valid time"),
+    };
+    let token = token::sign(secret, &confirmation);
+    confirmer.message(address, &link(config, &token)?)
+}
+
+/// The reader a confirmation adds: active since now, with the form's tags.
+pub fn reader(config: &Config, confirmation: &Confirmation) -> Subscriber {
+    let tags = config
+        .file
+        .subscribe
+        .as_ref()
+        .map(|s| s.tags.clone())
+        .unwrap_or_default();
+    Subscriber::active(
+        &confirmation.address,
+        confirmation.name.clone(),
+        tags,
+        confirmation.source,
+    )
+}
+
+/// Sends one message through the relay now (for the command line).
+pub fn send_now(relay: &Relay, message: &Outgoing) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut connection = relay.connect().await.map_err(|e| e.into_fatal())?;
+        let sent = relay.send(&mut connection, message).await;
+        relay.close(connection).await;
+        sent.map(|_| ()).map_err(|e| {
+            anyhow!(
+                "{} did not take the confirmation mail: {}",
+                relay.name(),
+                e.into_fatal()
+            )
+        })
+    })
+}

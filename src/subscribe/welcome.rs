@@ -1,0 +1,134 @@
+//! The welcome issue: sent once to each reader who confirms, through the
+//! same planned, journaled send as `letterpress send`, so the issue's
+//! journal in `state_dir` is what makes "once" hold across restarts and
+//! repeated confirmations.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::compose::Composed;
+use crate::config::Config;
+use crate::message::{run_date, Factory};
+use crate::project::Project;
+use crate::send::{self, Plan, Relay, Request, Settings};
+
+/// After a failed welcome send, the next try waits this long.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Tries per batch of readers before their welcome is given up (and logged).
+const TRIES: u32 = 5;
+
+/// Readers waiting for a welcome at most; beyond them one is logged and dropped.
+const MAX_WAITING: usize = 100_000;
+
+/// The welcome issue's folder: `[subscribe] welcome`, relative to the
+/// project's `issues/` folder.
+pub fn dir(config: &Config) -> Option<PathBuf> {
+    let welcome = config.file.subscribe.as_ref()?.welcome.as_ref()?;
+    Some(match welcome.is_absolute() {
+        true => welcome.clone(),
+        false => config.project_dir.join("issues").join(welcome),
+    })
+}
+
+/// Loads and composes the welcome issue, so that `serve` refuses to start
+/// with one that could not be sent.
+pub fn check(config: &Config, dir: &Path, secret: &[u8]) -> Result<()> {
+    let project = Project::with_config(config.clone(), dir)?;
+    let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
+    Factory::new(&composed, Some(secret.to_vec()), run_date())?;
+    Relay::from_config(config)?;
+    Ok(())
+}
+
+/// Starts the thread that sends the welcome issue; send it the identity
+/// of each reader who confirmed.
+pub fn start(
+    config: Config,
+    dir: PathBuf,
+    secret: Vec<u8>,
+) -> std::io::Result<mpsc::SyncSender<String>> {
+    let (sender, receiver) = mpsc::sync_channel::<String>(MAX_WAITING);
+    std::thread::Builder::new()
+        .name("welcome".into())
+        .spawn(move || {
+            while let Ok(first) = receiver.recv() {
+                let mut batch = HashSet::from([first]);
+                batch.extend(receiver.try_iter());
+                welcome(&config, &dir, &secret, &batch);
+            }
+        })?;
+    Ok(sender)
+}
+
+fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) {
+    for attempt in 1..=TRIES {
+        match deliver(config, dir, secret, batch) {
+            Ok(()) => return,
+            Err(e) if attempt < TRIES => {
+                eprintln!("warning: welcome issue not sent yet (try {attempt} of {TRIES}): {e:#}");
+                std::thread::sleep(RETRY_AFTER);
+            }
+            Err(e) => eprintln!(
+                "error: welcome issue not sent to {} reader(s): {e:#}\n  help: `letterpress send {}` sends it to readers who have not had it",
+                batch.len(),
+                dir.display()
+            ),
+        }
+    }
+}
+
+/// One journaled send of the welcome issue to the readers of `batch` who
+/// have not had it.
+fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) -> Result<()> {
+    let project = Project::with_config(config.clone(), dir)?;
+    let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
+    let factory = Factory::new(&composed, Some(secret.to_vec()), run_date())?;
+    let request = Request {
+        only: Some(batch),
+        journaled: true,
+        skip_invalid: true,
+        ..Request::default()
+    };
+    let plan = match Plan::new(&project, &request) {
+        Ok(plan) => plan,
+        // The readers are not in the issue's audience (or left again).
+        Err(e) if e.to_string().starts_with("no reader receives") => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if plan.jobs.is_empty() {
+        return Ok(());
+    }
+    let relay = Relay::from_config(&project.config)?;
+    let mut settings = Settings::from_config(&project.config);
+    settings.signals = false;
+    let progress = indicatif::ProgressBar::hidden();
+    let ran = send::run(
+        &plan,
+        &factory,
+        &relay,
+        &settings,
+        &progress,
+        factory.subject(),
+    )?;
+    let summary = &ran.summary;
+    eprintln!(
+        "welcome: {} accepted, {} refused, {} deferred",
+        summary.accepted,
+        summary.failed.len(),
+        summary.deferred.len()
+    );
+    match ran.stopped {
+        send::Stopped::Finished if summary.deferred.is_empty() => Ok(()),
+        send::Stopped::Finished => {
+            anyhow::bail!("{} reader(s) deferred by the relay", summary.deferred.len())
+        }
+        send::Stopped::Fatal(e) => Err(e),
+        send::Stopped::Journal(e) => Err(anyhow::anyhow!("{e}")),
+        send::Stopped::Interrupted => Ok(()),
+    }
+}

@@ -1,0 +1,340 @@
+//! The subscribe form (the path of `[subscribe] url`) and its confirmation
+//! link (`<path>/confirm`). Posting the form never reads or writes the
+//! list: it sends one confirmation mail and answers the same page whatever
+//! the address's state. GET of the link only asks; POST writes the reader.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Extension;
+use maud::{html, Markup};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::list::Change;
+use super::{page_in, App};
+use crate::message::confirm::Confirmer;
+use crate::subscribe::limits::{Limits, Verdict};
+use crate::subscribe::token::{self, Stamp};
+use crate::subscribe::words::{fill, Words};
+use crate::subscribe::{self, mailer, Invalid};
+use crate::subscribers::{identity, Joined, Source};
+
+/// What the subscribe routes share.
+pub struct Joining {
+    pub confirmer: Confirmer,
+    pub limits: Mutex<Limits>,
+    pub mailer: mpsc::Sender<mailer::Request>,
+    pub welcome: Option<std::sync::mpsc::SyncSender<String>>,
+    /// Whether the first X-Forwarded-For hop names the client.
+    pub trust_proxy: bool,
+    pub words: &'static Words,
+}
+
+/// The peer address of a connection, put on each of its requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+#[derive(Deserialize, Default)]
+struct Form {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    /// The honeypot: people never see it, form-filling bots fill it in.
+    #[serde(default)]
+    website: String,
+    /// The stamp of when the form was served.
+    #[serde(default)]
+    f: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Link {
+    #[serde(default)]
+    t: String,
+    /// On the confirm page: the name as the reader wants it (they may
+    /// correct what the form was given).
+    name: Option<String>,
+}
+
+fn joining(app: &App) -> &Joining {
+    app.joining
+        .as_ref()
+        .expect("routes exist only with [subscribe]")
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+/// GET: the form.
+pub async fn form_page(State(app): State<Arc<App>>) -> Response {
+    form(&app, StatusCode::OK, &Form::default(), None, false)
+}
+
+/// The form with `values` filled in; `more` when it asks to press once
+/// more (a form posted from elsewhere).
+fn form(
+    app: &App,
+    status: StatusCode,
+    values: &Form,
+    problem: Option<&str>,
+    more: bool,
+) -> Response {
+    let w = joining(app).words;
+    let say = |t: &str| fill(t, &app.config.newsletter().name, "");
+    let stamp = token::form_stamp(&app.secret, now());
+    let (title, intro) = match more {
+        true => (w.more_title.to_string(), w.more_body),
+        false => (say(w.form_title), w.form_intro),
+    };
+    page_in(
+        status,
+        w.lang,
+        &title,
+        html! {
+            h1 { (title) }
+            p { (intro) }
+            @if let Some(problem) = problem {
+                p.problem role="alert" { (problem) }
+            }
+            form method="post" {
+                label for="email" { (w.email_label) }
+                input #email type="email" name="email" required autocomplete="email" inputmode="email" maxlength="254" value=(values.email);
+                label for="name" { (w.name_label) }
+                input #name type="text" name="name" autocomplete="name" maxlength="150" value=(values.name);
+                div.hp aria-hidden="true" {
+                    label for="website" { "Website" }
+                    input #website type="text" name="website" tabindex="-1" autocomplete="off";
+                }
+                input type="hidden" name="f" value=(stamp);
+                button type="submit" { (w.submit) }
+            }
+            p.small { (w.privacy) }
+        },
+    )
+}
+
+fn message(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
+    let w = joining(app).words;
+    page_in(status, w.lang, title, html! { h1 { (title) } p { (body) } })
+}
+
+fn refused(app: &App, status: StatusCode) -> Response {
+    let w = joining(app).words;
+    message(app, status, w.refused_title, w.refused_body)
+}
+
+/// Who sent the request: the peer, or with `--trust-proxy` the first
+/// X-Forwarded-For hop when it is an address.
+fn client(joining: &Joining, peer: Option<Peer>, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+    if !joining.trust_proxy {
+        return peer;
+    }
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|hop| hop.trim().parse().ok())
+        .unwrap_or(peer)
+}
+
+/// POST: checks the form, then sends one confirmation mail.
+pub async fn form_post(
+    State(app): State<Arc<App>>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let j = joining(&app);
+    let w = j.words;
+    let submitted: Form = serde_urlencoded::from_str(&body).unwrap_or_default();
+    if !submitted.website.is_empty() {
+        return refused(&app, StatusCode::BAD_REQUEST);
+    }
+    match token::check_form_stamp(&app.secret, &submitted.f, now()) {
+        Ok(()) => {}
+        Err(Stamp::TooFast) => return refused(&app, StatusCode::BAD_REQUEST),
+        // A form posted from another site, or one left open for a day:
+        // this server's own form, filled in, to press once more.
+        Err(Stamp::Missing | Stamp::Stale) => {
+            return form(&app, StatusCode::OK, &submitted, None, true)
+        }
+    }
+    let (address, name) = match subscribe::check_input(&submitted.email, &submitted.name) {
+        Ok(checked) => checked,
+        Err(_) => {
+            let problem = match subscribe::check_input(&submitted.email, "") {
+                Ok(_) => w.bad_name,
+                Err(_) => w.bad_address,
+            };
+            return form(
+                &app,
+                StatusCode::BAD_REQUEST,
+                &submitted,
+                Some(problem),
+                false,
+            );
+        }
+    };
+    let key = identity(address.as_ref());
+    let client = client(j, peer.map(|Extension(p)| p), &headers);
+    let verdict = j
+        .limits
+        .lock()
+        .expect("limits")
+        .check(&key, client, std::time::Instant::now());
+    let sent = || {
+        let title = w.sent_title;
+        message(
+            &app,
+            StatusCode::OK,
+            title,
+            &fill(w.sent_body, &app.config.newsletter().name, address.as_ref()),
+        )
+    };
+    match verdict {
+        Verdict::Refused => return refused(&app, StatusCode::TOO_MANY_REQUESTS),
+        Verdict::Quiet => return sent(),
+        Verdict::Send => {}
+    }
+    let mail = subscribe::request(
+        &app.config,
+        &j.confirmer,
+        &app.secret,
+        &address,
+        name,
+        Source::Form,
+    );
+    let delivered = match mail {
+        Ok(mail) => {
+            let (done, wait) = oneshot::channel();
+            match j.mailer.try_send((mail, done)) {
+                Ok(()) => wait
+                    .await
+                    .unwrap_or_else(|_| Err("the mailer stopped".into())),
+                Err(_) => Err("too many confirmation mails are waiting".into()),
+            }
+        }
+        Err(e) => Err(format!("{e:#}")),
+    };
+    match delivered {
+        Ok(()) => sent(),
+        Err(e) => {
+            eprintln!("error: no confirmation mail for {address}: {e}");
+            j.limits.lock().expect("limits").forget(&key);
+            message(
+                &app,
+                StatusCode::SERVICE_UNAVAILABLE,
+                w.refused_title,
+                w.failed_body,
+            )
+        }
+    }
+}
+
+/// The confirmation a link carries, or why it is refused.
+fn opened(app: &App, token: &str) -> Result<subscribe::Confirmation, Invalid> {
+    token::open(&app.secret, token, now())
+}
+
+fn invalid(app: &App, why: Invalid) -> Response {
+    let w = joining(app).words;
+    if why == Invalid::Expired {
+        eprintln!("note: an expired confirmation link was used");
+    }
+    message(
+        app,
+        StatusCode::BAD_REQUEST,
+        w.invalid_title,
+        w.invalid_body,
+    )
+}
+
+/// GET of the link: asks, changes nothing (link scanners follow links).
+pub async fn confirm_page(State(app): State<Arc<App>>, Query(link): Query<Link>) -> Response {
+    let confirmation = match opened(&app, &link.t) {
+        Ok(c) => c,
+        Err(why) => return invalid(&app, why),
+    };
+    let w = joining(&app).words;
+    let body = fill(
+        w.confirm_body,
+        &app.config.newsletter().name,
+        &confirmation.address,
+    );
+    page_in(
+        StatusCode::OK,
+        w.lang,
+        w.confirm_title,
+        html! {
+            h1 { (w.confirm_title) }
+            p { (body) }
+            form method="post" {
+                input type="hidden" name="t" value=(link.t);
+                label for="name" { (w.confirm_as) }
+                input #name type="text" name="name" autocomplete="name" maxlength="150" value=(confirmation.name.as_deref().unwrap_or(""));
+                button type="submit" { (w.confirm_button) }
+            }
+        },
+    )
+}
+
+/// POST of the link's page: writes the reader, then the welcome goes out.
+pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response {
+    let link: Link = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let mut confirmation = match opened(&app, &link.t) {
+        Ok(c) => c,
+        Err(why) => return invalid(&app, why),
+    };
+    if let Some(name) = &link.name {
+        match subscribe::check_input(&confirmation.address, name) {
+            Ok((_, name)) => confirmation.name = name,
+            Err(_) => {
+                let w = joining(&app).words;
+                return message(&app, StatusCode::BAD_REQUEST, w.confirm_title, w.bad_name);
+            }
+        }
+    }
+    let reader = subscribe::reader(&app.config, &confirmation);
+    let (done, wait) = oneshot::channel();
+    let change = Change::Join(Box::new(reader), confirmation.issued);
+    if app.list.send((change, done)).await.is_err() {
+        return super::error_page();
+    }
+    let joined = match wait.await {
+        Ok(Ok(Some(joined))) => joined,
+        _ => return super::error_page(),
+    };
+    let j = joining(&app);
+    let w = j.words;
+    if joined == Joined::Spent {
+        return message(&app, StatusCode::OK, w.spent_title, w.spent_body);
+    }
+    if let Some(welcome) = &j.welcome {
+        if welcome.try_send(identity(&confirmation.address)).is_err() {
+            eprintln!(
+                "error: the welcome queue is full; {} gets no welcome issue",
+                confirmation.address
+            );
+        }
+    }
+    let body = fill(
+        w.done_body,
+        &app.config.newsletter().name,
+        &confirmation.address,
+    );
+    message(&app, StatusCode::OK, w.done_title, &body)
+}
+
+/// The markup the subscribe pages add to the shared style.
+pub fn style() -> Markup {
+    html! {
+        style { "label{display:block;margin:1rem 0 .3rem;font-weight:600}input[type=email],input[type=text]{box-sizing:border-box;width:100%;font-size:1rem;padding:.6rem;border:1px solid #8c959f;border-radius:6px}button{margin-top:1.2rem;width:100%;max-width:20rem}.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.problem{color:#b42318;font-weight:600}.small{font-size:.9rem;color:#57606a}" }
+    }
+}
