@@ -4,6 +4,10 @@
 
 mod support;
 
+#[path = "support/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -106,6 +110,51 @@ impl Session<'_> {
             &format!("/session/{}/execute/sync", self.id),
             json!({ "script": script, "args": [] }),
         )
+    }
+
+    /// The WebDriver id of the first element matching `css`.
+    fn find(&self, css: &str) -> String {
+        let value = self.driver.post(
+            &format!("/session/{}/element", self.id),
+            json!({ "using": "css selector", "value": css }),
+        );
+        value["element-6066-11e4-a52e-4f735466cecf"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {value}"))
+            .to_string()
+    }
+
+    /// Types `text` into the element `css`, as a person would.
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.driver.post(
+            &format!("/session/{}/element/{element}/value", self.id),
+            json!({ "text": text }),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.driver.post(
+            &format!("/session/{}/element/{element}/click", self.id),
+            json!({}),
+        );
+    }
+
+    /// Waits until the page's text contains `needle`.
+    fn wait_for_text(&self, needle: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let text = self.eval("return document.body ? document.body.innerText : '';");
+            if text.as_str().is_some_and(|t| t.contains(needle)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} did not appear: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn screenshot(&self, path: &Path) {
@@ -248,4 +297,117 @@ fn preview_reloads_by_itself_after_a_save() {
         median < Duration::from_secs(1),
         "the preview took {median:?} to show a saved change"
     );
+}
+
+// A reader on a phone subscribes through the form, confirms from the mail,
+// and gets the welcome issue: real Chromium, real serve, real list.
+#[test]
+fn a_reader_subscribes_on_a_phone_and_confirms_in_the_browser() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let relay = smtp::Server::start(smtp::Script::default());
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "port         = 2525",
+        &format!("port         = {}", relay.port),
+    );
+    let list = "config/subscribers.toml";
+    let original = project.read(list);
+    let served = Served::start(&project, "browser-subscribe-secret", &[]);
+    let driver = Driver::start();
+    let shots = support::repo().join("target/screenshots");
+    let profile = tempfile::tempdir().unwrap();
+    let phone = driver.session(375, profile.path());
+
+    phone.open(&format!("{}/subscribe", served.base));
+    let opened = Instant::now();
+    let m = phone.eval("return {lang: document.documentElement.lang, viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, label: document.querySelector('label[for=email]').innerText, width: document.querySelector('#email').getBoundingClientRect().width};");
+    assert_eq!(m["lang"], "ko", "{m}");
+    assert_eq!(m["label"], "이메일 주소", "{m}");
+    assert!(
+        m["scrollWidth"].as_f64().unwrap() <= 375.0,
+        "horizontal scrolling at 375 px: {m}"
+    );
+    assert!(
+        m["width"].as_f64().unwrap() >= 300.0,
+        "the address field is cramped: {m}"
+    );
+    phone.type_into("#email", "phone.reader@example.net");
+    phone.type_into("#name", "김휴대");
+    phone.screenshot(&shots.join("subscribe-375.png"));
+    // A person takes more than two seconds; the form refuses anything faster.
+    if let Some(rest) = Duration::from_millis(2200).checked_sub(opened.elapsed()) {
+        std::thread::sleep(rest);
+    }
+    phone.click("button[type=submit]");
+    phone.wait_for_text("메일함을 확인해 주세요");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mail = loop {
+        if let Some(mail) = relay.received().into_iter().next() {
+            break mail;
+        }
+        assert!(Instant::now() < deadline, "no confirmation mail arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(mail.to, vec!["phone.reader@example.net".to_string()]);
+    let message = mail_parser::MessageParser::default()
+        .parse(&mail.data)
+        .unwrap();
+    let text = message.body_text(0).unwrap().into_owned();
+    assert!(
+        !text.contains("김휴대"),
+        "the mail carries the submitted name:\n{text}"
+    );
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/subscribe/confirm?t="))
+        .expect("the mail has the link")
+        .replace("https://news.example.com", &served.base);
+
+    // Following the link shows a button and changes nothing.
+    phone.open(&link);
+    phone.wait_for_text("구독 확인");
+    assert_eq!(
+        project.read(list),
+        original,
+        "opening the link changed the list"
+    );
+    phone.screenshot(&shots.join("confirm-375.png"));
+    phone.click("button[type=submit]");
+    phone.wait_for_text("구독되었습니다");
+
+    let readers = letterpress::List::load(&project.path(list)).unwrap();
+    let reader = readers
+        .entries
+        .iter()
+        .find(|e| e.subscriber.email == "phone.reader@example.net")
+        .expect("the reader is on the list")
+        .subscriber
+        .clone();
+    assert_eq!(reader.status, letterpress::Status::Active);
+    assert_eq!(reader.name.as_deref(), Some("김휴대"));
+    assert_eq!(reader.source.as_deref(), Some("form"));
+    assert!(reader.joined().is_some(), "subscribed_at is RFC 3339");
+    assert!(project.read(list).starts_with(&original));
+
+    // The welcome issue follows.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while relay.received().len() < 2 {
+        assert!(Instant::now() < deadline, "no welcome mail arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let welcome = &relay.received()[1];
+    let message = mail_parser::MessageParser::default()
+        .parse(&welcome.data)
+        .unwrap();
+    assert_eq!(welcome.to, vec!["phone.reader@example.net".to_string()]);
+    assert!(message.subject().unwrap().contains("환영합니다"));
+    assert!(message.body_text(0).unwrap().contains("김휴대님"));
 }

@@ -66,7 +66,8 @@ pub enum Command {
     /// relay, resuming where an earlier run stopped; --dry-run writes the
     /// messages to files instead.
     Send(SendArgs),
-    /// Serve /unsubscribe (one-click, RFC 8058) and the web archive of sent issues.
+    /// Serve /unsubscribe (one-click, RFC 8058), the web archive of sent
+    /// issues and, with [subscribe], the sign-up form (double opt-in).
     Serve {
         /// The port to listen on.
         #[arg(long, default_value_t = 8080)]
