@@ -38,7 +38,7 @@ def subscribers(args):
 
 
 def project(args):
-    """The example project (config, issues/example, templates) with N readers."""
+    """The example project (config, issues/example and welcome, templates) with N readers."""
     root, folder = Path(args.root), Path(args.folder)
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "config").mkdir(parents=True)
@@ -47,6 +47,8 @@ def project(args):
     example = root / "issues" / "example"
     no_build = lambda where, names: ["build"] if Path(where) == example else []
     shutil.copytree(example, folder / "issues" / "example", ignore=no_build)
+    if (root / "issues" / "welcome").is_dir():
+        shutil.copytree(root / "issues" / "welcome", folder / "issues" / "welcome", ignore=no_build)
     if (root / "templates").is_dir():
         shutil.copytree(root / "templates", folder / "templates")
     subscribers(argparse.Namespace(n=args.n, file=folder / "config" / "subscribers.toml"))
