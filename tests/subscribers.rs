@@ -181,7 +181,7 @@ fn export_writes_csv() {
     subscribers(&project, &["export", "--out", "list.csv"]).success();
     assert!(project
         .read("list.csv")
-        .starts_with("email,name,status,tags\n"));
+        .starts_with("email,name,status,tags,subscribed_at,source\n"));
 }
 
 #[test]
