@@ -40,6 +40,44 @@ pub struct ConfigFile {
     pub dkim: Option<Dkim>,
     /// `[subscribe]`: the sign-up form, with double opt-in.
     pub subscribe: Option<Subscribe>,
+    /// `[bounces]`: VERP envelope senders and the bounce policy.
+    pub bounces: Option<Bounces>,
+}
+
+/// `[bounces]`: where bounces go and when they remove a reader.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounces {
+    /// The VERP base: each list message's envelope sender is
+    /// `<local>+<tag>@<domain>` of it.
+    pub return_path: Option<String>,
+    /// Soft bounces within the window that mark a reader bounced.
+    #[serde(default = "default_soft_limit")]
+    pub soft_limit: u32,
+    /// The window for soft bounces, in days.
+    #[serde(default = "default_soft_window")]
+    pub soft_window_days: u32,
+    /// A PEM file of extra CA certificates to trust for `imaps://` sources.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for Bounces {
+    fn default() -> Self {
+        Bounces {
+            return_path: None,
+            soft_limit: default_soft_limit(),
+            soft_window_days: default_soft_window(),
+            ca_file: None,
+        }
+    }
+}
+
+fn default_soft_limit() -> u32 {
+    3
+}
+
+fn default_soft_window() -> u32 {
+    30
 }
 
 /// `[newsletter]`.
@@ -286,6 +324,11 @@ impl Config {
         domain.trim_end_matches('>').trim().to_lowercase()
     }
 
+    /// `[bounces]`, or its defaults when the table is absent.
+    pub fn bounces(&self) -> Bounces {
+        self.file.bounces.clone().unwrap_or_default()
+    }
+
     /// Whether the newsletter is written in Korean.
     pub fn is_korean(&self) -> bool {
         primary_language(&self.file.newsletter.language) == "ko"
@@ -421,6 +464,19 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
         if let Some(welcome) = &subscribe.welcome {
             let text = welcome.to_string_lossy();
             rules.push(rule(&["subscribe", "welcome"], one_line(&text, 300)));
+        }
+    }
+    if let Some(bounces) = &file.bounces {
+        rules.push(rule(
+            &["bounces", "soft_limit"],
+            int_in(u64::from(bounces.soft_limit), 1, 100),
+        ));
+        rules.push(rule(
+            &["bounces", "soft_window_days"],
+            int_in(u64::from(bounces.soft_window_days), 1, 3650),
+        ));
+        if let Some(base) = &bounces.return_path {
+            rules.push(rule(&["bounces", "return_path"], return_path(base)));
         }
     }
     if let Some(dkim) = &file.dkim {
@@ -632,6 +688,38 @@ fn mailto(value: &str) -> Verdict {
             "use a plain ASCII address such as unsubscribe@example.com",
         )),
         Err(why) => Err((why, "use a plain address such as unsubscribe@example.com")),
+    }
+}
+
+/// The VERP base: a plain ASCII address whose local part leaves room for
+/// `+` and the tag, and holds no `+` of its own (the tag follows the first).
+fn return_path(value: &str) -> Verdict {
+    let help = "use a plain address such as bounces@news.example.com";
+    let Some((local, domain)) = value.rsplit_once('@') else {
+        return Err((
+            format!("`{}` is not an address", value.escape_debug()),
+            help,
+        ));
+    };
+    let local_ok = !local.is_empty()
+        && local.len() + 1 + crate::bounces::TAG_LEN <= 64
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !local_ok {
+        return Err((
+            format!(
+                "`{}` cannot take a VERP tag: its local part must be letters, digits, `.`, `-` or `_`, at most {} characters, with no `+`",
+                value.escape_debug(),
+                63 - crate::bounces::TAG_LEN
+            ),
+            help,
+        ));
+    }
+    dns_name(domain).map_err(|(why, _)| (why, help))?;
+    match crate::subscribers::parse_address(value) {
+        Ok(_) => Ok(()),
+        Err(why) => Err((why, help)),
     }
 }
 

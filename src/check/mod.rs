@@ -41,6 +41,9 @@ pub struct Finding {
 pub struct Report {
     /// The findings, by file and line.
     pub findings: Vec<Finding>,
+    /// Figures worth knowing that are not findings (the list's bounce and
+    /// complaint rates).
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -128,6 +131,9 @@ impl Report {
         if !self.findings.is_empty() {
             out.push('\n');
         }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
+        }
         out.push_str(&format!(
             "{e} error{}, {w} warning{}\n",
             plural(e),
@@ -141,11 +147,13 @@ impl Report {
         #[derive(Serialize)]
         struct Out<'a> {
             findings: &'a [Finding],
+            notes: &'a [String],
             errors: usize,
             warnings: usize,
         }
         let out = Out {
             findings: &self.findings,
+            notes: &self.notes,
             errors: self.errors(),
             warnings: self.warnings(),
         };

@@ -39,6 +39,7 @@ pub fn check_issue(
     check_config(config, &mut report)?;
     check_contrast(theme, &mut report);
     check_list(list, scope, &mut report);
+    check_bounces(config, &mut report)?;
     match Composed::new(config, theme, issue) {
         Ok(composed) => check_message(config, issue, &composed, &sample, &mut report)?,
         // The checks above name the cause at its line; this is the fallback.
@@ -200,6 +201,20 @@ const ROLES: &[&str] = &[
     "webmaster",
     "root",
 ];
+
+/// The list's bounce and complaint figures of the last 30 days, and a
+/// warning for each send over 2 % bounces or 0.1 % complaints.
+fn check_bounces(config: &Config, report: &mut Report) -> Result<()> {
+    let health = crate::bounces::health::figures(config, jiff::Timestamp::now())?;
+    if health.sends.is_empty() && health.hard + health.soft + health.complaints == 0 {
+        return Ok(());
+    }
+    report.notes.push(health.summary());
+    for (line, message) in health.warnings() {
+        report.add(&health.log, line, Level::Warning, message);
+    }
+    Ok(())
+}
 
 fn check_list(list: &List, scope: Scope, report: &mut Report) {
     for f in &list.findings {

@@ -1,6 +1,7 @@
 //! The command line: argument definitions (their doc comments are the
 //! `--help`), one function per command, and exit codes.
 
+mod bounces;
 mod build;
 mod check;
 mod send;
@@ -90,6 +91,13 @@ pub enum Command {
         /// The folder to write.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+    },
+    /// Bounce and complaint reports: they change readers' status by the
+    /// list's policy ([bounces] in the config).
+    Bounces {
+        /// What to do.
+        #[command(subcommand)]
+        command: BouncesCommand,
     },
     /// Manage the subscriber list (comments and layout of the file are kept).
     Subscribers {
@@ -203,6 +211,28 @@ pub enum SubscribersCommand {
     },
 }
 
+/// `bounces` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BouncesCommand {
+    /// Read bounce, complaint and auto-reply messages and apply the policy:
+    /// hard bounces and complaints act at once, soft bounces count within
+    /// the window. Only recognised messages are marked as handled.
+    Import {
+        /// A message file, an mbox file, a Maildir folder, or
+        /// imaps://user@host[:port]/FOLDER (password in LETTERPRESS_IMAP_PASSWORD).
+        source: String,
+        /// Change nothing; print what each message would do.
+        #[arg(long)]
+        dry_run: bool,
+        /// human (default) or json (one object per message and line).
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+        /// IMAP: move recognised messages to this folder.
+        #[arg(long, value_name = "FOLDER")]
+        move_to: Option<String>,
+    },
+}
+
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -283,6 +313,15 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Archive { out } => done(archive(config, &out)),
         Command::Send(args) => send::run(config, &args),
         Command::Subscribers { command } => done(subscribers::run(config, &command)),
+        Command::Bounces {
+            command:
+                BouncesCommand::Import {
+                    source,
+                    dry_run,
+                    format,
+                    move_to,
+                },
+        } => bounces::import(config, &source, dry_run, format, move_to.as_deref()),
     }
 }
 

@@ -105,8 +105,42 @@ fn deliver(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> 
     print!("{}", summary(&ran, plan, factory.subject(), &relay.name()));
     if let Some(place) = &plan.place {
         println!("Journal: {}", place.journal().display());
+        mark_refused(p, &ran, place)?;
     }
     finish(ran, p, args)
+}
+
+/// The relay's permanent refusals go through the bounce policy, as a
+/// report would: a 5.1.x-class refusal marks the reader bounced. Not when
+/// the relay refused the sender: then the refusals say nothing of readers.
+fn mark_refused(p: &Project, ran: &Ran, place: &crate::send::journal::Place) -> Result<()> {
+    if matches!(ran.stopped, Stopped::SenderRefused { .. }) || ran.summary.failed.is_empty() {
+        return Ok(());
+    }
+    let report = format!(
+        "send:{}",
+        place
+            .journal()
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    let decisions = crate::bounces::record(
+        &p.config,
+        false,
+        crate::bounces::refusals(&ran.summary.failed, &report),
+    )?;
+    let marked: Vec<&str> = decisions
+        .iter()
+        .filter(|d| !d.repeat && d.action == crate::bounces::log::Action::Bounced)
+        .map(|d| d.claim.address.as_str())
+        .collect();
+    if !marked.is_empty() {
+        println!(
+            "Marked bounced (the relay said the address does not exist): {}",
+            marked.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// Says how the run ended and how to go on; the exit status.

@@ -119,6 +119,7 @@ impl Confirmer {
             from: self.from.email.clone(),
             to: to.clone(),
             bytes: message.formatted(),
+            return_path: false,
         })
     }
 

@@ -31,6 +31,9 @@ pub struct Outgoing {
     pub to: Address,
     /// The message as SMTP DATA carries it.
     pub bytes: Vec<u8>,
+    /// Whether the envelope sender is a return path of its own (VERP),
+    /// which a dry run shows as `Return-Path`.
+    pub return_path: bool,
 }
 
 /// Whether a message goes to the list or is a test.
@@ -55,6 +58,8 @@ pub struct Factory<'a> {
     dkim: Option<DkimConfig>,
     date: SystemTime,
     secret: Option<Vec<u8>>,
+    /// `[bounces] return_path`: the VERP base of the envelope sender.
+    return_path: Option<String>,
 }
 
 impl<'a> Factory<'a> {
@@ -112,7 +117,26 @@ impl<'a> Factory<'a> {
             dkim,
             date,
             secret,
+            return_path: config.bounces().return_path,
         })
+    }
+
+    /// The envelope sender: for a list message with `[bounces]
+    /// return_path`, the VERP address that names the reader; for a test
+    /// send, the return path itself; else the From address.
+    fn envelope_sender(&self, to: &Address, purpose: Purpose) -> Address {
+        let Some(base) = &self.return_path else {
+            return self.from.email.clone();
+        };
+        let tagged = match (purpose, &self.secret) {
+            (Purpose::List, Some(secret)) => {
+                crate::bounces::verp::envelope(base, secret, to.as_ref())
+            }
+            _ => None,
+        };
+        tagged
+            .or_else(|| Address::from_str(base).ok())
+            .unwrap_or_else(|| self.from.email.clone())
     }
 
     /// The subject of every message.
@@ -175,9 +199,10 @@ impl<'a> Factory<'a> {
             message.sign(dkim);
         }
         Ok(Outgoing {
-            from: self.from.email.clone(),
+            from: self.envelope_sender(to, purpose),
             to: to.clone(),
             bytes: message.formatted(),
+            return_path: self.return_path.is_some(),
         })
     }
 

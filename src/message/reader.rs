@@ -78,6 +78,13 @@ pub fn secret_from_env(config: &Config) -> anyhow::Result<Option<Vec<u8>>> {
 /// with `[unsubscribe] url` set the secret must be.
 pub fn secret_for_links(config: &Config) -> anyhow::Result<Option<Vec<u8>>> {
     let secret = secret_from_env(config)?;
+    if secret.is_none() && config.bounces().return_path.is_some() {
+        anyhow::bail!(
+            "{}: the unsubscribe secret is not set, so no reader's VERP return path ([bounces] return_path) could be tagged\n  help: export {}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",
+            config.path.display(),
+            secret_env_name(config)
+        );
+    }
     if secret.is_none() && config.file.unsubscribe.url.is_some() {
         anyhow::bail!(
             "{}: the unsubscribe secret is not set, so no reader's unsubscribe link could be signed\n  help: export {}=<a long random string> (keep it the same for every send; `openssl rand -hex 32` makes one)",

@@ -60,7 +60,17 @@ impl Transport for DryRun {
 
     async fn send(&self, _: &mut (), message: &Outgoing) -> Result<String, Error> {
         let path = self.out.join(eml_file_name(message.to.as_ref()));
-        crate::fs::replace(&path, &message.bytes).map_err(Error::Fatal)?;
+        // The receiving server records the envelope sender as Return-Path;
+        // a dry run shows where this message's bounces would go.
+        let written = match message.return_path {
+            true => {
+                let mut bytes = format!("Return-Path: <{}>\r\n", message.from).into_bytes();
+                bytes.extend_from_slice(&message.bytes);
+                std::borrow::Cow::Owned(bytes)
+            }
+            false => std::borrow::Cow::Borrowed(&message.bytes),
+        };
+        crate::fs::replace(&path, &written).map_err(Error::Fatal)?;
         self.written.lock().expect("written").push(path);
         Ok("written".into())
     }

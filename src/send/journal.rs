@@ -143,6 +143,63 @@ pub fn read(path: &Path) -> Result<State> {
     Ok(state)
 }
 
+/// One record of a journal, with its time: what the bounce policy and
+/// `check`'s list figures read.
+#[derive(Debug, Clone)]
+pub struct Timed {
+    /// When the outcome was known, in seconds since 1970.
+    pub at: i64,
+    /// The reader's identity.
+    pub key: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// The relay's reply.
+    pub reply: String,
+}
+
+/// Calls `each` with the name of every journal in `dir` (the file name
+/// without `.journal`) and its records in file order, torn last lines and
+/// lines that are not records left out. Bounded by what is on disk.
+pub fn each_journal(dir: &Path, mut each: impl FnMut(&str, Vec<Timed>)) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", dir.display())),
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "journal"))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("{}: cannot read the journal", path.display()))?;
+        let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |e| e + 1);
+        let text = String::from_utf8_lossy(&bytes[..end]);
+        let records = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|line| {
+                let at = line.split(' ').next()?.parse::<jiff::Timestamp>().ok()?;
+                let record = Record::parse(line)?;
+                Some(Timed {
+                    at: at.as_second(),
+                    key: crate::subscribers::identity(&record.address),
+                    outcome: record.outcome,
+                    reply: record.reply,
+                })
+            })
+            .collect();
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        each(&name, records);
+    }
+    Ok(())
+}
+
 /// Where an issue's journals and locks live, and whose they are.
 #[derive(Debug, Clone)]
 pub struct Place {

@@ -29,6 +29,7 @@ use crate::subscribers::{identity, stamp, List, Stamp};
 pub use dryrun::DryRun;
 use journal::{Journal, Outcome, Record, WriteFailed};
 pub use plan::{Plan, Request, Shard};
+pub(crate) use smtp::client_config;
 pub use smtp::Relay;
 pub use transport::{Error, Transport};
 
@@ -173,6 +174,20 @@ pub struct Summary {
     pub connections: usize,
 }
 
+/// The first outcomes of a run that tell a relay refusing the sender from
+/// a list with dead addresses in it: [`REFUSED_OF_FIRST`] refused of the
+/// first [`FIRST`].
+pub const FIRST: usize = 25;
+/// See [`FIRST`].
+pub const REFUSED_OF_FIRST: usize = 20;
+
+/// The run's first outcomes: how many, and how many the relay refused.
+#[derive(Debug, Default)]
+struct FirstOutcomes {
+    seen: usize,
+    refused: usize,
+}
+
 struct Queue {
     fresh: VecDeque<Job>,
     retries: Vec<(Instant, Job)>,
@@ -190,6 +205,15 @@ pub enum Stopped {
     Journal(WriteFailed),
     /// Nobody could get through any more (login refused, TLS, a full disk).
     Fatal(anyhow::Error),
+    /// The relay refused most of the first readers permanently: it is
+    /// refusing the sender, not the readers. The run stopped, and nobody
+    /// is marked bounced for it.
+    SenderRefused {
+        /// Refused of the first outcomes.
+        refused: usize,
+        /// The first outcomes.
+        of: usize,
+    },
 }
 
 /// What a run did and why it ended.
@@ -215,6 +239,7 @@ struct Shared<'a, T: Transport> {
     summary: Mutex<Summary>,
     progress: &'a ProgressBar,
     watch: Option<ListWatch>,
+    first: Mutex<FirstOutcomes>,
 }
 
 /// Delivers the plan's messages through `transport`, each reader once,
@@ -252,20 +277,27 @@ pub fn run<T: Transport>(
         summary: Mutex::new(Summary::default()),
         progress,
         watch: plan.list_path.as_deref().map(ListWatch::new),
+        first: Mutex::new(FirstOutcomes::default()),
     };
     let fatal = drive(&shared, settings);
     let Shared {
         journal: sender,
         summary,
         queue,
+        first,
         ..
     } = shared;
+    let first = first.into_inner().expect("no worker panicked");
     drop(sender);
     let mut summary = summary.into_inner().expect("no worker panicked");
     let queue = queue.into_inner().expect("no worker panicked");
     summary.remaining = queue.fresh.len() + queue.retries.len();
     let journaled = journal.map_or(Ok(()), Journal::close);
     let stopped = match (fatal?, journaled) {
+        _ if refusing_sender(&first) => Stopped::SenderRefused {
+            refused: first.refused,
+            of: first.seen,
+        },
         (Some(e), _) => Stopped::Fatal(e),
         (None, Err(e)) => match e.downcast::<WriteFailed>() {
             Ok(failed) => Stopped::Journal(failed),
@@ -277,6 +309,14 @@ pub fn run<T: Transport>(
         (None, Ok(())) => Stopped::Finished,
     };
     Ok(Ran { summary, stopped })
+}
+
+/// Whether the first outcomes say the relay refuses the sender: 20 of the
+/// first 25 refused; in a run of fewer readers, at least 5 refused and
+/// four in five.
+fn refusing_sender(first: &FirstOutcomes) -> bool {
+    first.refused >= REFUSED_OF_FIRST
+        || (first.seen < FIRST && first.refused >= 5 && first.refused * 5 >= first.seen * 4)
 }
 
 /// A dry run of the plan into `out` (created when missing): each message
@@ -391,7 +431,10 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
         };
         match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),
-            Err(e) if e.is_permanent() => shared.finish(&job, Outcome::Failed, e.to_string()),
+            Err(e) if e.is_permanent() => {
+                shared.first_outcome(e.code().is_some());
+                shared.finish(&job, Outcome::Failed, e.to_string())
+            }
             Err(e) if e.is_transient() => shared.retry_or_defer(job, e.to_string()),
             Err(e) => {
                 let e = e.into_fatal();
@@ -495,7 +538,25 @@ impl<T: Transport> Shared<'_, T> {
         tokio::time::sleep_until(slot).await;
     }
 
+    /// Counts one of the run's first outcomes; stops the run when the relay
+    /// refuses the sender.
+    fn first_outcome(&self, refused: bool) {
+        let mut first = self.first.lock().expect("first");
+        if first.seen >= FIRST {
+            return;
+        }
+        first.seen += 1;
+        first.refused += usize::from(refused);
+        if first.refused >= REFUSED_OF_FIRST {
+            self.stop.store(true, Ordering::SeqCst);
+            self.wake.notify_waiters();
+        }
+    }
+
     fn finish(&self, job: &Job, outcome: Outcome, reply: String) {
+        if outcome != Outcome::Failed {
+            self.first_outcome(false);
+        }
         let address = job.address.to_string();
         {
             let mut summary = self.summary.lock().expect("summary");

@@ -116,6 +116,13 @@ pub fn how_to_go_on(ran: &Ran, resume: &str) -> String {
         // Every outcome not on disk is a reader the next run may mail again.
         Stopped::Journal(e) => format!("error: {e}\n{readers} Once the journal can be written again (free space on its disk), resume with:"),
         Stopped::Interrupted => format!("Interrupted: {readers} Resume with:"),
+        Stopped::SenderRefused { refused, of } => format!(
+            "error: the relay refused {refused} of the first {of} readers permanently: it is refusing the sender (its reputation, authentication or a policy), not the readers. The run stopped and nobody was marked bounced.\n{readers} Once the relay accepts the sender again, send the rest and try the refused readers again with:"
+        ),
+    };
+    let resume = match &ran.stopped {
+        Stopped::SenderRefused { .. } => format!("{resume} --retry-failed"),
+        _ => resume.to_string(),
     };
     format!("{why}\n  {resume}\n")
 }

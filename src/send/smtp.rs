@@ -294,7 +294,9 @@ fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustl
 }
 
 /// Trusts the web PKI roots and, when given, the relay's private CA.
-fn client_config(ca: Option<&(std::path::PathBuf, Vec<u8>)>) -> Result<Arc<rustls::ClientConfig>> {
+pub(crate) fn client_config(
+    ca: Option<&(std::path::PathBuf, Vec<u8>)>,
+) -> Result<Arc<rustls::ClientConfig>> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());

@@ -130,5 +130,8 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         send::Stopped::Fatal(e) => Err(e),
         send::Stopped::Journal(e) => Err(anyhow::anyhow!("{e}")),
         send::Stopped::Interrupted => Ok(()),
+        send::Stopped::SenderRefused { refused, of } => Err(anyhow::anyhow!(
+            "the relay refused {refused} of {of} readers: it is refusing the sender"
+        )),
     }
 }

@@ -1,0 +1,887 @@
+//! What a message in the bounce mailbox is, and whom it is about.
+//!
+//! MIME is read by mail-parser; the fields of a delivery-status or
+//! feedback-report part are header blocks, read by mail-parser too. The
+//! order in which recipients are looked for: the VERP tag (by the caller,
+//! which knows the list), the DSN's Original-Recipient / Final-Recipient,
+//! `X-Failed-Recipients`, the returned original's headers, then the
+//! addresses in a plain-text notice. The status code decides hard against
+//! soft; words decide only where there is no code (or only a generic
+//! `X.0.0`).
+
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::subscribers::identity;
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The address does not exist (5.1.x, 5.2.1, "user unknown").
+    Hard,
+    /// A failure that says nothing about the address (mailbox full, 4.x.x,
+    /// policy and reputation blocks).
+    Soft,
+    /// A reader pressed "this is spam" (ARF, RFC 5965).
+    Complaint,
+    /// A vacation notice or another automatic answer (RFC 3834).
+    AutoReply,
+    /// A DSN that says the relay is still trying.
+    Delayed,
+    /// Anything else: a person's reply, a newsletter.
+    Unrecognised,
+}
+
+impl Kind {
+    /// The word used in output and in `bounces.log`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Hard => "hard",
+            Kind::Soft => "soft",
+            Kind::Complaint => "complaint",
+            Kind::AutoReply => "auto-reply",
+            Kind::Delayed => "delayed",
+            Kind::Unrecognised => "unrecognised",
+        }
+    }
+
+    /// The kind a word names.
+    pub fn parse(word: &str) -> Option<Kind> {
+        [
+            Kind::Hard,
+            Kind::Soft,
+            Kind::Complaint,
+            Kind::AutoReply,
+            Kind::Delayed,
+            Kind::Unrecognised,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == word)
+    }
+
+    /// Whether a report of this kind can change a reader's status.
+    pub fn acts(self) -> bool {
+        matches!(self, Kind::Hard | Kind::Soft | Kind::Complaint)
+    }
+}
+
+/// One recipient a report names, with what it says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The address as the report gives it (Original-Recipient when present).
+    pub address: String,
+    /// Other spellings the report gives (Final-Recipient after forwarding).
+    pub also: Vec<String>,
+    /// Hard, soft, complaint or delayed.
+    pub kind: Kind,
+    /// The enhanced status code, when there is one.
+    pub status: Option<String>,
+}
+
+/// What a message says.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The kind of the whole message: hard when any recipient is hard.
+    pub kind: Kind,
+    /// The recipients it names.
+    pub recipients: Vec<Recipient>,
+    /// The status code that decided the kind.
+    pub status: Option<String>,
+    /// `<Message-ID>` of the report, or `sha256:…` of its bytes.
+    pub id: String,
+    /// When the report was written (its Date), in seconds since 1970.
+    pub date: Option<i64>,
+    /// The addresses the report was delivered to (where a VERP tag is).
+    pub envelope: Vec<String>,
+}
+
+/// Addresses that are never a bounced reader: the newsletter's own.
+#[derive(Debug, Clone, Default)]
+pub struct Ours {
+    /// Identities of the From, Reply-To and return path addresses.
+    pub addresses: Vec<String>,
+}
+
+impl Ours {
+    fn contains(&self, address: &str) -> bool {
+        let key = identity(address);
+        let local = key.split('@').next().unwrap_or("");
+        self.addresses.iter().any(|a| {
+            a == &key || {
+                let (l, d) = a.split_once('@').unwrap_or((a, ""));
+                key.ends_with(&format!("@{d}")) && local.starts_with(&format!("{l}+"))
+            }
+        }) || DAEMONS.contains(&local)
+    }
+}
+
+/// Local parts of the senders of failure notices.
+const DAEMONS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "mail-daemon",
+    "mailerdaemon",
+    "maildaemon",
+    "mdaemon",
+    "double-bounce",
+    "abuse",
+    "noreply",
+    "no-reply",
+];
+
+/// Reads one message. Never fails: what cannot be read is unrecognised.
+pub fn classify(raw: &[u8], ours: &Ours) -> Report {
+    let id = fallback_id(raw);
+    let Some(message) = MessageParser::default().parse(raw) else {
+        return Report {
+            kind: Kind::Unrecognised,
+            recipients: Vec::new(),
+            status: None,
+            id,
+            date: None,
+            envelope: Vec::new(),
+        };
+    };
+    let mut report = read(&message, ours);
+    report.id = message_id(&message).unwrap_or(id);
+    report.date = message.date().map(|d| d.to_timestamp());
+    report.envelope = envelope(&message);
+    report
+}
+
+fn read(message: &Message<'_>, ours: &Ours) -> Report {
+    let parts = Parts::of(message);
+    let unrecognised = Report {
+        kind: Kind::Unrecognised,
+        recipients: Vec::new(),
+        status: None,
+        id: String::new(),
+        date: None,
+        envelope: Vec::new(),
+    };
+    if let Some(fields) = &parts.feedback {
+        return complaint(fields, &parts, ours);
+    }
+    if !parts.dsn.is_empty() {
+        if let Some(report) = dsn(&parts, message, ours) {
+            return report;
+        }
+    }
+    if looks_like_failure_notice(message) {
+        return notice(&parts, message, ours);
+    }
+    if is_auto_reply(message) {
+        return Report {
+            kind: Kind::AutoReply,
+            ..unrecognised
+        };
+    }
+    unrecognised
+}
+
+/// The parts of a report that matter.
+#[derive(Default)]
+struct Parts {
+    /// Per-recipient blocks of `message/(global-)delivery-status`.
+    dsn: Vec<Fields>,
+    /// `message/feedback-report` fields.
+    feedback: Option<Fields>,
+    /// Recipients from the returned original's headers.
+    original_to: Vec<String>,
+    /// The human-readable notice (text parts outside the original).
+    notice: String,
+}
+
+/// Header-style fields, names in lower case, values unfolded.
+type Fields = Vec<(String, String)>;
+
+impl Parts {
+    fn of(message: &Message<'_>) -> Parts {
+        let mut parts = Parts::default();
+        for part in &message.parts {
+            let (ctype, subtype) = part
+                .content_type()
+                .map(|c| {
+                    (
+                        c.ctype().to_ascii_lowercase(),
+                        c.subtype().unwrap_or("").to_ascii_lowercase(),
+                    )
+                })
+                .unwrap_or_else(|| ("text".into(), "plain".into()));
+            match (ctype.as_str(), subtype.as_str(), &part.body) {
+                ("message", "delivery-status" | "global-delivery-status", _) => {
+                    parts.dsn = blocks(part.contents())
+                        .into_iter()
+                        .skip(1)
+                        .filter(|f| {
+                            field(f, "final-recipient").is_some()
+                                || field(f, "original-recipient").is_some()
+                                || field(f, "action").is_some()
+                        })
+                        .collect();
+                }
+                ("message", "feedback-report", _) => {
+                    parts.feedback = blocks(part.contents()).into_iter().reduce(|mut a, b| {
+                        a.extend(b);
+                        a
+                    });
+                }
+                (_, _, PartType::Message(original)) => {
+                    parts.original_to.extend(addresses_of(original, "to"));
+                }
+                ("text" | "message", "rfc822-headers" | "global-headers", _) => {
+                    if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
+                        parts.original_to.extend(addresses_of(&headers, "to"));
+                    }
+                }
+                ("text", "plain", PartType::Text(text)) if parts.notice.len() < MAX_NOTICE => {
+                    parts.notice.push_str(text);
+                    parts.notice.push('\n');
+                }
+                _ => {}
+            }
+        }
+        parts
+    }
+}
+
+/// How much of a notice's text is read: the reason is at the top.
+const MAX_NOTICE: usize = 64 * 1024;
+
+/// Splits the body of a delivery-status or feedback-report part into its
+/// blocks, each read as headers by mail-parser.
+fn blocks(body: &[u8]) -> Vec<Fields> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(256 * 1024)]).replace("\r\n", "\n");
+    text.split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .take(1000)
+        .filter_map(|block| {
+            let raw = format!("{}\n\n", block.trim_matches('\n'));
+            let parsed = MessageParser::default().parse_headers(raw.as_bytes())?;
+            let fields: Fields = parsed
+                .headers_raw()
+                .map(|(name, value)| (name.to_ascii_lowercase(), unfold(value)))
+                .collect();
+            (!fields.is_empty()).then_some(fields)
+        })
+        .collect()
+}
+
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    fields
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// The address in a DSN recipient field: `rfc822; a@b`, `utf-8; 김@b`.
+fn recipient_field(value: &str) -> Option<String> {
+    let address = value.split_once(';').map_or(value, |(_, a)| a).trim();
+    let address = address.trim_start_matches('<').trim_end_matches('>').trim();
+    let address = decode_xtext_utf8(address);
+    (address.contains('@') && address.len() <= 320 && !address.contains(char::is_whitespace))
+        .then_some(address)
+}
+
+/// RFC 6533 writes non-ASCII in `utf-8-addr-xtext` as `\x{HEX}`.
+fn decode_xtext_utf8(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(i) = rest.find("\\x{") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 3..];
+        match after.find('}').and_then(|end| {
+            u32::from_str_radix(&after[..end], 16)
+                .ok()
+                .and_then(char::from_u32)
+                .map(|c| (c, end))
+        }) {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("\\x{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn addresses_of(message: &Message<'_>, header: &str) -> Vec<String> {
+    let list = match header {
+        "to" => message.to(),
+        _ => None,
+    };
+    list.into_iter()
+        .flat_map(|a| a.iter())
+        .filter_map(|a| a.address().map(str::to_string))
+        .collect()
+}
+
+fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> Report {
+    let mut found: Vec<String> = fields
+        .iter()
+        .filter(|(n, _)| n == "original-rcpt-to")
+        .filter_map(|(_, v)| recipient_field(v))
+        .collect();
+    if found.is_empty() {
+        found = parts.original_to.clone();
+    }
+    let recipients = unique(found, ours)
+        .into_iter()
+        .map(|address| Recipient {
+            address,
+            also: Vec::new(),
+            kind: Kind::Complaint,
+            status: None,
+        })
+        .collect();
+    Report {
+        kind: Kind::Complaint,
+        recipients,
+        status: None,
+        id: String::new(),
+        date: None,
+        envelope: Vec::new(),
+    }
+}
+
+/// A DSN: one verdict per recipient block. `None` when it has no block
+/// that says failed or delayed (a success notice).
+fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<Report> {
+    let mut recipients = Vec::new();
+    let mut unnamed: Option<(Kind, Option<String>)> = None;
+    for block in &parts.dsn {
+        match block_verdict(block) {
+            Some(Ok(r)) if !ours.contains(&r.address) => recipients.push(r),
+            Some(Err(unnamed_block)) => {
+                unnamed.get_or_insert(unnamed_block);
+            }
+            _ => {}
+        }
+    }
+    if recipients.is_empty() {
+        let (kind, status) = unnamed?;
+        let mut found = failed_header(message);
+        if found.is_empty() {
+            found = parts.original_to.clone();
+        }
+        recipients = named(unique(found, ours), kind, &status);
+        if recipients.is_empty() {
+            return Some(verdict(Vec::new(), kind, status));
+        }
+    }
+    let failed: Vec<Recipient> = recipients
+        .iter()
+        .filter(|r| r.kind != Kind::Delayed)
+        .cloned()
+        .collect();
+    Some(if failed.is_empty() {
+        let status = recipients[0].status.clone();
+        verdict(recipients, Kind::Delayed, status)
+    } else {
+        let decisive = failed
+            .iter()
+            .find(|r| r.kind == Kind::Hard)
+            .unwrap_or(&failed[0]);
+        let (kind, status) = (decisive.kind, decisive.status.clone());
+        verdict(failed, kind, status)
+    })
+}
+
+/// What one per-recipient block of a DSN says: the recipient with its
+/// verdict; the verdict alone when the block names nobody; `None` for a
+/// block that is neither failed nor delayed (delivered, relayed).
+fn block_verdict(block: &Fields) -> Option<Result<Recipient, (Kind, Option<String>)>> {
+    let status = field(block, "status").and_then(first_code);
+    let action = field(block, "action").map(str::to_ascii_lowercase);
+    let diagnostic = field(block, "diagnostic-code").unwrap_or("");
+    let kind = match action.as_deref() {
+        Some(a) if a.starts_with("delayed") => Kind::Delayed,
+        Some(a) if a.starts_with("failed") => failure_kind(status.as_deref(), diagnostic),
+        None if status.as_deref().is_some_and(|s| s.starts_with('5')) => {
+            failure_kind(status.as_deref(), diagnostic)
+        }
+        _ => return None,
+    };
+    let status = decisive_code(status.as_deref(), diagnostic);
+    let original = field(block, "original-recipient").and_then(recipient_field);
+    let last = field(block, "final-recipient").and_then(recipient_field);
+    let (address, also) = match (original, last) {
+        (Some(o), Some(f)) if identity(&o) != identity(&f) => (o, vec![f]),
+        (Some(o), _) => (o, Vec::new()),
+        (None, Some(f)) => (f, Vec::new()),
+        (None, None) => return Some(Err((kind, status))),
+    };
+    Some(Ok(Recipient {
+        address,
+        also,
+        kind,
+        status,
+    }))
+}
+
+fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> Report {
+    Report {
+        kind,
+        recipients,
+        status,
+        id: String::new(),
+        date: None,
+        envelope: Vec::new(),
+    }
+}
+
+/// A plain-text failure notice (qmail, Exim, Yahoo, older Exchange).
+fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Report {
+    let text = notice_text(&parts.notice);
+    let status = first_code(&text);
+    let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
+        && contains_any(&text.to_lowercase(), DELAY_WORDS)
+        || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
+    let failure = contains_any(&text.to_lowercase(), FAILURE_WORDS);
+    let kind = if delayed && !failure {
+        Kind::Delayed
+    } else {
+        failure_kind(status.as_deref(), &text)
+    };
+    let status = decisive_code(status.as_deref(), "");
+    let mut found = failed_header(message);
+    if found.is_empty() {
+        found = parts.original_to.clone();
+    }
+    if found.is_empty() {
+        found = inline_original_to(&parts.notice);
+    }
+    if found.is_empty() {
+        let sender = message
+            .from()
+            .and_then(|f| f.first())
+            .and_then(|a| a.address())
+            .map(identity);
+        found = addresses_in(&text)
+            .into_iter()
+            .filter(|a| Some(identity(a)) != sender)
+            .collect();
+    }
+    let recipients = named(unique(found, ours), kind, &status);
+    verdict(recipients, kind, status)
+}
+
+/// Recipients found outside DSN fields, each with the report's verdict.
+fn named(addresses: Vec<String>, kind: Kind, status: &Option<String>) -> Vec<Recipient> {
+    addresses
+        .into_iter()
+        .map(|address| Recipient {
+            address,
+            also: Vec::new(),
+            kind,
+            status: status.clone(),
+        })
+        .collect()
+}
+
+const DELAY_WORDS: &[&str] = &[
+    "delayed",
+    "still being retried",
+    "will continue trying",
+    "will retry",
+    "not yet been delivered",
+    "has not been delivered yet",
+];
+
+const FAILURE_WORDS: &[&str] = &[
+    "permanent",
+    "could not be delivered",
+    "couldn't be delivered",
+    "failed",
+    "undeliverable",
+    "unable to deliver",
+    "did not reach",
+    "wasn't delivered",
+    "was not delivered",
+];
+
+/// The notice without the copy of the original that follows it.
+fn notice_text(notice: &str) -> String {
+    const MARKERS: &[&str] = &[
+        "------ This is a copy of the message",
+        "--- Below this line is a copy of the message",
+        "----- Original message -----",
+        "-----Original Message-----",
+        "------ Original message follows",
+        "--- Original message follows",
+        "----- Transcript of session follows -----\n\n\n",
+        "Original message headers:",
+        "----- The header of the original message",
+        "\nReceived: ",
+        "\nReturn-Path: ",
+    ];
+    let end = MARKERS
+        .iter()
+        .filter_map(|m| notice.find(m))
+        .min()
+        .unwrap_or(notice.len());
+    notice[..end].to_string()
+}
+
+/// The `To:` of an original copied into the notice as text (Exim, qmail).
+fn inline_original_to(notice: &str) -> Vec<String> {
+    const MARKERS: &[&str] = &[
+        "------ This is a copy of the message, including all the headers. ------",
+        "--- Below this line is a copy of the message.",
+        "------ Original message follows",
+        "--- Original message follows",
+    ];
+    let Some(start) = MARKERS
+        .iter()
+        .filter_map(|m| notice.find(m).map(|i| i + m.len()))
+        .min()
+    else {
+        return Vec::new();
+    };
+    let copy = notice[start..].trim_start_matches(['.', ' ', '-', '\r', '\n']);
+    MessageParser::default()
+        .parse_headers(copy.as_bytes())
+        .map(|m| addresses_of(&m, "to"))
+        .unwrap_or_default()
+}
+
+/// Exim and Gmail name the failed recipients in `X-Failed-Recipients`.
+fn failed_header(message: &Message<'_>) -> Vec<String> {
+    message
+        .headers_raw()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("x-failed-recipients"))
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|a| a.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|a| a.contains('@'))
+        .collect()
+}
+
+/// Addresses written in running text, as in `<gone@example.org>:`.
+fn addresses_in(text: &str) -> Vec<String> {
+    let is_local = |c: char| c.is_alphanumeric() || ".!#$%&'*+-/=?^_`{|}~".contains(c);
+    let is_domain = |c: char| c.is_alphanumeric() || ".-".contains(c);
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices('@').take(200) {
+        let local_start = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| is_local(*c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let domain_end = text[at + 1..]
+            .char_indices()
+            .find(|(_, c)| !is_domain(*c))
+            .map_or(text.len(), |(i, _)| at + 1 + i);
+        let local = text[local_start..at].trim_start_matches('.');
+        let domain = text[at + 1..domain_end].trim_end_matches('.');
+        if !local.is_empty() && domain.contains('.') && !local.starts_with("lp.") {
+            found.push(format!("{local}@{domain}"));
+        }
+    }
+    found
+}
+
+/// Each address once, without the newsletter's own.
+fn unique(found: Vec<String>, ours: &Ours) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    found
+        .into_iter()
+        .filter(|a| !ours.contains(a) && seen.insert(identity(a)))
+        .take(100)
+        .collect()
+}
+
+/// Hard or soft, from the code when it says, else from the words.
+pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
+    if let Some(kind) = status.and_then(code_kind) {
+        return kind;
+    }
+    if let Some(kind) = first_code(text).as_deref().and_then(code_kind) {
+        return kind;
+    }
+    words_kind(text).unwrap_or(Kind::Soft)
+}
+
+/// The code worth recording: the status, or the one in the diagnostic
+/// when the status is a generic `X.0.0`.
+fn decisive_code(status: Option<&str>, diagnostic: &str) -> Option<String> {
+    match status {
+        Some(s) if code_kind(s).is_some() => Some(s.to_string()),
+        _ => first_code(diagnostic).filter(|c| code_kind(c).is_some()),
+    }
+}
+
+/// What an enhanced status code says: 5.1.x and 5.2.1 hard; 5.2.2, other
+/// 5.x.x (5.7.x policy included) and 4.x.x soft; `None` for a generic
+/// `X.0.0` (the words decide) and for success.
+pub fn code_kind(code: &str) -> Option<Kind> {
+    let mut parts = code.split('.');
+    let class = parts.next()?;
+    let subject: u32 = parts.next()?.parse().ok()?;
+    let detail: u32 = parts.next()?.parse().ok()?;
+    match (class, subject, detail) {
+        (_, 0, 0) => None,
+        ("5", 1, _) | ("5", 2, 1) => Some(Kind::Hard),
+        ("5" | "4", _, _) => Some(Kind::Soft),
+        _ => None,
+    }
+}
+
+/// The first enhanced status code (`5.1.1`) in `text`.
+pub fn first_code(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if !(b == b'2' || b == b'4' || b == b'5') || bytes.get(i + 1) != Some(&b'.') {
+            continue;
+        }
+        if i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'.') {
+            continue;
+        }
+        let rest = &text[i + 2..];
+        let subject: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if subject.is_empty() || subject.len() > 3 {
+            continue;
+        }
+        let after = &rest[subject.len()..];
+        let Some(after) = after.strip_prefix('.') else {
+            continue;
+        };
+        let detail: String = after.chars().take_while(char::is_ascii_digit).collect();
+        let next = after[detail.len()..].chars().next();
+        if detail.is_empty()
+            || detail.len() > 3
+            || next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '.')
+        {
+            continue;
+        }
+        if b == b'2' {
+            continue;
+        }
+        return Some(format!("{}.{subject}.{detail}", b as char));
+    }
+    None
+}
+
+/// What the words of a failure say, where there is no code.
+fn words_kind(text: &str) -> Option<Kind> {
+    let text = text.to_lowercase();
+    const SOFT: &[&str] = &[
+        "mailbox full",
+        "mailbox is full",
+        "quota",
+        "insufficient storage",
+        "mailbox has exceeded",
+        "too many messages",
+    ];
+    const HARD: &[&str] = &[
+        "user unknown",
+        "unknown user",
+        "no such user",
+        "no such mailbox",
+        "no mailbox here",
+        "mailbox unavailable",
+        "mailbox not found",
+        "mailbox does not exist",
+        "does not exist",
+        "doesn't exist",
+        "doesn't have a",
+        "recipient not found",
+        "recipnotfound",
+        "recipientnotfound",
+        "address rejected",
+        "invalid recipient",
+        "invalid mailbox",
+        "account disabled",
+        "account has been disabled",
+        "account is disabled",
+        "unknown recipient",
+        "not a valid mailbox",
+        "unrouteable address",
+        "no such recipient",
+        "address not found",
+        "email account that you tried to reach does not exist",
+    ];
+    if contains_any(&text, SOFT) {
+        Some(Kind::Soft)
+    } else if contains_any(&text, HARD) {
+        Some(Kind::Hard)
+    } else {
+        None
+    }
+}
+
+fn contains_any(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| text.contains(w))
+}
+
+/// A failure notice sent by a mail system rather than a person.
+fn looks_like_failure_notice(message: &Message<'_>) -> bool {
+    let from = message.from().and_then(|f| f.first());
+    let local = from
+        .and_then(|a| a.address())
+        .map(|a| a.split('@').next().unwrap_or("").to_lowercase())
+        .unwrap_or_default();
+    let name = from
+        .and_then(|a| a.name())
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+    let subject = message.subject().unwrap_or("").to_lowercase();
+    let daemon = [
+        "mailer-daemon",
+        "postmaster",
+        "mail-daemon",
+        "mailerdaemon",
+        "maildaemon",
+    ]
+    .contains(&local.as_str())
+        || name.contains("mail delivery")
+        || name.contains("mailer-daemon");
+    const SUBJECTS: &[&str] = &[
+        "undeliver",
+        "delivery status notification",
+        "mail delivery failed",
+        "returned mail",
+        "failure notice",
+        "delivery failure",
+        "delivery has failed",
+        "could not be delivered",
+        "unzustellbar",
+        "non remis",
+        "mail delivery failure",
+        "delivery notification",
+    ];
+    let reply = subject.starts_with("re:") || subject.starts_with("fw");
+    daemon || (!reply && contains_any(&subject, SUBJECTS))
+}
+
+/// RFC 3834 and the common vacation conventions.
+fn is_auto_reply(message: &Message<'_>) -> bool {
+    let header = |name: &str| {
+        message
+            .headers_raw()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+    };
+    if header("auto-submitted").is_some_and(|v| !v.starts_with("no")) {
+        return true;
+    }
+    if header("x-autoreply").is_some()
+        || header("x-autorespond").is_some()
+        || header("x-autoresponder").is_some()
+        || header("precedence").is_some_and(|v| v == "auto_reply")
+    {
+        return true;
+    }
+    let subject = message.subject().unwrap_or("").to_lowercase();
+    const SUBJECTS: &[&str] = &[
+        "out of office",
+        "out of the office",
+        "automatic reply",
+        "auto reply",
+        "autoreply",
+        "auto-reply",
+        "auto:",
+        "vacation",
+        "abwesenheit",
+        "réponse automatique",
+        "부재중",
+        "자동 응답",
+        "자동응답",
+        "自動応答",
+        "自动回复",
+    ];
+    contains_any(&subject, SUBJECTS)
+}
+
+/// The addresses the report was delivered to.
+fn envelope(message: &Message<'_>) -> Vec<String> {
+    const HEADERS: &[&str] = &[
+        "to",
+        "delivered-to",
+        "x-original-to",
+        "envelope-to",
+        "x-envelope-to",
+    ];
+    message
+        .headers_raw()
+        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .flat_map(|(_, v)| addresses_in(v))
+        .take(50)
+        .collect()
+}
+
+fn message_id(message: &Message<'_>) -> Option<String> {
+    let id = message.message_id()?;
+    let fits = !id.is_empty()
+        && id.len() <= 250
+        && id
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"\"\\<>".contains(c));
+    fits.then(|| format!("<{id}>"))
+}
+
+fn fallback_id(raw: &[u8]) -> String {
+    let digest = Sha256::digest(raw);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_decide_hard_and_soft() {
+        assert_eq!(code_kind("5.1.1"), Some(Kind::Hard));
+        assert_eq!(code_kind("5.1.10"), Some(Kind::Hard));
+        assert_eq!(code_kind("5.2.1"), Some(Kind::Hard));
+        assert_eq!(code_kind("5.2.2"), Some(Kind::Soft));
+        assert_eq!(code_kind("5.7.26"), Some(Kind::Soft));
+        assert_eq!(code_kind("4.4.7"), Some(Kind::Soft));
+        assert_eq!(code_kind("5.0.0"), None);
+        assert_eq!(code_kind("2.0.0"), None);
+        assert_eq!(
+            failure_kind(Some("5.0.0"), "550 No Such User Here"),
+            Kind::Hard
+        );
+        assert_eq!(failure_kind(None, "552 mailbox full"), Kind::Soft);
+    }
+
+    #[test]
+    fn finds_enhanced_codes_in_text() {
+        assert_eq!(
+            first_code("smtp; 550 5.1.1 <a@example.org>: Recipient address rejected").as_deref(),
+            Some("5.1.1")
+        );
+        assert_eq!(first_code("(#5.1.1)").as_deref(), Some("5.1.1"));
+        assert_eq!(first_code("version 15.5.1.2 and 250 2.0.0 ok"), None);
+        assert_eq!(first_code("4.4.7 expired").as_deref(), Some("4.4.7"));
+        assert_eq!(first_code("at 10.0.0.1"), None);
+    }
+
+    #[test]
+    fn decodes_utf8_addr_xtext() {
+        assert_eq!(
+            recipient_field("utf-8; \\x{AE40}\\x{B3C5}\\x{C790}@example.com").as_deref(),
+            Some("김독자@example.com")
+        );
+        assert_eq!(
+            recipient_field("rfc822;<Gone@Example.org>").as_deref(),
+            Some("Gone@Example.org")
+        );
+    }
+}

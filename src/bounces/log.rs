@@ -1,0 +1,212 @@
+//! `bounces.log` in `state_dir`: the list's bounce and complaint history,
+//! one human-readable line per event, appended and synced, never rewritten.
+//!
+//! ```text
+//! 2026-11-27T09:14:02Z hard gone@example.org status=5.1.1 report=<20261127091402.4F2A@mx.example.net> action=bounced
+//! 2026-11-27T09:20:40Z soft full@example.org status=5.2.2 report=<…> action=counted
+//! 2026-11-28T10:02:11Z complaint angry@example.net status=- report=<…> action=unsubscribed
+//! ```
+//!
+//! The report id is the report's Message-ID (or `sha256:` of its bytes, or
+//! `send:<journal>` for a refusal during a send): a report imported twice
+//! counts once. A line torn by a crash is ignored.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use jiff::Timestamp;
+
+use super::classify::Kind;
+
+/// What an event did to the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The reader was marked bounced.
+    Bounced,
+    /// The reader was marked unsubscribed.
+    Unsubscribed,
+    /// A soft bounce was counted; the reader stays.
+    Counted,
+    /// Nothing changed (already stopped, or the report predates the
+    /// reader's consent).
+    Nothing,
+}
+
+impl Action {
+    /// The word in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Bounced => "bounced",
+            Action::Unsubscribed => "unsubscribed",
+            Action::Counted => "counted",
+            Action::Nothing => "none",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Action> {
+        [
+            Action::Bounced,
+            Action::Unsubscribed,
+            Action::Counted,
+            Action::Nothing,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == word)
+    }
+}
+
+/// One line of the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// When it happened: the report's date, or the refusal's.
+    pub at: Timestamp,
+    /// Hard, soft or complaint.
+    pub kind: Kind,
+    /// The reader's identity.
+    pub reader: String,
+    /// The enhanced status code, when there was one.
+    pub status: Option<String>,
+    /// The report it came from.
+    pub report: String,
+    /// What it did.
+    pub action: Action,
+}
+
+impl Event {
+    /// The line, with its newline.
+    pub fn line(&self) -> String {
+        format!(
+            "{} {} {} status={} report={} action={}\n",
+            self.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            self.kind.as_str(),
+            encode(&self.reader),
+            self.status.as_deref().unwrap_or("-"),
+            encode(&self.report),
+            self.action.as_str()
+        )
+    }
+
+    fn parse(line: &str) -> Option<Event> {
+        let mut fields = line.split(' ');
+        let at = fields.next()?.parse().ok()?;
+        let kind = Kind::parse(fields.next()?)?;
+        let reader = decode(fields.next()?);
+        let status = fields.next()?.strip_prefix("status=")?;
+        let report = decode(fields.next()?.strip_prefix("report=")?);
+        let action = Action::parse(fields.next()?.strip_prefix("action=")?)?;
+        Some(Event {
+            at,
+            kind,
+            reader,
+            status: (status != "-").then(|| status.to_string()),
+            report,
+            action,
+        })
+    }
+}
+
+/// Keeps a field free of spaces and control characters.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            ' ' => out.push_str("%20"),
+            c if c.is_control() => out.push_str(&format!("%{:02X}", c as u32 & 0xff)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn decode(field: &str) -> String {
+    field.replace("%20", " ").replace("%25", "%")
+}
+
+/// The log's place in `state_dir`.
+pub fn path(state_dir: &Path) -> PathBuf {
+    state_dir.join("bounces.log")
+}
+
+/// Every event of the log at `path`; a missing log is empty.
+pub fn read(path: &Path) -> Result<Vec<Event>> {
+    Ok(read_lines(path)?.into_iter().map(|(_, e)| e).collect())
+}
+
+/// Every event of the log at `path` with its line.
+pub fn read_lines(path: &Path) -> Result<Vec<(usize, Event)>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+    };
+    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &bytes[..=end],
+        None => &bytes[..0],
+    };
+    let mut events = Vec::new();
+    for (index, line) in String::from_utf8_lossy(complete).lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some(event) = Event::parse(line) else {
+            return Err(crate::error::Located::line(
+                path,
+                index + 1,
+                format!("not a bounce record: {line}"),
+            )
+            .help("bounces.log is written by letterpress; restore the line or remove it")
+            .into());
+        };
+        events.push((index + 1, event));
+    }
+    Ok(events)
+}
+
+/// Appends `events` with one write, then syncs the file.
+pub fn append(path: &Path, events: &[Event]) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    }
+    let new = !path.exists();
+    let mut text = String::new();
+    if new {
+        text.push_str("# letterpress bounces log: time kind reader status report action\n");
+    }
+    for event in events {
+        text.push_str(&event.line());
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("{}: cannot open", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_read_back() {
+        let event = Event {
+            at: "2026-11-27T09:14:02Z".parse().unwrap(),
+            kind: Kind::Hard,
+            reader: "a b@example.org".into(),
+            status: Some("5.1.1".into()),
+            report: "<x y%z@mx.example.net>".into(),
+            action: Action::Bounced,
+        };
+        let line = event.line();
+        assert_eq!(line.matches(' ').count(), 5, "{line}");
+        assert_eq!(Event::parse(line.trim_end()), Some(event));
+    }
+}
