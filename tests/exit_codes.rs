@@ -78,7 +78,9 @@ fn each_exit_status_comes_from_a_real_scenario() {
             "r1@example.com".to_string(),
             Rule {
                 stage: Stage::Rcpt,
-                reply: "550 5.1.1 no such user".into(),
+                // A refusal that says nothing of the address: the reader stays
+                // in the list, refused, for the "nothing left" case below.
+                reply: "550 5.7.1 message refused by policy".into(),
                 times: None,
             },
         )]),
@@ -217,7 +219,9 @@ fn the_test_relay_fails_a_test_whose_scripted_rule_was_never_hit() {
             "nobody@example.com".to_string(),
             Rule {
                 stage: Stage::Rcpt,
-                reply: "550 5.1.1 no such user".into(),
+                // A refusal that says nothing of the address: the reader stays
+                // in the list, refused, for the "nothing left" case below.
+                reply: "550 5.7.1 message refused by policy".into(),
                 times: None,
             },
         )]),

@@ -1,0 +1,787 @@
+//! Bounce and complaint reports: the corpus under tests/fixtures/bounces/
+//! classified as expected.toml says, `bounces import` from a file, an mbox
+//! and a Maildir, the policy and its log, and the send-time rules.
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "support/smtp.rs"]
+mod smtp;
+
+use std::path::{Path, PathBuf};
+
+use letterpress::bounces::classify::{classify, Kind, Ours};
+use predicates::prelude::*;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Expected {
+    report: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    file: String,
+    kind: String,
+    recipients: Vec<String>,
+    status: Option<String>,
+    about: String,
+}
+
+fn identity(a: &str) -> String {
+    a.trim().to_lowercase()
+}
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bounces")
+}
+
+fn ours() -> Ours {
+    Ours {
+        addresses: vec!["letter@example.com".into(), "bounces@example.com".into()],
+    }
+}
+
+#[test]
+fn the_corpus_is_classified_as_expected() {
+    let expected: Expected =
+        toml::from_str(&std::fs::read_to_string(corpus().join("expected.toml")).unwrap()).unwrap();
+    let mut wrong = Vec::new();
+    let (mut kinds_right, mut recipients_right) = (0, 0);
+    for entry in &expected.report {
+        let raw = std::fs::read(corpus().join(&entry.file)).unwrap();
+        let report = classify(&raw, &ours());
+        let mut got: Vec<String> = report
+            .recipients
+            .iter()
+            .map(|r| identity(&r.address))
+            .collect();
+        got.sort();
+        let mut want: Vec<String> = entry.recipients.iter().map(|r| identity(r)).collect();
+        want.sort();
+        let kind_ok = Some(report.kind) == Kind::parse(&entry.kind);
+        let status_ok = report.status == entry.status;
+        kinds_right += usize::from(kind_ok && status_ok);
+        recipients_right += usize::from(got == want);
+        if !(kind_ok && status_ok && got == want) {
+            wrong.push(format!(
+                "{} ({}): got {} {:?} {got:?}, want {} {:?} {want:?}",
+                entry.file,
+                entry.about,
+                report.kind.as_str(),
+                report.status,
+                entry.kind,
+                entry.status
+            ));
+        }
+    }
+    println!(
+        "corpus: kinds and codes right {kinds_right}/{n}, recipients right {recipients_right}/{n}",
+        n = expected.report.len()
+    );
+    assert!(wrong.is_empty(), "misread reports:\n{}", wrong.join("\n"));
+}
+
+const SECRET: &str = "bounces-test-secret-0123456789";
+
+/// The example project with a list that holds some of the corpus's readers.
+fn project(extra_readers: &[&str]) -> support::Project {
+    let project = support::Project::example();
+    let mut list = String::from("# test list\n");
+    for reader in [
+        "gone-postfix@example.org",
+        "full-box@example.net",
+        "fbl-yahoo@example.net",
+        "reader@example.com",
+    ]
+    .iter()
+    .chain(extra_readers)
+    {
+        list.push_str(&format!(
+            "\n[[subscriber]]\nemail = \"{reader}\"\ntags = [\"weekly\"]\n"
+        ));
+    }
+    project.write("config/subscribers.toml", list);
+    project
+}
+
+/// A Maildir holding copies of these corpus files in new/.
+fn maildir(project: &support::Project, files: &[&str]) -> PathBuf {
+    let dir = project.path("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    for (i, file) in files.iter().enumerate() {
+        std::fs::copy(
+            corpus().join(file),
+            dir.join("new").join(format!("17649{i:05}.M1P1.test")),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+fn import(project: &support::Project, source: &str, extra: &[&str]) -> assert_cmd::assert::Assert {
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["bounces", "import", source])
+        .args(extra)
+        .assert()
+}
+
+fn status_of(project: &support::Project, reader: &str) -> String {
+    let list: toml::Table = toml::from_str(&project.read("config/subscribers.toml")).unwrap();
+    let entry = list["subscriber"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["email"].as_str() == Some(reader))
+        .unwrap_or_else(|| panic!("{reader} is not in the list"));
+    entry
+        .get("status")
+        .and_then(|s| s.as_str())
+        .unwrap_or("active")
+        .to_string()
+}
+
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for sub in ["new", "cur"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            files.push((
+                format!("{sub}/{}", entry.file_name().to_string_lossy()),
+                std::fs::read(entry.path()).unwrap(),
+            ));
+        }
+    }
+    files.sort();
+    files
+}
+
+const MIXED: &[&str] = &[
+    "postfix-user-unknown.eml",
+    "postfix-mailbox-full.eml",
+    "arf-abuse-yahoo.eml",
+    "autoreply-vacation-ko.eml",
+    "human-reply-ko.eml",
+    "postfix-delayed.eml",
+    "qmail-no-mailbox.eml",
+];
+
+#[test]
+fn a_maildir_import_applies_the_policy_once_and_marks_only_what_it_recognised() {
+    let project = project(&[]);
+    let dir = maildir(&project, MIXED);
+    let list_before = project.read("config/subscribers.toml");
+    let tree_before = tree(&dir);
+
+    // A dry run changes nothing and says per message what it would do.
+    let out = import(&project, "Maildir", &["--dry-run", "--format", "json"]).success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let objects: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(objects.len(), MIXED.len(), "{stdout}");
+    let by_kind = |kind: &str| -> Vec<&serde_json::Value> {
+        objects.iter().filter(|o| o["kind"] == kind).collect()
+    };
+    let hard = by_kind("hard");
+    assert_eq!(hard.len(), 2, "{stdout}");
+    let gone = hard
+        .iter()
+        .find(|o| o["recipients"][0] == "gone-postfix@example.org")
+        .unwrap();
+    assert_eq!(gone["status"], "5.1.1");
+    assert_eq!(gone["in_list"][0], "gone-postfix@example.org");
+    assert_eq!(gone["action"], "bounced");
+    let qmail = hard
+        .iter()
+        .find(|o| o["recipients"][0] == "gone-qmail@example.net")
+        .unwrap();
+    assert_eq!(qmail["in_list"].as_array().unwrap().len(), 0);
+    assert_eq!(qmail["action"], "none");
+    assert_eq!(by_kind("soft")[0]["action"], "counted");
+    assert_eq!(by_kind("complaint")[0]["action"], "unsubscribed");
+    assert_eq!(by_kind("auto-reply")[0]["action"], "none");
+    assert_eq!(by_kind("delayed")[0]["action"], "none");
+    assert_eq!(by_kind("unrecognised")[0]["action"], "left");
+    assert_eq!(project.read("config/subscribers.toml"), list_before);
+    assert_eq!(tree(&dir), tree_before);
+    assert!(!project.path("state/bounces.log").exists());
+
+    // The real import.
+    import(&project, "Maildir", &[]).success().stdout(
+        predicates::str::contains("gone-postfix@example.org: marked bounced")
+            .and(predicates::str::contains(
+                "gone-qmail@example.net is not in the list",
+            ))
+            .and(predicates::str::contains("soft bounce 1 of 3 counted")),
+    );
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "bounced");
+    assert_eq!(status_of(&project, "fbl-yahoo@example.net"), "unsubscribed");
+    assert_eq!(status_of(&project, "full-box@example.net"), "active");
+    assert_eq!(status_of(&project, "reader@example.com"), "active");
+    assert!(project
+        .read("config/subscribers.toml")
+        .starts_with("# test list\n"));
+    let log = project.read("state/bounces.log");
+    let events: Vec<&str> = log.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(events.len(), 3, "{log}");
+    assert!(
+        events.iter().any(
+            |l| l.contains(" hard gone-postfix@example.org status=5.1.1 ")
+                && l.ends_with("action=bounced")
+        ),
+        "{log}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains(" complaint fbl-yahoo@example.net status=- ")
+                && l.ends_with("action=unsubscribed")),
+        "{log}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|l| l.contains(" soft full-box@example.net status=5.2.2 ")
+                && l.ends_with("action=counted")),
+        "{log}"
+    );
+
+    // Recognised messages are read (cur/, Seen); the human reply is untouched.
+    let after = tree(&dir);
+    let human = std::fs::read(corpus().join("human-reply-ko.eml")).unwrap();
+    let untouched: Vec<&(String, Vec<u8>)> = after
+        .iter()
+        .filter(|(n, _)| n.starts_with("new/"))
+        .collect();
+    assert_eq!(
+        untouched.len(),
+        1,
+        "{:?}",
+        after.iter().map(|(n, _)| n).collect::<Vec<_>>()
+    );
+    assert_eq!(untouched[0].1, human);
+    assert_eq!(
+        after
+            .iter()
+            .filter(|(n, _)| n.starts_with("cur/") && n.ends_with(":2,S"))
+            .count(),
+        MIXED.len() - 1
+    );
+
+    // Importing the same reports again (copied back in) counts nothing twice.
+    let again = maildir(
+        &project,
+        &["postfix-mailbox-full.eml", "postfix-user-unknown.eml"],
+    );
+    import(&project, again.to_str().unwrap(), &[])
+        .success()
+        .stdout(predicates::str::contains("imported before and counts once"));
+    assert_eq!(project.read("state/bounces.log"), log);
+}
+
+#[test]
+fn an_mbox_is_only_read_and_a_single_file_works_too() {
+    let project = project(&[]);
+    let mut mbox = Vec::new();
+    for file in MIXED {
+        mbox.extend_from_slice(b"From MAILER-DAEMON Fri Nov 27 09:00:00 2026\n");
+        mbox.extend_from_slice(&std::fs::read(corpus().join(file)).unwrap());
+        mbox.extend_from_slice(b"\n");
+    }
+    project.write("bounces.mbox", &mbox);
+    import(&project, "bounces.mbox", &[])
+        .success()
+        .stdout(predicates::str::contains(format!(
+            "{} messages read from the mbox",
+            MIXED.len()
+        )));
+    assert_eq!(std::fs::read(project.path("bounces.mbox")).unwrap(), mbox);
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "bounced");
+
+    let project = self::project(&[]);
+    project.write(
+        "one.eml",
+        std::fs::read(corpus().join("arf-abuse-yahoo.eml")).unwrap(),
+    );
+    import(&project, "one.eml", &["--format", "json"])
+        .success()
+        .stdout(predicates::str::contains("\"action\":\"unsubscribed\""));
+    assert_eq!(status_of(&project, "fbl-yahoo@example.net"), "unsubscribed");
+}
+
+#[test]
+fn soft_bounces_mark_a_reader_only_at_the_limit_within_the_window() {
+    let project = project(&[]);
+    let soft = std::fs::read_to_string(corpus().join("postfix-mailbox-full.eml")).unwrap();
+    let id = soft
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+        .unwrap()
+        .to_string();
+    let date = soft
+        .lines()
+        .find(|l| l.starts_with("Date:"))
+        .unwrap()
+        .to_string();
+    for (i, day) in ["10 Nov 2026", "17 Nov 2026", "24 Nov 2026"]
+        .iter()
+        .enumerate()
+    {
+        let report = soft
+            .replacen(&id, &format!("Message-ID: <soft-{i}@mx.example.net>"), 1)
+            .replacen(&date, &format!("Date: Tue, {day} 09:30:00 +0000"), 1);
+        project.write(&format!("soft-{i}.eml"), report);
+        let expect = if i < 2 { "counted" } else { "bounced" };
+        import(&project, &format!("soft-{i}.eml"), &["--format", "json"])
+            .success()
+            .stdout(predicates::str::contains(format!(
+                "\"action\":\"{expect}\""
+            )));
+        let status = if i < 2 { "active" } else { "bounced" };
+        assert_eq!(
+            status_of(&project, "full-box@example.net"),
+            status,
+            "after report {i}"
+        );
+    }
+}
+
+#[test]
+fn bad_sources_are_named_with_what_to_do() {
+    let project = project(&[]);
+    import(&project, "missing.mbox", &[])
+        .code(1)
+        .stderr(predicates::str::contains("missing.mbox: cannot read it"));
+    std::fs::create_dir_all(project.path("notmaildir")).unwrap();
+    import(&project, "notmaildir", &[])
+        .code(1)
+        .stderr(predicates::str::contains("not a Maildir"));
+    import(&project, "imap://u@mail.example.com/INBOX", &[])
+        .code(1)
+        .stderr(predicates::str::contains(
+            "only allowed towards this machine",
+        ));
+    import(&project, "imaps://u:pw@mail.example.com/INBOX", &[])
+        .code(1)
+        .stderr(predicates::str::contains("password in the URL is refused"));
+    let dir = maildir(&project, &["postfix-user-unknown.eml"]);
+    import(&project, dir.to_str().unwrap(), &["--move-to", "Done"])
+        .code(1)
+        .stderr(predicates::str::contains("--move-to is for IMAP folders"));
+    project.edit(
+        "config/newsletter.toml",
+        "soft_limit       = 3",
+        "soft_limit       = 0",
+    );
+    import(&project, dir.to_str().unwrap(), &[]).code(1).stderr(
+        predicates::str::contains("config/newsletter.toml:45")
+            .and(predicates::str::contains("soft_limit")),
+    );
+}
+
+/// The example with `n` readers (reader0@example.com …) and its relay at `port`.
+fn relayed(port: u16, n: usize) -> support::Project {
+    let mut list = String::from("# relay test list\n");
+    for i in 0..n {
+        list.push_str(&format!(
+            "\n[[subscriber]]\nemail = \"reader{i}@example.com\"\ntags = [\"weekly\"]\n"
+        ));
+    }
+    support::Project::with_relay(
+        port,
+        &list,
+        "concurrency = 1\nrate_per_second = 0\nmax_attempts = 2\nretry_delay_secs = 0.01\nstate_dir = \"../state\"\n\n[bounces]\nreturn_path = \"bounces@news.example.com\"",
+    )
+}
+
+fn send(project: &support::Project) -> assert_cmd::assert::Assert {
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+}
+
+fn refuse(script: &mut smtp::Script, reader: &str, reply: &str) {
+    script.rules.insert(
+        reader.into(),
+        smtp::Rule {
+            stage: smtp::Stage::Rcpt,
+            reply: reply.into(),
+            times: None,
+        },
+    );
+}
+
+#[test]
+fn a_reader_the_relay_says_does_not_exist_is_marked_bounced_after_the_send() {
+    let mut script = smtp::Script::default();
+    refuse(
+        &mut script,
+        "reader1@example.com",
+        "550 5.1.1 <reader1@example.com>: Recipient address rejected: User unknown",
+    );
+    refuse(
+        &mut script,
+        "reader2@example.com",
+        "550 5.7.1 <reader2@example.com>: message refused by policy",
+    );
+    let server = smtp::Server::start(script);
+    let project = relayed(server.port, 6);
+    send(&project).code(2).stdout(predicates::str::contains(
+        "Marked bounced (the relay said the address does not exist): reader1@example.com",
+    ));
+    assert_eq!(status_of(&project, "reader1@example.com"), "bounced");
+    assert_eq!(status_of(&project, "reader2@example.com"), "active");
+    let log = project.read("state/bounces.log");
+    assert!(
+        log.contains(
+            " hard reader1@example.com status=5.1.1 report=send:example.journal action=bounced"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            " soft reader2@example.com status=5.7.1 report=send:example.journal action=counted"
+        ),
+        "{log}"
+    );
+    // The VERP envelope sender names each reader with the secret's tag.
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    for message in &received {
+        assert!(
+            message.from.starts_with("bounces+") && message.from.ends_with("@news.example.com"),
+            "{}",
+            message.from
+        );
+        assert!(!message.from.contains("reader"), "{}", message.from);
+    }
+    let tags: std::collections::HashSet<&str> = received.iter().map(|m| m.from.as_str()).collect();
+    assert_eq!(tags.len(), 4, "one tag per reader");
+    // A retry of the refused reader counts the same refusal once.
+    send(&project).code(2);
+    assert_eq!(project.read("state/bounces.log"), log);
+}
+
+#[test]
+fn a_relay_that_refuses_most_of_the_first_readers_stops_the_send_and_marks_nobody() {
+    let mut script = smtp::Script::default();
+    for i in 0..25 {
+        if i % 5 != 0 {
+            refuse(
+                &mut script,
+                &format!("reader{i}@example.com"),
+                "550 5.1.1 sender rejected: your domain has no reputation",
+            );
+        }
+    }
+    let server = smtp::Server::start(script);
+    let project = relayed(server.port, 40);
+    let list = project.read("config/subscribers.toml");
+    send(&project).code(2).stderr(
+        predicates::str::contains("refused 20 of the first 25 readers")
+            .and(predicates::str::contains("nobody was marked bounced"))
+            .and(predicates::str::contains("--retry-failed")),
+    );
+    assert_eq!(
+        project.read("config/subscribers.toml"),
+        list,
+        "nobody is marked"
+    );
+    assert!(!project.path("state/bounces.log").exists());
+    let attempted = server.received().len() + 20;
+    assert!(
+        attempted <= 26,
+        "the send stopped early: {attempted} attempted of 40"
+    );
+}
+
+#[test]
+fn dry_run_messages_show_the_verp_return_path() {
+    let project = project(&[]);
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .assert()
+        .success();
+    let eml = project.read("outbox/reader@example.com.eml");
+    let first = eml.lines().next().unwrap();
+    assert!(
+        first.starts_with("Return-Path: <bounces+") && first.ends_with("@news.example.com>"),
+        "{first}"
+    );
+    assert!(!first.contains("reader"), "{first}");
+}
+
+#[test]
+fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
+    let project = project(&[]);
+    let now = jiff::Timestamp::now();
+    let at = |days_ago: i64| {
+        (now - jiff::SignedDuration::from_hours(24 * days_ago))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut journal =
+        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/old\n");
+    for i in 0..40 {
+        journal.push_str(&format!(
+            "{} accepted r{i}@example.com attempts=1 reply=\"250 ok\"\n",
+            at(3)
+        ));
+    }
+    project.write("state/old.journal", journal);
+    let log = format!(
+        "# letterpress bounces log: time kind reader status report action\n{0} hard r1@example.com status=5.1.1 report=<a@x> action=bounced\n{0} complaint r2@example.com status=- report=<b@x> action=unsubscribed\n",
+        at(2)
+    );
+    project.write("state/bounces.log", log);
+    project
+        .cmd()
+        .args(["check", "issues/example"])
+        .assert()
+        .stdout(
+            predicates::str::contains("note: the list in the last 30 days: 1 send, 40 messages accepted; 1 bounce (2.50 %: 1 hard, 0 soft), 1 complaint (2.50 %)")
+                .and(predicates::str::contains("state/bounces.log:2: warning: the send of `old`"))
+                .and(predicates::str::contains("above 2 %"))
+                .and(predicates::str::contains("above 0.1 %")),
+        );
+}
+
+#[path = "support/rigs.rs"]
+mod rigs;
+
+/// A real MTA: letterpress sends the example to a private Postfix on
+/// loopback, which refuses one reader at RCPT and cannot deliver to three
+/// others; its real DSNs go to the VERP return path's Maildir, and
+/// `bounces import` on that Maildir marks exactly those readers.
+#[test]
+fn real_postfix_dsns_mark_exactly_the_readers_that_bounced() {
+    if !rigs::available(
+        &["/usr/sbin/postfix", "/usr/lib/postfix/sbin/master"],
+        "postfix",
+    ) {
+        return;
+    }
+    let postfix = rigs::Postfix::start(&["alive", "alive2"]);
+    let readers = [
+        "alive@example.org",
+        "dead1@example.org",
+        "alive2@example.org",
+        "dead2@example.org",
+        "full@example.org",
+        "refused@example.org",
+    ];
+    let mut list = String::from("# readers at the test MTA\n");
+    for reader in readers {
+        list.push_str(&format!(
+            "\n[[subscriber]]\nemail = \"{reader}\"\ntags = [\"weekly\"]\n"
+        ));
+    }
+    let project = support::Project::with_relay(
+        postfix.port,
+        &list,
+        "concurrency = 2\nrate_per_second = 0\nstate_dir = \"../state\"\n\n[bounces]\nreturn_path = \"bounces@news.example.com\"",
+    );
+    send(&project)
+        .code(2)
+        .stdout(
+            predicates::str::contains("5 accepted, 1 failed").and(predicates::str::contains(
+                "Marked bounced (the relay said the address does not exist): refused@example.org",
+            )),
+        );
+    assert_eq!(status_of(&project, "refused@example.org"), "bounced");
+    postfix.wait_for(&postfix.delivered(), 2);
+    let dsns = postfix.wait_for(&postfix.bounces(), 3);
+    for dsn in &dsns {
+        let text = std::fs::read_to_string(dsn).unwrap();
+        assert!(
+            text.contains("To: bounces+"),
+            "the DSN goes to the VERP address:\n{text}"
+        );
+    }
+
+    let bounces = postfix.bounces();
+    let out = import(&project, bounces.to_str().unwrap(), &["--format", "json"]).success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    assert_eq!(status_of(&project, "dead1@example.org"), "bounced");
+    assert_eq!(status_of(&project, "dead2@example.org"), "bounced");
+    assert_eq!(
+        status_of(&project, "full@example.org"),
+        "active",
+        "a soft bounce is counted"
+    );
+    assert_eq!(status_of(&project, "alive@example.org"), "active");
+    assert_eq!(status_of(&project, "alive2@example.org"), "active");
+    assert!(
+        stdout.contains(
+            "\"kind\":\"soft\",\"recipients\":[\"full@example.org\"],\"status\":\"5.2.2\""
+        ),
+        "{stdout}"
+    );
+    let log = project.read("state/bounces.log");
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.contains(" action=bounced"))
+            .count(),
+        3,
+        "{log}"
+    );
+    assert_eq!(
+        std::fs::read_dir(bounces.join("new")).unwrap().count(),
+        0,
+        "recognised DSNs are marked read"
+    );
+
+    // The VERP tag alone names the reader: a DSN whose text no longer
+    // holds the address still finds dead1 by its envelope.
+    let dead1 = dsns
+        .iter()
+        .map(|p| {
+            std::fs::read_to_string(
+                p.parent()
+                    .unwrap()
+                    .parent()
+                    .unwrap()
+                    .join("cur")
+                    .join(format!("{}:2,S", p.file_name().unwrap().to_string_lossy())),
+            )
+            .unwrap()
+        })
+        .find(|t| t.contains("dead1@example.org"))
+        .unwrap();
+    let fresh = support::Project::with_relay(
+        postfix.port,
+        &list,
+        "state_dir = \"../state\"\n\n[bounces]\nreturn_path = \"bounces@news.example.com\"",
+    );
+    fresh.write(
+        "anonymous.eml",
+        dead1.replace("dead1@example.org", "somebody@example.net"),
+    );
+    import(&fresh, "anonymous.eml", &["--format", "json"])
+        .success()
+        .stdout(predicates::str::contains(
+            "\"recipients\":[\"dead1@example.org\"]",
+        ));
+    assert_eq!(status_of(&fresh, "dead1@example.org"), "bounced");
+    // A forged tag names nobody.
+    let forged = dead1
+        .replace("bounces+", "bounces+0000")
+        .replace("somebody", "x");
+    fresh.write("forged.eml", forged);
+    import(&fresh, "forged.eml", &[]).success();
+    let untouched: Vec<&str> = readers
+        .iter()
+        .copied()
+        .filter(|r| *r != "dead1@example.org")
+        .collect();
+    for reader in untouched {
+        assert_eq!(status_of(&fresh, reader), "active", "{reader}");
+    }
+}
+
+/// A real IMAP server: reports in Dovecot's INBOX over TLS with a private
+/// CA; a dry run changes nothing; the import marks and moves only the
+/// recognised ones and leaves a person's reply unread in the INBOX.
+#[test]
+fn an_imap_folder_is_read_over_tls_and_only_recognised_messages_move() {
+    if !rigs::available(&["/usr/sbin/dovecot"], "dovecot-imapd") {
+        return;
+    }
+    let project = project(&[]);
+    let maildir = project.path("imap-mail");
+    let dovecot = rigs::Dovecot::start(&maildir);
+    for (i, file) in MIXED.iter().enumerate() {
+        let path = maildir.join("new").join(format!("17649{i:05}.M1P1.rig"));
+        std::fs::copy(corpus().join(file), &path).unwrap();
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .unwrap();
+    }
+    project.edit(
+        "config/newsletter.toml",
+        "soft_window_days = 30",
+        &format!(
+            "soft_window_days = 30\nca_file = \"{}\"",
+            dovecot.ca.display()
+        ),
+    );
+    let url = format!(
+        "imaps://{}@127.0.0.1:{}/INBOX",
+        rigs::IMAP_USER,
+        dovecot.port
+    );
+    let imap = |extra: &[&str]| {
+        project
+            .cmd()
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .env("LETTERPRESS_IMAP_PASSWORD", rigs::IMAP_PASSWORD)
+            .args(["bounces", "import", &url])
+            .args(extra)
+            .assert()
+    };
+    let list = project.read("config/subscribers.toml");
+    imap(&["--dry-run", "--move-to", "Processed"]).success();
+    assert_eq!(project.read("config/subscribers.toml"), list);
+    assert!(dovecot.files("Processed", "cur").is_empty());
+    assert!(
+        dovecot.files("", "cur").iter().all(|n| !n.contains(":2,S")),
+        "{:?}",
+        dovecot.files("", "cur")
+    );
+
+    imap(&["--move-to", "Processed"])
+        .success()
+        .stdout(predicates::str::contains(
+            "gone-postfix@example.org: marked bounced",
+        ));
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "bounced");
+    assert_eq!(status_of(&project, "fbl-yahoo@example.net"), "unsubscribed");
+    let moved = dovecot.files("Processed", "cur");
+    assert_eq!(moved.len(), MIXED.len() - 1, "{moved:?}");
+    assert!(
+        moved
+            .iter()
+            .all(|n| n.contains(":2,") && n.rsplit(":2,").next().unwrap().contains('S')),
+        "{moved:?}"
+    );
+    let left: Vec<String> = dovecot
+        .files("", "cur")
+        .into_iter()
+        .chain(dovecot.files("", "new"))
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(
+        !left[0].rsplit(":2,").next().unwrap().contains('S') || !left[0].contains(":2,"),
+        "the person's reply stays unread: {left:?}"
+    );
+
+    // Wrong password, an untrusted certificate, a folder that does not exist: errors.
+    project
+        .cmd()
+        .env("LETTERPRESS_IMAP_PASSWORD", "wrong")
+        .args(["bounces", "import", &url])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("refused the login"));
+    imap(&["--move-to", "Nowhere"])
+        .code(1)
+        .stderr(predicates::str::contains("no such folder"));
+    project.edit(
+        "config/newsletter.toml",
+        &format!("ca_file = \"{}\"", dovecot.ca.display()),
+        "",
+    );
+    imap(&[])
+        .code(1)
+        .stderr(predicates::str::contains("TLS with 127.0.0.1 failed"));
+}
