@@ -285,8 +285,7 @@ fn recipient_field(value: &str) -> Option<String> {
     let address = value.split_once(';').map_or(value, |(_, a)| a).trim();
     let address = address.trim_start_matches('<').trim_end_matches('>').trim();
     let address = decode_xtext_utf8(address);
-    (address.contains('@') && address.len() <= 320 && !address.contains(char::is_whitespace))
-        .then_some(address)
+    plausible(&address).then_some(address)
 }
 
 /// RFC 6533 writes non-ASCII in `utf-8-addr-xtext` as `\x{HEX}`.
@@ -595,12 +594,20 @@ fn addresses_in(text: &str) -> Vec<String> {
     found
 }
 
+/// Whether a string from a report can be an address: an `@`, bounded, and
+/// no spaces or control characters (it reaches the terminal and the log).
+fn plausible(address: &str) -> bool {
+    address.contains('@')
+        && address.len() <= 320
+        && !address.contains(|c: char| c.is_whitespace() || c.is_control())
+}
+
 /// Each address once, without the newsletter's own.
 fn unique(found: Vec<String>, ours: &Ours) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     found
         .into_iter()
-        .filter(|a| !ours.contains(a) && seen.insert(identity(a)))
+        .filter(|a| plausible(a) && !ours.contains(a) && seen.insert(identity(a)))
         .take(100)
         .collect()
 }
@@ -871,6 +878,12 @@ mod tests {
         assert_eq!(first_code("version 15.5.1.2 and 250 2.0.0 ok"), None);
         assert_eq!(first_code("4.4.7 expired").as_deref(), Some("4.4.7"));
         assert_eq!(first_code("at 10.0.0.1"), None);
+    }
+
+    #[test]
+    fn control_characters_never_make_an_address() {
+        assert_eq!(recipient_field("rfc822; a\u{1b}[31m@example.org"), None);
+        assert!(unique(vec!["b\u{7}@example.org".into()], &Ours::default()).is_empty());
     }
 
     #[test]
