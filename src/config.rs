@@ -106,6 +106,8 @@ pub struct Newsletter {
     pub ad_prefix: Option<String>,
     /// Optional Feedback-ID header value (`a:b:c:SenderId`).
     pub feedback_id: Option<String>,
+    /// The IANA time zone of local `send_at` times (default UTC).
+    pub timezone: Option<String>,
 }
 
 /// `[subscribers]`.
@@ -203,6 +205,8 @@ pub struct Sending {
     pub retry_delay_secs: f64,
     /// Delivery journals, relative to the config file.
     pub state_dir: PathBuf,
+    /// How long after its `send_at` a scheduled pass still sends an issue.
+    pub schedule_grace_minutes: u32,
 }
 
 impl Default for Sending {
@@ -214,6 +218,7 @@ impl Default for Sending {
             max_messages_per_connection: 100,
             retry_delay_secs: 2.0,
             state_dir: PathBuf::from("../state"),
+            schedule_grace_minutes: 60,
         }
     }
 }
@@ -322,6 +327,16 @@ impl Config {
         let from = self.newsletter().from.get_ref();
         let domain = from.rsplit('@').next().unwrap_or("localhost");
         domain.trim_end_matches('>').trim().to_lowercase()
+    }
+
+    /// The time zone of local `send_at` times: `[newsletter] timezone`
+    /// (checked at load), else UTC.
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        self.newsletter()
+            .timezone
+            .as_deref()
+            .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+            .unwrap_or(jiff::tz::TimeZone::UTC)
     }
 
     /// `[bounces]`, or its defaults when the table is absent.
@@ -439,7 +454,14 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             &["sending", "max_messages_per_connection"],
             int_in(s.max_messages_per_connection as u64, 1, 1_000_000),
         ),
+        rule(
+            &["sending", "schedule_grace_minutes"],
+            int_in(u64::from(s.schedule_grace_minutes), 0, 10_080),
+        ),
     ];
+    if let Some(zone) = &n.timezone {
+        rules.push(rule(&["newsletter", "timezone"], time_zone(zone)));
+    }
     for (key, value, check) in optional_values(file) {
         if let Some(value) = value {
             rules.push(rule(key, check(value)));
@@ -720,6 +742,17 @@ fn return_path(value: &str) -> Verdict {
     match crate::subscribers::parse_address(value) {
         Ok(_) => Ok(()),
         Err(why) => Err((why, help)),
+    }
+}
+
+/// An IANA time zone name the bundled database knows.
+fn time_zone(value: &str) -> Verdict {
+    match jiff::tz::TimeZone::get(value) {
+        Ok(_) => Ok(()),
+        Err(_) => Err((
+            format!("`{}` is not an IANA time zone name", value.escape_debug()),
+            "use a name such as \"Asia/Seoul\", \"Europe/Berlin\" or \"UTC\"",
+        )),
     }
 }
 

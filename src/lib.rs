@@ -16,6 +16,7 @@ mod fs;
 mod issue;
 mod message;
 pub mod project;
+pub mod schedule;
 pub mod send;
 pub mod subscribe;
 mod subscribers;

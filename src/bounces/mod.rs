@@ -313,6 +313,36 @@ impl<'a> Weigher<'a> {
     }
 }
 
+/// After a send: the relay's permanent refusals go through [`record`] as a
+/// report would (a 5.1.x-class refusal marks the reader bounced). Not when
+/// the relay refused the sender: then the refusals say nothing of readers.
+/// The addresses marked bounced.
+pub fn after_send(
+    config: &Config,
+    ran: &crate::send::Ran,
+    place: &crate::send::journal::Place,
+) -> Result<Vec<String>> {
+    if matches!(ran.stopped, crate::send::Stopped::SenderRefused { .. })
+        || ran.summary.failed.is_empty()
+    {
+        return Ok(Vec::new());
+    }
+    let journal = place.journal();
+    let name = journal
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let decisions = record(
+        config,
+        false,
+        refusals(&ran.summary.failed, &format!("send:{name}")),
+    )?;
+    Ok(decisions
+        .into_iter()
+        .filter(|d| !d.repeat && d.action == Action::Bounced)
+        .map(|d| d.claim.address)
+        .collect())
+}
+
 /// The claims of the relay's permanent refusals during a send (the reply
 /// codes of `send`'s summary), for [`record`]: a reader refused with a
 /// 5.1.x-class code is a hard bounce, 5.2.2 or 5.7.x a soft one.

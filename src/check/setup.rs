@@ -93,7 +93,57 @@ fn check_issue_file(
     if !unknown_tag && !issue.audience.is_empty() && !reaches_anyone {
         report.add(&path, at("audience"), Level::Error, "the send would reach nobody: no active, valid reader carries the issue's audience tags");
     }
+    check_send_at(config, issue, report);
     Ok(())
+}
+
+/// `send_at`: a time that exists once in the newsletter's zone; a warning
+/// when it has passed for an issue not yet sent; Korean law for
+/// advertising at night.
+fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
+    let Some(send_at) = &issue.send_at else {
+        return;
+    };
+    let path = issue.dir.join("issue.toml");
+    let at = match crate::schedule::instant(send_at, &config.time_zone()) {
+        Ok(at) => at,
+        Err(why) => return report.add(&path, send_at.line, Level::Error, why),
+    };
+    let state_dir = config.resolve(&config.file.sending.state_dir);
+    let place =
+        crate::send::journal::Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
+    let started = !crate::send::journal::journals_of(&state_dir, &place.name).is_empty();
+    let now = jiff::Timestamp::now();
+    let zone = config.time_zone();
+    let shown = at
+        .to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string();
+    if at < now && !started {
+        let grace =
+            jiff::SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
+        let what = match now <= at + grace {
+            true => "the next scheduled pass sends it (it is within the grace of [sending] schedule_grace_minutes)",
+            false => "it is past the grace, so no scheduled pass sends it: send it by hand with `letterpress send`, or set a new send_at",
+        };
+        report.add(
+            &path,
+            send_at.line,
+            Level::Warning,
+            format!("send_at ({shown}) is in the past and the issue has not been sent; {what}"),
+        );
+    }
+    if issue.advertising && config.is_korean() {
+        let seoul =
+            jiff::tz::TimeZone::get("Asia/Seoul").expect("the bundled database has Asia/Seoul");
+        let local = at.to_zoned(seoul);
+        if local.hour() >= 21 || local.hour() < 8 {
+            report.add(&path, send_at.line, Level::Error, format!(
+                "an advertising issue scheduled for {} Korean time: 정보통신망법 제50조 제3항 requires readers' separate consent for advertising mail sent between 21:00 and 08:00; schedule it between 08:00 and 21:00 KST",
+                local.strftime("%Y-%m-%d %H:%M")
+            ));
+        }
+    }
 }
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {

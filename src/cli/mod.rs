@@ -4,6 +4,7 @@
 mod bounces;
 mod build;
 mod check;
+mod schedule;
 mod send;
 mod subscribers;
 
@@ -84,6 +85,16 @@ pub enum Command {
         /// the first X-Forwarded-For hop instead of the peer address.
         #[arg(long)]
         trust_proxy: bool,
+        /// Also send scheduled issues when due (a pass every 30 seconds).
+        #[arg(long)]
+        schedule: bool,
+    },
+    /// List the issues with a send_at (time, readers, state); `schedule
+    /// run` sends those that are due, once (for cron or a systemd timer).
+    Schedule {
+        /// `run`: one pass.
+        #[command(subcommand)]
+        command: Option<ScheduleCommand>,
     },
     /// Write the web archive of sent issues (index, Atom feed, one page per
     /// issue) as static files for any web host.
@@ -211,6 +222,15 @@ pub enum SubscribersCommand {
     },
 }
 
+/// `schedule` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// One pass: check and send each issue that is due, report those
+    /// missed, then exit (0 nothing failed, 2 an issue could not be sent,
+    /// 1 bad input).
+    Run,
+}
+
 /// `bounces` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BouncesCommand {
@@ -302,14 +322,20 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             bind,
             preview,
             trust_proxy,
+            schedule,
         } => done(serve(
             config,
             std::net::SocketAddr::new(bind, port),
             crate::web::Options {
                 preview,
                 trust_proxy,
+                schedule,
             },
         )),
+        Command::Schedule { command: None } => schedule::list(config),
+        Command::Schedule {
+            command: Some(ScheduleCommand::Run),
+        } => schedule::run(config),
         Command::Archive { out } => done(archive(config, &out)),
         Command::Send(args) => send::run(config, &args),
         Command::Subscribers { command } => done(subscribers::run(config, &command)),

@@ -110,30 +110,9 @@ fn deliver(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> 
     finish(ran, p, args)
 }
 
-/// The relay's permanent refusals go through the bounce policy, as a
-/// report would: a 5.1.x-class refusal marks the reader bounced. Not when
-/// the relay refused the sender: then the refusals say nothing of readers.
+/// The relay's permanent refusals go through the bounce policy.
 fn mark_refused(p: &Project, ran: &Ran, place: &crate::send::journal::Place) -> Result<()> {
-    if matches!(ran.stopped, Stopped::SenderRefused { .. }) || ran.summary.failed.is_empty() {
-        return Ok(());
-    }
-    let report = format!(
-        "send:{}",
-        place
-            .journal()
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
-    );
-    let decisions = crate::bounces::record(
-        &p.config,
-        false,
-        crate::bounces::refusals(&ran.summary.failed, &report),
-    )?;
-    let marked: Vec<&str> = decisions
-        .iter()
-        .filter(|d| !d.repeat && d.action == crate::bounces::log::Action::Bounced)
-        .map(|d| d.claim.address.as_str())
-        .collect();
+    let marked = crate::bounces::after_send(&p.config, ran, place)?;
     if !marked.is_empty() {
         println!(
             "Marked bounced (the relay said the address does not exist): {}",

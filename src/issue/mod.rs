@@ -33,6 +33,28 @@ struct IssueFile {
     #[serde(default)]
     advertising: bool,
     sections: Option<Vec<Spanned<String>>>,
+    send_at: Option<Spanned<toml::value::Datetime>>,
+}
+
+/// When an issue is to be sent, as `send_at` writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAt {
+    /// The time, with or without its offset.
+    pub when: When,
+    /// The line of `send_at` in `issue.toml`.
+    pub line: usize,
+    /// The value as written.
+    pub written: String,
+}
+
+/// A `send_at` with an offset is an instant; without one it is a wall-clock
+/// time in the newsletter's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// `2026-12-04T09:00:00+09:00`.
+    Instant(jiff::Timestamp),
+    /// `2026-12-04T09:00:00`.
+    Local(jiff::civil::DateTime),
 }
 
 /// A calendar date.
@@ -110,6 +132,8 @@ pub struct Issue {
     pub advertising: bool,
     /// The sections in order.
     pub sections: Vec<Section>,
+    /// When a scheduled pass sends it.
+    pub send_at: Option<SendAt>,
     /// The merge tags used anywhere in the sections.
     pub tags: TagTable,
     /// Local image files the sections show, each once.
@@ -136,6 +160,11 @@ impl Issue {
             .map(|d| to_date(&path, &source, d))
             .transpose()?;
         check_subject(&path, &source, &file.subject)?;
+        let send_at = file
+            .send_at
+            .as_ref()
+            .map(|d| to_send_at(&path, &source, d))
+            .transpose()?;
         let mut tags = TagTable::default();
         let mut images: Vec<LocalImage> = Vec::new();
         let mut sections = Vec::new();
@@ -159,6 +188,7 @@ impl Issue {
             audience: file.audience,
             advertising: file.advertising,
             sections,
+            send_at,
             tags,
             images,
         })
@@ -218,6 +248,51 @@ fn to_date(path: &Path, source: &str, value: &Spanned<toml::value::Datetime>) ->
         .help("write it as date = 2026-11-27 (no quotes)")
         .into()),
     }
+}
+
+/// `send_at`: a date and a time, with or without an offset.
+fn to_send_at(path: &Path, source: &str, value: &Spanned<toml::value::Datetime>) -> Result<SendAt> {
+    let at = value.span().start;
+    let bad = |why: String| -> anyhow::Error {
+        Located::at(path, source, at, why)
+            .help("write it as send_at = 2026-12-04T09:00:00 (in [newsletter] timezone) or 2026-12-04T09:00:00+09:00, no quotes")
+            .into()
+    };
+    let datetime = value.get_ref();
+    let (Some(d), Some(t)) = (datetime.date, datetime.time) else {
+        return Err(bad("`send_at` needs a date and a time".into()));
+    };
+    let civil = jiff::civil::DateTime::new(
+        d.year as i16,
+        d.month as i8,
+        d.day as i8,
+        t.hour as i8,
+        t.minute as i8,
+        t.second.unwrap_or(0) as i8,
+        0,
+    )
+    .map_err(|e| bad(format!("`send_at` is not a valid time: {e}")))?;
+    let when = match datetime.offset {
+        None => When::Local(civil),
+        Some(offset) => {
+            let seconds = match offset {
+                toml::value::Offset::Z => 0,
+                toml::value::Offset::Custom { minutes } => i32::from(minutes) * 60,
+            };
+            let offset = jiff::tz::Offset::from_seconds(seconds)
+                .map_err(|e| bad(format!("`send_at` has an offset out of range: {e}")))?;
+            When::Instant(
+                offset
+                    .to_timestamp(civil)
+                    .map_err(|e| bad(format!("`send_at` is out of range: {e}")))?,
+            )
+        }
+    };
+    Ok(SendAt {
+        when,
+        line: crate::error::line_col(source, at).0,
+        written: datetime.to_string(),
+    })
 }
 
 /// The section files, in order: the `sections` list, or every `*.md` by name.

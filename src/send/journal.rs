@@ -553,6 +553,22 @@ fn write_loop(
     }
 }
 
+/// Another send holds an issue's lock.
+#[derive(Debug)]
+pub struct Busy(pub PathBuf);
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "another letterpress send of this issue is running (it holds {})\n  help: wait for it to finish; a send that was killed releases the lock by itself",
+            self.0.display()
+        )
+    }
+}
+
+impl std::error::Error for Busy {}
+
 /// An exclusive lock on a file next to the journal, held while it lives.
 pub struct Lock {
     _file: File,
@@ -588,10 +604,7 @@ impl Lock {
         };
         match taken {
             Ok(()) => Ok(Lock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => bail!(
-                "another letterpress send of this issue is running (it holds {})\n  help: wait for it to finish; a send that was killed releases the lock by itself",
-                path.display()
-            ),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Busy(path.to_path_buf()).into()),
             Err(std::fs::TryLockError::Error(e)) => {
                 Err(e).with_context(|| format!("{}: cannot lock", path.display()))
             }

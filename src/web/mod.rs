@@ -44,6 +44,8 @@ pub struct Options {
     /// Take the client of a subscribe request from the first
     /// X-Forwarded-For hop (only behind a reverse proxy that sets it).
     pub trust_proxy: bool,
+    /// Send scheduled issues when due: a pass every 30 seconds.
+    pub schedule: bool,
 }
 
 /// The path part of a URL (`/` when it has none), without query or fragment.
@@ -112,6 +114,44 @@ fn subscribe_paths(config: &Config, unsubscribe: &str) -> Result<Option<(String,
     Ok(Some((form, confirm)))
 }
 
+fn start_scheduler(config: &Config) -> Result<()> {
+    let path = config.path.clone();
+    std::thread::Builder::new()
+        .name("schedule".into())
+        .spawn(move || scheduler(&path))
+        .context("cannot start the scheduler")?;
+    Ok(())
+}
+
+/// `serve --schedule`: a pass every 30 seconds, one log line per event.
+/// The config is read again for each pass, so edits take effect.
+fn scheduler(config_path: &std::path::Path) {
+    let deliver = crate::schedule::Deliver {
+        config_path: config_path.to_path_buf(),
+        signals: false,
+    };
+    loop {
+        let now = jiff::Timestamp::now();
+        let stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ");
+        let pass = Config::load(config_path).and_then(|config| {
+            crate::schedule::pass(&config, now, &deliver).map(|events| (config, events))
+        });
+        match pass {
+            Ok((config, events)) => {
+                for event in events.iter().filter(|e| !e.quiet()) {
+                    let line = event.line(&config).replace('\n', " | ");
+                    eprintln!("{stamp} schedule: {line}");
+                }
+            }
+            Err(e) => eprintln!(
+                "{stamp} schedule: the pass failed: {}",
+                format!("{e:#}").replace('\n', " | ")
+            ),
+        }
+        std::thread::sleep(std::time::Duration::from_secs(30));
+    }
+}
+
 /// Serves until the process is stopped.
 pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     let preview = options.preview;
@@ -124,6 +164,9 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     let path = unsubscribe::path(&config)?;
     let subscribe_paths = subscribe_paths(&config, &path)?;
     let joining = joining(&config, &secret, options)?;
+    if options.schedule {
+        start_scheduler(&config)?;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

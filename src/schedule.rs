@@ -1,0 +1,516 @@
+//! Scheduled sends: `send_at` in `issue.toml`, resolved in the newsletter's
+//! time zone; `letterpress schedule` (the list) and `schedule run` (one
+//! pass, for cron or a systemd timer; `serve --schedule` runs it every 30
+//! seconds).
+//!
+//! Exactly once: a pass claims an issue by taking the send's lock (the
+//! same one `send` takes) and sends through the send's journal, so two
+//! passes, a pass and a manual send, a restart or a crash never send a
+//! reader twice beyond the messages in flight, and a send that was cut off
+//! is resumed by the next pass. An issue more than the grace past its time
+//! that never started is *missed*: it is reported once and waits for a
+//! person, so a restored backup never fires an old issue.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp};
+
+use crate::config::Config;
+use crate::error::Located;
+use crate::issue::{Issue, SendAt, When};
+use crate::send::journal::{self, Place};
+use crate::subscribers::List;
+
+/// The instant of a `send_at`: an offset time as written; a local time in
+/// `zone`. A local time that does not exist (clocks jump forward) or
+/// happens twice (clocks fall back) is refused, naming both choices.
+pub fn instant(send_at: &SendAt, zone: &TimeZone) -> std::result::Result<Timestamp, String> {
+    let civil = match send_at.when {
+        When::Instant(at) => return Ok(at),
+        When::Local(civil) => civil,
+    };
+    let name = zone.iana_name().unwrap_or("UTC");
+    // As TOML writes an offset datetime, so it can be copied as it is.
+    let show = |offset: jiff::tz::Offset| {
+        let secs = offset.seconds();
+        let sign = if secs < 0 { '-' } else { '+' };
+        let (h, m) = (secs.abs() / 3600, secs.abs() / 60 % 60);
+        format!("{}{sign}{h:02}:{m:02}", civil.strftime("%Y-%m-%dT%H:%M:%S"))
+    };
+    match zone.to_ambiguous_timestamp(civil).offset() {
+        AmbiguousOffset::Unambiguous { offset } => offset
+            .to_timestamp(civil)
+            .map_err(|e| format!("`send_at` is out of range: {e}")),
+        AmbiguousOffset::Gap { before, after } => Err(format!(
+            "`send_at = {}` does not exist in {name}: the clocks jump from {before} to {after} that night (daylight saving time); write a time that exists, or an offset time such as {} or {}",
+            send_at.written,
+            show(before),
+            show(after)
+        )),
+        AmbiguousOffset::Fold { before, after } => Err(format!(
+            "`send_at = {}` happens twice in {name}: the clocks go back from {before} to {after} that night; write the offset to say which: {} (the first) or {} (the second)",
+            send_at.written,
+            show(before),
+            show(after)
+        )),
+    }
+}
+
+/// The instant of an issue's `send_at`, with an error at its line.
+pub fn issue_instant(config: &Config, issue: &Issue) -> Result<Option<Timestamp>> {
+    let Some(send_at) = &issue.send_at else {
+        return Ok(None);
+    };
+    instant(send_at, &config.time_zone())
+        .map(Some)
+        .map_err(|why| Located::line(&issue.dir.join("issue.toml"), send_at.line, why).into())
+}
+
+/// Where a scheduled issue stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum State {
+    /// Its time has not come.
+    Scheduled,
+    /// Its time has come, within the grace: the next pass sends it.
+    Due,
+    /// Started and not finished, with recent progress: running now, or
+    /// cut off and resumed by the next pass.
+    Sending,
+    /// Every reader handled.
+    Sent,
+    /// Not started and more than the grace past its time; or cut off and
+    /// idle longer than the grace. Sent only by hand.
+    Missed,
+    /// `issue.toml` or its `send_at` cannot be read.
+    Invalid(String),
+}
+
+impl State {
+    /// The word for people.
+    pub fn word(&self) -> &'static str {
+        match self {
+            State::Scheduled => "scheduled",
+            State::Due => "due",
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Missed => "missed",
+            State::Invalid(_) => "invalid",
+        }
+    }
+}
+
+/// One issue with a `send_at`.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The issue folder.
+    pub dir: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// When it is to go out.
+    pub at: Option<Timestamp>,
+    /// The readers it reaches.
+    pub readers: usize,
+    /// Of those, not yet handled.
+    pub remaining: usize,
+    /// Where it stands.
+    pub state: State,
+}
+
+/// Every issue under the project's `issues/` with a `send_at`, by time.
+pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
+    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    let mut out = Vec::new();
+    for dir in issue_dirs(config)? {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let invalid = |why: String| Entry {
+            dir: dir.clone(),
+            name: name.clone(),
+            at: None,
+            readers: 0,
+            remaining: 0,
+            state: State::Invalid(why),
+        };
+        let issue = match Issue::load(&dir) {
+            Ok(issue) => issue,
+            Err(e) => {
+                let text = std::fs::read_to_string(dir.join("issue.toml")).unwrap_or_default();
+                if text.contains("send_at") {
+                    out.push(invalid(crate::error::render(&e).trim_end().to_string()));
+                }
+                continue;
+            }
+        };
+        let at = match issue_instant(config, &issue) {
+            Ok(Some(at)) => at,
+            Ok(None) => continue,
+            Err(e) => {
+                out.push(invalid(crate::error::render(&e).trim_end().to_string()));
+                continue;
+            }
+        };
+        out.push(standing(config, &list, &issue, at, now)?);
+    }
+    out.sort_by_key(|e| (e.at, e.name.clone()));
+    Ok(out)
+}
+
+/// The folders under `issues/` that hold an `issue.toml`, by name.
+fn issue_dirs(config: &Config) -> Result<Vec<PathBuf>> {
+    let issues = config.project_dir.join("issues");
+    let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&issues) {
+        Ok(read) => read
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("issue.toml").is_file())
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(anyhow::anyhow!("{}: cannot read: {e}", issues.display())),
+    };
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Where `issue`, due at `at`, stands now: from its journals.
+fn standing(
+    config: &Config,
+    list: &List,
+    issue: &Issue,
+    at: Timestamp,
+    now: Timestamp,
+) -> Result<Entry> {
+    let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
+    let state_dir = config.resolve(&config.file.sending.state_dir);
+    let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
+    let journals = journal::journals_of(&state_dir, &place.name);
+    let readers: Vec<&str> = list
+        .recipients(&issue.audience, &[])
+        .into_iter()
+        .map(|e| e.key.as_str())
+        .collect();
+    let handled = match journals.is_empty() {
+        true => journal::State::new(),
+        false => place.state()?,
+    };
+    let remaining = readers
+        .iter()
+        .filter(|k| !handled.contains_key(**k))
+        .count();
+    let last_activity = journals
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max()
+        .and_then(|t| Timestamp::try_from(t).ok());
+    let state = match (journals.is_empty(), last_activity) {
+        (true, _) if now < at => State::Scheduled,
+        (true, _) if now <= at + grace => State::Due,
+        (true, _) => State::Missed,
+        (false, _) if remaining == 0 => State::Sent,
+        (false, Some(last)) if now <= last + grace.max(SignedDuration::from_mins(5)) => {
+            State::Sending
+        }
+        (false, _) => State::Missed,
+    };
+    Ok(Entry {
+        dir: issue.dir.clone(),
+        name: issue.slug.clone(),
+        at: Some(at),
+        readers: readers.len(),
+        remaining,
+        state,
+    })
+}
+
+/// What one pass did with one issue.
+#[derive(Debug)]
+pub enum Event {
+    /// Sent (or resumed) now.
+    Sent {
+        /// The issue.
+        name: String,
+        /// The run's summary line.
+        summary: String,
+        /// Every reader got through.
+        complete: bool,
+    },
+    /// Not sent: check found errors, or the send failed.
+    Failed {
+        /// The issue.
+        name: String,
+        /// Why.
+        why: String,
+    },
+    /// Every reader was already handled (another pass just finished it).
+    Settled {
+        /// The issue.
+        name: String,
+    },
+    /// Another send holds the issue's lock.
+    Busy {
+        /// The issue.
+        name: String,
+    },
+    /// Past the grace without a start: reported once.
+    Missed {
+        /// The issue.
+        name: String,
+        /// When it was due.
+        at: Timestamp,
+    },
+    /// `issue.toml` or its `send_at` cannot be read.
+    Invalid {
+        /// The issue.
+        name: String,
+        /// The error.
+        why: String,
+    },
+}
+
+impl Event {
+    /// Nothing worth a line: another pass or send is doing (or did) it.
+    pub fn quiet(&self) -> bool {
+        matches!(self, Event::Settled { .. } | Event::Busy { .. })
+    }
+
+    /// One line for people and logs.
+    pub fn line(&self, config: &Config) -> String {
+        let zone = config.time_zone();
+        match self {
+            Event::Sent { name, summary, .. } => format!("{name}: sent: {summary}"),
+            Event::Failed { name, why } => format!("{name}: not sent: {why}"),
+            Event::Busy { name } => {
+                format!("{name}: another send of it is running; leaving it to that one")
+            }
+            Event::Settled { name } => format!("{name}: every reader was already handled"),
+            Event::Missed { name, at } => format!(
+                "{name}: missed: it was due at {}, more than {} minutes ago, and is not sent automatically; send it by hand with `letterpress send {name}`",
+                at.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z"),
+                config.file.sending.schedule_grace_minutes
+            ),
+            Event::Invalid { name, why } => format!("{name}: cannot be scheduled: {why}"),
+        }
+    }
+}
+
+/// How a pass sends an issue (the caller decides about signals and output).
+pub trait Sender {
+    /// Checks and sends the issue in `dir`.
+    fn send(&self, dir: &Path) -> Event;
+}
+
+/// One pass: every due issue (and every recently cut-off one) is checked
+/// and sent; a missed one is reported once. What happened, one event per
+/// issue that needed anything.
+pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<Event>> {
+    let mut events = Vec::new();
+    let state_dir = config.resolve(&config.file.sending.state_dir);
+    for entry in entries(config, now)? {
+        match entry.state {
+            State::Due | State::Sending => events.push(sender.send(&entry.dir)),
+            State::Missed => {
+                // Reported once: a pass every minute must not repeat it.
+                let marker = state_dir.join(format!("{}.missed", entry.name));
+                if !marker.exists() {
+                    std::fs::create_dir_all(&state_dir).ok();
+                    crate::fs::write_atomic(&marker, b"reported missed\n")?;
+                    events.push(Event::Missed {
+                        name: entry.name,
+                        at: entry.at.unwrap_or(now),
+                    });
+                }
+            }
+            State::Invalid(why) => events.push(Event::Invalid {
+                name: entry.name,
+                why,
+            }),
+            State::Scheduled | State::Sent => {}
+        }
+    }
+    Ok(events)
+}
+
+/// The exit status of a pass: 2 if an issue could not be sent, else 1 if
+/// an issue could not be read, else 0.
+pub fn failed(events: &[Event]) -> (bool, bool) {
+    let unsent = events.iter().any(|e| {
+        matches!(
+            e,
+            Event::Failed { .. }
+                | Event::Sent {
+                    complete: false,
+                    ..
+                }
+        )
+    });
+    let invalid = events.iter().any(|e| matches!(e, Event::Invalid { .. }));
+    (unsent, invalid)
+}
+
+/// Sends a scheduled issue as `send --yes` would: claim it (the send's
+/// lock), check it, send the readers not yet handled, apply the relay's
+/// refusals to the list.
+pub struct Deliver {
+    /// The config file.
+    pub config_path: PathBuf,
+    /// Whether Ctrl-C and SIGTERM stop the send (not inside `serve`).
+    pub signals: bool,
+}
+
+impl Sender for Deliver {
+    fn send(&self, dir: &Path) -> Event {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match deliver(&self.config_path, dir, self.signals) {
+            Ok(event) => event,
+            Err(e) => Event::Failed {
+                name,
+                why: crate::error::render(&e).trim_end().to_string(),
+            },
+        }
+    }
+}
+
+fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
+    use crate::send::{self, Plan, Request, Settings, Transport};
+    let project = crate::project::Project::load(config_path, dir)?;
+    let name = project.issue.slug.clone();
+    let request = Request {
+        journaled: true,
+        ..Request::default()
+    };
+    let plan = match Plan::new(&project, &request) {
+        Err(e) if e.downcast_ref::<journal::Busy>().is_some() => return Ok(Event::Busy { name }),
+        plan => plan?,
+    };
+    let p = &project;
+    if let Some(why) = check_errors(p)? {
+        return Ok(Event::Failed { name, why });
+    }
+    if plan.jobs.is_empty() {
+        // Another pass finished it between our look and our lock.
+        return Ok(Event::Settled { name });
+    }
+    let secret = crate::message::reader::secret_for_links(&p.config)?;
+    let composed = crate::compose::Composed::new(&p.config, &p.theme, &p.issue)?;
+    let factory = crate::message::Factory::new(&composed, secret, crate::message::run_date())?;
+    let relay = send::Relay::from_config(&p.config)?;
+    let settings = Settings {
+        signals,
+        ..Settings::from_config(&p.config)
+    };
+    let hidden = indicatif::ProgressBar::hidden();
+    let ran = send::run(
+        &plan,
+        &factory,
+        &relay,
+        &settings,
+        &hidden,
+        factory.subject(),
+    )?;
+    if let Some(place) = &plan.place {
+        crate::bounces::after_send(&p.config, &ran, place)?;
+    }
+    let (summary, complete) = summary(&ran, &relay.name());
+    Ok(Event::Sent {
+        name,
+        summary,
+        complete,
+    })
+}
+
+/// `check` before a scheduled send: its errors, one per line, if any.
+fn check_errors(p: &crate::project::Project) -> Result<Option<String>> {
+    use crate::check::{check_issue, Level, Scope};
+    let report = check_issue(&p.config, &p.issue, &p.theme, &p.list, Scope::BeforeSend)?;
+    if report.errors() == 0 {
+        return Ok(None);
+    }
+    let errors: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .map(|f| format!("  {}:{}: error: {}", f.file.display(), f.line, f.message))
+        .collect();
+    Ok(Some(format!(
+        "`letterpress check` found errors:\n{}",
+        errors.join("\n")
+    )))
+}
+
+/// One line about a run, and whether every reader got through.
+fn summary(ran: &crate::send::Ran, relay: &str) -> (String, bool) {
+    use crate::send::Stopped;
+    let s = &ran.summary;
+    let mut summary = format!(
+        "{} accepted, {} failed, {} deferred, {} not attempted through {relay}",
+        s.accepted,
+        s.failed.len(),
+        s.deferred.len(),
+        s.remaining,
+    );
+    let complete =
+        matches!(ran.stopped, Stopped::Finished) && s.failed.is_empty() && s.deferred.is_empty();
+    match &ran.stopped {
+        Stopped::Finished => {}
+        Stopped::Interrupted => summary.push_str("; interrupted, the next pass resumes it"),
+        Stopped::Fatal(e) => summary.push_str(&format!("; stopped: {e:#}")),
+        Stopped::Journal(e) => summary.push_str(&format!("; stopped: {e}")),
+        Stopped::SenderRefused { refused, of } => summary.push_str(&format!(
+            "; stopped: the relay refused {refused} of the first {of} readers (it refuses the sender)"
+        )),
+    }
+    (summary, complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(text: &str) -> SendAt {
+        SendAt {
+            when: When::Local(text.parse().unwrap()),
+            line: 1,
+            written: text.into(),
+        }
+    }
+
+    #[test]
+    fn local_times_land_on_the_wall_clock_time_written() {
+        let seoul = TimeZone::get("Asia/Seoul").unwrap();
+        assert_eq!(
+            instant(&local("2026-12-04T09:00:00"), &seoul).unwrap(),
+            "2026-12-04T00:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        let york = TimeZone::get("America/New_York").unwrap();
+        // Before and after the spring change, 09:00 stays 09:00.
+        assert_eq!(
+            instant(&local("2027-03-11T09:00:00"), &york).unwrap(),
+            "2027-03-11T14:00:00Z".parse::<Timestamp>().unwrap()
+        );
+        assert_eq!(
+            instant(&local("2027-03-18T09:00:00"), &york).unwrap(),
+            "2027-03-18T13:00:00Z".parse::<Timestamp>().unwrap()
+        );
+    }
+
+    #[test]
+    fn missing_and_doubled_local_times_are_refused_with_both_choices() {
+        let york = TimeZone::get("America/New_York").unwrap();
+        let gap = instant(&local("2027-03-14T02:30:00"), &york).unwrap_err();
+        assert!(gap.contains("does not exist in America/New_York"), "{gap}");
+        assert!(gap.contains("2027-03-14T02:30:00-05:00"), "{gap}");
+        let fold = instant(&local("2026-11-01T01:30:00"), &york).unwrap_err();
+        assert!(fold.contains("happens twice"), "{fold}");
+        assert!(
+            fold.contains("2026-11-01T01:30:00-04:00")
+                && fold.contains("2026-11-01T01:30:00-05:00"),
+            "{fold}"
+        );
+    }
+}
