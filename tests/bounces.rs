@@ -380,7 +380,7 @@ fn bad_sources_are_named_with_what_to_do() {
         "soft_limit       = 0",
     );
     import(&project, dir.to_str().unwrap(), &[]).code(1).stderr(
-        predicates::str::contains("config/newsletter.toml:45")
+        predicates::str::contains("config/newsletter.toml:46")
             .and(predicates::str::contains("soft_limit")),
     );
 }

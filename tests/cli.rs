@@ -276,7 +276,7 @@ fn refuses_password_in_config_without_echoing_it() {
         .get_output()
         .clone();
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert!(stderr.contains("config/newsletter.toml:31:12: error: a password written into the configuration is refused"), "{stderr}");
+    assert!(stderr.contains("config/newsletter.toml:32:12: error: a password written into the configuration is refused"), "{stderr}");
     assert!(stderr.contains("password_env"), "{stderr}");
     assert!(!stderr.contains("s3cret-value"), "{stderr}");
 }
