@@ -340,3 +340,39 @@ fn serve_with_schedule_sends_a_due_issue_once() {
         listing(&project)
     );
 }
+
+#[test]
+fn a_pass_during_a_manual_send_leaves_the_issue_to_it() {
+    let server = smtp::Server::start(smtp::Script::default());
+    let project = project(
+        server.port,
+        30,
+        "rate_per_second = 20\nconcurrency = 2",
+        &in_seconds(-5),
+    );
+    let manual = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"))
+        .current_dir(project.dir.path())
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .env_remove("LETTERPRESS_CONFIG")
+        .args(["send", "example", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while server.received().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the send sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The send holds the issue's lock: the pass leaves it alone, quietly.
+    pass(&project).success().stdout(predicate::str::is_empty());
+    let out = manual.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let counts = server.counts();
+    assert_eq!(counts.len(), 30);
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    pass(&project).success().stdout(predicate::str::is_empty());
+    assert_eq!(server.received().len(), 30);
+}
