@@ -99,10 +99,28 @@ fn a_journal_that_stops_accepting_writes_stops_the_send_without_mass_resends() {
     let server = Server::start(Script::default());
     let n = 200;
     let project = project(server.port, n, 200, "../state");
-    // The journal may grow to about 40 records; every write after that
-    // fails with EFBIG, as writes to a full disk fail with ENOSPC.
+    let first = send_with_file_size_limit(&project);
+    assert_stopped_then_resumed(&project, &server, n, first);
+}
+
+/// As fast as the relay goes (no rate limit): outcomes come faster than the
+/// journal syncs them, and still at most one per connection is unwritten
+/// when the journal fails.
+#[test]
+fn a_journal_that_fails_under_a_fast_send_loses_one_record_per_connection_at_most() {
+    let server = Server::start(Script::default());
+    let n = 400;
+    let project = project(server.port, n, 0, "../state");
+    let first = send_with_file_size_limit(&project);
+    assert_stopped_then_resumed(&project, &server, n, first);
+}
+
+/// `send` with its files limited to 4 KiB: the journal may grow to about
+/// 40 records; every write after that fails with EFBIG, as writes to a
+/// full disk fail with ENOSPC.
+fn send_with_file_size_limit(project: &Project) -> Output {
     let limit: libc::rlim_t = 4096;
-    let mut command = send_command(&project, &[]);
+    let mut command = send_command(project, &[]);
     unsafe {
         command.pre_exec(move || {
             // Without this the kernel kills the process at the limit.
@@ -117,8 +135,7 @@ fn a_journal_that_stops_accepting_writes_stops_the_send_without_mass_resends() {
             Ok(())
         });
     }
-    let first = command.output().unwrap();
-    assert_stopped_then_resumed(&project, &server, n, first);
+    command.output().unwrap()
 }
 
 /// A tmpfs of `size` mounted at `dir` while it lives (root only).

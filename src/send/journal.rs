@@ -112,6 +112,27 @@ fn decode_address(field: &str) -> String {
         .replace("%25", "%")
 }
 
+/// A record on its way to the journal, with who to tell once it is written.
+#[derive(Debug)]
+pub struct Pending {
+    /// The record.
+    pub record: Record,
+    /// Told when the record is written to the file (not yet synced): the
+    /// worker that sent it waits for this before it takes its next reader,
+    /// so a journal that stops accepting writes loses at most one record
+    /// per connection.
+    pub written: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl From<Record> for Pending {
+    fn from(record: Record) -> Pending {
+        Pending {
+            record,
+            written: None,
+        }
+    }
+}
+
 /// The last outcome of every reader the journal knows, by address identity.
 pub type State = HashMap<String, Record>;
 
@@ -379,7 +400,7 @@ pub fn read_all(paths: &[PathBuf]) -> Result<State> {
 /// so a burst of outcomes costs one sync, not one each.
 pub struct Journal {
     path: PathBuf,
-    sender: Option<mpsc::Sender<Record>>,
+    sender: Option<mpsc::Sender<Pending>>,
     writer: Option<std::thread::JoinHandle<Written>>,
 }
 
@@ -454,7 +475,7 @@ impl Journal {
                 file.sync_all()?;
             }
         }
-        let (sender, receiver) = mpsc::channel::<Record>();
+        let (sender, receiver) = mpsc::channel::<Pending>();
         let writer = std::thread::spawn(move || write_loop(Box::new(file), receiver, on_failure));
         Ok(Journal {
             path: path.to_path_buf(),
@@ -464,7 +485,7 @@ impl Journal {
     }
 
     /// A handle for the delivery tasks.
-    pub fn sender(&self) -> mpsc::Sender<Record> {
+    pub fn sender(&self) -> mpsc::Sender<Pending> {
         self.sender.clone().expect("open until closed")
     }
 
@@ -516,20 +537,27 @@ impl Sink for File {
 /// its own could follow a torn one); the rest are counted as lost.
 fn write_loop(
     mut sink: Box<dyn Sink>,
-    receiver: mpsc::Receiver<Record>,
+    receiver: mpsc::Receiver<Pending>,
     on_failure: impl Fn(),
 ) -> Written {
     let mut batch = 0;
     let mut result = Ok(());
-    while let Ok(record) = receiver.recv() {
+    let write = |sink: &mut Box<dyn Sink>, pending: Pending| {
+        let written = sink.write_all(pending.record.line(SystemTime::now()).as_bytes());
+        if let (Ok(()), Some(tell)) = (&written, pending.written) {
+            let _ = tell.send(());
+        }
+        written
+    };
+    while let Ok(pending) = receiver.recv() {
         batch = 1;
-        result = sink.write_all(record.line(SystemTime::now()).as_bytes());
+        result = write(&mut sink, pending);
         while result.is_ok() {
-            let Ok(record) = receiver.try_recv() else {
+            let Ok(pending) = receiver.try_recv() else {
                 break;
             };
             batch += 1;
-            result = sink.write_all(record.line(SystemTime::now()).as_bytes());
+            result = write(&mut sink, pending);
         }
         result = result.and_then(|()| sink.sync());
         if result.is_err() {
@@ -632,13 +660,13 @@ mod tests {
         let journal = Journal::open(&path, "test journal").unwrap();
         let sender = journal.sender();
         sender
-            .send(record("a@example.com", Outcome::Deferred))
+            .send(record("a@example.com", Outcome::Deferred).into())
             .unwrap();
         sender
-            .send(record("\"odd name\"@example.com", Outcome::Failed))
+            .send(record("\"odd name\"@example.com", Outcome::Failed).into())
             .unwrap();
         sender
-            .send(record("A@example.com", Outcome::Accepted))
+            .send(record("A@example.com", Outcome::Accepted).into())
             .unwrap();
         drop(sender);
         journal.close().unwrap();
@@ -671,7 +699,7 @@ mod tests {
         let journal = Journal::open(&path, "j").unwrap();
         journal
             .sender()
-            .send(record("c@example.com", Outcome::Accepted))
+            .send(record("c@example.com", Outcome::Accepted).into())
             .unwrap();
         journal.close().unwrap();
         let state = read(&path).unwrap();
@@ -706,5 +734,70 @@ mod tests {
         );
         drop(first);
         Lock::take(&path).unwrap();
+    }
+
+    /// A sink that takes `room` bytes, then fails like a full disk.
+    struct Full {
+        written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut written = self.written.lock().unwrap();
+            if written.len() + buf.len() > self.room {
+                return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "full"));
+            }
+            written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for Full {
+        fn sync(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_record_is_acknowledged_once_written_and_never_when_the_write_fails() {
+        let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let line = record("a@example.com", Outcome::Accepted)
+            .line(SystemTime::UNIX_EPOCH)
+            .len();
+        let sink = Full {
+            written: written.clone(),
+            room: line * 2,
+        };
+        let (sender, receiver) = mpsc::channel::<Pending>();
+        let mut acks = Vec::new();
+        for address in ["a@example.com", "b@example.com", "c@example.com"] {
+            let (tell, ack) = tokio::sync::oneshot::channel();
+            sender
+                .send(Pending {
+                    record: record(address, Outcome::Accepted),
+                    written: Some(tell),
+                })
+                .unwrap();
+            acks.push(ack);
+        }
+        drop(sender);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let outcome = write_loop(Box::new(sink), receiver, || {
+            failed.store(true, std::sync::atomic::Ordering::SeqCst)
+        });
+        assert!(outcome.error.is_some());
+        assert!(failed.load(std::sync::atomic::Ordering::SeqCst));
+        let told: Vec<bool> = acks.into_iter().map(|mut a| a.try_recv().is_ok()).collect();
+        assert_eq!(
+            told,
+            [true, true, false],
+            "only written records are acknowledged"
+        );
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 2);
     }
 }

@@ -27,7 +27,7 @@ use crate::config::Config;
 use crate::message::{Factory, Purpose};
 use crate::subscribers::{identity, stamp, List, Stamp};
 pub use dryrun::DryRun;
-use journal::{Journal, Outcome, Record, WriteFailed};
+use journal::{Journal, Outcome, Pending, Record, WriteFailed};
 pub use plan::{Plan, Request, Shard};
 pub(crate) use smtp::client_config;
 pub use smtp::Relay;
@@ -225,13 +225,16 @@ pub struct Ran {
     pub stopped: Stopped,
 }
 
+/// Resolves once a record is written to the journal (or the writer gave up).
+type Unwritten = tokio::sync::oneshot::Receiver<()>;
+
 /// What the workers share.
 struct Shared<'a, T: Transport> {
     factory: &'a Factory<'a>,
     transport: &'a T,
     settings: &'a Settings,
     purpose: Purpose,
-    journal: Option<Mutex<mpsc::Sender<Record>>>,
+    journal: Option<Mutex<mpsc::Sender<Pending>>>,
     stop: Arc<AtomicBool>,
     wake: Arc<Notify>,
     queue: Mutex<Queue>,
@@ -407,7 +410,14 @@ fn drive<T: Transport>(
 
 async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
     let mut connection: Option<(T::Connection, usize)> = None;
+    // The record of this worker's last outcome, until it is written: the
+    // next reader waits for it, so no more outcomes than connections are
+    // ever unwritten (a journal that fails loses at most those).
+    let mut unwritten: Option<Unwritten> = None;
     let result = loop {
+        if let Some(written) = unwritten.take() {
+            let _ = written.await;
+        }
         let Some(mut job) = next_job(shared).await else {
             break Ok(());
         };
@@ -429,7 +439,7 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
                 format!("letterpress cannot build this reader's message: {e:#}"),
             )),
         };
-        match outcome {
+        unwritten = match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),
             Err(e) if e.is_permanent() => {
                 shared.first_outcome(e.code().is_some());
@@ -553,7 +563,8 @@ impl<T: Transport> Shared<'_, T> {
         }
     }
 
-    fn finish(&self, job: &Job, outcome: Outcome, reply: String) {
+    /// Records an outcome; what to wait for until its record is written.
+    fn finish(&self, job: &Job, outcome: Outcome, reply: String) -> Option<Unwritten> {
         if outcome != Outcome::Failed {
             self.first_outcome(false);
         }
@@ -566,18 +577,25 @@ impl<T: Transport> Shared<'_, T> {
                 Outcome::Deferred => summary.deferred.push((address.clone(), reply.clone())),
             }
         }
-        if let Some(journal) = &self.journal {
+        let unwritten = self.journal.as_ref().map(|journal| {
+            let (written, unwritten) = tokio::sync::oneshot::channel();
             let record = Record {
                 address,
                 outcome,
                 attempts: job.attempts,
                 reply,
             };
+            let pending = Pending {
+                record,
+                written: Some(written),
+            };
             // The writer thread only goes away after every sender is dropped.
-            let _ = journal.lock().expect("journal").send(record);
-        }
+            let _ = journal.lock().expect("journal").send(pending);
+            unwritten
+        });
         self.progress.inc(1);
         self.done_one();
+        unwritten
     }
 
     fn leave_out(&self, job: &Job) {
@@ -590,7 +608,7 @@ impl<T: Transport> Shared<'_, T> {
         self.done_one();
     }
 
-    fn retry_or_defer(&self, job: Job, reply: String) {
+    fn retry_or_defer(&self, job: Job, reply: String) -> Option<Unwritten> {
         if job.attempts >= self.settings.max_attempts.max(1) {
             return self.finish(&job, Outcome::Deferred, reply);
         }
@@ -601,6 +619,7 @@ impl<T: Transport> Shared<'_, T> {
             .retries
             .push((Instant::now() + delay, job));
         self.done_one();
+        None
     }
 
     fn done_one(&self) {
