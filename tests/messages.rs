@@ -3,6 +3,9 @@
 
 mod support;
 
+#[path = "support/rigs.rs"]
+mod rigs;
+
 use std::collections::HashSet;
 use std::net::TcpListener;
 
@@ -496,8 +499,12 @@ fn dkim_signature_covers_the_unsubscribe_headers() {
         "subject",
         "date",
         "message-id",
+        "mime-version",
+        "content-type",
+        "list-id",
         "list-unsubscribe",
         "list-unsubscribe-post",
+        "reply-to",
     ] {
         assert!(
             h.split(':').any(|n| n.trim() == name),
@@ -572,38 +579,32 @@ fn rsa_dkim_signatures_verify_independently() {
         return;
     }
     let project = Project::example();
-    let key = project.path("config/dkim.key");
-    let run = |args: &[&str]| {
-        let output = std::process::Command::new("/usr/bin/openssl")
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        output.stdout
-    };
-    run(&[
-        "genrsa",
-        "-traditional",
-        "-out",
-        key.to_str().unwrap(),
-        "2048",
-    ]);
-    let public = run(&[
-        "rsa",
-        "-in",
-        key.to_str().unwrap(),
-        "-pubout",
-        "-outform",
-        "DER",
-    ]);
+    let public = rsa_key(&project);
     dkim_config(&project, "rsa");
     dry_run(&project, &[]).success();
-    let p = base64_encode(&public);
-    assert_verifies(&project, &format!("v=DKIM1; k=rsa; p={p}"));
+    let record = format!("v=DKIM1; k=rsa; p={public}");
+    assert_verifies(&project, &record);
+    // The signature covers the MIME headers too: a changed Content-Type (a
+    // swapped boundary or charset in transit) breaks it.
+    let eml = project.path("outbox/reader@example.com.eml");
+    let raw = std::fs::read_to_string(&eml).unwrap();
+    let tampered = raw.replacen(
+        "Content-Type: multipart/alternative;",
+        "Content-Type: multipart/mixed;",
+        1,
+    );
+    assert_ne!(raw, tampered);
+    std::fs::write(&eml, tampered).unwrap();
+    let output = std::process::Command::new("/usr/bin/python3")
+        .arg(project.path("verify.py"))
+        .arg(&eml)
+        .arg(project.path("record.txt"))
+        .output()
+        .unwrap();
+    assert!(
+        !output.status.success(),
+        "a changed Content-Type still verifies"
+    );
 }
 
 #[test]
@@ -633,6 +634,97 @@ fn ed25519_dkim_signatures_verify_independently() {
     assert_verifies(&project, &format!("v=DKIM1; k=ed25519; p={}", p.trim()));
     let raw = String::from_utf8(read_eml(&project, "reader@example.com")).unwrap();
     assert!(raw.contains("\r\nFeedback-ID: 48:weekly:letterpress:news\r\n"));
+}
+
+/// A fresh 2048-bit RSA key in `config/dkim.key` (PKCS#1 PEM, made with
+/// openssl); its public key as the base64 of a DKIM record's `p=`.
+fn rsa_key(project: &Project) -> String {
+    let key = project.path("config/dkim.key");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new("/usr/bin/openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    run(&[
+        "genrsa",
+        "-traditional",
+        "-out",
+        key.to_str().unwrap(),
+        "2048",
+    ]);
+    let public = run(&[
+        "rsa",
+        "-in",
+        key.to_str().unwrap(),
+        "-pubout",
+        "-outform",
+        "DER",
+    ]);
+    base64_encode(&public)
+}
+
+/// Through a real MTA: Postfix on loopback takes the signed messages and
+/// delivers them into a Maildir (adding Return-Path, Received and
+/// Delivered-To); every delivered copy still verifies.
+#[test]
+fn dkim_signatures_still_verify_after_a_hop_through_postfix() {
+    if !have_dkimpy()
+        || !support::require("/usr/bin/openssl", "apt-get install -y openssl")
+        || !rigs::available(
+            &["/usr/sbin/postfix", "/usr/lib/postfix/sbin/master"],
+            "postfix",
+        )
+    {
+        return;
+    }
+    let postfix = rigs::Postfix::start(&["alive", "alive2", "alive3"]);
+    let list = "[[subscriber]]\nemail = \"alive@example.org\"\nname = \"김독자\"\ntags = [\"weekly\"]\n\n[[subscriber]]\nemail = \"alive2@example.org\"\nname = \"Jane Doe\"\ntags = [\"weekly\"]\n\n[[subscriber]]\nemail = \"alive3@example.org\"\ntags = [\"weekly\"]\n";
+    let project = Project::with_relay(
+        postfix.port,
+        list,
+        "rate_per_second = 0\nstate_dir = \"../state\"",
+    );
+    let public = rsa_key(&project);
+    dkim_config(&project, "rsa");
+    project
+        .cmd()
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "postfix-hop-secret-0123456789",
+        )
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .success();
+    let delivered = postfix.wait_for(&postfix.delivered(), 3);
+    project.write("record.txt", format!("v=DKIM1; k=rsa; p={public}"));
+    project.write("verify.py", VERIFY);
+    for file in delivered {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            text.contains("\nReceived: from ") && text.contains("Delivered-To: alive"),
+            "not delivered by Postfix:\n{text}"
+        );
+        let output = std::process::Command::new("/usr/bin/python3")
+            .arg(project.path("verify.py"))
+            .arg(&file)
+            .arg(project.path("record.txt"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{} does not verify after Postfix: {}{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -6,13 +6,13 @@ use std::str::FromStr;
 use std::time::SystemTime;
 
 use anyhow::{anyhow, Context, Result};
-use lettre::message::dkim::DkimConfig;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use maud::{html, DOCTYPE};
 
-use super::{base64, encoded_subject, load_dkim, raw_header, Outgoing};
+use super::dkim::Signer;
+use super::{base64, encoded_subject, raw_header, Outgoing};
 use crate::compose::Theme;
 use crate::config::Config;
 use crate::subscribe::words::{fill, words, Words};
@@ -25,7 +25,7 @@ pub struct Confirmer {
     newsletter: String,
     words: &'static Words,
     theme: Theme,
-    dkim: Option<DkimConfig>,
+    dkim: Option<Signer>,
 }
 
 impl Confirmer {
@@ -49,7 +49,7 @@ impl Confirmer {
             .file
             .dkim
             .as_ref()
-            .map(|_| load_dkim(config))
+            .map(|_| Signer::load(config))
             .transpose()?;
         Ok(Confirmer {
             domain: from.email.domain().to_string(),
@@ -109,16 +109,17 @@ impl Confirmer {
                     .header(ContentType::TEXT_HTML)
                     .body(base64(html)),
             );
-        let mut message = builder
+        let message = builder
             .multipart(body)
             .context("cannot build the confirmation mail")?;
+        let mut bytes = message.formatted();
         if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
+            bytes = dkim.sign(bytes)?;
         }
         Ok(Outgoing {
             from: self.from.email.clone(),
             to: to.clone(),
-            bytes: message.formatted(),
+            bytes,
             return_path: false,
         })
     }

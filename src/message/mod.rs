@@ -4,23 +4,21 @@
 //! Message-ID on the sender's domain and, when configured, a DKIM signature.
 
 pub mod confirm;
+pub mod dkim;
 pub mod reader;
 
 use std::str::FromStr;
 use std::time::SystemTime;
 
 use anyhow::{anyhow, bail, Context, Result};
-use lettre::message::dkim::{
-    DkimCanonicalization, DkimCanonicalizationType, DkimConfig, DkimSigningAlgorithm,
-    DkimSigningKey,
-};
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use sha2::{Digest, Sha256};
 
 use crate::compose::Composed;
-use crate::config::{Config, DkimAlgorithm};
+use crate::config::Config;
+use dkim::Signer;
 
 /// A message ready for the wire: envelope and the exact DATA bytes (CRLF).
 #[derive(Debug, Clone)]
@@ -55,7 +53,7 @@ pub struct Factory<'a> {
     domain: String,
     list_id: String,
     feedback_id: Option<HeaderValue>,
-    dkim: Option<DkimConfig>,
+    dkim: Option<Signer>,
     date: SystemTime,
     secret: Option<Vec<u8>>,
     /// `[bounces] return_path`: the VERP base of the envelope sender.
@@ -104,7 +102,7 @@ impl<'a> Factory<'a> {
             .file
             .dkim
             .as_ref()
-            .map(|_| load_dkim(config))
+            .map(|_| Signer::load(config))
             .transpose()?;
         Ok(Factory {
             composed,
@@ -192,16 +190,17 @@ impl<'a> Factory<'a> {
         if let Some(feedback_id) = &self.feedback_id {
             builder = builder.raw_header(feedback_id.clone());
         }
-        let mut message = builder
+        let message = builder
             .multipart(self.body(text, html))
             .context("cannot build the message")?;
+        let mut bytes = message.formatted();
         if let Some(dkim) = &self.dkim {
-            message.sign(dkim);
+            bytes = dkim.sign(bytes)?;
         }
         Ok(Outgoing {
             from: self.envelope_sender(to, purpose),
             to: to.clone(),
-            bytes: message.formatted(),
+            bytes,
             return_path: self.return_path.is_some(),
         })
     }
@@ -327,54 +326,6 @@ fn base64(text: String) -> Body {
         wrapped.extend_from_slice(b"\r\n");
     }
     Body::dangerous_pre_encoded(wrapped, ContentTransferEncoding::Base64)
-}
-
-fn load_dkim(config: &Config) -> Result<DkimConfig> {
-    let dkim = config.file.dkim.as_ref().expect("caller checked");
-    let path = config.resolve(&dkim.private_key_file);
-    let key = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "{}: cannot read the DKIM private key ([dkim] private_key_file)",
-            path.display()
-        )
-    })?;
-    let algorithm = match dkim.algorithm {
-        DkimAlgorithm::Rsa => DkimSigningAlgorithm::Rsa,
-        DkimAlgorithm::Ed25519 => DkimSigningAlgorithm::Ed25519,
-    };
-    let key = DkimSigningKey::new(key.trim(), algorithm).map_err(|e| {
-        anyhow!(
-            "{}: not a {:?} DKIM key ({e:?})\n  help: RSA keys are PKCS#1 PEM (BEGIN RSA PRIVATE KEY); Ed25519 keys are the base64 of the 32-byte seed",
-            path.display(),
-            dkim.algorithm
-        )
-    })?;
-    let headers = [
-        "From",
-        "To",
-        "Subject",
-        "Date",
-        "Message-ID",
-        "Reply-To",
-        "List-Id",
-        "List-Unsubscribe",
-        "List-Unsubscribe-Post",
-        "Feedback-ID",
-    ]
-    .into_iter()
-    .map(HeaderName::new_from_ascii_str)
-    .collect();
-    let relaxed = DkimCanonicalization {
-        header: DkimCanonicalizationType::Relaxed,
-        body: DkimCanonicalizationType::Relaxed,
-    };
-    Ok(DkimConfig::new(
-        dkim.selector.clone(),
-        dkim.domain.clone(),
-        key,
-        headers,
-        relaxed,
-    ))
 }
 
 /// The Date of a run: `SOURCE_DATE_EPOCH` when set (reproducible output),
