@@ -71,18 +71,27 @@ fn apply(
         None => Editor::open(list)?,
     };
     let mut changed = false;
+    let mut log = Vec::new();
     let mut results = Vec::with_capacity(changes.len());
     for change in changes {
         let result = match change {
             Change::Unsubscribe(email) if editor.contains(email) => {
                 editor.set_status(email, Status::Unsubscribed).map(|c| {
                     changed |= c;
+                    if c {
+                        log.push("a reader unsubscribed");
+                    }
                     None
                 })
             }
             Change::Unsubscribe(_) => Ok(None),
             Change::Join(reader, issued) => editor.join(reader, *issued).map(|joined| {
                 changed |= joined.changed();
+                match joined {
+                    Joined::Added => log.push("a reader joined (confirmed)"),
+                    Joined::Reactivated => log.push("a reader joined again (confirmed)"),
+                    _ => {}
+                }
                 Some(joined)
             }),
         };
@@ -90,6 +99,11 @@ fn apply(
     }
     if changed {
         editor.save()?;
+        // One line per change; never the address.
+        let stamp = crate::time::rfc3339(std::time::SystemTime::now());
+        for line in log {
+            eprintln!("{stamp} list: {line}");
+        }
     }
     Ok((editor.park(), results))
 }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 use std::sync::Arc;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{bail, Context, Result};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -155,14 +155,20 @@ fn scheduler(config_path: &std::path::Path) {
 /// Serves until the process is stopped.
 pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     let preview = options.preview;
-    let secret = reader::secret_from_env(&config)?.ok_or_else(|| {
-        anyhow!(
+    let path = unsubscribe::path(&config);
+    // Tokens are only checked by the unsubscribe endpoint and the form: a
+    // project with neither (a mailto-only start) serves the archive and
+    // the preview without a secret.
+    let needs_secret = path.is_some() || config.file.subscribe.is_some();
+    let secret = match reader::secret_from_env(&config)? {
+        Some(secret) => secret,
+        None if !needs_secret => Vec::new(),
+        None => bail!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
             reader::secret_env_name(&config)
-        )
-    })?;
-    let path = unsubscribe::path(&config)?;
-    let subscribe_paths = subscribe_paths(&config, &path)?;
+        ),
+    };
+    let subscribe_paths = subscribe_paths(&config, path.as_deref().unwrap_or(""))?;
     let joining = joining(&config, &secret, options)?;
     if options.schedule {
         start_scheduler(&config)?;
@@ -188,13 +194,12 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             joining,
         });
         let mut router = Router::new()
-            .route(
-                &path,
-                get(unsubscribe::page_handler).post(unsubscribe::post),
-            )
             .route("/archive/", get(archive::index))
             .route("/archive/feed.xml", get(archive::feed))
             .route("/archive/{issue}/", get(archive::issue));
+        if let Some(path) = &path {
+            router = router.route(path, get(unsubscribe::page_handler).post(unsubscribe::post));
+        }
         if let Some((form, confirm)) = &subscribe_paths {
             router = router
                 .route(form, get(subscribe::form_page).post(subscribe::form_post))
@@ -215,20 +220,65 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
                 rate::limit_rate(bucket.clone(), request, next)
             }))
             .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
-            .layer(tower::limit::ConcurrencyLimitLayer::new(256));
+            .layer(tower::limit::ConcurrencyLimitLayer::new(256))
+            .layer(axum::middleware::from_fn(log_request));
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
         let form = subscribe_paths
             .as_ref()
             .map_or(String::new(), |(f, _)| format!(", {f}"));
+        let unsubscribe = path.map_or_else(
+            || "(no [unsubscribe] url: no one-click endpoint)".to_string(),
+            |p| p.to_string(),
+        );
         println!(
-            "Serving on http://{bind}: {path}{form} and /archive/{}",
+            "Serving on http://{bind}: {unsubscribe}{form} and /archive/{}",
             if preview { " and /preview/" } else { "" }
         );
         serve_bounded(listener, router).await;
         Ok(())
     })
+}
+
+/// One line per request: time, method, path (no query: tokens travel
+/// there), status and milliseconds.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let start = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = loggable_path(request.uri().path());
+    let response = next.run(request).await;
+    eprintln!(
+        "{} {method} {path} {} {}ms",
+        crate::time::rfc3339(std::time::SystemTime::now()),
+        response.status().as_u16(),
+        start.elapsed().as_millis()
+    );
+    response
+}
+
+/// A request path fit for a log line: at most 200 characters, printable,
+/// and any segment that holds an `@` (an address a client put there)
+/// replaced by `…`.
+fn loggable_path(path: &str) -> String {
+    let path: String = path
+        .split('/')
+        .map(|segment| {
+            if segment.contains('@') || segment.to_ascii_lowercase().contains("%40") {
+                "…".to_string()
+            } else {
+                segment
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    path.chars().take(200).collect()
 }
 
 /// Connections open at once; a client beyond them waits to be accepted.
@@ -318,4 +368,15 @@ fn page_in(status: StatusCode, lang: &str, title: &str, body: Markup) -> Respons
 fn server_error(e: anyhow::Error) -> Response {
     eprintln!("error: {e:#}");
     error_page()
+}
+
+#[cfg(test)]
+mod log_tests {
+    #[test]
+    fn paths_in_the_log_carry_no_address() {
+        assert_eq!(super::loggable_path("/archive/48/"), "/archive/48/");
+        assert_eq!(super::loggable_path("/x/a@example.com/y"), "/x/…/y");
+        assert_eq!(super::loggable_path("/a%40example.com"), "/…");
+        assert_eq!(super::loggable_path("/a\u{1b}b"), "/a?b");
+    }
 }

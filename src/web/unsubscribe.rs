@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
 use axum::extract::{Query, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,14 +18,8 @@ use crate::config::Config;
 use crate::message::reader;
 
 /// The path part of `[unsubscribe] url`.
-pub fn path(config: &Config) -> Result<String> {
-    let Some(url) = &config.file.unsubscribe.url else {
-        bail!(
-            "{}: [unsubscribe] has no url, so there is nothing to serve at an unsubscribe path",
-            config.path.display()
-        );
-    };
-    Ok(super::url_path(url))
+pub fn path(config: &Config) -> Option<String> {
+    config.file.unsubscribe.url.as_deref().map(super::url_path)
 }
 
 #[derive(Deserialize, Default)]
