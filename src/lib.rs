@@ -13,6 +13,7 @@ mod compose;
 mod config;
 mod error;
 mod fs;
+mod init;
 mod issue;
 mod message;
 pub mod project;

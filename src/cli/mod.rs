@@ -4,6 +4,7 @@
 mod bounces;
 mod build;
 mod check;
+mod init;
 mod schedule;
 mod send;
 mod subscribers;
@@ -36,6 +37,24 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a project that builds at once: config/newsletter.toml,
+    /// config/subscribers.toml, a first issue and a .gitignore. Asks for
+    /// the name and sender on a terminal when the flags leave them out;
+    /// never overwrites a file.
+    Init {
+        /// The project folder (default: this one).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// The newsletter's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The sender: "Name <address>" or "address".
+        #[arg(long, value_name = "ADDR")]
+        from: Option<String>,
+        /// The language of the issues: ko, en, ja, … (default en).
+        #[arg(long, value_name = "TAG")]
+        language: Option<String>,
+    },
     /// Scaffold a new issue folder with issue.toml and sample sections.
     New {
         /// The folder to create, e.g. issues/2026-12-04.
@@ -103,6 +122,13 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Print shell completions (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `letterpress man > letterpress.1`.
+    Man,
     /// Bounce and complaint reports: they change readers' status by the
     /// list's policy ([bounces] in the config).
     Bounces {
@@ -302,6 +328,14 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
         Command::New { dir } => done(new(&dir)),
+        Command::Init {
+            dir,
+            name,
+            from,
+            language,
+        } => done(init::run(&dir, name, from, language)),
+        Command::Completions { shell } => done(init::completions(shell)),
+        Command::Man => done(init::man()),
         Command::Build {
             issue,
             out,

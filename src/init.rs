@@ -1,0 +1,198 @@
+//! `letterpress init [DIR]`: a project that builds, checks and dry-runs at
+//! once: a commented `config/newsletter.toml`, `config/subscribers.toml`
+//! with the editor as its first reader, a first issue and a `.gitignore`.
+//! The themes are in the binary, so nothing else is needed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::fs::write_atomic;
+
+/// What the project is called and who sends it.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    /// The newsletter's name.
+    pub name: String,
+    /// The From header, `Name <address>` or `address`.
+    pub from: String,
+    /// The language tag (`ko`, `en`, …).
+    pub language: String,
+}
+
+/// What `init` wrote.
+pub struct Created {
+    /// The files, relative to the project folder.
+    pub files: Vec<PathBuf>,
+    /// The first issue's folder, relative to the project folder.
+    pub issue: PathBuf,
+}
+
+/// Checks the answers as the config will: one line, an address.
+pub fn check(answers: &Answers) -> Result<()> {
+    if answers.name.trim().is_empty()
+        || answers.name.chars().any(char::is_control)
+        || answers.name.chars().count() > 200
+    {
+        bail!("--name: the newsletter's name must be one line of 1 to 200 characters");
+    }
+    let address = answers
+        .from
+        .rsplit_once('<')
+        .map_or(answers.from.as_str(), |(_, a)| a.trim_end_matches('>'))
+        .trim();
+    if answers.from.contains(['\r', '\n'])
+        || crate::subscribers::parse_address(address).is_err()
+        || answers.from.parse::<lettre::message::Mailbox>().is_err()
+    {
+        bail!(
+            "--from: `{}` is not a sender address\n  help: write it as \"Name <letter@example.com>\" or \"letter@example.com\"",
+            answers.from.escape_debug()
+        );
+    }
+    let lang = &answers.language;
+    if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        bail!(
+            "--language: `{}` is not a language tag such as ko or en",
+            lang.escape_debug()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the project into `dir` (created when missing). Refuses, writing
+/// nothing, when any of its files is already there.
+pub fn init(dir: &Path, answers: &Answers) -> Result<Created> {
+    check(answers)?;
+    let issue = PathBuf::from("issues").join(format!("{}-first", crate::time::today()));
+    let files: Vec<(PathBuf, String)> = vec![
+        (
+            PathBuf::from("config/newsletter.toml"),
+            newsletter_toml(answers),
+        ),
+        (
+            PathBuf::from("config/subscribers.toml"),
+            subscribers_toml(answers),
+        ),
+        (PathBuf::from(".gitignore"), GITIGNORE.to_string()),
+    ];
+    for path in files.iter().map(|(p, _)| p).chain([&issue]) {
+        if dir.join(path).exists() {
+            bail!(
+                "{}: already exists; letterpress init never overwrites a file, so nothing was written\n  help: init a new folder (`letterpress init my-newsletter`), or move the file away",
+                dir.join(path).display()
+            );
+        }
+    }
+    let mut written = Vec::new();
+    for (path, text) in &files {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                anyhow::anyhow!("{}: cannot create the folder: {e}", parent.display())
+            })?;
+        }
+        write_atomic(&target, text.as_bytes())?;
+        written.push(path.clone());
+    }
+    for file in crate::issue::scaffold::scaffold(&dir.join(&issue))? {
+        written.push(
+            file.strip_prefix(dir)
+                .map(Path::to_path_buf)
+                .unwrap_or(file),
+        );
+    }
+    Ok(Created {
+        files: written,
+        issue,
+    })
+}
+
+/// A TOML string literal (quotes and escapes as TOML wants them).
+fn quoted(value: &str) -> String {
+    toml::Value::String(value.to_string()).to_string()
+}
+
+fn address_of(from: &str) -> String {
+    from.rsplit_once('<')
+        .map_or(from, |(_, a)| a.trim_end_matches('>'))
+        .trim()
+        .to_string()
+}
+
+fn newsletter_toml(a: &Answers) -> String {
+    let address = address_of(&a.from);
+    format!(
+        r#"# letterpress configuration. Paths are relative to this file. Secrets never
+# live here: they are read from the environment variables the *_env keys name.
+# Every key is described in letterpress's README.
+
+[newsletter]
+name     = {name}
+from     = {from}
+language = {language}                # <html lang>, labels, line wrapping
+# reply_to       = "editor@example.com"
+# base_url       = "https://news.example.com"   # web versions and the archive
+# postal_address = "Your postal address"        # anti-spam laws ask for it
+# theme          = "default"                    # or "letter", or a path
+# timezone       = "Asia/Seoul"                 # for local send_at times
+
+[subscribers]
+file = "subscribers.toml"
+
+[unsubscribe]
+mailto = {mailto}                # readers can always leave by mail
+# One-click unsubscribe (Gmail and Yahoo want it for bulk senders): run
+# `letterpress serve` behind your site and set
+# url        = "https://news.example.com/unsubscribe"
+# secret_env = "LETTERPRESS_UNSUBSCRIBE_SECRET"
+
+# The relay that delivers the mail. Add it before the first real send:
+# [smtp]
+# host         = "smtp.example.com"
+# port         = 587
+# security     = "starttls"      # starttls | tls | none (none: this machine only)
+# username     = {mailto}
+# password_env = "LETTERPRESS_SMTP_PASSWORD"
+
+[sending]
+concurrency     = 4
+rate_per_second = 10
+state_dir       = "../state"     # delivery journals: keep them
+
+# Sign with DKIM (mailbox providers want it):
+# [dkim]
+# domain           = "example.com"
+# selector         = "letterpress"
+# private_key_file = "dkim.pem"
+"#,
+        name = quoted(&a.name),
+        from = quoted(&a.from),
+        language = quoted(&a.language),
+        mailto = quoted(&address),
+    )
+}
+
+fn subscribers_toml(a: &Answers) -> String {
+    format!(
+        r#"# The readers, one [[subscriber]] table each.
+# status: active (default) | unsubscribed | bounced
+
+# You, so that `send --dry-run` shows what readers get.
+[[subscriber]]
+email         = {email}
+subscribed_at = {at}
+source        = "cli"
+"#,
+        email = quoted(&address_of(&a.from)),
+        at = quoted(&crate::time::rfc3339(std::time::SystemTime::now())),
+    )
+}
+
+const GITIGNORE: &str = "# letterpress: build output, dry runs and the send state
+issues/*/build/
+/out/
+/outbox/
+/state/
+*.toml.lock
+";
