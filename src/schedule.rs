@@ -413,10 +413,18 @@ fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
         &hidden,
         factory.subject(),
     )?;
-    if let Some(place) = &plan.place {
-        crate::bounces::after_send(&p.config, &ran, place)?;
+    let marked = match &plan.place {
+        Some(place) => crate::bounces::after_send(&p.config, &ran, place)?.len(),
+        None => 0,
+    };
+    let (mut summary, complete) = summary(&ran, &relay.name());
+    if marked > 0 {
+        // A change to the list: counted, never named.
+        summary.push_str(&format!(
+            "; {marked} reader{} marked bounced (the relay said the address does not exist)",
+            crate::plural(marked)
+        ));
     }
-    let (summary, complete) = summary(&ran, &relay.name());
     Ok(Event::Sent {
         name,
         summary,
