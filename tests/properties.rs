@@ -266,3 +266,69 @@ proptest! {
         }
     }
 }
+
+/// Pieces bounce reports are made of: DSN fields, MIME boundaries, codes,
+/// addresses, folding, Hangul and hostile bits.
+fn report() -> impl Strategy<Value = String> {
+    let pieces = prop::sample::select(vec![
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n",
+        "Content-Type: message/delivery-status\r\n",
+        "Content-Type: message/global-delivery-status\r\n",
+        "Content-Type: message/feedback-report\r\n",
+        "Content-Type: text/rfc822-headers\r\n",
+        "Content-Type: message/rfc822\r\n",
+        "\r\n--b\r\n",
+        "\r\n--b--\r\n",
+        "Final-Recipient: rfc822; gone@example.org\r\n",
+        "Original-Recipient: utf-8; \\x{AE40}@example.com\r\n",
+        "Original-Recipient: utf-8; \\x{\r\n",
+        "Action: failed\r\n",
+        "Action: delayed\r\n",
+        "Status: 5.1.1\r\n",
+        "Status: 4.\r\n",
+        "Diagnostic-Code: smtp; 550-5.1.1 user unknown\r\n",
+        "X-Failed-Recipients: a@example.org, @, x@\r\n",
+        "From: MAILER-DAEMON@example.net\r\n",
+        "Subject: Undelivered Mail Returned to Sender\r\n",
+        "Auto-Submitted: auto-replied\r\n",
+        "Original-Rcpt-To: b@example.org\r\n",
+        "To: bounces+0123456789abcdef0123@example.com\r\n",
+        "------ This is a copy of the message, including all the headers. ------\r\n",
+        " folded\r\n",
+        "\r\n\r\n",
+        "<a@b.c>:\r\n",
+        "@@@",
+        "5.",
+        "2.0.0 ",
+        "독자@예시.com ",
+        "\u{1b}[31m",
+        "\0",
+    ]);
+    prop::collection::vec(pieces, 0..60).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn any_bytes_or_report_pieces_classify_without_a_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..2000),
+        text in report(),
+    ) {
+        let ours = letterpress::bounces::classify::Ours {
+            addresses: vec!["letter@example.com".into(), "bounces@example.com".into()],
+        };
+        for input in [bytes.as_slice(), text.as_bytes()] {
+            let report = letterpress::bounces::classify::classify(input, &ours);
+            for r in &report.recipients {
+                prop_assert!(r.address.contains('@'));
+                prop_assert!(!r.address.contains(|c: char| c.is_control() || c.is_whitespace()));
+            }
+        }
+    }
+
+    #[test]
+    fn any_imap_url_parses_or_is_refused_without_a_panic(url in "(imaps?|pop3)://[ -~]{0,80}") {
+        let _ = letterpress::bounces::imap::Target::parse(&url);
+    }
+}
