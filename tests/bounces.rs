@@ -538,7 +538,20 @@ fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
             at(3)
         ));
     }
-    project.write("state/old.journal", journal);
+    project.write("state/old.journal", journal.clone());
+    // A journal nobody wrote to in the last 30 days is not read at all (a
+    // state folder of years of sends costs only the recent ones): its
+    // records would make a second send here.
+    project.write(
+        "state/ancient.journal",
+        journal.replace("issues/old", "issues/ancient"),
+    );
+    std::fs::File::options()
+        .write(true)
+        .open(project.path("state/ancient.journal"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(40 * 86_400))
+        .unwrap();
     let log = format!(
         "# letterpress bounces log: time kind reader status report action\n{0} hard r1@example.com status=5.1.1 report=<a@x> action=bounced\n{0} complaint r2@example.com status=- report=<b@x> action=unsubscribed\n",
         at(2)

@@ -105,20 +105,26 @@ impl Health {
 pub fn figures(config: &Config, now: Timestamp) -> Result<Health> {
     let state = super::state_dir(config);
     let since = now - SignedDuration::from_hours(24 * DAYS);
-    let mut sends: HashMap<String, Send> = HashMap::new();
-    each_journal(&state, |name, records| {
-        let issue = name.split(".shard-").next().unwrap_or(name).to_string();
-        let mut last: HashMap<String, Outcome> = HashMap::new();
-        let mut started = i64::MAX;
-        for r in records {
-            started = started.min(r.at);
-            let keep = last.get(&r.key).is_some_and(|o| *o == Outcome::Accepted);
-            if !keep {
-                last.insert(r.key, r.outcome);
-            }
+    // Per journal: each reader's last outcome (an accepted one stays) and
+    // the journal's first time.
+    let mut journals: HashMap<String, (i64, HashMap<String, Outcome>)> = HashMap::new();
+    let recent = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_secs(since.as_second().max(0) as u64);
+    each_journal(&state, recent, |name, r| {
+        let (started, last) = journals
+            .entry(name.to_string())
+            .or_insert((i64::MAX, HashMap::new()));
+        *started = (*started).min(r.at);
+        let keep = last.get(&r.key).is_some_and(|o| *o == Outcome::Accepted);
+        if !keep {
+            last.insert(r.key, r.outcome);
         }
+    })?;
+    let mut sends: HashMap<String, Send> = HashMap::new();
+    for (name, (started, last)) in journals {
+        let issue = name.split(".shard-").next().unwrap_or(&name).to_string();
         let Ok(started) = Timestamp::from_second(started) else {
-            return;
+            continue;
         };
         let send = sends.entry(issue.clone()).or_insert(Send {
             name: issue,
@@ -132,7 +138,7 @@ pub fn figures(config: &Config, now: Timestamp) -> Result<Health> {
         send.started = send.started.min(started);
         send.accepted += last.values().filter(|o| **o == Outcome::Accepted).count();
         send.refused += last.values().filter(|o| **o == Outcome::Failed).count();
-    })?;
+    }
     let mut sends: Vec<Send> = sends.into_values().filter(|s| s.started >= since).collect();
     sends.sort_by_key(|s| s.started);
     let log = super::log::path(&state);

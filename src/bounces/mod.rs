@@ -165,11 +165,14 @@ fn accepted(config: &Config, wanted: &HashSet<String>) -> Result<HashMap<String,
     if wanted.is_empty() {
         return Ok(found);
     }
-    crate::send::journal::each_journal(&state_dir(config), |_, records| {
-        for r in records {
-            if r.outcome == crate::send::journal::Outcome::Accepted && wanted.contains(&r.key) {
-                found.entry(r.key).or_default().push(r.at);
-            }
+    // Deliveries before the window cannot change a count within it.
+    let window = Policy::from_config(config).window;
+    let since = std::time::SystemTime::now()
+        .checked_sub(window.unsigned_abs())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    crate::send::journal::each_journal(&state_dir(config), since, |_, r| {
+        if r.outcome == crate::send::journal::Outcome::Accepted && wanted.contains(&r.key) {
+            found.entry(r.key).or_default().push(r.at);
         }
     })?;
     for times in found.values_mut() {

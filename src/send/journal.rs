@@ -179,9 +179,17 @@ pub struct Timed {
 }
 
 /// Calls `each` with the name of every journal in `dir` (the file name
-/// without `.journal`) and its records in file order, torn last lines and
-/// lines that are not records left out. Bounded by what is on disk.
-pub fn each_journal(dir: &Path, mut each: impl FnMut(&str, Vec<Timed>)) -> Result<()> {
+/// without `.journal`) written to since `since`, and each of its records in
+/// file order, one line at a time (torn last lines and lines that are not
+/// records left out). A journal last written before `since` holds nothing
+/// newer, so it is not read: a state folder of years of sends costs only
+/// the recent ones.
+pub fn each_journal(
+    dir: &Path,
+    since: std::time::SystemTime,
+    mut each: impl FnMut(&str, Timed),
+) -> Result<()> {
+    use std::io::BufRead;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -189,34 +197,55 @@ pub fn each_journal(dir: &Path, mut each: impl FnMut(&str, Vec<Timed>)) -> Resul
     };
     let mut paths: Vec<PathBuf> = entries
         .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "journal"))
+        .filter(|e| {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .map_or(true, |m| m >= since)
+        })
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "journal"))
         .collect();
     paths.sort();
     for path in paths {
-        let bytes = std::fs::read(&path)
+        let file = File::open(&path)
             .with_context(|| format!("{}: cannot read the journal", path.display()))?;
-        let end = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |e| e + 1);
-        let text = String::from_utf8_lossy(&bytes[..end]);
-        let records = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .filter_map(|line| {
-                let at = line.split(' ').next()?.parse::<jiff::Timestamp>().ok()?;
-                let record = Record::parse(line)?;
-                Some(Timed {
-                    at: at.as_second(),
-                    key: crate::subscribers::identity(&record.address),
-                    outcome: record.outcome,
-                    reply: record.reply,
-                })
-            })
-            .collect();
         let name = path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        each(&name, records);
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("{}: cannot read the journal", path.display()))?;
+            // The end, or a torn last line (no newline): done.
+            if read == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line);
+            let text = text.trim_end_matches('\n');
+            if text.starts_with('#') {
+                continue;
+            }
+            let parsed = text
+                .split(' ')
+                .next()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                .zip(Record::parse(text));
+            if let Some((at, record)) = parsed {
+                each(
+                    &name,
+                    Timed {
+                        at: at.as_second(),
+                        key: crate::subscribers::identity(&record.address),
+                        outcome: record.outcome,
+                        reply: record.reply,
+                    },
+                );
+            }
+        }
     }
     Ok(())
 }
