@@ -60,6 +60,7 @@ state_dir = "../state"
 
 [bounces]
 return_path = "bounces@example.com"
+verify = false                   # the corpus copies carry no tag or token
 TOML
 cp "$work/config/subscribers.toml" "$work/list.orig"
 export LETTERPRESS_UNSUBSCRIBE_SECRET=bench-secret-0123456789abcdef

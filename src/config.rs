@@ -59,6 +59,15 @@ pub struct Bounces {
     pub soft_window_days: u32,
     /// A PEM file of extra CA certificates to trust for `imaps://` sources.
     pub ca_file: Option<PathBuf>,
+    /// Act only on reports that prove whom they are about (a VERP tag, or
+    /// the reader's unsubscribe token in the returned original): anybody
+    /// can mail the bounce address a forged report.
+    #[serde(default = "default_verify")]
+    pub verify: bool,
+}
+
+fn default_verify() -> bool {
+    true
 }
 
 impl Default for Bounces {
@@ -68,6 +77,7 @@ impl Default for Bounces {
             soft_limit: default_soft_limit(),
             soft_window_days: default_soft_window(),
             ca_file: None,
+            verify: true,
         }
     }
 }

@@ -102,6 +102,13 @@ fn project(extra_readers: &[&str]) -> support::Project {
         ));
     }
     project.write("config/subscribers.toml", list);
+    // The corpus's reports carry no VERP tag or reader token (they were
+    // written from the formats' documentation): act on them.
+    project.edit(
+        "config/newsletter.toml",
+        "soft_window_days = 30",
+        "soft_window_days = 30\nverify           = false",
+    );
     project
 }
 
@@ -797,4 +804,52 @@ fn an_imap_folder_is_read_over_tls_and_only_recognised_messages_move() {
     imap(&[])
         .code(1)
         .stderr(predicates::str::contains("TLS with 127.0.0.1 failed"));
+}
+
+#[test]
+fn a_forged_report_changes_nothing_unless_it_proves_whom_it_is_about() {
+    let project = project(&[]);
+    project.edit("config/newsletter.toml", "verify           = false", "");
+    let report = std::fs::read_to_string(corpus().join("postfix-user-unknown.eml")).unwrap();
+    project.write("forged.eml", &report);
+    import(&project, "forged.eml", &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "gone-postfix@example.org: not verified, nothing changes",
+        ));
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "active");
+    assert!(!project.path("state/bounces.log").exists());
+
+    // Another reader's token proves nothing about this one.
+    let line = |reader: &str| {
+        format!(
+            "List-Unsubscribe: <https://news.example.com/unsubscribe?e={}&t={}>\n",
+            reader.replace('@', "%40"),
+            letterpress::token(SECRET.as_bytes(), reader)
+        )
+    };
+    let with = |reader: &str| {
+        report.replacen(
+            "Message-ID: <lp.",
+            &format!("{}Message-ID: <lp.", line(reader)),
+            1,
+        )
+    };
+    assert_ne!(
+        with("reader@example.com"),
+        report,
+        "the report has no returned Message-ID to put the line by"
+    );
+    project.write("other.eml", with("reader@example.com"));
+    import(&project, "other.eml", &[]).success();
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "active");
+
+    // The returned original's own List-Unsubscribe token proves it.
+    project.write("genuine.eml", with("gone-postfix@example.org"));
+    import(&project, "genuine.eml", &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "gone-postfix@example.org: marked bounced",
+        ));
+    assert_eq!(status_of(&project, "gone-postfix@example.org"), "bounced");
 }

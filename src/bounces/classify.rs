@@ -95,6 +95,9 @@ pub struct Report {
     pub date: Option<i64>,
     /// The addresses the report was delivered to (where a VERP tag is).
     pub envelope: Vec<String>,
+    /// Unsubscribe tokens (`t=` and 32 hex digits) anywhere in it: the
+    /// returned original's List-Unsubscribe proves whom it was sent to.
+    pub tokens: Vec<String>,
 }
 
 /// Addresses that are never a bounced reader: the newsletter's own.
@@ -142,13 +145,47 @@ pub fn classify(raw: &[u8], ours: &Ours) -> Report {
             id,
             date: None,
             envelope: Vec::new(),
+            tokens: Vec::new(),
         };
     };
     let mut report = read(&message, ours);
     report.id = message_id(&message).unwrap_or(id);
     report.date = message.date().map(|d| d.to_timestamp());
     report.envelope = envelope(&message);
+    report.tokens = tokens(raw);
     report
+}
+
+/// Every `t=` followed by 32 lowercase hex digits (at most 50).
+fn tokens(raw: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for i in t_equals(raw) {
+        let Some(candidate) = raw.get(i + 2..i + 34) else {
+            continue;
+        };
+        let after = raw.get(i + 34).copied();
+        let hex = candidate
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b));
+        if hex && !after.is_some_and(|b| b.is_ascii_hexdigit()) {
+            let token = String::from_utf8_lossy(candidate).into_owned();
+            if !found.contains(&token) {
+                found.push(token);
+            }
+        }
+        if found.len() >= 50 {
+            break;
+        }
+    }
+    found
+}
+
+/// The offsets of `t=` in `raw`.
+fn t_equals(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    raw.windows(2)
+        .enumerate()
+        .filter(|(_, w)| w == b"t=")
+        .map(|(i, _)| i)
 }
 
 fn read(message: &Message<'_>, ours: &Ours) -> Report {
@@ -160,6 +197,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> Report {
         id: String::new(),
         date: None,
         envelope: Vec::new(),
+        tokens: Vec::new(),
     };
     if let Some(fields) = &parts.feedback {
         return complaint(fields, &parts, ours);
@@ -351,6 +389,7 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> Report {
         id: String::new(),
         date: None,
         envelope: Vec::new(),
+        tokens: Vec::new(),
     }
 }
 
@@ -437,6 +476,7 @@ fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> Re
         id: String::new(),
         date: None,
         envelope: Vec::new(),
+        tokens: Vec::new(),
     }
 }
 

@@ -166,23 +166,22 @@ fn weigh(
                 found.borrow_mut().push(Vec::new());
                 continue;
             };
-            let readers = readers(report, list, &index, tags.as_ref());
+            let readers = readers(report, list, &index, tags.as_ref(), secret);
             if report.kind.acts() {
-                for (address, entry, kind, status) in &readers {
-                    if entry.is_some() {
-                        owners.borrow_mut().push(i);
-                        claims.push(Claim {
-                            address: address.clone(),
-                            entry: *entry,
-                            kind: *kind,
-                            status: status.clone(),
-                            report: report.id.clone(),
-                            at: report
-                                .date
-                                .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                                .unwrap_or_else(jiff::Timestamp::now),
-                        });
-                    }
+                let trusted = |n: &Named| n.verified || !config.bounces().verify;
+                for named in readers.iter().filter(|n| n.entry.is_some() && trusted(n)) {
+                    owners.borrow_mut().push(i);
+                    claims.push(Claim {
+                        address: named.address.clone(),
+                        entry: named.entry,
+                        kind: named.kind,
+                        status: named.status.clone(),
+                        report: report.id.clone(),
+                        at: report
+                            .date
+                            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                            .unwrap_or_else(jiff::Timestamp::now),
+                    });
                 }
             }
             found.borrow_mut().push(readers);
@@ -206,9 +205,20 @@ fn weigh(
         .collect())
 }
 
-/// A reader a report names: the address, its entry in the list, and what
-/// the report says of it.
-type Named = (String, Option<usize>, Kind, Option<String>);
+/// A reader a report names.
+struct Named {
+    /// The address as the report gives it (the list's, for a VERP tag).
+    address: String,
+    /// Its entry in the list.
+    entry: Option<usize>,
+    /// What the report says of it.
+    kind: Kind,
+    /// The status code.
+    status: Option<String>,
+    /// The report proves it is about this reader: the reader's VERP tag,
+    /// or the reader's unsubscribe token from the returned original.
+    verified: bool,
+}
 
 /// The readers of a report: the one its VERP tag names, else the
 /// recipients it gives, each looked up in the list.
@@ -217,6 +227,7 @@ fn readers(
     list: &List,
     index: &Index,
     tags: Option<&(String, verp::Tags)>,
+    secret: Option<&[u8]>,
 ) -> Vec<Named> {
     if let Some((base, tags)) = tags {
         let tagged = report
@@ -225,7 +236,6 @@ fn readers(
             .filter_map(|a| verp::tag_in(base, a))
             .find_map(|t| tags.entry(&t));
         if let Some(entry) = tagged {
-            let address = list.entries[entry].subscriber.email.clone();
             let said = report
                 .recipients
                 .iter()
@@ -234,7 +244,13 @@ fn readers(
                 Some(r) => (r.kind, r.status.clone()),
                 None => (report.kind, report.status.clone()),
             };
-            return vec![(address, Some(entry), kind, status)];
+            return vec![Named {
+                address: list.entries[entry].subscriber.email.clone(),
+                entry: Some(entry),
+                kind,
+                status,
+                verified: true,
+            }];
         }
     }
     report
@@ -244,7 +260,17 @@ fn readers(
             let entry = std::iter::once(&r.address)
                 .chain(&r.also)
                 .find_map(|a| index.find(a));
-            (r.address.clone(), entry, r.kind, r.status.clone())
+            let verified = entry.zip(secret).is_some_and(|(e, secret)| {
+                let token = crate::message::reader::token(secret, &list.entries[e].key);
+                report.tokens.contains(&token)
+            });
+            Named {
+                address: r.address.clone(),
+                entry,
+                kind: r.kind,
+                status: r.status.clone(),
+                verified,
+            }
         })
         .collect()
 }
@@ -293,17 +319,25 @@ fn verdict(
         _ if !recognised => "left",
         _ => "none",
     };
-    let details = details(message, readers, decisions, limit, kind, recognised);
+    let verify = config.bounces().verify;
+    let details = details(
+        message,
+        readers,
+        decisions,
+        (limit, verify),
+        kind,
+        recognised,
+    );
     let report = message.report.as_ref();
     Verdict {
         source: message.label.clone(),
         kind,
-        recipients: readers.iter().map(|(a, ..)| a.clone()).collect(),
+        recipients: readers.iter().map(|n| n.address.clone()).collect(),
         status: report.and_then(|r| r.status.clone()),
         in_list: readers
             .iter()
-            .filter(|(_, e, ..)| e.is_some())
-            .map(|(a, ..)| a.clone())
+            .filter(|n| n.entry.is_some())
+            .map(|n| n.address.clone())
             .collect(),
         action,
         details,
@@ -316,7 +350,7 @@ fn details(
     message: &Seen,
     readers: &[Named],
     decisions: &[Decision],
-    limit: u32,
+    (limit, verify): (u32, bool),
     kind: Kind,
     recognised: bool,
 ) -> Vec<String> {
@@ -324,9 +358,17 @@ fn details(
     if let Some(why) = &message.problem {
         details.push(why.clone());
     }
-    for (address, entry, _, _) in readers {
-        if entry.is_none() {
-            details.push(format!("{address} is not in the list: nothing changes"));
+    for named in readers {
+        if named.entry.is_none() {
+            details.push(format!(
+                "{} is not in the list: nothing changes",
+                named.address
+            ));
+        } else if !named.verified && verify && kind.acts() {
+            details.push(format!(
+                "{}: not verified, nothing changes: neither a VERP tag nor the reader's unsubscribe token is in the report, so it may be forged ([bounces] verify = false acts on such reports)",
+                named.address
+            ));
         }
     }
     for d in decisions {
