@@ -405,18 +405,8 @@ fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
         ..Settings::from_config(&p.config)
     };
     let hidden = indicatif::ProgressBar::hidden();
-    let ran = send::run(
-        &plan,
-        &factory,
-        &relay,
-        &settings,
-        &hidden,
-        factory.subject(),
-    )?;
-    let marked = match &plan.place {
-        Some(place) => crate::bounces::after_send(&p.config, &ran, place)?.len(),
-        None => 0,
-    };
+    let (ran, marked) = send::deliver(&p.config, &plan, &factory, &relay, &settings, &hidden)?;
+    let marked = marked?.len();
     let (mut summary, complete) = summary(&ran, &relay.name());
     if marked > 0 {
         // A change to the list: counted, never named.

@@ -92,34 +92,21 @@ fn deliver(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> 
     confirm(factory.subject(), plan.jobs.len(), &relay.name(), args.yes)?;
     let progress = progress_bar(plan.jobs.len());
     let settings = Settings::from_config(&p.config);
-    let ran = send::run(
-        plan,
-        factory,
-        &relay,
-        &settings,
-        &progress,
-        factory.subject(),
-    );
+    let delivered = send::deliver(&p.config, plan, factory, &relay, &settings, &progress);
     progress.finish_and_clear();
-    let ran = ran?;
+    let (ran, marked) = delivered?;
     print!("{}", summary(&ran, plan, factory.subject(), &relay.name()));
     if let Some(place) = &plan.place {
         println!("Journal: {}", place.journal().display());
-        mark_refused(p, &ran, place)?;
     }
-    finish(ran, p, args)
-}
-
-/// The relay's permanent refusals go through the bounce policy.
-fn mark_refused(p: &Project, ran: &Ran, place: &crate::send::journal::Place) -> Result<()> {
-    let marked = crate::bounces::after_send(&p.config, ran, place)?;
+    let marked = marked?;
     if !marked.is_empty() {
         println!(
             "Marked bounced (the relay said the address does not exist): {}",
             marked.join(", ")
         );
     }
-    Ok(())
+    finish(ran, p, args)
 }
 
 /// Says how the run ended and how to go on; the exit status.

@@ -322,6 +322,27 @@ fn refusing_sender(first: &FirstOutcomes) -> bool {
         || (first.seen < FIRST && first.refused >= 5 && first.refused * 5 >= first.seen * 4)
 }
 
+/// A send through the relay: [`run`], then, for a send to the list, the
+/// relay's permanent refusals applied to the list by the bounce policy
+/// ([`crate::bounces::after_send`]). The one path of `send`, scheduled
+/// sends and the welcome issue. With the run, the addresses marked bounced,
+/// or why they could not be marked (the run's outcome stands either way).
+pub fn deliver(
+    config: &Config,
+    plan: &Plan,
+    factory: &Factory<'_>,
+    relay: &Relay,
+    settings: &Settings,
+    progress: &ProgressBar,
+) -> Result<(Ran, Result<Vec<String>>)> {
+    let ran = run(plan, factory, relay, settings, progress, factory.subject())?;
+    let marked = match &plan.place {
+        Some(place) => crate::bounces::after_send(config, &ran, place),
+        None => Ok(Vec::new()),
+    };
+    Ok((ran, marked))
+}
+
 /// A dry run of the plan into `out` (created when missing): each message
 /// as a file. When a file cannot be written the run stops and takes back
 /// what it wrote, and says so in the error.

@@ -107,14 +107,7 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
     let mut settings = Settings::from_config(&project.config);
     settings.signals = false;
     let progress = indicatif::ProgressBar::hidden();
-    let ran = send::run(
-        &plan,
-        &factory,
-        &relay,
-        &settings,
-        &progress,
-        factory.subject(),
-    )?;
+    let (ran, marked) = send::deliver(config, &plan, &factory, &relay, &settings, &progress)?;
     let summary = &ran.summary;
     eprintln!(
         "welcome: {} accepted, {} refused, {} deferred",
@@ -122,6 +115,15 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         summary.failed.len(),
         summary.deferred.len()
     );
+    // A change to the list: counted, never named.
+    match marked {
+        Ok(marked) if !marked.is_empty() => eprintln!(
+            "welcome: {} reader(s) marked bounced (the relay said the address does not exist)",
+            marked.len()
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("error: the relay's refusals could not be applied to the list: {e:#}"),
+    }
     match ran.stopped {
         send::Stopped::Finished if summary.deferred.is_empty() => Ok(()),
         send::Stopped::Finished => {
