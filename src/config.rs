@@ -350,8 +350,12 @@ impl Config {
     }
 
     /// `[bounces]`, or its defaults when the table is absent.
-    pub fn bounces(&self) -> Bounces {
-        self.file.bounces.clone().unwrap_or_default()
+    pub fn bounces(&self) -> &Bounces {
+        static DEFAULT: std::sync::OnceLock<Bounces> = std::sync::OnceLock::new();
+        self.file
+            .bounces
+            .as_ref()
+            .unwrap_or_else(|| DEFAULT.get_or_init(Bounces::default))
     }
 
     /// Whether the newsletter is written in Korean.

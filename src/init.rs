@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::fs::write_atomic;
+use crate::subscribers::mailbox_address;
 
 /// What the project is called and who sends it.
 #[derive(Debug, Clone)]
@@ -36,11 +37,7 @@ pub fn check(answers: &Answers) -> Result<()> {
     {
         bail!("--name: the newsletter's name must be one line of 1 to 200 characters");
     }
-    let address = answers
-        .from
-        .rsplit_once('<')
-        .map_or(answers.from.as_str(), |(_, a)| a.trim_end_matches('>'))
-        .trim();
+    let address = mailbox_address(&answers.from);
     if answers.from.contains(['\r', '\n'])
         || crate::subscribers::parse_address(address).is_err()
         || answers.from.parse::<lettre::message::Mailbox>().is_err()
@@ -113,15 +110,8 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
 }
 
-fn address_of(from: &str) -> String {
-    from.rsplit_once('<')
-        .map_or(from, |(_, a)| a.trim_end_matches('>'))
-        .trim()
-        .to_string()
-}
-
 fn newsletter_toml(a: &Answers) -> String {
-    let address = address_of(&a.from);
+    let address = mailbox_address(&a.from);
     format!(
         r#"# letterpress configuration. Paths are relative to this file. Secrets never
 # live here: they are read from the environment variables the *_env keys name.
@@ -169,7 +159,7 @@ state_dir       = "../state"     # delivery journals: keep them
         name = quoted(&a.name),
         from = quoted(&a.from),
         language = quoted(&a.language),
-        mailto = quoted(&address),
+        mailto = quoted(address),
     )
 }
 
@@ -184,7 +174,7 @@ email         = {email}
 subscribed_at = {at}
 source        = "cli"
 "#,
-        email = quoted(&address_of(&a.from)),
+        email = quoted(mailbox_address(&a.from)),
         at = quoted(&crate::time::rfc3339(std::time::SystemTime::now())),
     )
 }

@@ -84,8 +84,9 @@ pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<
             let ca = config
                 .bounces()
                 .ca_file
+                .as_ref()
                 .map(|f| {
-                    let path = config.resolve(&f);
+                    let path = config.resolve(f);
                     std::fs::read(&path)
                         .map(|pem| (path.clone(), pem))
                         .map_err(|e| {
@@ -125,11 +126,11 @@ fn recognised(report: &Report, config: &Config) -> bool {
         Kind::AutoReply | Kind::Delayed => true,
         _ => {
             !report.recipients.is_empty()
-                || config.bounces().return_path.is_some_and(|base| {
+                || config.bounces().return_path.as_deref().is_some_and(|base| {
                     report
                         .envelope
                         .iter()
-                        .any(|a| verp::tag_in(&base, a).is_some())
+                        .any(|a| verp::tag_in(base, a).is_some())
                 })
         }
     }
@@ -155,7 +156,7 @@ fn weigh(
     let owners = RefCell::new(Vec::new());
     let found = RefCell::new(Vec::new());
     let decisions = record(config, dry_run, |list| {
-        let tags = match (config.bounces().return_path, secret) {
+        let tags = match (config.bounces().return_path.clone(), secret) {
             (Some(base), Some(secret)) => Some((base, verp::Tags::new(list, secret))),
             _ => None,
         };

@@ -99,13 +99,10 @@ pub fn ours(config: &Config) -> Ours {
     .into_iter()
     .flatten()
     {
-        let address = value
-            .rsplit_once('<')
-            .map_or(value.as_str(), |(_, a)| a.trim_end_matches('>'));
-        addresses.push(identity(address));
+        addresses.push(identity(crate::subscribers::mailbox_address(value)));
     }
-    if let Some(base) = config.bounces().return_path {
-        addresses.push(identity(&base));
+    if let Some(base) = &config.bounces().return_path {
+        addresses.push(identity(base));
     }
     if let Some(mailto) = &config.file.unsubscribe.mailto {
         addresses.push(identity(mailto));
@@ -126,11 +123,13 @@ pub fn record(
     claims_for: impl FnOnce(&List) -> Vec<Claim>,
 ) -> Result<Vec<Decision>> {
     let list_path = config.resolve(&config.file.subscribers.file);
-    let editor = match dry_run {
-        true => None,
-        false => Some(Editor::open(&list_path)?),
+    let (editor, list) = match dry_run {
+        true => (None, List::load(&list_path)?),
+        false => {
+            let (editor, list) = Editor::open_listed(&list_path)?;
+            (Some(editor), list)
+        }
     };
-    let list = List::load(&list_path)?;
     let claims = claims_for(&list);
     let log_path = log::path(&state_dir(config));
     let mut events = log::read(&log_path)?;

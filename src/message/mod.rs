@@ -115,7 +115,7 @@ impl<'a> Factory<'a> {
             dkim,
             date,
             secret,
-            return_path: config.bounces().return_path,
+            return_path: config.bounces().return_path.clone(),
         })
     }
 

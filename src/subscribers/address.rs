@@ -39,6 +39,15 @@ pub fn identity(address: &str) -> String {
     key
 }
 
+/// The address of a mailbox as a config writes it: `Name <addr>` or
+/// `addr` (the value was checked to be a mailbox where it was read).
+pub fn mailbox_address(mailbox: &str) -> &str {
+    mailbox
+        .rsplit_once('<')
+        .map_or(mailbox, |(_, a)| a.trim_end_matches('>'))
+        .trim()
+}
+
 /// Parses an address and makes sure a message to it can be built and
 /// carried by SMTP; the error says why not.
 pub fn parse_address(email: &str) -> Result<Address, String> {

@@ -26,6 +26,12 @@ pub struct Editor {
 impl Editor {
     /// Opens `path`; a missing file starts an empty list.
     pub fn open(path: &Path) -> Result<Editor> {
+        Editor::open_listed(path).map(|(editor, _)| editor)
+    }
+
+    /// Opens `path` like [`Editor::open`], with the list as it read it
+    /// under the lock: for an edit that decides from the list's entries.
+    pub fn open_listed(path: &Path) -> Result<(Editor, List)> {
         let lock = lock_list(path)?;
         let text = if path.exists() {
             read_text(path)?
@@ -33,7 +39,7 @@ impl Editor {
             String::new()
         };
         // The typed parse reports bad TOML and unknown keys with their lines.
-        List::parse(path, &text)?;
+        let list = List::parse(path, &text)?;
         let doc: DocumentMut = text
             .parse()
             .map_err(|e| anyhow!("{}: cannot parse the list: {e}", path.display()))?;
@@ -46,7 +52,7 @@ impl Editor {
                 path.display()
             );
         }
-        Ok(Editor::new(path.to_path_buf(), doc, lock))
+        Ok((Editor::new(path.to_path_buf(), doc, lock), list))
     }
 
     fn new(path: PathBuf, doc: DocumentMut, lock: std::fs::File) -> Editor {

@@ -14,7 +14,7 @@ use lettre::Address;
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use address::{ascii_form, identity, parse_address};
+pub use address::{ascii_form, identity, mailbox_address, parse_address};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Parked, Stamp};
 
