@@ -89,8 +89,8 @@ pub fn sample(list: &List, issue: &Issue, wanted: Option<&str>) -> Sample {
         .or_else(|| list.recipients(&issue.audience, &[]).first().copied());
     match entry {
         Some(e) => Sample {
-            email: e.subscriber.email.clone(),
-            name: e.subscriber.name.clone(),
+            email: e.email().to_string(),
+            name: e.name().map(str::to_string),
             from_list: true,
         },
         None => Sample {

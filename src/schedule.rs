@@ -190,7 +190,7 @@ fn standing(
     let readers: Vec<&str> = list
         .recipients(&issue.audience, &[])
         .into_iter()
-        .map(|e| e.key.as_str())
+        .map(|e| e.key())
         .collect();
     let handled = match journals.is_empty() {
         true => journal::State::new(),

@@ -387,10 +387,9 @@ fn a_reader_subscribes_on_a_phone_and_confirms_in_the_browser() {
     let reader = readers
         .entries
         .iter()
-        .find(|e| e.subscriber.email == "phone.reader@example.net")
+        .find(|e| e.email() == "phone.reader@example.net")
         .expect("the reader is on the list")
-        .subscriber
-        .clone();
+        .subscriber();
     assert_eq!(reader.status, letterpress::Status::Active);
     assert_eq!(reader.name.as_deref(), Some("김휴대"));
     assert_eq!(reader.source.as_deref(), Some("form"));

@@ -229,7 +229,7 @@ proptest! {
         let again = List::load(&path).unwrap();
         prop_assert_eq!(again.entries.len(), entries.len() + accepted);
         for entry in &again.entries[entries.len()..] {
-            prop_assert!(entry.address.is_some(), "{:?}", entry);
+            prop_assert!(entry.is_valid(), "{:?}", entry);
         }
     }
 

@@ -34,12 +34,8 @@ fn one_click(base: &str, email: &str, token: &str) -> (u16, String) {
 
 fn status_of(project: &Project, email: &str) -> String {
     let list = letterpress::List::load(&project.path("config/subscribers.toml")).unwrap();
-    let entry = list
-        .entries
-        .iter()
-        .find(|e| e.subscriber.email == email)
-        .unwrap();
-    format!("{:?}", entry.subscriber.status)
+    let entry = list.entries.iter().find(|e| e.email() == email).unwrap();
+    format!("{:?}", entry.status())
 }
 
 #[test]

@@ -142,8 +142,8 @@ fn entry(project: &Project, email: &str) -> Option<letterpress::Subscriber> {
     let list = letterpress::List::load(&project.path(LIST)).unwrap();
     list.entries
         .into_iter()
-        .find(|e| e.subscriber.email.eq_ignore_ascii_case(email))
-        .map(|e| e.subscriber)
+        .find(|e| e.email().eq_ignore_ascii_case(email))
+        .map(|e| e.subscriber())
 }
 
 #[test]
@@ -562,16 +562,16 @@ fn many_readers_join_while_others_leave_and_the_cli_edits() {
     let mut seen = HashSet::new();
     for entry in &list.entries {
         assert!(
-            seen.insert(entry.subscriber.email.to_lowercase()),
+            seen.insert(entry.email().to_lowercase()),
             "{} twice",
-            entry.subscriber.email
+            entry.email()
         );
     }
     let status = |email: &str| {
         list.entries
             .iter()
-            .find(|e| e.subscriber.email == email)
-            .map(|e| e.subscriber.status)
+            .find(|e| e.email() == email)
+            .map(|e| e.status())
     };
     for address in posted.iter().chain(minted.iter().map(|(a, _)| a)) {
         assert_eq!(

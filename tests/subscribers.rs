@@ -38,12 +38,9 @@ fn add_unsubscribe_remove_keep_comments() {
     let entry = list
         .entries
         .iter()
-        .find(|e| e.subscriber.email == "new@example.net")
+        .find(|e| e.email() == "new@example.net")
         .unwrap();
-    let joined = entry
-        .subscriber
-        .joined()
-        .expect("subscribed_at is an RFC 3339 time");
+    let joined = entry.joined().expect("subscribed_at is an RFC 3339 time");
     assert!((jiff::Timestamp::now().as_second() - joined.as_second()).abs() < 60);
 
     subscribers(&project, &["add", "NEW@example.net"])

@@ -240,13 +240,13 @@ fn readers(
             let said = report
                 .recipients
                 .iter()
-                .find(|r| identity(&r.address) == list.entries[entry].key);
+                .find(|r| identity(&r.address) == list.entries[entry].key());
             let (kind, status) = match said {
                 Some(r) => (r.kind, r.status.clone()),
                 None => (report.kind, report.status.clone()),
             };
             return vec![Named {
-                address: list.entries[entry].subscriber.email.clone(),
+                address: list.entries[entry].email().to_string(),
                 entry: Some(entry),
                 kind,
                 status,
@@ -262,7 +262,7 @@ fn readers(
                 .chain(&r.also)
                 .find_map(|a| index.find(a));
             let verified = entry.zip(secret).is_some_and(|(e, secret)| {
-                let token = crate::message::reader::token(secret, &list.entries[e].key);
+                let token = crate::message::reader::token(secret, list.entries[e].key());
                 report.tokens.contains(&token)
             });
             Named {
@@ -283,7 +283,7 @@ impl<'a> Index<'a> {
     fn new(list: &'a List) -> Index<'a> {
         let mut map = std::collections::HashMap::with_capacity(list.entries.len());
         for (i, e) in list.entries.iter().enumerate() {
-            map.entry(e.key.as_str()).or_insert(i);
+            map.entry(e.key()).or_insert(i);
         }
         Index(map)
     }

@@ -136,7 +136,7 @@ pub fn record(
     let soft: HashSet<String> = claims
         .iter()
         .filter(|c| c.kind == Kind::Soft)
-        .filter_map(|c| c.entry.map(|i| list.entries[i].key.clone()))
+        .filter_map(|c| c.entry.map(|i| list.entries[i].key().to_string()))
         .collect();
     let deliveries = accepted(config, &soft)?;
     let mut weigher = Weigher::new(&list, Policy::from_config(config), &events, deliveries);
@@ -207,9 +207,11 @@ impl<'a> Weigher<'a> {
             .collect();
         let mut status = HashMap::with_capacity(list.entries.len());
         for entry in &list.entries {
-            let known = status.entry(entry.key.clone()).or_insert(Status::Active);
-            if entry.subscriber.status != Status::Active {
-                *known = entry.subscriber.status;
+            let known = status
+                .entry(entry.key().to_string())
+                .or_insert(Status::Active);
+            if entry.status() != Status::Active {
+                *known = entry.status();
             }
         }
         Weigher {
@@ -234,13 +236,13 @@ impl<'a> Weigher<'a> {
             return decision(claim, Action::Nothing, false, None);
         };
         let entry = &self.list.entries[index];
-        let key = entry.key.clone();
-        let joined = entry.subscriber.joined();
+        let key = entry.key().to_string();
+        let joined = entry.joined();
         let current = self.status.get(&key).copied().unwrap_or(Status::Active);
         if let Some(&(action, at)) = self.seen.get(&(claim.report.clone(), key.clone())) {
             let lost = current == Status::Active && joined.is_none_or(|j| j < at);
             if lost {
-                self.change(&entry.subscriber.email, &key, action);
+                self.change(entry.email(), &key, action);
             }
             return decision(claim, action, true, None);
         }
@@ -261,7 +263,7 @@ impl<'a> Weigher<'a> {
                 }
             }
         };
-        self.change(&entry.subscriber.email, &key, action);
+        self.change(entry.email(), &key, action);
         let event = Event {
             at,
             kind: claim.kind,
@@ -358,7 +360,7 @@ pub fn refusals<'a>(
             .entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (e.key.as_str(), i))
+            .map(|(i, e)| (e.key(), i))
             .collect();
         let now = Timestamp::now();
         failed

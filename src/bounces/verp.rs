@@ -67,7 +67,7 @@ impl Tags {
             .entries
             .iter()
             .enumerate()
-            .map(|(i, e)| (tag(secret, &e.key), i))
+            .map(|(i, e)| (tag(secret, e.key()), i))
             .collect();
         Tags { by_tag }
     }

@@ -76,7 +76,7 @@ fn check_issue_file(
     }
     let mut unknown_tag = false;
     for tag in &issue.audience {
-        let reached = list.entries.iter().any(|e| e.subscriber.tags.contains(tag));
+        let reached = list.entries.iter().any(|e| e.tags().contains(tag));
         if !reached {
             unknown_tag = true;
             report.add(
@@ -276,13 +276,7 @@ fn check_list(list: &List, scope: Scope, report: &mut Report) {
         report.add(&list.path, f.line, level, f.message.clone());
     }
     for entry in &list.entries {
-        let local = entry
-            .subscriber
-            .email
-            .split('@')
-            .next()
-            .unwrap_or("")
-            .to_lowercase();
+        let local = entry.email().split('@').next().unwrap_or("").to_lowercase();
         if ROLES.contains(&local.as_str()) {
             report.add(
                 &list.path,
@@ -290,7 +284,7 @@ fn check_list(list: &List, scope: Scope, report: &mut Report) {
                 Level::Warning,
                 format!(
                     "`{}` is a role address; it rarely belongs to a reader",
-                    entry.subscriber.email
+                    entry.email()
                 ),
             );
         }

@@ -175,7 +175,7 @@ impl Plan {
                 let name = project
                     .list
                     .find(raw)
-                    .and_then(|e| e.subscriber.name.clone());
+                    .and_then(|e| e.name().map(str::to_string));
                 Ok(Job::new(address, name))
             })
             .collect::<Result<Vec<Job>>>()?;
@@ -204,8 +204,8 @@ fn list_readers(project: &Project, request: &Request<'_>) -> Result<Vec<Job>> {
     let jobs: Vec<Job> = list
         .recipients(audience, request.tags)
         .into_iter()
-        .filter(|e| request.only.is_none_or(|only| only.contains(&e.key)))
-        .filter_map(|e| Some(Job::new(e.address.clone()?, e.subscriber.name.clone())))
+        .filter(|e| request.only.is_none_or(|only| only.contains(e.key())))
+        .filter_map(|e| Some(Job::new(e.address()?, e.name().map(str::to_string))))
         .collect();
     if jobs.is_empty() {
         let tagged = |what: &str, tags: &[String], joiner: &str| match tags.is_empty() {

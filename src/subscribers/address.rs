@@ -68,6 +68,9 @@ pub fn parse_address(email: &str) -> Result<Address, String> {
     }
     let address = Address::from_str(email)
         .map_err(|e| format!("`{email}` is not a valid email address ({e})"))?;
+    if is_plain(&address) {
+        return Ok(address);
+    }
     // lettre accepts some addresses (a quoted local part with a space) that
     // its own header writer then cannot read back, so no message to them
     // could be built: find those here, not in the middle of a send.
@@ -81,6 +84,30 @@ pub fn parse_address(email: &str) -> Result<Address, String> {
         ));
     }
     Ok(address)
+}
+
+/// An ASCII dot-atom at an ASCII host name: written into a header as it
+/// is and read back the same, so it needs no round trip to prove it.
+fn is_plain(address: &Address) -> bool {
+    let atext = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c);
+    let user = address.user().as_bytes();
+    let domain = address.domain().as_bytes();
+    !user.is_empty()
+        && user
+            .split(|&c| c == b'.')
+            .all(|atom| !atom.is_empty() && atom.iter().all(|&c| atext(c)))
+        && domain
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+}
+
+/// Whether `address` is its own [`identity`]: the common case of an
+/// address already in lower-case ASCII, which needs no copy.
+pub fn is_own_identity(address: &str) -> bool {
+    address
+        .bytes()
+        .all(|c| c.is_ascii() && !c.is_ascii_uppercase() && !c.is_ascii_whitespace())
+        && !address.contains("xn--")
 }
 
 /// The form of `address` to give a relay that does not offer SMTPUTF8: the
@@ -115,6 +142,20 @@ mod tests {
     #[test]
     fn addresses_no_message_can_carry_are_refused() {
         assert!(parse_address("reader@example.com").is_ok());
+        assert!(parse_address("first.last+tag@sub.example.com").is_ok());
+        for plain in ["reader@example.com", "a.b+c@x-y.example.org"] {
+            assert!(is_plain(&Address::from_str(plain).unwrap()));
+            assert!(is_own_identity(plain));
+            assert_eq!(identity(plain), plain);
+        }
+        for other in ["\"a b\"@example.com", "독자@example.com", "a@[127.0.0.1]"] {
+            if let Ok(address) = Address::from_str(other) {
+                assert!(!is_plain(&address), "{other}");
+            }
+        }
+        assert!(!is_own_identity("Reader@example.com"));
+        assert!(!is_own_identity("a@xn--bcher-kva.example"));
+        assert!(!is_own_identity(" a@example.com"));
         assert!(parse_address("김독자@example.com").is_ok());
         let err = parse_address("\"john doe\"@example.com").unwrap_err();
         assert!(err.contains("cannot be written"), "{err}");

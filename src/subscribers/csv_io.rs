@@ -199,7 +199,7 @@ pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(["email", "name", "status", "tags", "subscribed_at", "source"])?;
     for entry in &list.entries {
-        let s = &entry.subscriber;
+        let s = &entry.subscriber();
         writer.write_record([
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),

@@ -4,6 +4,8 @@
 mod address;
 mod csv_io;
 mod edit;
+mod entry;
+mod read;
 pub mod report;
 
 use std::collections::HashMap;
@@ -17,6 +19,7 @@ use toml::Spanned;
 pub use address::{ascii_form, identity, mailbox_address, parse_address};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Parked, Stamp};
+pub use entry::{Entry, Fields};
 
 use crate::error::{read_text, Located};
 
@@ -113,19 +116,6 @@ impl Subscriber {
 /// The longest `source` value: a word, not a note.
 pub const MAX_SOURCE_CHARS: usize = 64;
 
-/// A reader with the line of its entry and, when valid, its parsed address.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The entry.
-    pub subscriber: Subscriber,
-    /// 1-based line of the `[[subscriber]]` table.
-    pub line: usize,
-    /// The parsed address; `None` when the entry is invalid.
-    pub address: Option<Address>,
-    /// The address's [`identity`], computed once at load.
-    pub key: String,
-}
-
 /// How serious a finding about the list is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -180,64 +170,88 @@ struct ListFile {
 }
 
 impl List {
-    /// Loads and validates `path`.
+    /// Loads and validates `path`, a line at a time.
     pub fn load(path: &Path) -> Result<List> {
-        let source = read_text(path)?;
-        List::parse(path, &source)
+        match read::Reader::file(path) {
+            Ok(Some((entries, findings))) => Ok(List::new(path, entries, findings)),
+            Ok(None) => List::parse_whole(path, &read_text(path)?),
+            Err(e) => Err(anyhow::anyhow!(
+                "{}: cannot read the file: {e}",
+                path.display()
+            )),
+        }
     }
 
     /// Parses and validates the text of a list file.
     pub fn parse(path: &Path, source: &str) -> Result<List> {
-        let parsed = parse_entries(path, source)?;
+        match read::Reader::text(source) {
+            Some((entries, findings)) => Ok(List::new(path, entries, findings)),
+            None => List::parse_whole(path, source),
+        }
+    }
+
+    /// The list through the parser of the whole file, which reads every
+    /// spelling TOML allows and names the line of what it cannot read.
+    fn parse_whole(path: &Path, source: &str) -> Result<List> {
+        let file: ListFile =
+            toml::from_str(source).map_err(|e| Located::from_toml(path, source, 0, &e))?;
+        let lines = LineIndex::new(source);
+        let mut tags = entry::Tags::default();
         let mut findings = Vec::new();
-        let mut seen: HashMap<String, usize> = HashMap::with_capacity(parsed.len());
-        let entries = parsed
+        let entries = file
+            .subscriber
             .into_iter()
-            .map(|(line, subscriber)| {
-                let address = match validate(&subscriber) {
-                    Ok(address) => Some(address),
-                    Err(message) => {
+            .map(|spanned| {
+                let line = lines.line(spanned.span().start);
+                let fields = Fields::of(spanned.get_ref());
+                let valid = validate_fields(&fields)
+                    .map_err(|message| {
                         findings.push(Finding {
                             line,
                             severity: Severity::Error,
                             message,
-                        });
-                        None
-                    }
-                };
-                let key = identity(&subscriber.email);
-                if let Some(&first) = seen.get(&key) {
-                    findings.push(Finding {
-                        line,
-                        severity: Severity::Warning,
-                        message: format!(
-                            "`{}` duplicates the entry on line {first}; it is sent once",
-                            subscriber.email
-                        ),
-                    });
-                } else {
-                    seen.insert(key.clone(), line);
-                }
-                Entry {
-                    subscriber,
-                    line,
-                    address,
-                    key,
-                }
+                        })
+                    })
+                    .is_ok();
+                Entry::new(line, fields, valid, &mut tags)
             })
             .collect();
-        Ok(List {
+        Ok(List::new(path, entries, findings))
+    }
+
+    /// The list with a warning for every entry whose address an earlier
+    /// entry already has.
+    fn new(path: &Path, entries: Vec<Entry>, mut findings: Vec<Finding>) -> List {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
+        for entry in &entries {
+            match seen.get(entry.key()) {
+                Some(&first) => findings.push(Finding {
+                    line: entry.line,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "`{}` duplicates the entry on line {first}; it is sent once",
+                        entry.email()
+                    ),
+                }),
+                None => {
+                    seen.insert(entry.key(), entry.line);
+                }
+            }
+        }
+        drop(seen);
+        findings.sort_by_key(|f| (f.line, f.severity == Severity::Warning));
+        List {
             path: path.to_path_buf(),
             entries,
             findings,
-        })
+        }
     }
 
     /// Counts by status of `entries`, and the list's invalid and duplicate entries.
     pub fn counts<'a>(&self, entries: impl Iterator<Item = &'a Entry>) -> Counts {
         let mut counts = Counts::default();
         for entry in entries {
-            match entry.subscriber.status {
+            match entry.status() {
                 Status::Active => counts.active += 1,
                 Status::Unsubscribed => counts.unsubscribed += 1,
                 Status::Bounced => counts.bounced += 1,
@@ -264,13 +278,13 @@ impl List {
         let stopped = self.stopped();
         let mut seen = std::collections::HashSet::with_capacity(self.entries.len());
         let carries = |entry: &Entry, wanted: &[String]| {
-            wanted.is_empty() || entry.subscriber.tags.iter().any(|t| wanted.contains(t))
+            wanted.is_empty() || entry.tags().iter().any(|t| wanted.contains(t))
         };
         self.entries
             .iter()
-            .filter(|e| e.subscriber.status == Status::Active && e.address.is_some())
+            .filter(|e| e.status() == Status::Active && e.is_valid())
             .filter(|e| carries(e, audience) && carries(e, tags))
-            .filter(|e| !stopped.contains(e.key.as_str()) && seen.insert(e.key.as_str()))
+            .filter(|e| !stopped.contains(e.key()) && seen.insert(e.key()))
             .collect()
     }
 
@@ -279,15 +293,15 @@ impl List {
     pub fn stopped(&self) -> std::collections::HashSet<&str> {
         self.entries
             .iter()
-            .filter(|e| e.subscriber.status != Status::Active)
-            .map(|e| e.key.as_str())
+            .filter(|e| e.status() != Status::Active)
+            .map(|e| e.key())
             .collect()
     }
 
     /// The entry for `address`, compared by `identity`.
     pub fn find(&self, address: &str) -> Option<&Entry> {
         let key = identity(address);
-        self.entries.iter().find(|e| e.key == key)
+        self.entries.iter().find(|e| e.key() == key)
     }
 
     /// An error listing every invalid entry, for `send`.
@@ -316,60 +330,6 @@ impl List {
     }
 }
 
-/// The `[[subscriber]]` tables of a list with their lines. Each table is
-/// parsed on its own, so a large list never needs the whole document in
-/// memory at once; anything unusual (keys before the first table, inline
-/// arrays) goes through the parser of the whole file.
-fn parse_entries(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> {
-    let mut headers = Vec::new();
-    let mut offset = 0;
-    for (index, line) in source.split_inclusive('\n').enumerate() {
-        if is_subscriber_header(line) {
-            headers.push((index + 1, offset, offset + line.len()));
-        }
-        offset += line.len();
-    }
-    let preamble = &source[..headers.first().map_or(source.len(), |h| h.1)];
-    let plain_preamble = preamble.lines().all(|l| {
-        let l = l.trim();
-        l.is_empty() || l.starts_with('#')
-    });
-    // A multi-line string may hold a line that looks like a table header:
-    // only the parser of the whole file can tell.
-    if !plain_preamble || source.contains("\"\"\"") || source.contains("'''") {
-        return parse_whole(path, source);
-    }
-    let mut entries = Vec::with_capacity(headers.len());
-    for (i, &(line, _, body_start)) in headers.iter().enumerate() {
-        let body_end = headers.get(i + 1).map_or(source.len(), |h| h.1);
-        match toml::from_str::<Subscriber>(&source[body_start..body_end]) {
-            Ok(subscriber) => entries.push((line, subscriber)),
-            // The split is only a shortcut: whatever it cannot read, the
-            // whole file's parser reads or explains.
-            Err(_) => return parse_whole(path, source),
-        }
-    }
-    Ok(entries)
-}
-
-fn parse_whole(path: &Path, source: &str) -> Result<Vec<(usize, Subscriber)>> {
-    let file: ListFile =
-        toml::from_str(source).map_err(|e| Located::from_toml(path, source, 0, &e))?;
-    let lines = LineIndex::new(source);
-    Ok(file
-        .subscriber
-        .into_iter()
-        .map(|spanned| (lines.line(spanned.span().start), spanned.into_inner()))
-        .collect())
-}
-
-/// `[[subscriber]]`, with optional spaces and a trailing comment.
-fn is_subscriber_header(line: &str) -> bool {
-    let code = line.split('#').next().unwrap_or("");
-    let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    compact == "[[subscriber]]"
-}
-
 /// The longest display name: with the address it keeps the To header, even
 /// RFC 2047-encoded, within the 998 octets a line may have.
 pub const MAX_NAME_CHARS: usize = 150;
@@ -377,7 +337,13 @@ pub const MAX_NAME_CHARS: usize = 150;
 /// Checks one entry: a deliverable address, a name fit for a header and
 /// tags on one line.
 pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String> {
-    if let Some(name) = &subscriber.name {
+    validate_fields(&Fields::of(subscriber))?;
+    parse_address(&subscriber.email)
+}
+
+/// [`validate`] for the fields of an entry however they were read.
+pub fn validate_fields(subscriber: &Fields<'_>) -> std::result::Result<(), String> {
+    if let Some(name) = subscriber.name {
         if name.chars().any(char::is_control) {
             return Err(format!(
                 "the name of `{}` contains a line break or control character",
@@ -402,7 +368,7 @@ pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String>
             subscriber.email, tag
         ));
     }
-    if let Some(at) = &subscriber.subscribed_at {
+    if let Some(at) = subscriber.subscribed_at {
         if at.parse::<jiff::Timestamp>().is_err() {
             return Err(format!(
                 "`{}` has subscribed_at = {at:?}, which is not an RFC 3339 time such as \"2026-12-02T09:30:00Z\"",
@@ -410,7 +376,7 @@ pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String>
             ));
         }
     }
-    if let Some(source) = &subscriber.source {
+    if let Some(source) = subscriber.source {
         if source.trim().is_empty()
             || source.chars().any(char::is_control)
             || source.chars().count() > MAX_SOURCE_CHARS
@@ -421,7 +387,7 @@ pub fn validate(subscriber: &Subscriber) -> std::result::Result<Address, String>
             ));
         }
     }
-    parse_address(&subscriber.email)
+    parse_address(subscriber.email).map(drop)
 }
 
 /// Byte offset → line number, for large files.
@@ -498,11 +464,7 @@ email = "d@example.com"
 status = "bounced"
 "#,
         );
-        let emails = |v: Vec<&Entry>| {
-            v.iter()
-                .map(|e| e.subscriber.email.clone())
-                .collect::<Vec<_>>()
-        };
+        let emails = |v: Vec<&Entry>| v.iter().map(|e| e.email().to_string()).collect::<Vec<_>>();
         assert_eq!(
             emails(list.recipients(&[], &[])),
             ["a@example.com", "c@example.com"]

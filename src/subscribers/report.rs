@@ -36,12 +36,12 @@ pub fn table(list: &List, tags: &[String], count_only: bool, out: &mut dyn Write
     let shown: Vec<_> = list
         .entries
         .iter()
-        .filter(|e| tags.is_empty() || e.subscriber.tags.iter().any(|t| tags.contains(t)))
+        .filter(|e| tags.is_empty() || e.tags().iter().any(|t| tags.contains(t)))
         .collect();
     let mut out = std::io::BufWriter::new(out);
     if !count_only {
         for e in &shown {
-            let s = &e.subscriber;
+            let s = &e.subscriber();
             let name = s.name.as_deref().unwrap_or("");
             writeln!(
                 out,

@@ -178,7 +178,7 @@ fn draft(
         .recipients(&issue.audience, &[])
         .iter()
         .take(100)
-        .map(|e| e.subscriber.email.as_str())
+        .map(|e| e.email())
         .collect();
     let src = format!(
         "/preview/{}/email.html?as={}&v={generation}",
