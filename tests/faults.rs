@@ -238,6 +238,36 @@ fn a_reader_who_unsubscribes_during_the_send_is_not_mailed_in_it() {
         .output()
         .unwrap();
     assert!(unsubscribe.status.success(), "{:?}", text(&unsubscribe));
+    assert_left_out_reader35(child, &server, n);
+}
+
+#[test]
+fn a_reader_who_unsubscribes_through_serve_during_the_send_is_not_mailed_in_it() {
+    let server = Server::start(Script::default());
+    let n = 40;
+    let project = project(server.port, n, 20, "../state");
+    let served = support::Served::start(&project, SECRET, &[]);
+    let list_before = project.read("config/subscribers.toml");
+    let child = send_command(&project, &[]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let token = letterpress::token(SECRET.as_bytes(), "reader35@example.com");
+    let response = ureq::post(&format!(
+        "{}/unsubscribe?e=reader35%40example.com&t={token}",
+        served.base
+    ))
+    .content_type("application/x-www-form-urlencoded")
+    .send("List-Unsubscribe=One-Click")
+    .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    // Recorded in the change log: the list file itself is not rewritten
+    // while the server is busy.
+    assert_eq!(project.read("config/subscribers.toml"), list_before);
+    assert!(project.path("config/subscribers.toml.changes").exists());
+    assert_left_out_reader35(child, &server, n);
+}
+
+/// The send ended well, said it left reader35 out, and did not mail them.
+fn assert_left_out_reader35(child: std::process::Child, server: &Server, n: usize) {
     let output = child.wait_with_output().unwrap();
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");

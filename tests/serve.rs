@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use support::{Project, Served};
 
 const SECRET: &str = "serve-test-secret";
@@ -60,7 +62,20 @@ fn one_click_unsubscribes_once_and_keeps_the_file() {
 
     let (status, body) = one_click(&served.base, "jane.doe@example.org", &token);
     assert_eq!(status, 200, "{body}");
+    // Answered once it is in the change log, which every command reads.
     assert_eq!(status_of(&project, "jane.doe@example.org"), "Unsubscribed");
+    let log = project.path("config/subscribers.toml.changes");
+    assert!(
+        project.read("config/subscribers.toml") == before || !log.exists(),
+        "the list is rewritten only when the server is idle"
+    );
+
+    // Idle, the server folds the log into the file, comments kept.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while log.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!log.exists(), "the change log was not folded in");
     let after = project.read("config/subscribers.toml");
     assert!(after.starts_with("# The subscriber list. One [[subscriber]] table per reader.\n"));
     assert!(
@@ -71,6 +86,7 @@ fn one_click_unsubscribes_once_and_keeps_the_file() {
     // Repeating it is harmless and writes nothing.
     let (status, _) = one_click(&served.base, "jane.doe@example.org", &token);
     assert_eq!(status, 200);
+    assert!(!log.exists());
     assert_eq!(project.read("config/subscribers.toml"), after);
 }
 

@@ -240,6 +240,9 @@ pub enum SubscribersCommand {
         #[arg(long, value_name = "TAG")]
         tag: Vec<String>,
     },
+    /// Fold the change log (`<list>.changes`: unsubscribes and confirmed
+    /// subscriptions recorded by `serve`) into the list file, comments kept.
+    Compact,
     /// Write the list as CSV (email, name, status, tags).
     Export {
         /// A file to write instead of standard output.

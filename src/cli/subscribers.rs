@@ -1,4 +1,5 @@
-//! `letterpress subscribers …`: list, add, remove, unsubscribe, import, export.
+//! `letterpress subscribers …`: list, add, remove, unsubscribe, import,
+//! compact, export.
 
 use std::path::Path;
 
@@ -54,6 +55,14 @@ pub fn run(config_path: &Path, command: &C) -> Result<()> {
             eprint!("{}", done.skipped(file));
             println!("{}", done.summary(&path));
         }
+        C::Compact => match crate::subscribers::compact(&path)? {
+            0 => println!("{shown}: no changes to fold in"),
+            n => println!(
+                "{shown}: folded in {n} change{} from {}",
+                if n == 1 { "" } else { "s" },
+                crate::subscribers::changes::log_path(&path).display()
+            ),
+        },
         C::Export { out } => export(&path, out.as_deref())?,
     }
     Ok(())

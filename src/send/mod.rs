@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::message::{Factory, Purpose};
-use crate::subscribers::{identity, stamp, List, Stamp};
+use crate::subscribers::{identity, stamp, Change, List, Stamp};
 pub use dryrun::DryRun;
 use journal::{Journal, Outcome, Pending, Record, WriteFailed};
 pub use plan::{Plan, Request, Shard};
@@ -107,54 +107,103 @@ impl Job {
 
 /// The list, looked at again before every message: a reader who
 /// unsubscribes (or is marked bounced) while a send runs is not mailed in
-/// that run. A look costs one `stat`; a changed file is read again at most
-/// once per [`RELOAD_EVERY`], so a list that changes all the time (a busy
-/// unsubscribe endpoint) cannot stall the send with reloads.
+/// that run. A look costs two `stat`s. Changes `serve` records in the
+/// list's change log are read as they are appended; a list file replaced
+/// (an edit, or the log folded in) is read again at most once per
+/// [`RELOAD_EVERY`], so a list that changes all the time cannot stall the
+/// send with reloads.
 pub struct ListWatch {
     path: std::path::PathBuf,
-    seen: Mutex<Option<Stamp>>,
-    reloaded: Mutex<Option<Instant>>,
-    stopped: Mutex<HashSet<String>>,
+    state: Mutex<Watched>,
+}
+
+struct Watched {
+    seen: Option<Stamp>,
+    reloaded: Option<Instant>,
+    /// How much of the change log has been read.
+    log_read: u64,
+    stopped: HashSet<String>,
 }
 
 /// The shortest time between two reloads of the list during a send.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 impl ListWatch {
-    /// Watches the list at `path`, as loaded for this send.
+    /// Watches the list at `path`, as loaded (with its log) for this send.
     pub fn new(path: &std::path::Path) -> ListWatch {
         ListWatch {
             path: path.to_path_buf(),
-            seen: Mutex::new(stamp(path)),
-            reloaded: Mutex::new(None),
-            stopped: Mutex::new(HashSet::new()),
+            state: Mutex::new(Watched {
+                seen: stamp(path),
+                reloaded: None,
+                log_read: log_len(path),
+                stopped: HashSet::new(),
+            }),
         }
     }
 
-    /// Whether `address` must not be mailed any more: the list changed
-    /// since the send began, and now has it unsubscribed or bounced.
+    /// Whether `address` must not be mailed any more: the list or its log
+    /// changed since the send began, and now has it unsubscribed or bounced.
     fn stops(&self, address: &Address) -> bool {
         let now = stamp(&self.path);
-        let mut seen = self.seen.lock().expect("watch");
-        let mut reloaded = self.reloaded.lock().expect("watch");
-        let due = reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
-        if *seen != now && due {
-            *seen = now;
-            *reloaded = Some(Instant::now());
+        let mut state = self.state.lock().expect("watch");
+        let due = state.reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
+        if state.seen != now && due {
+            state.seen = now;
+            state.reloaded = Some(Instant::now());
+            let log_read = log_len(&self.path);
             match List::load(&self.path) {
                 Ok(list) => {
-                    let stopped = list.stopped().into_iter().map(str::to_string).collect();
-                    *self.stopped.lock().expect("watch") = stopped;
+                    state.stopped = list.stopped().into_iter().map(str::to_string).collect();
+                    state.log_read = log_read;
                 }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.
                 Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
             }
+        } else if log_len(&self.path) > state.log_read {
+            state.read_log(&self.path);
         }
-        drop((seen, reloaded));
-        let stopped = self.stopped.lock().expect("watch");
-        !stopped.is_empty() && stopped.contains(&identity(address.as_ref()))
+        !state.stopped.is_empty() && state.stopped.contains(&identity(address.as_ref()))
     }
+}
+
+impl Watched {
+    /// Reads the complete lines the log gained since the last look.
+    fn read_log(&mut self, path: &std::path::Path) {
+        use std::io::{Read, Seek};
+        let log = crate::subscribers::changes::log_path(path);
+        let mut bytes = Vec::new();
+        let read = std::fs::File::open(&log).and_then(|mut file| {
+            file.seek(std::io::SeekFrom::Start(self.log_read))?;
+            file.read_to_end(&mut bytes)
+        });
+        if let Err(e) = read {
+            eprintln!(
+                "warning: {}: cannot read the changes during the send: {e}",
+                log.display()
+            );
+            return;
+        }
+        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        self.log_read += complete as u64;
+        for line in bytes[..complete].split(|&b| b == b'\n') {
+            match serde_json::from_slice(line) {
+                Ok(Change::Unsubscribe(email)) => {
+                    self.stopped.insert(identity(&email));
+                }
+                Ok(Change::Join { reader, .. }) => {
+                    self.stopped.remove(&identity(&reader.email));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+}
+
+/// The length of the list's change log; 0 when there is none.
+fn log_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(crate::subscribers::changes::log_path(path)).map_or(0, |m| m.len())
 }
 
 /// What a delivery run did.

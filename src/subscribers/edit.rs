@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Result};
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 
+use super::changes::{self, Change};
 use super::{identity, List, Status, Subscriber};
 use crate::error::read_text;
 use crate::fs::write_atomic;
@@ -18,6 +19,9 @@ pub struct Editor {
     doc: DocumentMut,
     /// Each address's entries, by [`identity`], in file order.
     index: HashMap<String, Vec<usize>>,
+    /// Changes of the log folded in when the editor opened: saving the
+    /// file empties the log.
+    folded: usize,
     /// Held while the editor lives: edits by the CLI and by `serve` take
     /// turns instead of overwriting each other.
     _lock: std::fs::File,
@@ -39,7 +43,7 @@ impl Editor {
             String::new()
         };
         // The typed parse reports bad TOML and unknown keys with their lines.
-        let list = List::parse(path, &text)?;
+        let mut list = List::parse(path, &text)?;
         let doc: DocumentMut = text
             .parse()
             .map_err(|e| anyhow!("{}: cannot parse the list: {e}", path.display()))?;
@@ -52,7 +56,11 @@ impl Editor {
                 path.display()
             );
         }
-        Ok((Editor::new(path.to_path_buf(), doc, lock), list))
+        let mut editor = Editor::new(path.to_path_buf(), doc, lock);
+        let pending = changes::read(path)?;
+        editor.fold(&pending)?;
+        list.apply_all(&pending);
+        Ok((editor, list))
     }
 
     fn new(path: PathBuf, doc: DocumentMut, lock: std::fs::File) -> Editor {
@@ -60,10 +68,33 @@ impl Editor {
             path,
             doc,
             index: HashMap::new(),
+            folded: 0,
             _lock: lock,
         };
         editor.reindex();
         editor
+    }
+
+    /// Applies the changes of the log to the document.
+    fn fold(&mut self, pending: &[Change]) -> Result<()> {
+        for change in pending {
+            match change {
+                Change::Unsubscribe(email) if self.contains(email) => {
+                    self.set_status(email, Status::Unsubscribed)?;
+                }
+                Change::Unsubscribe(_) => {}
+                Change::Join { reader, issued } => {
+                    self.join(reader, *issued)?;
+                }
+            }
+        }
+        self.folded = pending.len();
+        Ok(())
+    }
+
+    /// How many changes of the log the editor folded in when it opened.
+    pub fn folded(&self) -> usize {
+        self.folded
     }
 
     fn reindex(&mut self) {
@@ -208,20 +239,19 @@ impl Editor {
             return Ok(Joined::Added);
         }
         let tables = self.tables();
-        let entries: Vec<&Table> = positions.iter().filter_map(|&i| tables.get(i)).collect();
-        let spent = entries.iter().any(|t| {
-            t.get("subscribed_at")
+        let found = positions.iter().filter_map(|&i| tables.get(i)).map(|t| {
+            let status = match t.get("status").and_then(Item::as_str) {
+                None | Some("active") => Status::Active,
+                Some(_) => Status::Unsubscribed,
+            };
+            let at = t
+                .get("subscribed_at")
                 .and_then(Item::as_str)
-                .and_then(|v| v.parse::<jiff::Timestamp>().ok())
-                .is_some_and(|at| at >= issued)
+                .and_then(|v| v.parse::<jiff::Timestamp>().ok());
+            (status, at)
         });
-        let active = entries
-            .iter()
-            .all(|t| t.get("status").and_then(Item::as_str).unwrap_or("active") == "active");
-        match (spent, active) {
-            (true, _) => return Ok(Joined::Spent),
-            (false, true) => return Ok(Joined::AlreadyActive),
-            (false, false) => {}
+        if let Some(joined) = changes::join_decision(found, issued) {
+            return Ok(joined);
         }
         for index in positions {
             let table = tables.get_mut(index).expect("index from the index");
@@ -246,9 +276,14 @@ impl Editor {
         self.doc.to_string()
     }
 
-    /// Writes the list back: a temporary file, fsync, rename.
+    /// Writes the list back: a temporary file, fsync, rename; then
+    /// empties the log whose changes it folded in.
     pub fn save(&self) -> Result<()> {
-        write_atomic(&self.path, self.text().as_bytes())
+        write_atomic(&self.path, self.text().as_bytes())?;
+        match self.folded {
+            0 => Ok(()),
+            _ => changes::clear(&self.path),
+        }
     }
 }
 
@@ -303,16 +338,6 @@ fn reactivate(table: &mut Table, reader: &Subscriber) {
     }
 }
 
-/// A list read by an earlier [`Editor`], kept without the lock, so that a
-/// long-running process (`serve`) does not parse the file again when
-/// nobody else changed it.
-pub struct Parked {
-    path: PathBuf,
-    doc: DocumentMut,
-    index: HashMap<String, Vec<usize>>,
-    stamp: Stamp,
-}
-
 /// What tells a file's versions apart: a rename gives a new inode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
@@ -332,38 +357,8 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
-impl Editor {
-    /// Releases the lock and keeps the document for [`Parked::resume`].
-    pub fn park(self) -> Option<Parked> {
-        let stamp = stamp(&self.path)?;
-        Some(Parked {
-            path: self.path,
-            doc: self.doc,
-            index: self.index,
-            stamp,
-        })
-    }
-}
-
-impl Parked {
-    /// Takes the lock again; reads the file anew only if it changed.
-    pub fn resume(self) -> Result<Editor> {
-        let lock = lock_list(&self.path)?;
-        if stamp(&self.path).as_ref() == Some(&self.stamp) {
-            return Ok(Editor {
-                path: self.path,
-                doc: self.doc,
-                index: self.index,
-                _lock: lock,
-            });
-        }
-        drop(lock);
-        Editor::open(&self.path)
-    }
-}
-
 /// Waits for the exclusive lock on `<list>.lock`, next to the list.
-fn lock_list(path: &Path) -> Result<std::fs::File> {
+pub(super) fn lock_list(path: &Path) -> Result<std::fs::File> {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(".lock");
     let lock_path = path.with_file_name(name);
@@ -500,27 +495,6 @@ mod tests {
         );
         assert!(!text.contains("a@example.com"));
         assert!(editor.remove("zzz@example.com").is_err());
-    }
-
-    #[test]
-    fn a_parked_list_is_read_again_only_when_it_changed() {
-        let (dir, mut editor) = editor();
-        let path = dir.path().join("subscribers.toml");
-        editor
-            .set_status("a@example.com", Status::Unsubscribed)
-            .unwrap();
-        editor.save().unwrap();
-        let parked = editor.park().unwrap();
-        let editor = parked.resume().unwrap();
-        assert!(editor.text().contains("status = \"unsubscribed\""));
-        let parked = editor.park().unwrap();
-        // Somebody else edits the file meanwhile: the parked copy is stale.
-        let mut other = Editor::open(&path).unwrap();
-        other.add(&reader("z@example.org")).unwrap();
-        other.save().unwrap();
-        drop(other);
-        let editor = parked.resume().unwrap();
-        assert!(editor.contains("z@example.org"), "a stale copy was kept");
     }
 
     #[test]

@@ -136,6 +136,11 @@ impl Entry {
         self.subscribed_at()?.parse().ok()
     }
 
+    /// Sets the status (a change from the change log).
+    pub(super) fn set_status(&mut self, status: Status) {
+        self.status = status;
+    }
+
     /// The entry as the file's structure.
     pub fn subscriber(&self) -> Subscriber {
         Subscriber {

@@ -2,9 +2,11 @@
 //! de-duplication and audience selection.
 
 mod address;
+pub mod changes;
 mod csv_io;
 mod edit;
 mod entry;
+mod live;
 mod read;
 pub mod report;
 
@@ -13,18 +15,20 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use lettre::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use address::{ascii_form, identity, mailbox_address, parse_address};
+pub use changes::Change;
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
-pub use edit::{stamp, Editor, Joined, Parked, Stamp};
+pub use edit::{stamp, Editor, Joined, Stamp};
 pub use entry::{Entry, Fields};
+pub use live::{compact, Done, Live};
 
 use crate::error::{read_text, Located};
 
 /// Where a reader stands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Receives issues.
@@ -48,7 +52,7 @@ impl Status {
 }
 
 /// One `[[subscriber]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Subscriber {
     /// The address.
@@ -170,8 +174,29 @@ struct ListFile {
 }
 
 impl List {
-    /// Loads and validates `path`, a line at a time.
+    /// Loads and validates `path` and applies the changes its log holds
+    /// (see [`changes`]).
     pub fn load(path: &Path) -> Result<List> {
+        // The log is emptied only after the list was replaced: when the
+        // file read is still the file in place once the log was read, the
+        // two fit together. A bounded number of tries.
+        for _ in 0..10 {
+            let before = stamp(path);
+            let mut list = List::load_file(path)?;
+            let pending = changes::read(path)?;
+            if before.is_some() && stamp(path) == before {
+                list.apply_all(&pending);
+                return Ok(list);
+            }
+        }
+        anyhow::bail!(
+            "{}: the file was replaced ten times while it was read; try again when the list is not being rewritten",
+            path.display()
+        )
+    }
+
+    /// Loads and validates the file at `path` alone, a line at a time.
+    pub fn load_file(path: &Path) -> Result<List> {
         match read::Reader::file(path) {
             Ok(Some((entries, findings))) => Ok(List::new(path, entries, findings)),
             Ok(None) => List::parse_whole(path, &read_text(path)?),

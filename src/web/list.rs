@@ -1,26 +1,15 @@
 //! The one writer of the list in `serve`: unsubscribes and confirmed
-//! subscriptions are applied in batches with the same locked,
-//! comment-keeping, atomic write as the `subscribers` commands.
+//! subscriptions are decided against the list and its change log, appended
+//! to the log in batches (one sync per batch), and folded into the list
+//! file when the server is idle.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Result;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::subscribers::{Editor, Joined, Parked, Status, Subscriber};
-
-/// A change to the list.
-#[derive(Debug)]
-pub enum Change {
-    /// Mark every entry of the address unsubscribed (an address no longer
-    /// in the list is done).
-    Unsubscribe(String),
-    /// A confirmed subscription, with the time its confirmation was asked for.
-    Join(Box<Subscriber>, jiff::Timestamp),
-}
-
-/// What a change did: for a join, how it went.
-pub type Done = Result<Option<Joined>, String>;
+pub use crate::subscribers::{Change, Done};
+use crate::subscribers::{Joined, Live};
 
 /// A change, answered once it is on disk.
 pub type Request = (Change, oneshot::Sender<Done>);
@@ -28,27 +17,55 @@ pub type Request = (Change, oneshot::Sender<Done>);
 /// Changes waiting at most; beyond them a request waits its turn.
 pub const QUEUE: usize = 4096;
 
-/// Applies changes in batches: every request that arrives while the list
-/// is being written waits for the next write, so a burst costs a few
-/// writes, and each request is answered once its change is on disk.
+/// How long the writer waits without a request before it folds the log
+/// into the list.
+pub const IDLE: Duration = Duration::from_secs(2);
+
+/// Past this many changes in the log it is folded even when the server is
+/// busy: a bound on what every command reads after the list.
+pub const MAX_PENDING: usize = 20_000;
+
+/// Applies changes in batches: every request that arrives while a batch
+/// is being recorded waits for the next one, so a burst costs a few syncs,
+/// and each request is answered once its change is on disk.
 pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
-    let mut parked: Option<Parked> = None;
-    while let Some(first) = receiver.recv().await {
+    let mut live: Option<Live> = None;
+    loop {
+        let pending = live.as_ref().map_or(0, Live::pending);
+        let first = match pending {
+            0 => receiver.recv().await,
+            _ => match tokio::time::timeout(IDLE, receiver.recv()).await {
+                Ok(request) => request,
+                Err(_) => {
+                    live = blocking(live, &list, |live| live.compact().map(drop))
+                        .await
+                        .0;
+                    continue;
+                }
+            },
+        };
+        let Some(first) = first else { return };
         let mut batch = vec![first];
         while let Ok(more) = receiver.try_recv() {
             batch.push(more);
         }
         let (changes, answers): (Vec<Change>, Vec<_>) = batch.into_iter().unzip();
-        let path = list.clone();
-        let kept = parked.take();
-        let outcome = tokio::task::spawn_blocking(move || apply(&path, kept, &changes)).await;
-        let results: Vec<Done> = match outcome {
-            Ok(Ok((next, results))) => {
-                parked = next;
-                results
+        let (next, outcome) = blocking(live, &list, move |live| {
+            let results = live.apply(&changes)?;
+            log(&changes, &results);
+            if live.pending() >= MAX_PENDING {
+                live.compact()?;
             }
-            Ok(Err(e)) => vec![Err(format!("{e:#}")); answers.len()],
-            Err(e) => vec![Err(e.to_string()); answers.len()],
+            Ok(results
+                .into_iter()
+                .map(|(_, done)| done)
+                .collect::<Vec<_>>())
+        })
+        .await;
+        live = next;
+        let results = match outcome {
+            Ok(results) => results,
+            Err(e) => vec![Err(e); answers.len()],
         };
         for (done, result) in answers.into_iter().zip(results) {
             if let Err(e) = &result {
@@ -59,51 +76,42 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
     }
 }
 
-/// Applies `changes` in order and saves once; keeps the parsed list for
-/// the next batch.
-fn apply(
-    list: &Path,
-    parked: Option<Parked>,
-    changes: &[Change],
-) -> Result<(Option<Parked>, Vec<Done>)> {
-    let mut editor = match parked {
-        Some(parked) => parked.resume()?,
-        None => Editor::open(list)?,
-    };
-    let mut changed = false;
-    let mut log = Vec::new();
-    let mut results = Vec::with_capacity(changes.len());
-    for change in changes {
-        let result = match change {
-            Change::Unsubscribe(email) if editor.contains(email) => {
-                editor.set_status(email, Status::Unsubscribed).map(|c| {
-                    changed |= c;
-                    if c {
-                        log.push("a reader unsubscribed");
-                    }
-                    None
-                })
-            }
-            Change::Unsubscribe(_) => Ok(None),
-            Change::Join(reader, issued) => editor.join(reader, *issued).map(|joined| {
-                changed |= joined.changed();
-                match joined {
-                    Joined::Added => log.push("a reader joined (confirmed)"),
-                    Joined::Reactivated => log.push("a reader joined again (confirmed)"),
-                    _ => {}
-                }
-                Some(joined)
-            }),
+/// Runs `work` on the list away from the server's thread; the list to keep
+/// (none after an error, so that the next batch reads it again) and what
+/// `work` said.
+async fn blocking<T: Send + 'static>(
+    live: Option<Live>,
+    path: &std::path::Path,
+    work: impl FnOnce(&mut Live) -> anyhow::Result<T> + Send + 'static,
+) -> (Option<Live>, Result<T, String>) {
+    let path = path.to_path_buf();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut live = match live {
+            Some(live) => live,
+            None => Live::open(&path)?,
         };
-        results.push(result.map_err(|e| format!("{e:#}")));
+        let result = work(&mut live);
+        Ok::<_, anyhow::Error>((live, result))
+    })
+    .await;
+    match outcome {
+        Ok(Ok((live, Ok(value)))) => (Some(live), Ok(value)),
+        Ok(Ok((_, Err(e)))) | Ok(Err(e)) => (None, Err(format!("{e:#}"))),
+        Err(e) => (None, Err(e.to_string())),
     }
-    if changed {
-        editor.save()?;
-        // One line per change; never the address.
-        let stamp = crate::time::rfc3339(std::time::SystemTime::now());
-        for line in log {
-            eprintln!("{stamp} list: {line}");
-        }
+}
+
+/// One line per change made; never the address.
+fn log(changes: &[Change], results: &[(bool, Done)]) {
+    let stamp = crate::time::rfc3339(std::time::SystemTime::now());
+    for (change, (changed, result)) in changes.iter().zip(results) {
+        let line = match (change, result) {
+            (_, _) if !changed => continue,
+            (Change::Unsubscribe(_), _) => "a reader unsubscribed",
+            (_, Ok(Some(Joined::Added))) => "a reader joined (confirmed)",
+            (_, Ok(Some(Joined::Reactivated))) => "a reader joined again (confirmed)",
+            _ => continue,
+        };
+        eprintln!("{stamp} list: {line}");
     }
-    Ok((editor.park(), results))
 }

@@ -303,7 +303,10 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
     }
     let reader = subscribe::reader(&app.config, &confirmation);
     let (done, wait) = oneshot::channel();
-    let change = Change::Join(Box::new(reader), confirmation.issued);
+    let change = Change::Join {
+        reader: Box::new(reader),
+        issued: confirmation.issued,
+    };
     if app.list.send((change, done)).await.is_err() {
         return super::error_page();
     }

@@ -1,0 +1,371 @@
+//! The change log beside the list: `serve` records unsubscribes and
+//! confirmed subscriptions as lines appended to `<list>.changes` and
+//! synced, instead of rewriting the whole list for each batch. Every
+//! command that reads the list reads the log after it, so nobody is mailed
+//! after leaving; the log is folded into the list (its comments kept) by
+//! the next edit of the list, by `serve` when it is idle and by
+//! `subscribers compact`. The list a person edits stays the source of
+//! truth: the log only holds what happened since it was last written.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+use serde::{Deserialize, Serialize};
+
+use super::entry::{Fields, Tags};
+use super::{identity, validate_fields, Entry, Joined, List, Status, Subscriber};
+use crate::error::Located;
+
+/// A change to the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// Mark every entry of the address unsubscribed (an address no longer
+    /// in the list is done).
+    Unsubscribe(String),
+    /// A confirmed subscription, with the time its confirmation was asked for.
+    Join {
+        /// The reader as confirmed.
+        reader: Box<Subscriber>,
+        /// When the confirmation was asked for.
+        issued: jiff::Timestamp,
+    },
+}
+
+impl Change {
+    /// The address the change is about.
+    pub fn email(&self) -> &str {
+        match self {
+            Change::Unsubscribe(email) => email,
+            Change::Join { reader, .. } => &reader.email,
+        }
+    }
+}
+
+/// The longest line of the log: one reader's change, with room to spare.
+const MAX_LINE: usize = 64 * 1024;
+
+/// `<list>.changes`, next to the list.
+pub fn log_path(list: &Path) -> PathBuf {
+    let mut name = list.file_name().unwrap_or_default().to_os_string();
+    name.push(".changes");
+    list.with_file_name(name)
+}
+
+/// The changes in the log of `list`, oldest first; none when there is no
+/// log. A last line without its newline was never acknowledged (the
+/// writer syncs before it answers) and is left out.
+pub fn read(list: &Path) -> Result<Vec<Change>> {
+    let path = log_path(list);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow!("{}: cannot read the file: {e}", path.display())),
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut changes = Vec::new();
+    for (index, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let bad = |why: String| -> anyhow::Error {
+            Located::line(&path, index + 1, why)
+                .help("the log holds the list's changes since it was last written: fix the line, or remove it if the change it records should not happen")
+                .into()
+        };
+        if line.len() > MAX_LINE {
+            return Err(bad(format!("a change of {} bytes is too long", line.len())));
+        }
+        let change = serde_json::from_slice(line).map_err(|e| bad(format!("not a change: {e}")))?;
+        changes.push(change);
+    }
+    Ok(changes)
+}
+
+/// Appends `changes` to the log of `list` and waits for the disk. The
+/// caller holds the list's lock.
+pub fn append(list: &Path, changes: &[Change]) -> Result<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let path = log_path(list);
+    let mut lines = Vec::new();
+    for change in changes {
+        serde_json::to_writer(&mut lines, change)?;
+        lines.push(b'\n');
+    }
+    let write = || -> std::io::Result<()> {
+        let created = !path.exists();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&path)?;
+        file.write_all(&lines)?;
+        file.sync_data()?;
+        if created {
+            sync_dir(&path)?;
+        }
+        Ok(())
+    };
+    write().map_err(|e| anyhow!("{}: cannot record the change: {e}", path.display()))
+}
+
+/// Removes the log of `list` once its changes are in the list. The caller
+/// holds the list's lock and has written the list.
+pub fn clear(list: &Path) -> Result<()> {
+    let path = log_path(list);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {
+            sync_dir(&path).map_err(|e| anyhow!("{}: cannot sync the folder: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow!("{}: cannot remove the file: {e}", path.display())),
+    }
+}
+
+fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// Where each address's entries are in a list, by [`identity`].
+pub type Index = HashMap<String, Vec<usize>>;
+
+/// The index of the entries of `list` for the addresses `changes` name
+/// (all of them when `changes` is `None`).
+pub fn index(list: &List, changes: Option<&[Change]>) -> Index {
+    let mut index: Index = match changes {
+        Some(changes) => changes
+            .iter()
+            .map(|c| (identity(c.email()), Vec::new()))
+            .collect(),
+        None => HashMap::with_capacity(list.entries.len()),
+    };
+    for (i, entry) in list.entries.iter().enumerate() {
+        match index.get_mut(entry.key()) {
+            Some(positions) => positions.push(i),
+            None if changes.is_none() => {
+                index.insert(entry.key().to_string(), vec![i]);
+            }
+            None => {}
+        }
+    }
+    index.retain(|_, positions| changes.is_some() || !positions.is_empty());
+    index
+}
+
+/// What a join finds among an address's entries: `None` when they are to
+/// be activated again. `issued` is when the confirmation was asked for:
+/// an address whose recorded consent is that late or later has used it
+/// (or a newer one), so an old link cannot undo a later unsubscribe.
+pub fn join_decision(
+    entries: impl Iterator<Item = (Status, Option<jiff::Timestamp>)>,
+    issued: jiff::Timestamp,
+) -> Option<Joined> {
+    let (mut spent, mut active) = (false, true);
+    for (status, at) in entries {
+        spent |= at.is_some_and(|at| at >= issued);
+        active &= status == Status::Active;
+    }
+    match (spent, active) {
+        (true, _) => Some(Joined::Spent),
+        (false, true) => Some(Joined::AlreadyActive),
+        (false, false) => None,
+    }
+}
+
+impl List {
+    /// Applies `change` as the editor would apply it to the file; what a
+    /// join did, and whether anything changed.
+    pub fn change(&mut self, change: &Change, index: &mut Index) -> (bool, Option<Joined>) {
+        let key = identity(change.email());
+        let positions = index.get(&key).cloned().unwrap_or_default();
+        match change {
+            Change::Unsubscribe(_) => {
+                let mut changed = false;
+                for &i in &positions {
+                    changed |= self.entries[i].status() != Status::Unsubscribed;
+                    self.entries[i].set_status(Status::Unsubscribed);
+                }
+                (changed, None)
+            }
+            Change::Join { reader, .. } if positions.is_empty() => {
+                let valid = validate_fields(&Fields::of(reader)).is_ok();
+                let entry = Entry::new(0, Fields::of(reader), valid, &mut Tags::default());
+                self.entries.push(entry);
+                index.insert(key, vec![self.entries.len() - 1]);
+                (true, Some(Joined::Added))
+            }
+            Change::Join { reader, issued } => {
+                let found = positions
+                    .iter()
+                    .map(|&i| (self.entries[i].status(), self.entries[i].joined()));
+                if let Some(joined) = join_decision(found, *issued) {
+                    return (false, Some(joined));
+                }
+                for &i in &positions {
+                    self.entries[i] = reactivated(&self.entries[i], reader);
+                }
+                (true, Some(Joined::Reactivated))
+            }
+        }
+    }
+
+    /// Applies the changes of the log, in order.
+    pub fn apply_all(&mut self, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut index = index(self, Some(changes));
+        for change in changes {
+            self.change(change, &mut index);
+        }
+    }
+}
+
+/// `entry` active again with the consent of `reader`: its time and
+/// source, its name when the entry had none, and the tags it lacked.
+fn reactivated(entry: &Entry, reader: &Subscriber) -> Entry {
+    let mut s = entry.subscriber();
+    s.status = Status::Active;
+    if reader.subscribed_at.is_some() {
+        s.subscribed_at.clone_from(&reader.subscribed_at);
+    }
+    if reader.source.is_some() {
+        s.source.clone_from(&reader.source);
+    }
+    if s.name.is_none() {
+        s.name.clone_from(&reader.name);
+    }
+    for tag in &reader.tags {
+        if !s.tags.contains(tag) {
+            s.tags.push(tag.clone());
+        }
+    }
+    let valid = validate_fields(&Fields::of(&s)).is_ok();
+    Entry::new(entry.line, Fields::of(&s), valid, &mut Tags::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::subscribers::{Editor, Source};
+
+    const LIST: &str = "# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\n\n[[subscriber]]\nemail = \"b@example.com\"\nstatus = \"unsubscribed\"\nsubscribed_at = \"2026-01-01T00:00:00Z\"\n";
+
+    fn join(email: &str, issued: &str) -> Change {
+        let mut reader =
+            Subscriber::active(email, Some("B".into()), vec!["vip".into()], Source::Form);
+        reader.subscribed_at = Some("2026-06-01T00:00:00Z".into());
+        Change::Join {
+            reader: Box::new(reader),
+            issued: issued.parse().unwrap(),
+        }
+    }
+
+    fn statuses(list: &List) -> Vec<(String, Status)> {
+        list.entries
+            .iter()
+            .map(|e| (e.email().to_string(), e.status()))
+            .collect()
+    }
+
+    #[test]
+    fn the_log_is_read_after_the_list_and_folded_by_the_next_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, LIST).unwrap();
+        let batch = [
+            Change::Unsubscribe("A@Example.com".into()),
+            join("b@example.com", "2026-05-01T00:00:00Z"),
+            join("c@example.com", "2026-05-01T00:00:00Z"),
+            Change::Unsubscribe("nobody@example.com".into()),
+        ];
+        append(&path, &batch).unwrap();
+        // A line cut short by a crash was never answered: it is left out.
+        let log = log_path(&path);
+        let mut cut = std::fs::read(&log).unwrap();
+        cut.extend_from_slice(b"{\"unsubscribe\":\"c@exa");
+        std::fs::write(&log, &cut).unwrap();
+        assert_eq!(read(&path).unwrap(), batch);
+
+        let list = List::load(&path).unwrap();
+        let want = [
+            ("a@example.com".to_string(), Status::Unsubscribed),
+            ("b@example.com".to_string(), Status::Active),
+            ("c@example.com".to_string(), Status::Active),
+        ];
+        assert_eq!(statuses(&list), want);
+        assert_eq!(list.entries[1].tags(), ["vip"]);
+        assert_eq!(
+            list.entries[1].subscribed_at(),
+            Some("2026-06-01T00:00:00Z")
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), LIST);
+
+        // The next edit folds the log in, keeps the comments, empties the log.
+        let editor = Editor::open(&path).unwrap();
+        assert_eq!(editor.folded(), 4);
+        editor.save().unwrap();
+        assert!(!log.exists());
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# Readers. Keep this comment!\n"),
+            "{text}"
+        );
+        assert!(text.contains("# first"), "{text}");
+        assert_eq!(statuses(&List::load(&path).unwrap()), want);
+    }
+
+    #[test]
+    fn a_join_decides_the_same_way_in_the_log_and_in_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, LIST).unwrap();
+        let list = List::parse(&path, LIST).unwrap();
+        for (change, want) in [
+            (join("b@example.com", "2025-12-01T00:00:00Z"), Joined::Spent),
+            (
+                join("b@example.com", "2026-05-01T00:00:00Z"),
+                Joined::Reactivated,
+            ),
+            (
+                join("a@example.com", "2026-05-01T00:00:00Z"),
+                Joined::AlreadyActive,
+            ),
+            (
+                join("new@example.com", "2026-05-01T00:00:00Z"),
+                Joined::Added,
+            ),
+        ] {
+            let mut list = list.clone();
+            let mut index = index(&list, None);
+            assert_eq!(list.change(&change, &mut index).1, Some(want), "{change:?}");
+            let Change::Join { reader, issued } = &change else {
+                unreachable!()
+            };
+            let mut editor = Editor::open(&path).unwrap();
+            assert_eq!(editor.join(reader, *issued).unwrap(), want);
+            let edited = List::parse(&path, &editor.text()).unwrap();
+            assert_eq!(statuses(&edited), statuses(&list));
+        }
+    }
+
+    #[test]
+    fn a_damaged_line_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, LIST).unwrap();
+        append(&path, &[Change::Unsubscribe("a@example.com".into())]).unwrap();
+        let mut text = std::fs::read_to_string(log_path(&path)).unwrap();
+        text.push_str("{\"leave\": 1}\n");
+        std::fs::write(log_path(&path), text).unwrap();
+        let err = format!("{:#}", List::load(&path).unwrap_err());
+        assert!(err.contains("subscribers.toml.changes:2"), "{err}");
+        assert!(err.contains("not a change"), "{err}");
+    }
+}

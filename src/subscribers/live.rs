@@ -1,0 +1,103 @@
+//! The list as `serve` keeps it: loaded once, changed through the change
+//! log, folded into the file when the server is idle.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::changes::{self, Change, Index};
+use super::edit::{lock_list, stamp, Stamp};
+use super::{Editor, Joined, List};
+
+/// What one change did: for a join, how it went.
+pub type Done = Result<Option<Joined>, String>;
+
+/// The list with its pending changes, and where each address is.
+pub struct Live {
+    path: PathBuf,
+    list: List,
+    index: Index,
+    /// The file as it was when read: another writer changes it.
+    stamp: Option<Stamp>,
+    /// Changes in the log since the list was last written.
+    pending: usize,
+}
+
+impl Live {
+    /// Reads the list at `path` and its log.
+    pub fn open(path: &Path) -> Result<Live> {
+        let _lock = lock_list(path)?;
+        Live::read(path)
+    }
+
+    /// Reads the list and its log; the caller holds the lock.
+    fn read(path: &Path) -> Result<Live> {
+        let stamp = stamp(path);
+        let mut list = match stamp {
+            Some(_) => List::load_file(path)?,
+            None => List::parse(path, "")?,
+        };
+        let pending = changes::read(path)?;
+        list.apply_all(&pending);
+        let index = changes::index(&list, None);
+        Ok(Live {
+            path: path.to_path_buf(),
+            list,
+            index,
+            stamp,
+            pending: pending.len(),
+        })
+    }
+
+    /// Changes waiting in the log to be folded into the list.
+    pub fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Applies `batch` in order under the list's lock: each change is
+    /// decided against the list as it is now (read again if another
+    /// writer changed it), those that change something are appended to
+    /// the log and synced; then what each did, and whether it changed the
+    /// list.
+    pub fn apply(&mut self, batch: &[Change]) -> Result<Vec<(bool, Done)>> {
+        let _lock = lock_list(&self.path)?;
+        if stamp(&self.path) != self.stamp {
+            *self = Live::read(&self.path)?;
+        }
+        let mut recorded = Vec::new();
+        let mut results = Vec::with_capacity(batch.len());
+        for change in batch {
+            let (changed, joined) = self.list.change(change, &mut self.index);
+            if changed {
+                recorded.push(change.clone());
+            }
+            results.push((changed, Ok(joined)));
+        }
+        if let Err(e) = changes::append(&self.path, &recorded) {
+            // Nothing of the batch is known to be on disk: read it all again.
+            *self = Live::read(&self.path)?;
+            return Err(e);
+        }
+        self.pending += recorded.len();
+        Ok(results)
+    }
+
+    /// Folds the log into the list file (comments kept) and empties it;
+    /// how many changes it folded.
+    pub fn compact(&mut self) -> Result<usize> {
+        let folded = compact(&self.path)?;
+        let _lock = lock_list(&self.path)?;
+        *self = Live::read(&self.path)?;
+        Ok(folded)
+    }
+}
+
+/// Folds the log of the list at `path` into the file; how many changes.
+pub fn compact(path: &Path) -> Result<usize> {
+    let editor = Editor::open(path)?;
+    let folded = editor.folded();
+    if folded > 0 {
+        editor.save()?;
+    }
+    Ok(folded)
+}
