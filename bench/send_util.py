@@ -165,7 +165,9 @@ def summary(args):
         lp, src = load(f"letterpress-c{s}"), load(f"smtp-source-s{s}")
         if lp and src:
             share = rate(lp) / rate(src)
-            print(f"letterpress / smtp-source at {s:>2} session(s): {share:6.1%}  (target ≥ 50%: {verdict(share >= 0.5)})")
+            cpu = statistics.median(lp["cpu_seconds"]) / lp["messages"] * 1e6 if lp.get("cpu_seconds") else float("nan")
+            print(f"letterpress / smtp-source at {s:>2} session(s): {share:6.1%}  (target ≥ 90%: {verdict(share >= 0.9)}); "
+                  f"letterpress CPU {cpu:.0f} µs/msg (target ≤ 150: {verdict(cpu <= 150)})")
     best = max((load(f"letterpress-c{s}") for s in sessions), key=lambda r: rate(r) if r else 0)
     one = load(f"letterpress-c{sessions[0]}")
     for label, base in (("Python smtplib", load("smtplib")), ("mailmerge", load("mailmerge"))):

@@ -705,3 +705,20 @@ fn implicit_tls_with_a_private_ca() {
         .stdout(predicate::str::contains("4 accepted"));
     assert!(server.received().iter().all(|m| m.tls));
 }
+
+#[test]
+fn a_relay_without_pipelining_gets_one_command_at_a_time() {
+    let server = Server::start(Script {
+        no_pipelining: true,
+        ..Script::default()
+    });
+    let project = project(server.port, 12, "concurrency = 2\nrate_per_second = 0");
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains(
+            "12 accepted, 0 failed, 0 deferred",
+        ));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 12);
+    assert!(all_readers(12).iter().all(|r| counts.get(r) == Some(&1)));
+}

@@ -15,7 +15,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context, Result};
 
@@ -561,16 +561,24 @@ impl Sink for File {
     }
 }
 
-/// Writes records as they come and syncs whenever it has caught up. After
-/// the first failure nothing more is written (a later record on a line of
-/// its own could follow a torn one); the rest are counted as lost.
+/// How long a written record may wait for the disk: the writer syncs
+/// once it has caught up and this long has passed since its last sync, so
+/// a fast send pays one sync per interval, not one per reader.
+pub const SYNC_EVERY: Duration = Duration::from_millis(50);
+
+/// Writes records as they come (one `write` each, so a crash of the
+/// process loses none) and syncs when it has caught up, at most once per
+/// [`SYNC_EVERY`] and always before it ends. After the first failure
+/// nothing more is written (a later record on a line of its own could
+/// follow a torn one); the rest are counted as lost.
 fn write_loop(
     mut sink: Box<dyn Sink>,
     receiver: mpsc::Receiver<Pending>,
     on_failure: impl Fn(),
 ) -> Written {
-    let mut batch = 0;
+    let mut unsynced = 0;
     let mut result = Ok(());
+    let mut synced_at = std::time::Instant::now();
     let write = |sink: &mut Box<dyn Sink>, pending: Pending| {
         let written = sink.write_all(pending.record.line(SystemTime::now()).as_bytes());
         if let (Ok(()), Some(tell)) = (&written, pending.written) {
@@ -578,22 +586,39 @@ fn write_loop(
         }
         written
     };
-    while let Ok(pending) = receiver.recv() {
-        batch = 1;
-        result = write(&mut sink, pending);
-        while result.is_ok() {
-            let Ok(pending) = receiver.try_recv() else {
-                break;
-            };
-            batch += 1;
-            result = write(&mut sink, pending);
+    loop {
+        let next = match unsynced {
+            0 => receiver
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            _ => receiver.recv_timeout(SYNC_EVERY.saturating_sub(synced_at.elapsed())),
+        };
+        match next {
+            Ok(pending) => {
+                unsynced += 1;
+                result = write(&mut sink, pending);
+                while result.is_ok() {
+                    let Ok(pending) = receiver.try_recv() else {
+                        break;
+                    };
+                    unsynced += 1;
+                    result = write(&mut sink, pending);
+                }
+                if result.is_ok() && synced_at.elapsed() < SYNC_EVERY {
+                    continue;
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) if unsynced == 0 => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {}
         }
         result = result.and_then(|()| sink.sync());
         if result.is_err() {
             break;
         }
-        batch = 0;
+        (unsynced, synced_at) = (0, std::time::Instant::now());
     }
+    let batch = unsynced;
     let Err(error) = result else {
         return Written {
             error: None,
@@ -828,5 +853,59 @@ mod tests {
         );
         let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 2);
+    }
+
+    /// Counts what was written when each sync came.
+    struct Counting {
+        lines: usize,
+        synced_at: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.lines += buf.iter().filter(|&&b| b == b'\n').count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for Counting {
+        fn sync(&mut self) -> std::io::Result<()> {
+            self.synced_at.lock().unwrap().push(self.lines);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn syncs_are_grouped_and_the_last_record_is_synced_before_the_end() {
+        let synced_at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Counting {
+            lines: 0,
+            synced_at: synced_at.clone(),
+        };
+        let (sender, receiver) = mpsc::channel::<Pending>();
+        let writer = std::thread::spawn(move || write_loop(Box::new(sink), receiver, || {}));
+        // A record a millisecond, as a fast send on one connection makes them.
+        for i in 0..200 {
+            let record = record(&format!("r{i}@example.com"), Outcome::Accepted);
+            sender
+                .send(Pending {
+                    record,
+                    written: None,
+                })
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(sender);
+        assert!(writer.join().unwrap().error.is_none());
+        let syncs = synced_at.lock().unwrap().clone();
+        assert!(
+            syncs.len() >= 2 && syncs.len() <= 200 * 5 / SYNC_EVERY.as_millis() as usize,
+            "{} syncs for 200 records over about 200 ms: {syncs:?}",
+            syncs.len()
+        );
+        assert_eq!(syncs.last(), Some(&200), "the end waits for the disk");
     }
 }

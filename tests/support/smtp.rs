@@ -47,6 +47,10 @@ pub struct Script {
     /// Greet every connection after the first N with `554` (a relay that
     /// stops accepting the sender in the middle of a send).
     pub refuse_after_connections: Option<usize>,
+    /// Do not offer PIPELINING (RFC 2920): a client that still sends a
+    /// command before the reply to the one before gets `503` and the
+    /// connection is closed.
+    pub no_pipelining: bool,
 }
 
 /// One accepted message.
@@ -231,8 +235,17 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
         };
         let command = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = command.to_ascii_uppercase();
+        if script.no_pipelining && !conn.buffer.is_empty() {
+            return reply(
+                &mut conn,
+                "503 5.5.0 commands sent before the reply, PIPELINING is not offered",
+            );
+        }
         if upper.starts_with("EHLO") {
             let mut lines = vec!["250-test.example.net".to_string(), "250-8BITMIME".into()];
+            if !script.no_pipelining {
+                lines.push("250-PIPELINING".into());
+            }
             if script.tls.is_some() && !conn.is_tls() {
                 lines.push("250-STARTTLS".into());
             }
@@ -314,6 +327,11 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
                 }
             }
         } else if upper == "DATA" {
+            if to.is_empty() {
+                // As Postfix does, and as RFC 2920 asks of a pipelining server.
+                reply(&mut conn, "554 5.5.1 Error: no valid recipients")?;
+                continue;
+            }
             reply(&mut conn, "354 go ahead")?;
             let data = read_data(&mut conn)?;
             on_connection += 1;
@@ -383,7 +401,9 @@ fn address(command: &str) -> String {
 
 fn read_data(conn: &mut Conn) -> std::io::Result<Vec<u8>> {
     let mut data = Vec::new();
-    while let Some(line) = conn.read_line()? {
+    loop {
+        // A connection closed before the final dot delivers nothing.
+        let line = conn.read_line()?.ok_or(std::io::ErrorKind::UnexpectedEof)?;
         if line == b".\r\n" {
             break;
         }
