@@ -12,7 +12,7 @@ mod signals;
 mod smtp;
 mod transport;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
@@ -90,7 +90,7 @@ pub struct Job {
     /// The address.
     pub address: Address,
     /// The name for `{{ name }}` and the To header.
-    pub name: Option<String>,
+    pub name: Option<Box<str>>,
     attempts: u32,
 }
 
@@ -99,7 +99,7 @@ impl Job {
     pub fn new(address: Address, name: Option<String>) -> Job {
         Job {
             address,
-            name,
+            name: name.map(String::into_boxed_str),
             attempts: 0,
         }
     }
@@ -238,7 +238,11 @@ struct FirstOutcomes {
 }
 
 struct Queue {
-    fresh: VecDeque<Job>,
+    /// The plan's readers not yet taken, by index: a million readers are
+    /// not copied a second time.
+    fresh: std::ops::Range<usize>,
+    /// Readers handed back by a run that stopped, taken first.
+    back: Vec<Job>,
     retries: Vec<(Instant, Job)>,
     in_flight: usize,
 }
@@ -279,6 +283,7 @@ type Unwritten = tokio::sync::oneshot::Receiver<()>;
 
 /// What the workers share.
 struct Shared<'a, T: Transport> {
+    jobs: &'a [Job],
     factory: &'a Factory<'a>,
     transport: &'a T,
     settings: &'a Settings,
@@ -313,6 +318,7 @@ pub fn run<T: Transport>(
         .map(|place| open_journal(place, subject, &stop, &wake))
         .transpose()?;
     let shared = Shared {
+        jobs: &plan.jobs,
         factory,
         transport,
         settings,
@@ -321,7 +327,8 @@ pub fn run<T: Transport>(
         stop: stop.clone(),
         wake: wake.clone(),
         queue: Mutex::new(Queue {
-            fresh: plan.jobs.clone().into(),
+            fresh: 0..plan.jobs.len(),
+            back: Vec::new(),
             retries: Vec::new(),
             in_flight: 0,
         }),
@@ -343,7 +350,7 @@ pub fn run<T: Transport>(
     drop(sender);
     let mut summary = summary.into_inner().expect("no worker panicked");
     let queue = queue.into_inner().expect("no worker panicked");
-    summary.remaining = queue.fresh.len() + queue.retries.len();
+    summary.remaining = queue.fresh.len() + queue.back.len() + queue.retries.len();
     let journaled = journal.map_or(Ok(()), Journal::close);
     let stopped = match (fatal?, journaled) {
         _ if refusing_sender(&first) => Stopped::SenderRefused {
@@ -519,7 +526,7 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
             Err(e) => {
                 let e = e.into_fatal();
                 shared.stop.store(true, Ordering::SeqCst);
-                shared.queue.lock().expect("queue").fresh.push_front(job);
+                shared.queue.lock().expect("queue").back.push(job);
                 shared.done_one();
                 break Err(e);
             }
@@ -584,7 +591,11 @@ async fn next_job<T: Transport>(shared: &Shared<'_, T>) -> Option<Job> {
                 queue.in_flight += 1;
                 return Some(job);
             }
-            if let Some(job) = queue.fresh.pop_front() {
+            let fresh = queue.back.pop().or_else(|| {
+                let next = queue.fresh.next()?;
+                Some(shared.jobs[next].clone())
+            });
+            if let Some(job) = fresh {
                 queue.in_flight += 1;
                 return Some(job);
             }
