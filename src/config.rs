@@ -42,6 +42,18 @@ pub struct ConfigFile {
     pub subscribe: Option<Subscribe>,
     /// `[bounces]`: VERP envelope senders and the bounce policy.
     pub bounces: Option<Bounces>,
+    /// `[tracking]`: aggregate click counts, off unless asked for.
+    #[serde(default)]
+    pub tracking: Tracking,
+}
+
+/// `[tracking]`: what letterpress counts about an issue beyond delivery.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tracking {
+    /// Count clicks per link (never per reader) through `serve`.
+    #[serde(default)]
+    pub clicks: bool,
 }
 
 /// `[bounces]`: where bounces go and when they remove a reader.
@@ -501,6 +513,15 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             let text = welcome.to_string_lossy();
             rules.push(rule(&["subscribe", "welcome"], one_line(&text, 300)));
         }
+    }
+    if file.tracking.clicks && n.base_url.is_none() {
+        rules.push(rule(
+            &["tracking", "clicks"],
+            Err((
+                "clicks = true needs [newsletter] base_url: counted links go to <base_url>/c/…, which `serve` answers".into(),
+                "set base_url to the public address of `serve`, or set clicks = false",
+            )),
+        ));
     }
     if let Some(bounces) = &file.bounces {
         rules.push(rule(

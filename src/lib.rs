@@ -19,9 +19,11 @@ mod message;
 pub mod project;
 pub mod schedule;
 pub mod send;
+pub mod stats;
 pub mod subscribe;
 mod subscribers;
 mod time;
+pub mod tracking;
 mod web;
 
 pub use compose::wrap;

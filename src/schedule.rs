@@ -397,7 +397,8 @@ fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
         return Ok(Event::Settled { name });
     }
     let secret = crate::message::reader::secret_for_links(&p.config)?;
-    let composed = crate::compose::Composed::new(&p.config, &p.theme, &p.issue)?;
+    let issue = crate::tracking::prepare(&p.config, &p.issue, secret.as_deref())?;
+    let composed = crate::compose::Composed::new(&p.config, &p.theme, &issue)?;
     let factory = crate::message::Factory::new(&composed, secret, crate::message::run_date())?;
     let relay = send::Relay::from_config(&p.config)?;
     let settings = Settings {

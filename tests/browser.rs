@@ -410,3 +410,94 @@ fn a_reader_subscribes_on_a_phone_and_confirms_in_the_browser() {
     assert!(message.subject().unwrap().contains("환영합니다"));
     assert!(message.body_text(0).unwrap().contains("김휴대님"));
 }
+
+// The stats page of `serve --preview`: the figures and both SVG charts
+// render in Chromium at phone and desktop width, with no script of ours;
+// without --preview the page does not exist.
+#[test]
+fn the_stats_page_renders_its_charts_and_only_with_preview() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let secret = "stats-page-test-secret-0123456789";
+    let project = Project::example();
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[tracking]\nclicks = true\n"),
+    );
+    // Three readers accepted over two minutes, one refused; two clicks.
+    project.write(
+        "state/example.journal",
+        "# issue: issues/example\n2026-11-27T09:00:01Z accepted a@example.com attempts=1 reply=\"250 ok\"\n2026-11-27T09:00:40Z failed b@example.com attempts=1 reply=\"550 no\"\n2026-11-27T09:01:30Z accepted c@example.com attempts=1 reply=\"250 ok\"\n2026-11-27T09:02:10Z accepted d@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    project.write(
+        "state/clicks.log",
+        "2026-11-27T10:00:00Z example 1 person\n2026-11-27T10:05:00Z example 2 head\n",
+    );
+
+    let public = Served::start(&project, secret, &[]);
+    let status = ureq::get(&format!("{}/stats/example", public.base))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(
+        status, 404,
+        "the stats page must not exist without --preview"
+    );
+    drop(public);
+
+    let served = Served::start(&project, secret, &["--preview"]);
+    let driver = Driver::start();
+    for width in [375, 800] {
+        let profile = tempfile::tempdir().unwrap();
+        let browser = driver.session(width, profile.path());
+        browser.open(&format!("{}/stats/example", served.base));
+        browser.wait_for_text("Clicks per link");
+        let page = browser.eval(
+            r#"
+            const q = (s) => document.querySelector(s);
+            const box = (s) => q(s).getBoundingClientRect();
+            return {
+                accepted: q('#accepted').innerText,
+                refused: q('#refused').innerText,
+                line: document.querySelectorAll('#accepted-chart polyline').length,
+                bars: document.querySelectorAll('#clicks-chart rect').length,
+                linkRows: document.querySelectorAll('#links tr').length,
+                chartWidth: box('#accepted-chart').width,
+                clicksWidth: box('#clicks-chart').width,
+                scripts: document.querySelectorAll('script').length,
+                overflow: document.documentElement.scrollWidth - window.innerWidth,
+            };
+        "#,
+        );
+        assert_eq!(page["accepted"], "3", "{width}px: {page}");
+        assert_eq!(page["refused"], "1", "{width}px: {page}");
+        assert_eq!(page["line"], 1, "{width}px: {page}");
+        let links = page["linkRows"].as_u64().unwrap() - 1;
+        assert!(links >= 2, "{width}px: {page}");
+        assert_eq!(page["bars"].as_u64(), Some(2 * links), "{width}px: {page}");
+        assert!(
+            page["chartWidth"].as_f64().unwrap() > 200.0,
+            "{width}px: {page}"
+        );
+        assert!(
+            page["clicksWidth"].as_f64().unwrap() > 200.0,
+            "{width}px: {page}"
+        );
+        assert_eq!(page["scripts"], 0, "{width}px: {page}");
+        assert!(
+            page["overflow"].as_f64().unwrap() <= 0.0,
+            "{width}px: {page}"
+        );
+        browser.screenshot(&project.path(&format!("shots/stats-{width}.png")));
+    }
+}

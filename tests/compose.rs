@@ -245,7 +245,9 @@ fn masthead_toc_kinds_and_footer() {
         .filter_map(|a| a.attr("href"))
         .collect();
     assert!(
-        links.contains(&"https://news.example.com/unsubscribe?e=reader%40example.com&t=unsigned"),
+        links.contains(
+            &"https://news.example.com/unsubscribe?e=reader%40example.com&t=unsigned&i=example"
+        ),
         "{links:?}"
     );
     assert!(

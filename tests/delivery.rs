@@ -87,7 +87,7 @@ fn delivers_to_every_reader_once_over_few_connections() {
         let data = String::from_utf8(message.data.clone()).unwrap();
         let token = letterpress::token(SECRET.as_bytes(), to);
         let link = format!(
-            "<https://news.example.com/unsubscribe?e={}&t={token}>",
+            "<https://news.example.com/unsubscribe?e={}&t={token}&i=example>",
             to.replace('@', "%40")
         );
         assert!(

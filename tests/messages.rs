@@ -150,7 +150,7 @@ fn list_unsubscribe_is_one_click_with_a_reader_token() {
         let encoded = address.replace('@', "%40");
         assert_eq!(
             line,
-            format!("List-Unsubscribe: <https://news.example.com/unsubscribe?e={encoded}&t={token}>, <mailto:unsubscribe@example.com?subject=unsubscribe>"),
+            format!("List-Unsubscribe: <https://news.example.com/unsubscribe?e={encoded}&t={token}&i=example>, <mailto:unsubscribe@example.com?subject=unsubscribe>"),
             "not one unencoded line"
         );
         assert!(raw.contains("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"));

@@ -103,8 +103,12 @@ impl Health {
 
 /// The figures as of `now`.
 pub fn figures(config: &Config, now: Timestamp) -> Result<Health> {
+    figures_since(config, now - SignedDuration::from_hours(24 * DAYS), now)
+}
+
+/// The figures of the sends and events from `since` to `now`.
+pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Result<Health> {
     let state = super::state_dir(config);
-    let since = now - SignedDuration::from_hours(24 * DAYS);
     // Per journal: each reader's last outcome (an accepted one stays) and
     // the journal's first time.
     let mut journals: HashMap<String, (i64, HashMap<String, Outcome>)> = HashMap::new();

@@ -87,6 +87,16 @@ pub enum Command {
     /// relay, resuming where an earlier run stopped; --dry-run writes the
     /// messages to files instead.
     Send(SendArgs),
+    /// What happened to a sent issue: delivery, bounces and complaints,
+    /// unsubscribes from its links and, with [tracking] clicks, clicks per
+    /// link. Aggregates only, never a reader.
+    Stats {
+        /// The issue folder (or its name under the project's issues/).
+        issue: PathBuf,
+        /// table (default) or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: StatsFormat,
+    },
     /// Serve /unsubscribe (one-click, RFC 8058), the web archive of sent
     /// issues and, with [subscribe], the sign-up form (double opt-in).
     Serve {
@@ -149,6 +159,15 @@ pub enum Command {
 pub enum CheckFormat {
     /// `file:line: level: message` lines and counts.
     Human,
+    /// One JSON document.
+    Json,
+}
+
+/// Output of `stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    /// A table for the terminal.
+    Table,
     /// One JSON document.
     Json,
 }
@@ -354,6 +373,7 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
             format,
             links,
         } => check::run(config, &issue, format, links),
+        Command::Stats { issue, format } => done(stats(config, &issue, format)),
         Command::Serve {
             port,
             bind,
@@ -424,3 +444,15 @@ fn archive(config_path: &Path, out: &Path) -> anyhow::Result<()> {
 }
 
 use crate::plural;
+
+/// `letterpress stats ISSUE`.
+fn stats(config_path: &Path, issue: &Path, format: StatsFormat) -> anyhow::Result<()> {
+    let config = crate::config::Config::load(config_path)?;
+    let dir = crate::project::issue_dir(&config, issue);
+    let stats = crate::stats::gather(&config, &dir)?;
+    match format {
+        StatsFormat::Table => print!("{}", stats.table()),
+        StatsFormat::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
+    }
+    Ok(())
+}

@@ -20,7 +20,8 @@ pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     let project = Project::load(config_path, &args.issue)?;
     let secret = reader::secret_for_links(&project.config)?;
     preflight(&project, args)?;
-    let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
+    let issue = crate::tracking::prepare(&project.config, &project.issue, secret.as_deref())?;
+    let composed = Composed::new(&project.config, &project.theme, &issue)?;
     let factory = Factory::new(&composed, secret, run_date())?;
     let plan = Plan::new(&project, &request(args))?;
     match args.dry_run {

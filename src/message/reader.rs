@@ -1,6 +1,6 @@
 //! What one reader's copy needs: the merge values and the personal links.
 //!
-//! The unsubscribe link is `<[unsubscribe].url>?e=<address>&t=<token>`,
+//! The unsubscribe link is `<[unsubscribe].url>?e=<address>&t=<token>&i=<issue>`,
 //! where the token is the first 16 bytes of
 //! HMAC-SHA256(secret, lowercased address), as 32 lowercase hex digits.
 //! Anybody holding the secret can verify it; nobody without it can forge a
@@ -119,7 +119,12 @@ pub fn values(
         (Some(url), _) => {
             let token = secret.map_or_else(|| "unsigned".to_string(), |s| token(s, email));
             let join = if url.contains('?') { '&' } else { '?' };
-            format!("{url}{join}e={}&t={token}", percent_encode(email))
+            // `i` names the issue, so `stats` can count who left from it.
+            format!(
+                "{url}{join}e={}&t={token}&i={}",
+                percent_encode(email),
+                percent_encode(&issue.slug)
+            )
         }
         (None, Some(mailto)) => format!("mailto:{mailto}?subject=unsubscribe"),
         (None, None) => String::new(),

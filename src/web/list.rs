@@ -8,11 +8,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use crate::subscribers::{Change, Done};
-use crate::subscribers::{Joined, Live};
+pub use crate::subscribers::Change;
+use crate::subscribers::{Done, Joined, Live};
+
+/// What a change did: whether it changed the list, and for a join how it
+/// went.
+pub type Answer = Result<(bool, Option<Joined>), String>;
 
 /// A change, answered once it is on disk.
-pub type Request = (Change, oneshot::Sender<Done>);
+pub type Request = (Change, oneshot::Sender<Answer>);
 
 /// Changes waiting at most; beyond them a request waits its turn.
 pub const QUEUE: usize = 4096;
@@ -56,10 +60,11 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
             if live.pending() >= MAX_PENDING {
                 live.compact()?;
             }
-            Ok(results
+            let answers: Vec<Answer> = results
                 .into_iter()
-                .map(|(_, done)| done)
-                .collect::<Vec<_>>())
+                .map(|(changed, done)| done.map(|joined| (changed, joined)))
+                .collect();
+            Ok(answers)
         })
         .await;
         live = next;

@@ -4,9 +4,11 @@
 //! the sign-up form and its confirmation link.
 
 pub mod archive;
+mod clicks;
 mod list;
 pub mod preview;
 mod rate;
+mod stats;
 mod subscribe;
 mod unsubscribe;
 
@@ -33,6 +35,8 @@ pub(crate) struct App {
     list: mpsc::Sender<list::Request>,
     /// With `[subscribe]`: the form's mailer, limits and welcome.
     joining: Option<subscribe::Joining>,
+    /// With `[tracking] clicks`: the links of issues clicked lately.
+    clicks: clicks::Cache,
 }
 
 /// How `serve` runs.
@@ -159,7 +163,8 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     // Tokens are only checked by the unsubscribe endpoint and the form: a
     // project with neither (a mailto-only start) serves the archive and
     // the preview without a secret.
-    let needs_secret = path.is_some() || config.file.subscribe.is_some();
+    let needs_secret =
+        path.is_some() || config.file.subscribe.is_some() || config.file.tracking.clicks;
     let secret = match reader::secret_from_env(&config)? {
         Some(secret) => secret,
         None if !needs_secret => Vec::new(),
@@ -192,6 +197,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             secret,
             list: sender,
             joining,
+            clicks: clicks::Cache::default(),
         });
         let mut router = Router::new()
             .route("/archive/", get(archive::index))
@@ -199,6 +205,9 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             .route("/archive/{issue}/", get(archive::issue));
         if let Some(path) = &path {
             router = router.route(path, get(unsubscribe::page_handler).post(unsubscribe::post));
+        }
+        if app.config.file.tracking.clicks {
+            router = router.route("/c/{issue}/{n}/{signature}", get(clicks::click));
         }
         if let Some((form, confirm)) = &subscribe_paths {
             router = router
@@ -332,6 +341,7 @@ fn preview_router(config: &Config) -> Result<Router> {
         .route("/preview/{issue}", get(preview::page))
         .route("/preview/{issue}/email.html", get(preview::email))
         .route("/preview/{issue}/events", get(preview::events))
+        .route("/stats/{issue}", get(stats::page))
         .with_state(state))
 }
 

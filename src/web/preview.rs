@@ -88,7 +88,7 @@ pub struct As {
 }
 
 /// The issue folders under `issues/`: the only names the preview serves.
-fn drafts(config: &Config) -> Vec<String> {
+pub(super) fn drafts(config: &Config) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(config.project_dir.join("issues"))
         .into_iter()
         .flatten()

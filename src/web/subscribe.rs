@@ -311,7 +311,7 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
         return super::error_page();
     }
     let joined = match wait.await {
-        Ok(Ok(Some(joined))) => joined,
+        Ok(Ok((_, Some(joined)))) => joined,
         _ => return super::error_page(),
     };
     let j = joining(&app);

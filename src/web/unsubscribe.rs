@@ -1,7 +1,6 @@
 //! `/unsubscribe` (the path of `[unsubscribe] url`): GET asks, POST
-//! unsubscribes, as RFC 8058 one-click or from the page's form. Changes are
-//! written in batches with the same locked, comment-keeping write as
-//! `subscribers unsubscribe`.
+//! unsubscribes, as RFC 8058 one-click or from the page's form. Changes go
+//! through the list's one writer (see `list.rs`).
 
 use std::sync::Arc;
 
@@ -26,6 +25,8 @@ pub fn path(config: &Config) -> Option<String> {
 pub struct Reader {
     e: Option<String>,
     t: Option<String>,
+    /// The issue whose link it was (`stats` counts unsubscribes per issue).
+    i: Option<String>,
 }
 
 fn verified(app: &App, who: &Reader) -> Option<String> {
@@ -48,6 +49,9 @@ pub async fn page_handler(State(app): State<Arc<App>>, Query(who): Query<Reader>
             form method="post" {
                 input type="hidden" name="e" value=(email);
                 input type="hidden" name="t" value=(who.t.as_deref().unwrap_or(""));
+                @if let Some(issue) = who.i.as_deref().filter(|i| crate::tracking::is_issue_name(i)) {
+                    input type="hidden" name="i" value=(issue);
+                }
                 button type="submit" { "Unsubscribe" }
             }
         },
@@ -82,16 +86,37 @@ pub async fn post(
         return error_page();
     }
     match wait.await {
-        Ok(Ok(_)) => page(
-            StatusCode::OK,
-            "Unsubscribed",
-            html! {
-                h1 { "You are unsubscribed" }
-                p { strong { (email) } " will receive no more issues of " (app.config.newsletter().name) "." }
-            },
-        ),
+        Ok(Ok((changed, _))) => {
+            if let Some(issue) = who.i.as_deref().filter(|_| changed) {
+                record_unsubscribe(&app, issue);
+            }
+            unsubscribed(&app, &email)
+        }
         _ => error_page(),
     }
+}
+
+/// The issue an unsubscribe came from, for `stats`: a line of the time and
+/// the issue's name in `state_dir/unsubscribes.log`, never the address.
+fn record_unsubscribe(app: &App, issue: &str) {
+    if !crate::tracking::is_issue_name(issue) {
+        return;
+    }
+    let state = app.config.resolve(&app.config.file.sending.state_dir);
+    if let Err(e) = crate::tracking::record_unsubscribe(&state, issue) {
+        eprintln!("warning: {e:#}");
+    }
+}
+
+fn unsubscribed(app: &App, email: &str) -> Response {
+    page(
+        StatusCode::OK,
+        "Unsubscribed",
+        html! {
+            h1 { "You are unsubscribed" }
+            p { strong { (email) } " will receive no more issues of " (app.config.newsletter().name) "." }
+        },
+    )
 }
 
 fn invalid_link() -> Response {

@@ -1,0 +1,240 @@
+//! `letterpress stats ISSUE`: what happened to an issue, from what
+//! letterpress already keeps: the delivery journal, `bounces.log`, the
+//! unsubscribes that came from the issue's links and, with `[tracking]
+//! clicks`, the clicks per link. Aggregates only: nothing here names a
+//! reader.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Result;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::send::journal::{each_journal, Outcome, Place};
+use crate::tracking::{self, Agent, Links};
+
+/// A click this soon after a delivery of the issue counts as likely
+/// automated: security scanners fetch links as a message arrives.
+pub const EARLY_SECS: i64 = 10;
+
+/// The figures of one issue.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Stats {
+    /// The issue folder's name.
+    pub issue: String,
+    /// Its subject.
+    pub subject: String,
+    /// The first and last delivery outcome (RFC 3339), if it was sent.
+    pub first_outcome: Option<String>,
+    /// See `first_outcome`.
+    pub last_outcome: Option<String>,
+    /// Readers the relay accepted.
+    pub accepted: usize,
+    /// Readers it refused permanently.
+    pub refused: usize,
+    /// Readers whose temporary failures used up every attempt.
+    pub deferred: usize,
+    /// Hard and soft bounces that followed this send.
+    pub bounces: usize,
+    /// Complaints that followed this send.
+    pub complaints: usize,
+    /// Readers who left through this issue's unsubscribe link.
+    pub unsubscribes: usize,
+    /// Whether `[tracking] clicks` is on.
+    pub clicks_counted: bool,
+    /// Clicks per link, in the issue's order.
+    pub links: Vec<LinkClicks>,
+    /// Accepted messages over the send, cumulative, per minute:
+    /// (seconds since 1970 at the minute's end, accepted so far).
+    pub accepted_over_time: Vec<(i64, usize)>,
+}
+
+/// The clicks of one link.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LinkClicks {
+    /// Its number in the counting address.
+    pub n: usize,
+    /// Where it goes.
+    pub url: String,
+    /// Clicks that look like a person's.
+    pub people: usize,
+    /// HEAD requests, known scanners and clicks within [`EARLY_SECS`] of a
+    /// delivery.
+    pub likely_automated: usize,
+}
+
+/// Gathers the figures of the issue in `dir`.
+pub fn gather(config: &Config, dir: &Path) -> Result<Stats> {
+    let issue = Issue::load(dir)?;
+    let state = config.resolve(&config.file.sending.state_dir);
+    let place = Place::new(state.clone(), &config.project_dir, dir, None);
+    let mut last: HashMap<String, (i64, Outcome)> = HashMap::new();
+    let shards = format!("{}.shard-", place.name);
+    each_journal(&state, std::time::SystemTime::UNIX_EPOCH, |name, r| {
+        if name != place.name && !name.starts_with(&shards) {
+            return;
+        }
+        let kept = last
+            .get(&r.key)
+            .is_some_and(|(_, o)| *o == Outcome::Accepted);
+        if !kept {
+            last.insert(r.key, (r.at, r.outcome));
+        }
+    })?;
+    let count = |o: Outcome| last.values().filter(|(_, x)| *x == o).count();
+    let mut accepted_at: Vec<i64> = last
+        .values()
+        .filter(|(_, o)| *o == Outcome::Accepted)
+        .map(|(at, _)| *at)
+        .collect();
+    accepted_at.sort_unstable();
+    let times = last.values().map(|(at, _)| *at);
+    let (first, latest) = (times.clone().min(), times.max());
+    let rfc = |at: Option<i64>| {
+        at.and_then(|s| Timestamp::from_second(s).ok())
+            .map(|t| t.to_string())
+    };
+    let health =
+        crate::bounces::health::figures_since(config, Timestamp::UNIX_EPOCH, Timestamp::now())?;
+    let send = health.sends.iter().find(|s| s.name == place.name);
+    let links = link_clicks(config, &issue, &state, &accepted_at)?;
+    Ok(Stats {
+        issue: issue.slug.clone(),
+        subject: issue.subject.clone(),
+        first_outcome: rfc(first),
+        last_outcome: rfc(latest),
+        accepted: count(Outcome::Accepted),
+        refused: count(Outcome::Failed),
+        deferred: count(Outcome::Deferred),
+        bounces: send.map_or(0, |s| s.bounces),
+        complaints: send.map_or(0, |s| s.complaints),
+        unsubscribes: tracking::unsubscribes(&state, &issue.slug)?.len(),
+        clicks_counted: config.file.tracking.clicks,
+        links,
+        accepted_over_time: per_minute(&accepted_at),
+    })
+}
+
+/// The clicks of each of the issue's counted links, people apart from
+/// what is likely automated.
+fn link_clicks(
+    config: &Config,
+    issue: &Issue,
+    state: &Path,
+    accepted_at: &[i64],
+) -> Result<Vec<LinkClicks>> {
+    let links = Links::of(issue);
+    let mut out: Vec<LinkClicks> = links
+        .urls
+        .iter()
+        .enumerate()
+        .map(|(i, url)| LinkClicks {
+            n: i + 1,
+            url: url.clone(),
+            people: 0,
+            likely_automated: 0,
+        })
+        .collect();
+    if !config.file.tracking.clicks && !tracking::log_path(state).exists() {
+        return Ok(out);
+    }
+    for click in tracking::clicks(state, &issue.slug)? {
+        let Some(link) = out.get_mut(click.link.wrapping_sub(1)) else {
+            continue;
+        };
+        // The latest delivery at or before the click.
+        let before = accepted_at.partition_point(|&at| at <= click.at);
+        let early = before > 0 && click.at - accepted_at[before - 1] <= EARLY_SECS;
+        match click.agent {
+            Agent::Person if !early => link.people += 1,
+            _ => link.likely_automated += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// Cumulative counts at the end of each minute from the first delivery to
+/// the last, at most 1,440 points (longer sends are sampled evenly).
+fn per_minute(sorted: &[i64]) -> Vec<(i64, usize)> {
+    let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
+        return Vec::new();
+    };
+    let start = first - first.rem_euclid(60);
+    let minutes = (last - start) / 60 + 1;
+    let step = (minutes / 1440 + 1) * 60;
+    let mut points = Vec::new();
+    let mut end = start + step;
+    loop {
+        points.push((end, sorted.partition_point(|&at| at < end)));
+        if end > last {
+            break;
+        }
+        end += step;
+    }
+    points
+}
+
+impl Stats {
+    /// The report as a table for the terminal.
+    pub fn table(&self) -> String {
+        let mut out = format!("{} — {}\n", self.issue, self.subject);
+        let attempted = self.accepted + self.refused + self.deferred;
+        let share = |n: usize, of: usize| match of {
+            0 => "-".to_string(),
+            _ => format!("{:.1} %", 100.0 * n as f64 / of as f64),
+        };
+        match (&self.first_outcome, &self.last_outcome) {
+            (Some(first), Some(last)) => out.push_str(&format!("sent        {first} to {last}\n")),
+            _ => out.push_str("sent        not yet (no journal)\n"),
+        }
+        out.push_str(&format!(
+            "delivery    {} accepted, {} refused, {} deferred ({attempted} readers)\n",
+            self.accepted, self.refused, self.deferred
+        ));
+        out.push_str(&format!(
+            "bounces     {} ({} of the messages); complaints {} ({} of the accepted)\n",
+            self.bounces,
+            share(self.bounces, attempted),
+            self.complaints,
+            share(self.complaints, self.accepted)
+        ));
+        out.push_str(&format!(
+            "left        {} through this issue's unsubscribe link\n",
+            self.unsubscribes
+        ));
+        if !self.clicks_counted
+            && self
+                .links
+                .iter()
+                .all(|l| l.people + l.likely_automated == 0)
+        {
+            out.push_str("clicks      not counted ([tracking] clicks = false)\n");
+            return out;
+        }
+        out.push_str("clicks      people / likely automated, per link (never per reader)\n");
+        for link in &self.links {
+            out.push_str(&format!(
+                "  {:>3}  {:>6} / {:<6} {}\n",
+                link.n, link.people, link.likely_automated, link.url
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_over_time_is_cumulative_per_minute() {
+        let at = [120, 130, 179, 180, 300];
+        assert_eq!(per_minute(&at), [(180, 3), (240, 4), (300, 4), (360, 5)]);
+        assert!(per_minute(&[]).is_empty());
+        let long: Vec<i64> = (0..10 * 86_400).step_by(30).collect();
+        assert!(per_minute(&long).len() <= 1441);
+    }
+}
