@@ -24,7 +24,7 @@ pub struct Editor {
     folded: usize,
     /// Held while the editor lives: edits by the CLI and by `serve` take
     /// turns instead of overwriting each other.
-    _lock: std::fs::File,
+    _lock: Option<std::fs::File>,
 }
 
 impl Editor {
@@ -64,19 +64,27 @@ impl Editor {
     }
 
     fn new(path: PathBuf, doc: DocumentMut, lock: std::fs::File) -> Editor {
+        let mut editor = Editor::detached(&path, doc);
+        editor._lock = Some(lock);
+        editor
+    }
+
+    /// An editor of `doc` alone, for the caller to place in the file: the
+    /// caller holds the lock.
+    pub(super) fn detached(path: &Path, doc: DocumentMut) -> Editor {
         let mut editor = Editor {
-            path,
+            path: path.to_path_buf(),
             doc,
             index: HashMap::new(),
             folded: 0,
-            _lock: lock,
+            _lock: None,
         };
         editor.reindex();
         editor
     }
 
     /// Applies the changes of the log to the document.
-    fn fold(&mut self, pending: &[Change]) -> Result<()> {
+    pub(super) fn fold(&mut self, pending: &[Change]) -> Result<()> {
         for change in pending {
             match change {
                 Change::Unsubscribe(email) if self.contains(email) => {

@@ -7,7 +7,7 @@ use anyhow::Result;
 
 use super::changes::{self, Change, Index};
 use super::edit::{lock_list, stamp, Stamp};
-use super::{Editor, Joined, List};
+use super::{Joined, List};
 
 /// What one change did: for a join, how it went.
 pub type Done = Result<Option<Joined>, String>;
@@ -85,19 +85,9 @@ impl Live {
     /// Folds the log into the list file (comments kept) and empties it;
     /// how many changes it folded.
     pub fn compact(&mut self) -> Result<usize> {
-        let folded = compact(&self.path)?;
+        let folded = super::fold::compact(&self.path)?;
         let _lock = lock_list(&self.path)?;
         *self = Live::read(&self.path)?;
         Ok(folded)
     }
-}
-
-/// Folds the log of the list at `path` into the file; how many changes.
-pub fn compact(path: &Path) -> Result<usize> {
-    let editor = Editor::open(path)?;
-    let folded = editor.folded();
-    if folded > 0 {
-        editor.save()?;
-    }
-    Ok(folded)
 }

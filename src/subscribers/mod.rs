@@ -6,6 +6,7 @@ pub mod changes;
 mod csv_io;
 mod edit;
 mod entry;
+mod fold;
 mod live;
 mod read;
 pub mod report;
@@ -23,7 +24,8 @@ pub use changes::Change;
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Stamp};
 pub use entry::{Entry, Fields};
-pub use live::{compact, Done, Live};
+pub use fold::compact;
+pub use live::{Done, Live};
 
 use crate::error::{read_text, Located};
 

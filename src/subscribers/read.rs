@@ -278,6 +278,38 @@ fn string<'s>(
     }
 }
 
+/// Where each `[[subscriber]]` table of `source` is (from its header line
+/// to the next header) and the address it holds; `None` when the file is
+/// one the whole-file parser must read.
+pub(super) fn tables(source: &str) -> Option<Vec<(std::ops::Range<usize>, String)>> {
+    let mut tables = Vec::new();
+    let mut events = Vec::new();
+    let mut scratch = Vec::new();
+    let mut open: Option<(usize, usize)> = None; // (header start, body start)
+    let mut close = |open: Option<(usize, usize)>, end: usize| -> Option<()> {
+        let Some((start, body)) = open else {
+            return Some(());
+        };
+        scratch.clear();
+        let table = read_table(&source[body..end], &mut events, &mut scratch)?;
+        tables.push((start..end, table.email?.into_owned()));
+        Some(())
+    };
+    let mut offset = 0;
+    for line in source.split_inclusive('\n') {
+        if is_subscriber_header(line) {
+            close(open, offset)?;
+            open = Some((offset, offset + line.len()));
+        } else if open.is_none() {
+            let code = line.trim();
+            (code.is_empty() || code.starts_with('#')).then_some(())?;
+        }
+        offset += line.len();
+    }
+    close(open, source.len())?;
+    Some(tables)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
