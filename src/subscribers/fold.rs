@@ -11,6 +11,7 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use toml_edit::DocumentMut;
 
+use super::address::is_own_identity;
 use super::changes::{self, Change};
 use super::edit::lock_list;
 use super::read::{is_subscriber_header, tables};
@@ -49,17 +50,15 @@ pub fn compact(path: &Path) -> Result<usize> {
 /// The text of the list at `path` (`source`) with `pending` applied, or
 /// `None` when the file is not one whose tables can be edited one by one.
 fn splice(path: &Path, source: &str, pending: &[Change]) -> Result<Option<String>> {
-    let Some(tables) = tables(source) else {
+    let named: HashSet<String> = pending.iter().map(|c| identity(c.email())).collect();
+    let is_named = |email: &str| match is_own_identity(email) {
+        true => named.contains(email),
+        false => named.contains(&identity(email)),
+    };
+    let Some(affected) = tables(source, is_named) else {
         return Ok(None);
     };
-    let named: HashSet<String> = pending.iter().map(|c| identity(c.email())).collect();
-    let affected: Vec<usize> = (0..tables.len())
-        .filter(|&i| named.contains(&identity(&tables[i].1)))
-        .collect();
-    let text: String = affected
-        .iter()
-        .map(|&i| &source[tables[i].0.clone()])
-        .collect();
+    let text: String = affected.iter().map(|r| &source[r.clone()]).collect();
     let Ok(doc) = text.parse::<DocumentMut>() else {
         return Ok(None);
     };
@@ -83,10 +82,10 @@ fn splice(path: &Path, source: &str, pending: &[Change]) -> Result<Option<String
     }
     let mut out = String::with_capacity(source.len() + 1024);
     let mut copied = 0;
-    for (&i, piece) in affected.iter().zip(pieces) {
-        out.push_str(&source[copied..tables[i].0.start]);
+    for (range, piece) in affected.iter().zip(pieces) {
+        out.push_str(&source[copied..range.start]);
         out.push_str(piece);
-        copied = tables[i].0.end;
+        copied = range.end;
     }
     out.push_str(&source[copied..]);
     let added = joined.text();

@@ -5,18 +5,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::changes::{self, Change, Index};
+use super::changes::{self, Change};
 use super::edit::{lock_list, stamp, Stamp};
 use super::{Joined, List};
 
 /// What one change did: for a join, how it went.
 pub type Done = Result<Option<Joined>, String>;
 
-/// The list with its pending changes, and where each address is.
+/// The list with its pending changes.
 pub struct Live {
     path: PathBuf,
     list: List,
-    index: Index,
     /// The file as it was when read: another writer changes it.
     stamp: Option<Stamp>,
     /// Changes in the log since the list was last written.
@@ -39,11 +38,9 @@ impl Live {
         };
         let pending = changes::read(path)?;
         list.apply_all(&pending);
-        let index = changes::index(&list, None);
         Ok(Live {
             path: path.to_path_buf(),
             list,
-            index,
             stamp,
             pending: pending.len(),
         })
@@ -62,12 +59,16 @@ impl Live {
     pub fn apply(&mut self, batch: &[Change]) -> Result<Vec<(bool, Done)>> {
         let _lock = lock_list(&self.path)?;
         if stamp(&self.path) != self.stamp {
+            self.list = List::parse(&self.path, "")?;
             *self = Live::read(&self.path)?;
         }
+        // Where the batch's addresses are: one pass over the list per
+        // batch, instead of an index of every address kept in memory.
+        let mut index = changes::index(&self.list, Some(batch));
         let mut recorded = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         for change in batch {
-            let (changed, joined) = self.list.change(change, &mut self.index);
+            let (changed, joined) = self.list.change(change, &mut index);
             if changed {
                 recorded.push(change.clone());
             }
@@ -85,9 +86,13 @@ impl Live {
     /// Folds the log into the list file (comments kept) and empties it;
     /// how many changes it folded.
     pub fn compact(&mut self) -> Result<usize> {
-        let folded = super::fold::compact(&self.path)?;
+        // The list is read again afterwards: let it go while the file is
+        // rewritten, so a large list is not held twice.
+        self.list = List::parse(&self.path, "")?;
+        self.stamp = None;
+        let folded = super::fold::compact(&self.path);
         let _lock = lock_list(&self.path)?;
         *self = Live::read(&self.path)?;
-        Ok(folded)
+        folded
     }
 }

@@ -278,10 +278,13 @@ fn string<'s>(
     }
 }
 
-/// Where each `[[subscriber]]` table of `source` is (from its header line
-/// to the next header) and the address it holds; `None` when the file is
-/// one the whole-file parser must read.
-pub(super) fn tables(source: &str) -> Option<Vec<(std::ops::Range<usize>, String)>> {
+/// Where the `[[subscriber]]` tables of `source` whose address `wanted`
+/// accepts are (each from its header line to the next header), in file
+/// order; `None` when the file is one the whole-file parser must read.
+pub(super) fn tables(
+    source: &str,
+    wanted: impl Fn(&str) -> bool,
+) -> Option<Vec<std::ops::Range<usize>>> {
     let mut tables = Vec::new();
     let mut events = Vec::new();
     let mut scratch = Vec::new();
@@ -292,7 +295,9 @@ pub(super) fn tables(source: &str) -> Option<Vec<(std::ops::Range<usize>, String
         };
         scratch.clear();
         let table = read_table(&source[body..end], &mut events, &mut scratch)?;
-        tables.push((start..end, table.email?.into_owned()));
+        if wanted(table.email.as_deref()?) {
+            tables.push(start..end);
+        }
         Some(())
     };
     let mut offset = 0;
