@@ -97,7 +97,7 @@ pub fn rewrite(issue: &mut Issue, base: &str, secret: &[u8]) -> Links {
     let mut links = Links::default();
     walk(issue, &mut |url| {
         let n = links.number(url);
-        let encoded: String = url::form_urlencoded::byte_serialize(slug.as_bytes()).collect();
+        let encoded = crate::message::reader::percent_encode(&slug);
         *url = format!("{base}/c/{encoded}/{n}/{}", sign(secret, &slug, n, url));
     });
     links
@@ -311,20 +311,28 @@ pub fn prepare<'a>(
             crate::message::reader::MIN_SECRET_BYTES
         )
     })?;
+    if !is_issue_name(&issue.slug) {
+        anyhow::bail!(
+            "{}: [tracking] clicks = true puts the issue folder's name into each counted link, and `{}` is not one word\n  help: rename the folder to letters, digits, -, _ and . only",
+            issue.dir.display(),
+            issue.slug.escape_debug()
+        );
+    }
     let mut rewritten = issue.clone();
     rewrite(&mut rewritten, base, secret);
     Ok(std::borrow::Cow::Owned(rewritten))
 }
 
 /// Whether `name` can be an issue folder's name as links carry it: a
-/// word of letters, digits, `-`, `_` and `.`, not starting with a dot.
+/// word of letters (any script), digits, `-`, `_` and `.`, not starting
+/// with a dot.
 pub fn is_issue_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
         && !name.starts_with('.')
         && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            .chars()
+            .all(|c| c.is_alphanumeric() || "-_.".contains(c))
 }
 
 /// `state_dir/unsubscribes.log`: when a reader left from which issue.
@@ -454,10 +462,7 @@ mod tests {
         text.push_str("2026-12-02T00:00:00Z example 1 per");
         std::fs::write(log_path(dir.path()), text).unwrap();
         assert_eq!(clicks(dir.path(), "example").unwrap(), [click]);
-        assert!(
-            is_issue_name("2026-11-27-why")
-                && !is_issue_name("../config")
-                && !is_issue_name(".hidden")
-        );
+        assert!(is_issue_name("2026-11-27-why") && is_issue_name("48호-위기의-스타트업"));
+        assert!(!is_issue_name("../config") && !is_issue_name(".hidden") && !is_issue_name("a b"));
     }
 }
