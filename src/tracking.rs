@@ -13,11 +13,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 
 use crate::issue::markdown::{Block, Inline};
 use crate::issue::Issue;
+use crate::message::reader::same_bytes;
 
 /// The links of an issue that are counted, in order: link `n` is
 /// `urls[n - 1]`.
@@ -62,30 +61,15 @@ impl Links {
     pub fn target(&self, secret: &[u8], issue: &str, n: usize, signature: &str) -> Option<&str> {
         let url = self.urls.get(n.checked_sub(1)?)?;
         let expected = sign(secret, issue, n, url);
-        let same = expected.len() == signature.len()
-            && expected
-                .bytes()
-                .zip(signature.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        same.then_some(url.as_str())
+        same_bytes(expected.as_bytes(), signature.as_bytes()).then_some(url.as_str())
     }
 }
 
 /// The signature of link `n` of `issue`.
 pub fn sign(secret: &[u8], issue: &str, n: usize, url: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    for part in [
-        "letterpress click\0".as_bytes(),
-        issue.as_bytes(),
-        b"\0",
-        n.to_string().as_bytes(),
-        b"\0",
-        url.as_bytes(),
-    ] {
-        mac.update(part);
-    }
-    let digest = mac.finalize().into_bytes();
+    let n = n.to_string();
+    let parts: [&[u8]; 5] = [issue.as_bytes(), b"\0", n.as_bytes(), b"\0", url.as_bytes()];
+    let digest = crate::subscribe::token::mac(secret, b"letterpress click\0", &parts);
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

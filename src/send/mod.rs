@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::message::{Factory, Purpose};
-use crate::subscribers::{identity, stamp, Change, List, Stamp};
+use crate::subscribers::{changes, identity, stamp, Change, List, Stamp};
 pub use dryrun::DryRun;
 use journal::{Journal, Outcome, Pending, Record, WriteFailed};
 pub use plan::{Plan, Request, Shard};
@@ -121,7 +121,7 @@ struct Watched {
     seen: Option<Stamp>,
     reloaded: Option<Instant>,
     /// How much of the change log has been read.
-    log_read: u64,
+    log: changes::Place,
     stopped: HashSet<String>,
 }
 
@@ -136,7 +136,7 @@ impl ListWatch {
             state: Mutex::new(Watched {
                 seen: stamp(path),
                 reloaded: None,
-                log_read: log_len(path),
+                log: changes::Place::default(),
                 stopped: HashSet::new(),
             }),
         }
@@ -151,17 +151,18 @@ impl ListWatch {
         if state.seen != now && due {
             state.seen = now;
             state.reloaded = Some(Instant::now());
-            let log_read = log_len(&self.path);
             match List::load(&self.path) {
                 Ok(list) => {
                     state.stopped = list.stopped().into_iter().map(str::to_string).collect();
-                    state.log_read = log_read;
+                    // The log may have changed since: read it again below.
+                    state.log = changes::Place::default();
                 }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.
                 Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
             }
-        } else if log_len(&self.path) > state.log_read {
+        }
+        if log_len(&self.path) > state.log.bytes {
             state.read_log(&self.path);
         }
         !state.stopped.is_empty() && state.stopped.contains(&identity(address.as_ref()))
@@ -169,33 +170,21 @@ impl ListWatch {
 }
 
 impl Watched {
-    /// Reads the complete lines the log gained since the last look.
+    /// Reads the changes the log gained since the last look.
     fn read_log(&mut self, path: &std::path::Path) {
-        use std::io::{Read, Seek};
-        let log = crate::subscribers::changes::log_path(path);
-        let mut bytes = Vec::new();
-        let read = std::fs::File::open(&log).and_then(|mut file| {
-            file.seek(std::io::SeekFrom::Start(self.log_read))?;
-            file.read_to_end(&mut bytes)
+        let read = changes::read_since(path, &mut self.log);
+        let gained = read.unwrap_or_else(|e| {
+            eprintln!("warning: cannot read the list's changes during the send: {e:#}");
+            Vec::new()
         });
-        if let Err(e) = read {
-            eprintln!(
-                "warning: {}: cannot read the changes during the send: {e}",
-                log.display()
-            );
-            return;
-        }
-        let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        self.log_read += complete as u64;
-        for line in bytes[..complete].split(|&b| b == b'\n') {
-            match serde_json::from_slice(line) {
-                Ok(Change::Unsubscribe(email)) => {
+        for change in gained {
+            match change {
+                Change::Unsubscribe(email) => {
                     self.stopped.insert(identity(&email));
                 }
-                Ok(Change::Join { reader, .. }) => {
+                Change::Join { reader, .. } => {
                     self.stopped.remove(&identity(&reader.email));
                 }
-                Err(_) => {}
             }
         }
     }

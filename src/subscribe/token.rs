@@ -18,6 +18,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use sha2::Sha256;
 
+use crate::message::reader::same_bytes;
 use crate::subscribers::Source;
 
 /// How long a confirmation link works.
@@ -59,7 +60,8 @@ pub enum Invalid {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn mac(secret: &[u8], label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+/// HMAC-SHA256 under `secret` of `label` and then `parts`.
+pub(crate) fn mac(secret: &[u8], label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(label);
     for part in parts {
@@ -126,11 +128,7 @@ pub fn open(secret: &[u8], token: &str, now: Timestamp) -> Result<Confirmation, 
     }
     let (body, tag) = bytes.split_at(bytes.len() - MAC_BYTES);
     let expected = mac(secret, b"letterpress confirm\0", &[body]);
-    let differs = expected[..MAC_BYTES]
-        .iter()
-        .zip(tag)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-    if differs != 0 || body[0] != VERSION {
+    if !same_bytes(&expected[..MAC_BYTES], tag) || body[0] != VERSION {
         return Err(Invalid::Tampered);
     }
     let issued = i64::from_be_bytes(body[1..9].try_into().expect("8 bytes"));
@@ -197,13 +195,7 @@ pub fn check_form_stamp(secret: &[u8], stamp: &str, now: Timestamp) -> Result<()
         secret,
         Timestamp::from_second(served).map_err(|_| Stamp::Missing)?,
     );
-    let same = expected.len() == stamp.len()
-        && expected
-            .bytes()
-            .zip(stamp.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0;
-    if !same {
+    if !same_bytes(expected.as_bytes(), stamp.as_bytes()) {
         return Err(Stamp::Missing);
     }
     let age = now.as_second() - served;

@@ -58,20 +58,44 @@ pub fn log_path(list: &Path) -> PathBuf {
 /// log. A last line without its newline was never acknowledged (the
 /// writer syncs before it answers) and is left out.
 pub fn read(list: &Path) -> Result<Vec<Change>> {
+    read_since(list, &mut Place::default())
+}
+
+/// How far a reader of the log has come: bytes and lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Bytes of complete lines read.
+    pub bytes: u64,
+    /// Lines read.
+    pub lines: usize,
+}
+
+/// The changes the log of `list` gained after `place`, which moves past
+/// them (for a send that reads the log as it grows).
+pub fn read_since(list: &Path, place: &mut Place) -> Result<Vec<Change>> {
+    use std::io::{Read, Seek};
     let path = log_path(list);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(&path).and_then(|mut file| {
+        file.seek(std::io::SeekFrom::Start(place.bytes))?;
+        file.read_to_end(&mut bytes)
+    });
+    match read {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(anyhow!("{}: cannot read the file: {e}", path.display())),
-    };
+    }
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut changes = Vec::new();
-    for (index, line) in bytes[..complete].split(|&b| b == b'\n').enumerate() {
+    for line in bytes[..complete].split_inclusive(|&b| b == b'\n') {
+        place.lines += 1;
+        let number = place.lines;
+        place.bytes += line.len() as u64;
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
         let bad = |why: String| -> anyhow::Error {
-            Located::line(&path, index + 1, why)
+            Located::line(&path, number, why)
                 .help("the log holds the list's changes since it was last written: fix the line, or remove it if the change it records should not happen")
                 .into()
         };
@@ -135,26 +159,18 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
 /// Where each address's entries are in a list, by [`identity`].
 pub type Index = HashMap<String, Vec<usize>>;
 
-/// The index of the entries of `list` for the addresses `changes` name
-/// (all of them when `changes` is `None`).
-pub fn index(list: &List, changes: Option<&[Change]>) -> Index {
-    let mut index: Index = match changes {
-        Some(changes) => changes
-            .iter()
-            .map(|c| (identity(c.email()), Vec::new()))
-            .collect(),
-        None => HashMap::with_capacity(list.entries.len()),
-    };
+/// Where the entries of the addresses `changes` name are in `list`: one
+/// pass over the list.
+pub fn index(list: &List, changes: &[Change]) -> Index {
+    let mut index: Index = changes
+        .iter()
+        .map(|c| (identity(c.email()), Vec::new()))
+        .collect();
     for (i, entry) in list.entries.iter().enumerate() {
-        match index.get_mut(entry.key()) {
-            Some(positions) => positions.push(i),
-            None if changes.is_none() => {
-                index.insert(entry.key().to_string(), vec![i]);
-            }
-            None => {}
+        if let Some(positions) = index.get_mut(entry.key()) {
+            positions.push(i);
         }
     }
-    index.retain(|_, positions| changes.is_some() || !positions.is_empty());
     index
 }
 
@@ -220,7 +236,7 @@ impl List {
         if changes.is_empty() {
             return;
         }
-        let mut index = index(self, Some(changes));
+        let mut index = index(self, changes);
         for change in changes {
             self.change(change, &mut index);
         }
@@ -343,7 +359,7 @@ mod tests {
             ),
         ] {
             let mut list = list.clone();
-            let mut index = index(&list, None);
+            let mut index = index(&list, std::slice::from_ref(&change));
             assert_eq!(list.change(&change, &mut index).1, Some(want), "{change:?}");
             let Change::Join { reader, issued } = &change else {
                 unreachable!()

@@ -9,9 +9,6 @@ use super::changes::{self, Change};
 use super::edit::{lock_list, stamp, Stamp};
 use super::{Joined, List};
 
-/// What one change did: for a join, how it went.
-pub type Done = Result<Option<Joined>, String>;
-
 /// The list with its pending changes.
 pub struct Live {
     path: PathBuf,
@@ -56,7 +53,7 @@ impl Live {
     /// writer changed it), those that change something are appended to
     /// the log and synced; then what each did, and whether it changed the
     /// list.
-    pub fn apply(&mut self, batch: &[Change]) -> Result<Vec<(bool, Done)>> {
+    pub fn apply(&mut self, batch: &[Change]) -> Result<Vec<(bool, Option<Joined>)>> {
         let _lock = lock_list(&self.path)?;
         if stamp(&self.path) != self.stamp {
             self.list = List::parse(&self.path, "")?;
@@ -64,7 +61,7 @@ impl Live {
         }
         // Where the batch's addresses are: one pass over the list per
         // batch, instead of an index of every address kept in memory.
-        let mut index = changes::index(&self.list, Some(batch));
+        let mut index = changes::index(&self.list, batch);
         let mut recorded = Vec::new();
         let mut results = Vec::with_capacity(batch.len());
         for change in batch {
@@ -72,7 +69,7 @@ impl Live {
             if changed {
                 recorded.push(change.clone());
             }
-            results.push((changed, Ok(joined)));
+            results.push((changed, joined));
         }
         if let Err(e) = changes::append(&self.path, &recorded) {
             // Nothing of the batch is known to be on disk: read it all again.

@@ -25,7 +25,7 @@ pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Stamp};
 pub use entry::{Entry, Fields};
 pub use fold::compact;
-pub use live::{Done, Live};
+pub use live::Live;
 
 use crate::error::{read_text, Located};
 

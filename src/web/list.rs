@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub use crate::subscribers::Change;
-use crate::subscribers::{Done, Joined, Live};
+use crate::subscribers::{Joined, Live};
 
 /// What a change did: whether it changed the list, and for a join how it
 /// went.
@@ -60,11 +60,7 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
             if live.pending() >= MAX_PENDING {
                 live.compact()?;
             }
-            let answers: Vec<Answer> = results
-                .into_iter()
-                .map(|(changed, done)| done.map(|joined| (changed, joined)))
-                .collect();
-            Ok(answers)
+            Ok(results.into_iter().map(Ok).collect::<Vec<Answer>>())
         })
         .await;
         live = next;
@@ -107,14 +103,14 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// One line per change made; never the address.
-fn log(changes: &[Change], results: &[(bool, Done)]) {
+fn log(changes: &[Change], results: &[(bool, Option<Joined>)]) {
     let stamp = crate::time::rfc3339(std::time::SystemTime::now());
     for (change, (changed, result)) in changes.iter().zip(results) {
         let line = match (change, result) {
             (_, _) if !changed => continue,
             (Change::Unsubscribe(_), _) => "a reader unsubscribed",
-            (_, Ok(Some(Joined::Added))) => "a reader joined (confirmed)",
-            (_, Ok(Some(Joined::Reactivated))) => "a reader joined again (confirmed)",
+            (_, Some(Joined::Added)) => "a reader joined (confirmed)",
+            (_, Some(Joined::Reactivated)) => "a reader joined again (confirmed)",
             _ => continue,
         };
         eprintln!("{stamp} list: {line}");
