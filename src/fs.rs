@@ -1,6 +1,6 @@
 //! Writing files so that an interruption never leaves half a file.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -63,6 +63,180 @@ fn write_with(
     result.with_context(|| format!("{}: cannot write the file", path.display()))
 }
 
+/// How an append waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The lines are synced before the append returns: for records that
+    /// were promised to someone (a change of the list, a bounce).
+    Synced,
+    /// One `write`, no sync: a crash of the process loses nothing, a power
+    /// loss may lose the last lines (counts).
+    Written,
+}
+
+/// Appends whole `lines` (each ending in `\n`) to the append-only log at
+/// `path`: the one appender of every log letterpress keeps. It creates the
+/// folder and the file (beginning it with `header`, a `# ` comment line,
+/// when given), and takes an exclusive lock on the file, so two processes
+/// never interleave. A last line without its newline (a crash, a full disk)
+/// was never a record: it is cut off first, so the new lines never glue to
+/// it. A write that fails part-way is cut back off, so the log stays whole
+/// lines; the error names the file.
+pub fn append(
+    path: &Path,
+    header: Option<&str>,
+    lines: &[u8],
+    durability: Durability,
+) -> Result<()> {
+    debug_assert!(lines.is_empty() || lines.ends_with(b"\n"));
+    if lines.is_empty() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    }
+    let append = || -> std::io::Result<()> {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.lock()?;
+        let len = cut_torn_tail(&file)?;
+        let mut bytes = Vec::with_capacity(lines.len() + 80);
+        if len == 0 {
+            if let Some(header) = header {
+                bytes.extend_from_slice(format!("# {header}\n").as_bytes());
+            }
+        }
+        bytes.extend_from_slice(lines);
+        if let Err(e) = file.write_all(&bytes) {
+            // Leave whole lines only: what was written of this append goes.
+            let _ = file.set_len(len);
+            return Err(e);
+        }
+        if durability == Durability::Synced {
+            file.sync_data()?;
+            if len == 0 {
+                sync_dir(path)?;
+            }
+        }
+        Ok(())
+    };
+    append().with_context(|| format!("{}: cannot append to the log", path.display()))
+}
+
+/// Cuts a last line that lacks its newline off the file: it was never a
+/// whole record. The length kept. The caller holds the file exclusively
+/// (its lock, or the lock of what the file belongs to).
+pub fn cut_torn_tail(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    let mut last = [0u8; 1];
+    if len == 0 || (file.read_at(&mut last, len - 1)? == 1 && last[0] == b'\n') {
+        return Ok(len);
+    }
+    // Look back for the last newline, a block at a time.
+    let mut block = vec![0u8; 64 * 1024];
+    let mut end = len;
+    let keep = loop {
+        let start = end.saturating_sub(block.len() as u64);
+        let part = &mut block[..(end - start) as usize];
+        file.read_exact_at(part, start)?;
+        if let Some(i) = part.iter().rposition(|b| *b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        if start == 0 {
+            break 0;
+        }
+        end = start;
+    };
+    file.set_len(keep)?;
+    file.sync_data()?;
+    Ok(keep)
+}
+
+/// Syncs the folder that holds `path`, so a new name in it survives a
+/// power loss.
+pub fn sync_dir(path: &Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
+        _ => std::fs::File::open(".")?.sync_all(),
+    }
+}
+
+/// Reads past the rest of a line: whether it ended with its newline.
+fn skip_line(reader: &mut impl std::io::BufRead) -> std::io::Result<bool> {
+    loop {
+        let (found, used) = {
+            let available = reader.fill_buf()?;
+            if available.is_empty() {
+                return Ok(false);
+            }
+            match available.iter().position(|b| *b == b'\n') {
+                Some(i) => (true, i + 1),
+                None => (false, available.len()),
+            }
+        };
+        reader.consume(used);
+        if found {
+            return Ok(true);
+        }
+    }
+}
+
+/// The whole lines of an append-only log, a line at a time, as bytes: the
+/// one reader of every log. A last line without its newline is left out
+/// (it was never a record, and may end inside a character); a line longer
+/// than `max_line` is an error naming the file and line. A missing file
+/// has no lines.
+pub fn each_line(
+    path: &Path,
+    max_line: usize,
+    mut line: impl FnMut(usize, &[u8]) -> Result<()>,
+) -> Result<()> {
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("{}: cannot read the file", path.display()))
+        }
+    };
+    let mut reader = std::io::BufReader::with_capacity(64 * 1024, file);
+    let mut buf = Vec::new();
+    let mut number = 0;
+    loop {
+        buf.clear();
+        let read = (&mut reader)
+            .take(max_line as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("{}: cannot read the file", path.display()))?;
+        if buf.len() > max_line {
+            // Too long to be a record: an error, unless it is the torn end.
+            let whole = skip_line(&mut reader)
+                .with_context(|| format!("{}: cannot read the file", path.display()))?;
+            if !whole {
+                return Ok(());
+            }
+            return Err(crate::error::Located::line(
+                path,
+                number + 1,
+                format!("a line of more than {max_line} bytes"),
+            )
+            .help("the file is written by letterpress a line at a time; remove the line")
+            .into());
+        }
+        if read == 0 || !buf.ends_with(b"\n") {
+            // The end, or a torn last line.
+            return Ok(());
+        }
+        number += 1;
+        line(number, &buf[..buf.len() - 1])?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,6 +255,71 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old content\n");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "the temporary file was left behind");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        append(&path, Some("a log"), b"one\n", Durability::Synced).unwrap();
+        // A crash (or a full disk) left half a line.
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        file.write_all("tw\u{d55c}".as_bytes()[..4].as_ref())
+            .unwrap();
+        drop(file);
+        append(&path, Some("a log"), b"two\n", Durability::Written).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "# a log\none\ntwo\n"
+        );
+        let mut lines = Vec::new();
+        each_line(&path, 100, |n, line| {
+            lines.push((n, String::from_utf8(line.to_vec()).unwrap()));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            lines,
+            [(1, "# a log".into()), (2, "one".into()), (3, "two".into())]
+        );
+    }
+
+    #[test]
+    fn a_torn_line_longer_than_a_block_is_cut_and_a_torn_tail_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let mut text = b"whole\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', 200_000));
+        std::fs::write(&path, &text).unwrap();
+        let mut seen = 0;
+        each_line(&path, 1000, |_, _| {
+            seen += 1;
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1, "a long torn end is no line");
+        let mut long = text.clone();
+        long.extend_from_slice(b"\nafter\n");
+        std::fs::write(&path, &long).unwrap();
+        let err = each_line(&path, 1000, |_, _| Ok(())).unwrap_err();
+        assert!(format!("{err:#}").contains("a.log:2"), "{err:#}");
+        std::fs::write(&path, b"whole\n\xed\x95").unwrap();
+        let mut lines = Vec::new();
+        each_line(&path, 1000, |_, line| {
+            lines.push(line.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(lines, [b"whole".to_vec()]);
+        std::fs::write(&path, &text).unwrap();
+        append(&path, None, b"next\n", Durability::Synced).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"whole\nnext\n");
+        std::fs::write(&path, b"no newline at all").unwrap();
+        append(&path, None, b"next\n", Durability::Synced).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"next\n");
     }
 
     #[test]

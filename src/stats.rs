@@ -141,9 +141,9 @@ fn link_clicks(
     if !config.file.tracking.clicks && !tracking::log_path(state).exists() {
         return Ok(out);
     }
-    for click in tracking::clicks(state, &issue.slug)? {
+    tracking::each_click(state, &issue.slug, |click| {
         let Some(link) = out.get_mut(click.link.wrapping_sub(1)) else {
-            continue;
+            return;
         };
         // The latest delivery at or before the click.
         let before = accepted_at.partition_point(|&at| at <= click.at);
@@ -152,7 +152,7 @@ fn link_clicks(
             Agent::Person if !early => link.people += 1,
             _ => link.likely_automated += 1,
         }
-    }
+    })?;
     Ok(out)
 }
 

@@ -9,7 +9,6 @@
 //! open redirect. There is no open pixel and no reader ID: what is kept is
 //! one line per click in `state_dir/clicks.log`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
@@ -236,7 +235,9 @@ pub struct Click {
 
 /// Appends `click` to the log: one line, one `write`. The log survives a
 /// restart of the server; it is not synced per click (a power loss may
-/// lose the last few counts).
+/// lose the last few counts). The log is fed by a public address, so it is
+/// kept bounded: at [`ROTATE_AT`] bytes it becomes `clicks.log.1` (and the
+/// older ones move up), and [`GENERATIONS`] old logs are kept.
 pub fn record(state_dir: &Path, click: &Click) -> Result<()> {
     let at = jiff::Timestamp::from_second(click.at).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let line = format!(
@@ -245,29 +246,84 @@ pub fn record(state_dir: &Path, click: &Click) -> Result<()> {
         click.link,
         click.agent.word()
     );
-    append_line(&log_path(state_dir), &line)
+    let path = log_path(state_dir);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() >= ROTATE_AT) {
+        rotate(&path)?;
+    }
+    crate::fs::append(&path, None, line.as_bytes(), crate::fs::Durability::Written)
 }
 
-/// The clicks of `issue` in the log; lines that are not clicks (a line
-/// torn by a crash) are left out.
-pub fn clicks(state_dir: &Path, issue: &str) -> Result<Vec<Click>> {
-    let text = read_log(&log_path(state_dir))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split(' ');
-            let at: jiff::Timestamp = fields.next()?.parse().ok()?;
-            let name = fields.next()?;
-            let link = fields.next()?.parse().ok()?;
-            let agent = Agent::parse(fields.next()?)?;
-            (name == issue && fields.next().is_none()).then(|| Click {
-                at: at.as_second(),
-                issue: name.to_string(),
-                link,
-                agent,
-            })
+/// The size at which `clicks.log` is rotated.
+pub const ROTATE_AT: u64 = 64 * 1024 * 1024;
+
+/// How many rotated click logs are kept beside `clicks.log`.
+pub const GENERATIONS: usize = 3;
+
+/// `clicks.log.N`.
+fn generation(path: &Path, n: usize) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{n}"));
+    path.with_file_name(name)
+}
+
+/// Moves `path` to `path.1`, `path.1` to `path.2` and so on, dropping the
+/// oldest.
+fn rotate(path: &Path) -> Result<()> {
+    for n in (1..GENERATIONS).rev() {
+        match std::fs::rename(generation(path, n), generation(path, n + 1)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow!("{}: cannot rotate the log: {e}", path.display()));
+            }
+            _ => {}
+        }
+    }
+    match std::fs::rename(path, generation(path, 1)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(anyhow!("{}: cannot rotate the log: {e}", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The longest line of a click log.
+const MAX_CLICK_LINE: usize = 1024;
+
+/// Calls `each` with every click of `issue` in the logs, oldest log first,
+/// a line at a time; lines that are not clicks (a line torn by a crash, a
+/// stray edit) are left out.
+pub fn each_click(state_dir: &Path, issue: &str, mut each: impl FnMut(Click)) -> Result<()> {
+    let path = log_path(state_dir);
+    let logs = (1..=GENERATIONS)
+        .rev()
+        .map(|n| generation(&path, n))
+        .chain([path.clone()]);
+    for log in logs {
+        crate::fs::each_line(&log, MAX_CLICK_LINE, |_, line| {
+            if let Some(click) = std::str::from_utf8(line).ok().and_then(Click::parse) {
+                if click.issue == issue {
+                    each(click);
+                }
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+impl Click {
+    fn parse(line: &str) -> Option<Click> {
+        let mut fields = line.split(' ');
+        let at: jiff::Timestamp = fields.next()?.parse().ok()?;
+        let issue = fields.next()?.to_string();
+        let link = fields.next()?.parse().ok()?;
+        let agent = Agent::parse(fields.next()?)?;
+        fields.next().is_none().then(|| Click {
+            at: at.as_second(),
+            issue,
+            link,
+            agent,
         })
-        .collect())
+    }
 }
 
 /// The issue as a send to the list writes it: with `[tracking] clicks`,
@@ -324,47 +380,32 @@ pub fn unsubscribes_path(state_dir: &Path) -> PathBuf {
     state_dir.join("unsubscribes.log")
 }
 
-/// Appends a line for an unsubscribe that came from `issue`'s link.
+/// Appends a line for an unsubscribe that came from `issue`'s link. One
+/// line per reader who really left (a repeat writes nothing), so the log is
+/// bounded by the list.
 pub fn record_unsubscribe(state_dir: &Path, issue: &str) -> Result<()> {
-    append_line(
+    let line = format!("{} {issue}\n", jiff::Timestamp::now());
+    crate::fs::append(
         &unsubscribes_path(state_dir),
-        &format!("{} {issue}\n", jiff::Timestamp::now()),
+        None,
+        line.as_bytes(),
+        crate::fs::Durability::Written,
     )
-}
-
-/// The text of a log; empty when there is none yet.
-fn read_log(path: &Path) -> Result<String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-        Err(e) => Err(anyhow!("{}: cannot read the file: {e}", path.display())),
-    }
-}
-
-fn append_line(path: &Path, line: &str) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow!("{}: cannot create the state folder: {e}", dir.display()))?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut file| file.write_all(line.as_bytes()))
-        .map_err(|e| anyhow!("{}: cannot write: {e}", path.display()))
 }
 
 /// When readers left from `issue`'s links, in seconds since 1970.
 pub fn unsubscribes(state_dir: &Path, issue: &str) -> Result<Vec<i64>> {
-    let text = read_log(&unsubscribes_path(state_dir))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
+    let mut times = Vec::new();
+    crate::fs::each_line(&unsubscribes_path(state_dir), MAX_CLICK_LINE, |_, line| {
+        let at = std::str::from_utf8(line).ok().and_then(|line| {
             let (at, name) = line.split_once(' ')?;
             let at: jiff::Timestamp = at.parse().ok()?;
             (name == issue).then_some(at.as_second())
-        })
-        .collect())
+        });
+        times.extend(at);
+        Ok(())
+    })?;
+    Ok(times)
 }
 
 #[cfg(test)]
@@ -445,8 +486,74 @@ mod tests {
         let mut text = std::fs::read_to_string(log_path(dir.path())).unwrap();
         text.push_str("2026-12-02T00:00:00Z example 1 per");
         std::fs::write(log_path(dir.path()), text).unwrap();
-        assert_eq!(clicks(dir.path(), "example").unwrap(), [click]);
+        assert_eq!(clicks(dir.path(), "example"), [click]);
         assert!(is_issue_name("2026-11-27-why") && is_issue_name("48호-위기의-스타트업"));
         assert!(!is_issue_name("../config") && !is_issue_name(".hidden") && !is_issue_name("a b"));
+    }
+
+    fn clicks(state_dir: &Path, issue: &str) -> Vec<Click> {
+        let mut all = Vec::new();
+        each_click(state_dir, issue, |click| all.push(click)).unwrap();
+        all
+    }
+
+    #[test]
+    fn a_log_torn_inside_a_character_still_counts_and_the_next_click_is_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let click = Click {
+            at: 1_796_000_000,
+            issue: "48호-위기".into(),
+            link: 1,
+            agent: Agent::Person,
+        };
+        record(dir.path(), &click).unwrap();
+        let mut bytes = std::fs::read(log_path(dir.path())).unwrap();
+        let torn = bytes.len() + "2026-12-02T00:00:00Z 48".len() + 1;
+        bytes.extend_from_within(..);
+        bytes.truncate(torn);
+        std::fs::write(log_path(dir.path()), &bytes).unwrap();
+        assert_eq!(
+            clicks(dir.path(), "48호-위기"),
+            std::slice::from_ref(&click)
+        );
+        record(dir.path(), &click).unwrap();
+        assert_eq!(clicks(dir.path(), "48호-위기"), [click.clone(), click]);
+    }
+
+    #[test]
+    fn the_log_rotates_at_its_bound_and_old_generations_still_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let click = Click {
+            at: 1_796_000_000,
+            issue: "example".into(),
+            link: 2,
+            agent: Agent::Person,
+        };
+        record(dir.path(), &click).unwrap();
+        // Pretend the log reached its bound: a whole last line at the end.
+        let path = log_path(dir.path());
+        let line = std::fs::read(&path).unwrap();
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        file.set_len(ROTATE_AT).unwrap();
+        use std::os::unix::fs::FileExt;
+        file.write_all_at(&line, ROTATE_AT - line.len() as u64)
+            .unwrap();
+        drop(file);
+        for _ in 0..GENERATIONS + 1 {
+            record(dir.path(), &click).unwrap();
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(ROTATE_AT)
+                .unwrap();
+        }
+        assert!(generation(&path, GENERATIONS).exists());
+        assert!(!generation(&path, GENERATIONS + 1).exists());
+        let total: u64 = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        assert!(total <= ROTATE_AT * (GENERATIONS as u64 + 1));
     }
 }

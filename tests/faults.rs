@@ -281,3 +281,123 @@ fn assert_left_out_reader35(child: std::process::Child, server: &Server, n: usiz
     assert_eq!(counts.get("reader35@example.com"), None);
     assert_eq!(counts.len(), n - 1);
 }
+
+/// One-click unsubscribe through `serve`.
+fn one_click(served: &support::Served, address: &str) -> u16 {
+    let token = letterpress::token(SECRET.as_bytes(), address);
+    let encoded = address.replace('@', "%40");
+    match ureq::post(&format!(
+        "{}/unsubscribe?e={encoded}&t={token}",
+        served.base
+    ))
+    .content_type("application/x-www-form-urlencoded")
+    .send("List-Unsubscribe=One-Click")
+    {
+        Ok(response) => response.status().as_u16(),
+        Err(ureq::Error::StatusCode(code)) => code,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn a_torn_change_log_is_cut_and_a_send_during_it_leaves_the_reader_out() {
+    let server = Server::start(Script::default());
+    let n = 40;
+    let project = project(server.port, n, 20, "../state");
+    // A change that a full disk cut short: never acknowledged, never a change.
+    project.write(
+        "config/subscribers.toml.changes",
+        "{\"unsubscribe\":\"reader1@example.com\"}\n{\"unsubscribe\":\"reader2@exa",
+    );
+    let served = support::Served::start(&project, SECRET, &[]);
+    let child = send_command(&project, &[]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(one_click(&served, "reader35@example.com"), 200);
+    let log = project.read("config/subscribers.toml.changes");
+    assert_eq!(
+        log,
+        "{\"unsubscribe\":\"reader1@example.com\"}\n{\"unsubscribe\":\"reader35@example.com\"}\n"
+    );
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    let counts = server.counts();
+    assert_eq!(
+        counts.get("reader35@example.com"),
+        None,
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(counts.get("reader1@example.com"), None);
+    assert!(counts.contains_key("reader2@example.com"));
+    let list = support::letterpress()
+        .current_dir(project.dir.path())
+        .args(["subscribers", "list"])
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{:?}", text(&list));
+}
+
+#[test]
+fn a_send_that_cannot_read_the_list_s_changes_stops_taking_readers() {
+    let server = Server::start(Script::default());
+    let n = 40;
+    let project = project(server.port, n, 20, "../state");
+    let child = send_command(&project, &[]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // A damaged whole line: the send cannot know whom it was about.
+    project.write("config/subscribers.toml.changes", "{\"unsubscribe\":\n");
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("cannot read the list's changes"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("subscribers.toml.changes:1"), "{stderr}");
+    assert!(stderr.contains("resume with:"), "{stderr}");
+    assert!(server.received().len() < n, "the send did not stop");
+}
+
+#[test]
+fn a_torn_bounces_log_takes_the_next_refusal_and_check_still_reads_it() {
+    let mut script = Script::default();
+    script.rules.insert(
+        "reader3@example.com".into(),
+        smtp::Rule {
+            stage: smtp::Stage::Rcpt,
+            reply: "550 5.1.1 no such user".into(),
+            times: None,
+        },
+    );
+    let server = Server::start(script);
+    let n = 10;
+    let project = project(server.port, n, 0, "../state");
+    project.write(
+        "state/bounces.log",
+        "# letterpress bounces log: time kind reader status report action\n2026-12-01T00:00:00Z hard reader9@exa",
+    );
+    let output = send_command(&project, &[]).output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    let log = project.read("state/bounces.log");
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(
+        log.ends_with('\n') && log.contains("reader3@example.com"),
+        "{log}"
+    );
+    let check = support::letterpress()
+        .current_dir(project.dir.path())
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["check", "issues/example"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&check);
+    assert!(
+        !stderr.contains("not a bounce record"),
+        "{stdout}\n{stderr}"
+    );
+    assert!(
+        !stdout.contains("not a bounce record"),
+        "{stdout}\n{stderr}"
+    );
+}

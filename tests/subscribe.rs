@@ -657,3 +657,69 @@ fn the_confirmation_mail_reaches_postfix_smtp_sink() {
     let text = parts(mails[0].as_bytes()).join("\n");
     assert!(text.contains("/subscribe/confirm?t="), "{text}");
 }
+
+/// A confirmation link for `address`, asked for now.
+fn confirmation_token(address: &str) -> String {
+    token::sign(
+        SECRET.as_bytes(),
+        &Confirmation {
+            address: address.into(),
+            name: None,
+            source: Source::Form,
+            issued: jiff::Timestamp::now(),
+        },
+    )
+}
+
+fn one_click(served: &Served, address: &str) -> u16 {
+    let token = letterpress::token(SECRET.as_bytes(), address);
+    let url = format!(
+        "{}/unsubscribe?e={}&t={token}",
+        served.base,
+        encode(address)
+    );
+    post(&agent(), &url, "List-Unsubscribe=One-Click", None).0
+}
+
+#[test]
+fn two_servers_on_one_list_decide_from_each_other_s_changes() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let project = project(smtp.port, "");
+    let a = Served::start(&project, SECRET, &[]);
+    let b = Served::start(&project, SECRET, &[]);
+    let reader = "former@example.com";
+    assert_eq!(
+        entry(&project, reader).unwrap().status,
+        letterpress::Status::Unsubscribed
+    );
+    // Joins again through one server, leaves through the other.
+    let confirm = |served: &Served| {
+        let url = format!("{}/subscribe/confirm", served.base);
+        post(
+            &agent(),
+            &url,
+            &format!("t={}", confirmation_token(reader)),
+            None,
+        )
+        .0
+    };
+    assert_eq!(confirm(&a), 200);
+    assert_eq!(
+        entry(&project, reader).unwrap().status,
+        letterpress::Status::Active
+    );
+    assert_eq!(one_click(&b, reader), 200);
+    assert_eq!(
+        entry(&project, reader).unwrap().status,
+        letterpress::Status::Unsubscribed,
+        "the second server's acknowledged unsubscribe was lost"
+    );
+    // And back: a join through the first after the second's unsubscribe.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(confirm(&a), 200);
+    assert_eq!(
+        entry(&project, reader).unwrap().status,
+        letterpress::Status::Active,
+        "the first server's acknowledged join was lost"
+    );
+}

@@ -11,10 +11,9 @@
 //! `send:<journal>` for a refusal during a send): a report imported twice
 //! counts once. A line torn by a crash is ignored.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use jiff::Timestamp;
 
 use super::classify::Kind;
@@ -136,59 +135,42 @@ pub fn read(path: &Path) -> Result<Vec<Event>> {
 
 /// Every event of the log at `path` with its line.
 pub fn read_lines(path: &Path) -> Result<Vec<(usize, Event)>> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
-    };
-    let complete = match bytes.iter().rposition(|b| *b == b'\n') {
-        Some(end) => &bytes[..=end],
-        None => &bytes[..0],
-    };
     let mut events = Vec::new();
-    for (index, line) in String::from_utf8_lossy(complete).lines().enumerate() {
+    crate::fs::each_line(path, MAX_LINE, |number, line| {
+        let line = String::from_utf8_lossy(line);
         if line.starts_with('#') || line.trim().is_empty() {
-            continue;
+            return Ok(());
         }
-        let Some(event) = Event::parse(line) else {
+        let Some(event) = Event::parse(&line) else {
             return Err(crate::error::Located::line(
                 path,
-                index + 1,
+                number,
                 format!("not a bounce record: {line}"),
             )
             .help("bounces.log is written by letterpress; restore the line or remove it")
             .into());
         };
-        events.push((index + 1, event));
-    }
+        events.push((number, event));
+        Ok(())
+    })?;
     Ok(events)
 }
+
+/// The longest line of the log: one event, with room to spare.
+const MAX_LINE: usize = 64 * 1024;
 
 /// Appends `events` with one write, then syncs the file.
 pub fn append(path: &Path, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
-    }
-    let new = !path.exists();
-    let mut text = String::new();
-    if new {
-        text.push_str("# letterpress bounces log: time kind reader status report action\n");
-    }
-    for event in events {
-        text.push_str(&event.line());
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("{}: cannot open", path.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_data())
-        .with_context(|| format!("{}: cannot write", path.display()))
+    let text: String = events.iter().map(Event::line).collect();
+    crate::fs::append(
+        path,
+        Some("letterpress bounces log: time kind reader status report action"),
+        text.as_bytes(),
+        crate::fs::Durability::Synced,
+    )
 }
 
 #[cfg(test)]

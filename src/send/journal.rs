@@ -487,22 +487,20 @@ impl Journal {
                 .with_context(|| format!("{}: cannot create the state folder", dir.display()))?;
         }
         let mut file = OpenOptions::new()
+            .read(true)
             .create(true)
             .append(true)
             .open(path)
             .with_context(|| format!("{}: cannot open the journal", path.display()))?;
-        if file.metadata()?.len() == 0 {
-            file.write_all(format!("# {header}\n").as_bytes())?;
-            file.sync_all()?;
-        } else {
-            // A torn last line from a crash was never a record: cut it off,
-            // so the next record starts on a line of its own.
-            let text = std::fs::read(path)?;
-            if !text.ends_with(b"\n") {
-                let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-                file.set_len(keep as u64)?;
-                file.sync_all()?;
-            }
+        // A torn last line from a crash was never a record: cut it off, so
+        // the next record starts on a line of its own. The send's lock is
+        // held, so no other writer appends meanwhile.
+        let len = crate::fs::cut_torn_tail(&file)
+            .with_context(|| format!("{}: cannot read the journal", path.display()))?;
+        if len == 0 {
+            file.write_all(format!("# {header}\n").as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("{}: cannot write the journal", path.display()))?;
         }
         let (sender, receiver) = mpsc::channel::<Pending>();
         let writer = std::thread::spawn(move || write_loop(Box::new(file), receiver, on_failure));

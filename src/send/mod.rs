@@ -144,7 +144,10 @@ impl ListWatch {
 
     /// Whether `address` must not be mailed any more: the list or its log
     /// changed since the send began, and now has it unsubscribed or bounced.
-    fn stops(&self, address: &Address) -> bool {
+    /// An error when the log cannot be read: the send must then stop
+    /// taking readers, since the reader may have left in a change it
+    /// cannot see.
+    fn stops(&self, address: &Address) -> Result<bool> {
         let now = stamp(&self.path);
         let mut state = self.state.lock().expect("watch");
         let due = state.reloaded.is_none_or(|at| at.elapsed() >= RELOAD_EVERY);
@@ -163,20 +166,18 @@ impl ListWatch {
             }
         }
         if log_len(&self.path) > state.log.bytes {
-            state.read_log(&self.path);
+            state.read_log(&self.path)?;
         }
-        !state.stopped.is_empty() && state.stopped.contains(&identity(address.as_ref()))
+        Ok(!state.stopped.is_empty() && state.stopped.contains(&identity(address.as_ref())))
     }
 }
 
 impl Watched {
     /// Reads the changes the log gained since the last look.
-    fn read_log(&mut self, path: &std::path::Path) {
-        let read = changes::read_since(path, &mut self.log);
-        let gained = read.unwrap_or_else(|e| {
-            eprintln!("warning: cannot read the list's changes during the send: {e:#}");
-            Vec::new()
-        });
+    fn read_log(&mut self, path: &std::path::Path) -> Result<()> {
+        let gained = changes::read_since(path, &mut self.log).map_err(|e| {
+            e.context("cannot read the list's changes during the send, so a reader who left may not be seen: the send stopped taking readers")
+        })?;
         for change in gained {
             match change {
                 Change::Unsubscribe(email) => {
@@ -187,8 +188,22 @@ impl Watched {
                 }
             }
         }
+        Ok(())
     }
 }
+
+/// The list's change log could not be read during the send: the run
+/// stopped taking readers (a [`Stopped::Fatal`] with this error).
+#[derive(Debug)]
+pub struct ListUnreadable(pub anyhow::Error);
+
+impl std::fmt::Display for ListUnreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for ListUnreadable {}
 
 /// The length of the list's change log; 0 when there is none.
 fn log_len(path: &std::path::Path) -> u64 {
@@ -487,9 +502,20 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
         let Some(mut job) = next_job(shared).await else {
             break Ok(());
         };
-        if shared.watch.as_ref().is_some_and(|w| w.stops(&job.address)) {
-            shared.leave_out(&job);
-            continue;
+        match shared.watch.as_ref().map(|w| w.stops(&job.address)) {
+            Some(Ok(true)) => {
+                shared.leave_out(&job);
+                continue;
+            }
+            Some(Err(e)) => {
+                // Without the list's changes the reader may have left: stop
+                // rather than mail from an old view.
+                shared.stop.store(true, Ordering::SeqCst);
+                shared.queue.lock().expect("queue").back.push(job);
+                shared.done_one();
+                break Err(ListUnreadable(e).into());
+            }
+            _ => {}
         }
         shared.acquire_slot().await;
         job.attempts += 1;

@@ -112,6 +112,7 @@ pub fn how_to_go_on(ran: &Ran, resume: &str) -> String {
     let readers = format!("{left} reader{} not sent yet.", plural(left));
     let why = match &ran.stopped {
         Stopped::Finished => return String::new(),
+        Stopped::Fatal(e) if e.is::<super::ListUnreadable>() => format!("error: {e:#}\n{readers} Once the list's change log can be read again (mend or remove the line it names), resume with:"),
         Stopped::Fatal(e) => format!("error: {e:#}\n{readers} Once the relay accepts letterpress again, resume with:"),
         // Every outcome not on disk is a reader the next run may mail again.
         Stopped::Journal(e) => format!("error: {e}\n{readers} Once the journal can be written again (free space on its disk), resume with:"),

@@ -8,7 +8,6 @@
 //! truth: the log only holds what happened since it was last written.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
@@ -108,11 +107,11 @@ pub fn read_since(list: &Path, place: &mut Place) -> Result<Vec<Change>> {
     Ok(changes)
 }
 
-/// Appends `changes` to the log of `list` and waits for the disk. The
-/// caller holds the list's lock.
-pub fn append(list: &Path, changes: &[Change]) -> Result<()> {
+/// Appends `changes` to the log of `list` and waits for the disk; the
+/// bytes and lines added. The caller holds the list's lock.
+pub fn append(list: &Path, changes: &[Change]) -> Result<Place> {
     if changes.is_empty() {
-        return Ok(());
+        return Ok(Place::default());
     }
     let path = log_path(list);
     let mut lines = Vec::new();
@@ -120,20 +119,12 @@ pub fn append(list: &Path, changes: &[Change]) -> Result<()> {
         serde_json::to_writer(&mut lines, change)?;
         lines.push(b'\n');
     }
-    let write = || -> std::io::Result<()> {
-        let created = !path.exists();
-        let mut file = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)?;
-        file.write_all(&lines)?;
-        file.sync_data()?;
-        if created {
-            sync_dir(&path)?;
-        }
-        Ok(())
-    };
-    write().map_err(|e| anyhow!("{}: cannot record the change: {e}", path.display()))
+    crate::fs::append(&path, None, &lines, crate::fs::Durability::Synced)
+        .map_err(|e| anyhow!("cannot record the change: {e:#}"))?;
+    Ok(Place {
+        bytes: lines.len() as u64,
+        lines: changes.len(),
+    })
 }
 
 /// Removes the log of `list` once its changes are in the list. The caller
@@ -141,18 +132,10 @@ pub fn append(list: &Path, changes: &[Change]) -> Result<()> {
 pub fn clear(list: &Path) -> Result<()> {
     let path = log_path(list);
     match std::fs::remove_file(&path) {
-        Ok(()) => {
-            sync_dir(&path).map_err(|e| anyhow!("{}: cannot sync the folder: {e}", path.display()))
-        }
+        Ok(()) => crate::fs::sync_dir(&path)
+            .map_err(|e| anyhow!("{}: cannot sync the folder: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(anyhow!("{}: cannot remove the file: {e}", path.display())),
-    }
-}
-
-fn sync_dir(path: &Path) -> std::io::Result<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::File::open(dir)?.sync_all(),
-        _ => std::fs::File::open(".")?.sync_all(),
     }
 }
 

@@ -17,6 +17,9 @@ pub struct Live {
     stamp: Option<Stamp>,
     /// Changes in the log since the list was last written.
     pending: usize,
+    /// How far the log has been read: another server on the same list
+    /// appends to it too.
+    log: changes::Place,
 }
 
 impl Live {
@@ -33,13 +36,15 @@ impl Live {
             Some(_) => List::load_file(path)?,
             None => List::parse(path, "")?,
         };
-        let pending = changes::read(path)?;
+        let mut log = changes::Place::default();
+        let pending = changes::read_since(path, &mut log)?;
         list.apply_all(&pending);
         Ok(Live {
             path: path.to_path_buf(),
             list,
             stamp,
             pending: pending.len(),
+            log,
         })
     }
 
@@ -50,14 +55,26 @@ impl Live {
 
     /// Applies `batch` in order under the list's lock: each change is
     /// decided against the list as it is now (read again if another
-    /// writer changed it), those that change something are appended to
-    /// the log and synced; then what each did, and whether it changed the
+    /// writer changed it, with what another server added to the log since
+    /// the last look), those that change something are appended to the
+    /// log and synced; then what each did, and whether it changed the
     /// list.
     pub fn apply(&mut self, batch: &[Change]) -> Result<Vec<(bool, Option<Joined>)>> {
         let _lock = lock_list(&self.path)?;
         if stamp(&self.path) != self.stamp {
             self.list = List::parse(&self.path, "")?;
             *self = Live::read(&self.path)?;
+        } else {
+            match changes::read_since(&self.path, &mut self.log) {
+                Ok(gained) => {
+                    self.list.apply_all(&gained);
+                    self.pending += gained.len();
+                }
+                Err(e) => {
+                    *self = Live::read(&self.path)?;
+                    return Err(e);
+                }
+            }
         }
         // Where the batch's addresses are: one pass over the list per
         // batch, instead of an index of every address kept in memory.
@@ -71,10 +88,18 @@ impl Live {
             }
             results.push((changed, joined));
         }
-        if let Err(e) = changes::append(&self.path, &recorded) {
-            // Nothing of the batch is known to be on disk: read it all again.
-            *self = Live::read(&self.path)?;
-            return Err(e);
+        match changes::append(&self.path, &recorded) {
+            Ok(added) => {
+                // The lock is held and the log was read to its end: what
+                // was added is this batch's.
+                self.log.bytes += added.bytes;
+                self.log.lines += added.lines;
+            }
+            Err(e) => {
+                // Nothing of the batch is known to be on disk: read it all again.
+                *self = Live::read(&self.path)?;
+                return Err(e);
+            }
         }
         self.pending += recorded.len();
         Ok(results)
