@@ -219,6 +219,7 @@ proptest! {
                 tags: vec!["weekly".into()],
                 subscribed_at: Some("2026-12-02T10:00:00Z".into()),
                 source: Some("cli".into()),
+                unsubscribed_at: None,
             };
             if editor.add(&subscriber).is_ok() {
                 accepted += 1;

@@ -169,16 +169,81 @@ fn import_column_by_flag_and_clear_errors() {
 fn export_writes_csv() {
     let project = Project::example();
     subscribers(&project, &["export"]).success().stdout(
-        "email,name,status,tags,subscribed_at,source\n\
-         reader@example.com,김독자,active,weekly,,\n\
-         jane.doe@example.org,Jane Doe,active,weekly;english,,\n\
-         park@example.net,,active,weekly,,\n\
-         former@example.com,이전 구독자,unsubscribed,weekly,,\n",
+        "email,name,status,tags,subscribed_at,source,unsubscribed_at\n\
+         reader@example.com,김독자,active,weekly,,,\n\
+         jane.doe@example.org,Jane Doe,active,weekly;english,,,\n\
+         park@example.net,,active,weekly,,,\n\
+         former@example.com,이전 구독자,unsubscribed,weekly,,,\n",
     );
     subscribers(&project, &["export", "--out", "list.csv"]).success();
     assert!(project
         .read("list.csv")
-        .starts_with("email,name,status,tags,subscribed_at,source\n"));
+        .starts_with("email,name,status,tags,subscribed_at,source,unsubscribed_at\n"));
+}
+
+#[test]
+fn export_then_import_gives_back_the_same_list_and_no_cell_is_a_formula() {
+    let project = Project::example();
+    project.write(
+        LIST,
+        r#"[[subscriber]]
+email = "active@example.com"
+name = '=HYPERLINK("https://example.net","click")'
+tags = ["weekly", "vip"]
+subscribed_at = "2026-01-02T03:04:05Z"
+source = "form"
+
+[[subscriber]]
+email = "former@example.com"
+name = "+cmd|' /C calc'!A0"
+status = "unsubscribed"
+subscribed_at = "2025-05-01T00:00:00Z"
+source = "import"
+unsubscribed_at = "2026-02-01T00:00:00Z"
+
+[[subscriber]]
+email = "-dash@example.org"
+name = "@SUM(1+1)"
+status = "bounced"
+
+[[subscriber]]
+email = "quote@example.net"
+name = "'=already guarded"
+"#,
+    );
+    let first = String::from_utf8(
+        subscribers(&project, &["export"])
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    for formula in ["=HYPERLINK", "+cmd", "-dash", "@SUM", "'=already"] {
+        assert!(
+            first.contains(&format!("'{formula}")),
+            "{formula} is not guarded: {first}"
+        );
+        assert!(
+            !first.contains(&format!(",{formula}")) && !first.contains(&format!("\n{formula}")),
+            "{first}"
+        );
+    }
+    let before = letterpress::List::load(&project.path(LIST)).unwrap();
+    project.write("list.csv", &first);
+    project.write(LIST, "");
+    subscribers(&project, &["import", "list.csv"]).success();
+    let after = letterpress::List::load(&project.path(LIST)).unwrap();
+    let readers = |list: &letterpress::List| -> Vec<letterpress::Subscriber> {
+        list.entries.iter().map(|e| e.subscriber()).collect()
+    };
+    assert_eq!(readers(&after), readers(&before));
+    let again = subscribers(&project, &["export"])
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(String::from_utf8(again).unwrap(), first);
 }
 
 #[test]

@@ -180,8 +180,8 @@ impl Watched {
         })?;
         for change in gained {
             match change {
-                Change::Unsubscribe(email) => {
-                    self.stopped.insert(identity(&email));
+                Change::Unsubscribe(leaving) => {
+                    self.stopped.insert(identity(&leaving.email));
                 }
                 Change::Join { reader, .. } => {
                     self.stopped.remove(&identity(&reader.email));

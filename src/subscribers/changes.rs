@@ -23,7 +23,7 @@ use crate::error::Located;
 pub enum Change {
     /// Mark every entry of the address unsubscribed (an address no longer
     /// in the list is done).
-    Unsubscribe(String),
+    Unsubscribe(Leaving),
     /// A confirmed subscription, with the time its confirmation was asked for.
     Join {
         /// The reader as confirmed.
@@ -33,11 +33,65 @@ pub enum Change {
     },
 }
 
+/// A reader leaving, and when: written `{"email": …, "at": …}`; a bare
+/// address (as logs before the time was kept have it) is read too.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "LeavingForm", into = "LeavingForm")]
+pub struct Leaving {
+    /// The address.
+    pub email: String,
+    /// When the reader left; none in an older log.
+    pub at: Option<jiff::Timestamp>,
+}
+
+impl Leaving {
+    /// `email` leaving now.
+    pub fn now(email: &str) -> Leaving {
+        Leaving {
+            email: email.to_string(),
+            at: Some(now()),
+        }
+    }
+}
+
+/// Now, in whole seconds: the times the list records.
+pub fn now() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap_or_default()
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum LeavingForm {
+    Bare(String),
+    Timed {
+        email: String,
+        at: Option<jiff::Timestamp>,
+    },
+}
+
+impl From<LeavingForm> for Leaving {
+    fn from(form: LeavingForm) -> Leaving {
+        match form {
+            LeavingForm::Bare(email) => Leaving { email, at: None },
+            LeavingForm::Timed { email, at } => Leaving { email, at },
+        }
+    }
+}
+
+impl From<Leaving> for LeavingForm {
+    fn from(leaving: Leaving) -> LeavingForm {
+        LeavingForm::Timed {
+            email: leaving.email,
+            at: leaving.at,
+        }
+    }
+}
+
 impl Change {
     /// The address the change is about.
     pub fn email(&self) -> &str {
         match self {
-            Change::Unsubscribe(email) => email,
+            Change::Unsubscribe(leaving) => &leaving.email,
             Change::Join { reader, .. } => &reader.email,
         }
     }
@@ -157,17 +211,19 @@ pub fn index(list: &List, changes: &[Change]) -> Index {
     index
 }
 
-/// What a join finds among an address's entries: `None` when they are to
-/// be activated again. `issued` is when the confirmation was asked for:
-/// an address whose recorded consent is that late or later has used it
-/// (or a newer one), so an old link cannot undo a later unsubscribe.
+/// What a join finds among an address's entries (status, when consent
+/// was recorded, when the reader left): `None` when they are to be
+/// activated again. `issued` is when the confirmation was asked for: an
+/// address whose recorded consent is that late or later has used it (or a
+/// newer one), and an address that left that late or later decided after
+/// the link was sent, so an old link cannot undo a later unsubscribe.
 pub fn join_decision(
-    entries: impl Iterator<Item = (Status, Option<jiff::Timestamp>)>,
+    entries: impl Iterator<Item = (Status, Option<jiff::Timestamp>, Option<jiff::Timestamp>)>,
     issued: jiff::Timestamp,
 ) -> Option<Joined> {
     let (mut spent, mut active) = (false, true);
-    for (status, at) in entries {
-        spent |= at.is_some_and(|at| at >= issued);
+    for (status, joined, left) in entries {
+        spent |= joined.is_some_and(|at| at >= issued) || left.is_some_and(|at| at >= issued);
         active &= status == Status::Active;
     }
     match (spent, active) {
@@ -184,11 +240,13 @@ impl List {
         let key = identity(change.email());
         let positions = index.get(&key).cloned().unwrap_or_default();
         match change {
-            Change::Unsubscribe(_) => {
+            Change::Unsubscribe(leaving) => {
                 let mut changed = false;
                 for &i in &positions {
-                    changed |= self.entries[i].status() != Status::Unsubscribed;
-                    self.entries[i].set_status(Status::Unsubscribed);
+                    if self.entries[i].status() != Status::Unsubscribed {
+                        changed = true;
+                        self.entries[i] = left(&self.entries[i], leaving.at);
+                    }
                 }
                 (changed, None)
             }
@@ -200,9 +258,10 @@ impl List {
                 (true, Some(Joined::Added))
             }
             Change::Join { reader, issued } => {
-                let found = positions
-                    .iter()
-                    .map(|&i| (self.entries[i].status(), self.entries[i].joined()));
+                let found = positions.iter().map(|&i| {
+                    let entry = &self.entries[i];
+                    (entry.status(), entry.joined(), entry.left())
+                });
                 if let Some(joined) = join_decision(found, *issued) {
                     return (false, Some(joined));
                 }
@@ -226,11 +285,21 @@ impl List {
     }
 }
 
+/// `entry` unsubscribed at `at`, as the editor writes it.
+fn left(entry: &Entry, at: Option<jiff::Timestamp>) -> Entry {
+    let mut s = entry.subscriber();
+    s.status = Status::Unsubscribed;
+    s.unsubscribed_at = at.map(|at| at.to_string());
+    let valid = validate_fields(&Fields::of(&s)).is_ok();
+    Entry::new(entry.line, Fields::of(&s), valid, &mut Tags::default())
+}
+
 /// `entry` active again with the consent of `reader`: its time and
 /// source, its name when the entry had none, and the tags it lacked.
 fn reactivated(entry: &Entry, reader: &Subscriber) -> Entry {
     let mut s = entry.subscriber();
     s.status = Status::Active;
+    s.unsubscribed_at = None;
     if reader.subscribed_at.is_some() {
         s.subscribed_at.clone_from(&reader.subscribed_at);
     }
@@ -279,10 +348,10 @@ mod tests {
         let path = dir.path().join("subscribers.toml");
         std::fs::write(&path, LIST).unwrap();
         let batch = [
-            Change::Unsubscribe("A@Example.com".into()),
+            Change::Unsubscribe(Leaving::now("A@Example.com")),
             join("b@example.com", "2026-05-01T00:00:00Z"),
             join("c@example.com", "2026-05-01T00:00:00Z"),
-            Change::Unsubscribe("nobody@example.com".into()),
+            Change::Unsubscribe(Leaving::now("nobody@example.com")),
         ];
         append(&path, &batch).unwrap();
         // A line cut short by a crash was never answered: it is left out.
@@ -355,11 +424,53 @@ mod tests {
     }
 
     #[test]
+    fn a_leave_keeps_its_time_and_a_link_asked_for_before_it_cannot_undo_it() {
+        let old: Change = serde_json::from_str(r#"{"unsubscribe":"a@example.com"}"#).unwrap();
+        assert_eq!(
+            old,
+            Change::Unsubscribe(Leaving {
+                email: "a@example.com".into(),
+                at: None
+            })
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, LIST).unwrap();
+        let leave = Change::Unsubscribe(Leaving {
+            email: "a@example.com".into(),
+            at: Some("2026-06-01T00:00:00Z".parse().unwrap()),
+        });
+        append(
+            &path,
+            &[leave, join("a@example.com", "2026-05-01T00:00:00Z")],
+        )
+        .unwrap();
+        let list = List::load(&path).unwrap();
+        assert_eq!(list.entries[0].status(), Status::Unsubscribed);
+        assert_eq!(
+            list.entries[0].unsubscribed_at(),
+            Some("2026-06-01T00:00:00Z")
+        );
+        let editor = Editor::open(&path).unwrap();
+        let text = editor.text();
+        assert!(text.contains("status = \"unsubscribed\""), "{text}");
+        assert!(
+            text.contains("unsubscribed_at = \"2026-06-01T00:00:00Z\""),
+            "{text}"
+        );
+        // A link asked for after the leave brings the reader back.
+        append(&path, &[join("a@example.com", "2026-06-02T00:00:00Z")]).unwrap();
+        let list = List::load(&path).unwrap();
+        assert_eq!(list.entries[0].status(), Status::Active);
+        assert_eq!(list.entries[0].unsubscribed_at(), None);
+    }
+
+    #[test]
     fn a_damaged_line_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("subscribers.toml");
         std::fs::write(&path, LIST).unwrap();
-        append(&path, &[Change::Unsubscribe("a@example.com".into())]).unwrap();
+        append(&path, &[Change::Unsubscribe(Leaving::now("a@example.com"))]).unwrap();
         let mut text = std::fs::read_to_string(log_path(&path)).unwrap();
         text.push_str("{\"leave\": 1}\n");
         std::fs::write(log_path(&path), text).unwrap();

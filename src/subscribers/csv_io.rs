@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 
-use super::{identity, Editor, List, Source, Subscriber};
+use super::{identity, Editor, List, Source, Status, Subscriber};
 use crate::error::Located;
 
 /// What an import did.
@@ -34,6 +34,18 @@ const NAME_COLUMNS: &[&str] = &["name", "fullname", "displayname", "이름", "�
 const FIRST_NAME_COLUMNS: &[&str] = &["firstname", "givenname"];
 const LAST_NAME_COLUMNS: &[&str] = &["lastname", "familyname", "surname"];
 const TAG_COLUMNS: &[&str] = &["tags", "tag", "태그"];
+const STATUS_COLUMNS: &[&str] = &["status", "memberstatus", "상태"];
+
+/// A status as other tools write it: letterpress's words, Mailchimp's
+/// (`subscribed`, `cleaned`) and Korean ones.
+fn status_of(word: &str) -> Option<Status> {
+    Some(match normalise(word).as_str() {
+        "" | "active" | "subscribed" | "구독" | "구독중" => Status::Active,
+        "unsubscribed" | "optedout" | "구독취소" | "수신거부" => Status::Unsubscribed,
+        "bounced" | "cleaned" | "반송" => Status::Bounced,
+        _ => return None,
+    })
+}
 
 fn normalise(header: &str) -> String {
     header
@@ -69,7 +81,13 @@ pub fn import_csv(
     for record in reader.records() {
         let record = record.with_context(|| format!("{}: malformed CSV", csv_path.display()))?;
         let line = record.position().map_or(0, |p| p.line() as usize);
-        let subscriber = columns.subscriber(&record, tags);
+        let subscriber = match columns.subscriber(&record, tags) {
+            Ok(subscriber) => subscriber,
+            Err(why) => {
+                report.invalid.push((line, why));
+                continue;
+            }
+        };
         let email = subscriber.email.clone();
         if let Err(why) = super::validate(&subscriber) {
             report.invalid.push((line, why));
@@ -113,6 +131,9 @@ struct Columns {
     last: Option<usize>,
     tags: Option<usize>,
     subscribed_at: Option<usize>,
+    status: Option<usize>,
+    source: Option<usize>,
+    unsubscribed_at: Option<usize>,
 }
 
 impl Columns {
@@ -137,14 +158,22 @@ impl Columns {
             last: find_column(headers, LAST_NAME_COLUMNS),
             tags: find_column(headers, TAG_COLUMNS),
             subscribed_at: find_column(headers, &["subscribedat"]),
+            status: find_column(headers, STATUS_COLUMNS),
+            source: find_column(headers, &["source"]),
+            unsubscribed_at: find_column(headers, &["unsubscribedat"]),
         })
     }
 
-    /// The reader of one row, with `tags` and the row's own tags.
-    fn subscriber(&self, record: &csv::StringRecord, tags: &[String]) -> Subscriber {
+    /// The reader of one row, with `tags` and the row's own tags; why
+    /// not, for a row whose status is not one letterpress knows.
+    fn subscriber(
+        &self,
+        record: &csv::StringRecord,
+        tags: &[String],
+    ) -> std::result::Result<Subscriber, String> {
         let field = |i: Option<usize>| {
             i.and_then(|i| record.get(i))
-                .map(str::trim)
+                .map(|cell| unguarded(cell.trim()))
                 .filter(|s| !s.is_empty())
         };
         let name = field(self.name).map(str::to_string).or_else(|| {
@@ -167,12 +196,30 @@ impl Columns {
             row_tags,
             Source::Import,
         );
-        // A consent time the other tool recorded is kept: it is the real one.
-        if let Some(at) = field(self.subscribed_at).filter(|v| v.parse::<jiff::Timestamp>().is_ok())
-        {
-            reader.subscribed_at = Some(at.to_string());
+        // A consent time the other tool recorded is kept: it is the real
+        // one; so are its status and source, so that an export imports
+        // back as it was (a reader who left stays gone).
+        // A column that is there decides, empty or not (letterpress's own
+        // export); without it the import is the record.
+        if self.subscribed_at.is_some() {
+            reader.subscribed_at = field(self.subscribed_at)
+                .filter(|v| v.parse::<jiff::Timestamp>().is_ok())
+                .map(str::to_string);
         }
-        reader
+        if let Some(word) = field(self.status) {
+            reader.status = status_of(word).ok_or_else(|| {
+                format!("the status {word:?} is not one of active, unsubscribed or bounced (or subscribed, cleaned)")
+            })?;
+        }
+        if self.source.is_some() {
+            reader.source = field(self.source).map(str::to_string);
+        }
+        if reader.status == Status::Unsubscribed {
+            reader.unsubscribed_at = field(self.unsubscribed_at)
+                .filter(|v| v.parse::<jiff::Timestamp>().is_ok())
+                .map(str::to_string);
+        }
+        Ok(reader)
     }
 }
 
@@ -194,21 +241,58 @@ pub fn import_into(
     Ok(report.expect("set by the import"))
 }
 
-/// Writes the list as CSV: email, name, status, tags (joined with `;`).
+/// Writes the list as CSV: email, name, status, tags (joined with `;`),
+/// subscribed_at, source, unsubscribed_at; `import` reads every column
+/// back. A cell a spreadsheet would run as a formula (it starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return) is written behind a `'`, as
+/// is one that starts with `'`; import takes that `'` off again.
 pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
     let mut writer = csv::Writer::from_writer(out);
-    writer.write_record(["email", "name", "status", "tags", "subscribed_at", "source"])?;
+    writer.write_record([
+        "email",
+        "name",
+        "status",
+        "tags",
+        "subscribed_at",
+        "source",
+        "unsubscribed_at",
+    ])?;
     for entry in &list.entries {
         let s = &entry.subscriber();
-        writer.write_record([
+        let cells = [
             s.email.as_str(),
             s.name.as_deref().unwrap_or(""),
             s.status.as_str(),
             &s.tags.join(";"),
             s.subscribed_at.as_deref().unwrap_or(""),
             s.source.as_deref().unwrap_or(""),
-        ])?;
+            s.unsubscribed_at.as_deref().unwrap_or(""),
+        ];
+        writer.write_record(cells.iter().map(|cell| guarded(cell).into_owned()))?;
     }
     writer.flush()?;
     Ok(())
+}
+
+/// Whether a spreadsheet may take a cell starting with `first` for a
+/// formula (or it starts with the guard itself).
+fn needs_guard(first: Option<char>) -> bool {
+    matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\''))
+}
+
+/// `cell` as export writes it: behind a `'` when a spreadsheet would
+/// run it.
+fn guarded(cell: &str) -> std::borrow::Cow<'_, str> {
+    match needs_guard(cell.chars().next()) {
+        true => format!("'{cell}").into(),
+        false => cell.into(),
+    }
+}
+
+/// `cell` as export meant it: the guard [`guarded`] added taken off.
+fn unguarded(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_guard(rest.chars().next()) => rest,
+        _ => cell,
+    }
 }

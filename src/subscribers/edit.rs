@@ -87,8 +87,8 @@ impl Editor {
     pub(super) fn fold(&mut self, pending: &[Change]) -> Result<()> {
         for change in pending {
             match change {
-                Change::Unsubscribe(email) if self.contains(email) => {
-                    self.set_status(email, Status::Unsubscribed)?;
+                Change::Unsubscribe(leaving) if self.contains(&leaving.email) => {
+                    self.set_status_at(&leaving.email, Status::Unsubscribed, leaving.at)?;
                 }
                 Change::Unsubscribe(_) => {}
                 Change::Join { reader, issued } => {
@@ -173,6 +173,9 @@ impl Editor {
         if let Some(source) = &subscriber.source {
             table["source"] = value(source.as_str());
         }
+        if let Some(at) = &subscriber.unsubscribed_at {
+            table["unsubscribed_at"] = value(at.as_str());
+        }
         let tables = self.tables();
         if !tables.is_empty() {
             table.decor_mut().set_prefix("\n");
@@ -215,8 +218,20 @@ impl Editor {
         }
     }
 
-    /// Sets the status of every entry for `email`; returns whether any changed.
+    /// Sets the status of every entry for `email` (an unsubscribe records
+    /// when); returns whether any changed.
     pub fn set_status(&mut self, email: &str, status: Status) -> Result<bool> {
+        self.set_status_at(email, status, Some(changes::now()))
+    }
+
+    /// Sets the status of every entry for `email`; `at` is when a reader
+    /// left (kept as `unsubscribed_at` while they are unsubscribed).
+    pub fn set_status_at(
+        &mut self,
+        email: &str,
+        status: Status,
+        at: Option<jiff::Timestamp>,
+    ) -> Result<bool> {
         let positions = self.require(email)?.to_vec();
         let mut changed = false;
         for index in positions {
@@ -227,6 +242,14 @@ impl Editor {
                 .unwrap_or("active");
             if current != status.as_str() {
                 table["status"] = value(status.as_str());
+                match (status, at) {
+                    (Status::Unsubscribed, Some(at)) => {
+                        table["unsubscribed_at"] = value(at.to_string());
+                    }
+                    _ => {
+                        table.remove("unsubscribed_at");
+                    }
+                }
                 changed = true;
             }
         }
@@ -252,11 +275,12 @@ impl Editor {
                 None | Some("active") => Status::Active,
                 Some(_) => Status::Unsubscribed,
             };
-            let at = t
-                .get("subscribed_at")
-                .and_then(Item::as_str)
-                .and_then(|v| v.parse::<jiff::Timestamp>().ok());
-            (status, at)
+            let time = |key: &str| {
+                t.get(key)
+                    .and_then(Item::as_str)
+                    .and_then(|v| v.parse::<jiff::Timestamp>().ok())
+            };
+            (status, time("subscribed_at"), time("unsubscribed_at"))
         });
         if let Some(joined) = changes::join_decision(found, issued) {
             return Ok(joined);
@@ -317,6 +341,7 @@ impl Joined {
 
 fn reactivate(table: &mut Table, reader: &Subscriber) {
     table.remove("status");
+    table.remove("unsubscribed_at");
     if let Some(at) = &reader.subscribed_at {
         table["subscribed_at"] = value(at.as_str());
     }
@@ -412,6 +437,7 @@ mod tests {
             tags: vec!["weekly".into()],
             subscribed_at: None,
             source: None,
+            unsubscribed_at: None,
         }
     }
 
@@ -427,6 +453,7 @@ mod tests {
             tags: vec!["weekly".into(), "vip".into()],
             subscribed_at: Some(when.into()),
             source: Some("form".into()),
+            unsubscribed_at: None,
         }
     }
 
@@ -446,8 +473,22 @@ mod tests {
         // Unsubscribed, then a newer confirmation: active again, the record
         // replaced, the name kept, the missing tag added, the comment kept.
         editor
-            .set_status("b@example.com", Status::Unsubscribed)
+            .set_status_at(
+                "b@example.com",
+                Status::Unsubscribed,
+                Some(at("2026-12-02T10:30:00Z")),
+            )
             .unwrap();
+        assert!(editor
+            .text()
+            .contains("unsubscribed_at = \"2026-12-02T10:30:00Z\""));
+        // A link asked for before the unsubscribe (and after any recorded
+        // consent) cannot undo it.
+        let early = joiner("b@example.com", "2026-12-02T10:40:00Z");
+        assert_eq!(
+            editor.join(&early, at("2026-12-02T10:15:00Z")).unwrap(),
+            Joined::Spent
+        );
         let b = joiner("b@example.com", "2026-12-02T11:00:05Z");
         assert_eq!(
             editor.join(&b, at("2026-12-02T11:00:00Z")).unwrap(),
@@ -457,7 +498,11 @@ mod tests {
         assert!(text.contains("# VIPs below\n[[subscriber]]\nemail = \"b@example.com\"\ntags  = [\"vip\", \"weekly\"]\nsubscribed_at = \"2026-12-02T11:00:05Z\"\nsource = \"form\"\nname = \"Joiner\"\n"), "{text}");
         // An unsubscribe after that confirmation: the old link cannot undo it.
         editor
-            .set_status("b@example.com", Status::Unsubscribed)
+            .set_status_at(
+                "b@example.com",
+                Status::Unsubscribed,
+                Some(at("2026-12-02T11:30:00Z")),
+            )
             .unwrap();
         assert_eq!(
             editor.join(&b, at("2026-12-02T11:00:00Z")).unwrap(),

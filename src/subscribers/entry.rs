@@ -16,6 +16,7 @@ const NAME: u8 = 1;
 const SUBSCRIBED_AT: u8 = 2;
 const SOURCE: u8 = 4;
 const VALID: u8 = 8;
+const UNSUBSCRIBED_AT: u8 = 16;
 
 /// A reader with the line of its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,11 +24,13 @@ pub struct Entry {
     /// 1-based line of the `[[subscriber]]` table; 0 for a reader who
     /// joined through the change log since the list was last compacted.
     pub line: usize,
-    /// The email, then the name, `subscribed_at`, `source` and, when it is
-    /// not the email itself, the [`identity`] key.
+    /// The email, then the name, `subscribed_at`, `source`,
+    /// `unsubscribed_at` and, when it is not the email itself, the
+    /// [`identity`] key.
     text: Box<str>,
-    /// Where the email, name, `subscribed_at` and `source` end in `text`.
-    ends: [u32; 4],
+    /// Where the email, name, `subscribed_at`, `source` and
+    /// `unsubscribed_at` end in `text`.
+    ends: [u32; 5],
     tags: Arc<[String]>,
     status: Status,
     has: u8,
@@ -42,13 +45,14 @@ impl Entry {
             false => identity(subscriber.email),
         };
         let mut text = String::with_capacity(subscriber.len() + key.len());
-        let mut ends = [0u32; 4];
+        let mut ends = [0u32; 5];
         let mut has = if valid { VALID } else { 0 };
         let parts = [
             (Some(subscriber.email), 0),
             (subscriber.name, NAME),
             (subscriber.subscribed_at, SUBSCRIBED_AT),
             (subscriber.source, SOURCE),
+            (subscriber.unsubscribed_at, UNSUBSCRIBED_AT),
         ];
         for (i, (part, flag)) in parts.into_iter().enumerate() {
             if let Some(part) = part {
@@ -99,9 +103,19 @@ impl Entry {
         (self.has & SOURCE != 0).then(|| self.part(3))
     }
 
+    /// When the reader left, as written.
+    pub fn unsubscribed_at(&self) -> Option<&str> {
+        (self.has & UNSUBSCRIBED_AT != 0).then(|| self.part(4))
+    }
+
+    /// `unsubscribed_at` as a point in time, when it is set and valid.
+    pub fn left(&self) -> Option<jiff::Timestamp> {
+        self.unsubscribed_at()?.parse().ok()
+    }
+
     /// The address's [`identity`], computed once at load.
     pub fn key(&self) -> &str {
-        let end = self.ends[3] as usize;
+        let end = self.ends[4] as usize;
         match self.text.get(end..) {
             Some(key) if !key.is_empty() => key,
             _ => self.email(),
@@ -136,11 +150,6 @@ impl Entry {
         self.subscribed_at()?.parse().ok()
     }
 
-    /// Sets the status (a change from the change log).
-    pub(super) fn set_status(&mut self, status: Status) {
-        self.status = status;
-    }
-
     /// The entry as the file's structure.
     pub fn subscriber(&self) -> Subscriber {
         Subscriber {
@@ -150,6 +159,7 @@ impl Entry {
             tags: self.tags.to_vec(),
             subscribed_at: self.subscribed_at().map(str::to_string),
             source: self.source().map(str::to_string),
+            unsubscribed_at: self.unsubscribed_at().map(str::to_string),
         }
     }
 }
@@ -169,6 +179,8 @@ pub struct Fields<'a> {
     pub subscribed_at: Option<&'a str>,
     /// How the reader joined.
     pub source: Option<&'a str>,
+    /// When the reader left.
+    pub unsubscribed_at: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -181,14 +193,20 @@ impl<'a> Fields<'a> {
             tags: &subscriber.tags,
             subscribed_at: subscriber.subscribed_at.as_deref(),
             source: subscriber.source.as_deref(),
+            unsubscribed_at: subscriber.unsubscribed_at.as_deref(),
         }
     }
 
     fn len(&self) -> usize {
-        [self.name, self.subscribed_at, self.source]
-            .iter()
-            .map(|p| p.map_or(0, str::len))
-            .sum::<usize>()
+        [
+            self.name,
+            self.subscribed_at,
+            self.source,
+            self.unsubscribed_at,
+        ]
+        .iter()
+        .map(|p| p.map_or(0, str::len))
+        .sum::<usize>()
             + self.email.len()
     }
 }

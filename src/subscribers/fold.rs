@@ -122,7 +122,7 @@ fn split(text: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscribers::{List, Source, Status, Subscriber};
+    use crate::subscribers::{Leaving, List, Source, Status, Subscriber};
 
     const LIST: &str = "# Our readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # the first one\nname  = \"김독자\"\n\n# VIPs below\n[[subscriber]]\nemail = \"B@example.com\"\ntags  = [\"vip\"]\nstatus = \"unsubscribed\"\nsubscribed_at = \"2026-01-01T00:00:00Z\"\n\n[[subscriber]] # twice\nemail = \"b@example.com\"\n\n[[subscriber]]\nemail = \"c@example.com\"\n";
 
@@ -151,11 +151,11 @@ mod tests {
         let path = dir.path().join("subscribers.toml");
         std::fs::write(&path, LIST).unwrap();
         let pending = [
-            Change::Unsubscribe("A@example.com".into()),
+            Change::Unsubscribe(Leaving::now("A@example.com")),
             join("b@example.com"),
             join("new@example.com"),
-            Change::Unsubscribe("new@example.com".into()),
-            Change::Unsubscribe("nobody@example.com".into()),
+            Change::Unsubscribe(Leaving::now("new@example.com")),
+            Change::Unsubscribe(Leaving::now("nobody@example.com")),
             join("second@example.com"),
         ];
         changes::append(&path, &pending).unwrap();
@@ -182,7 +182,7 @@ mod tests {
         let path = dir.path().join("subscribers.toml");
         let inline = "subscriber = [\n  { email = \"a@example.com\" },\n]\n";
         std::fs::write(&path, inline).unwrap();
-        changes::append(&path, &[Change::Unsubscribe("a@example.com".into())]).unwrap();
+        changes::append(&path, &[Change::Unsubscribe(Leaving::now("a@example.com"))]).unwrap();
         // The editor refuses to edit inline arrays; the log stays.
         assert!(compact(&path).is_err());
         assert!(changes::log_path(&path).exists());

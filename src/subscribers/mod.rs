@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 pub use address::{ascii_form, identity, mailbox_address, parse_address};
-pub use changes::Change;
+pub use changes::{Change, Leaving};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Stamp};
 pub use entry::{Entry, Fields};
@@ -71,6 +71,9 @@ pub struct Subscriber {
     pub subscribed_at: Option<String>,
     /// How the reader joined: `form`, `import` or `cli` (or another tool's word).
     pub source: Option<String>,
+    /// When the reader left (RFC 3339), while unsubscribed: a confirmation
+    /// link asked for before it cannot bring them back.
+    pub unsubscribed_at: Option<String>,
 }
 
 /// How a reader came onto the list, as `source` records it.
@@ -110,6 +113,7 @@ impl Subscriber {
             tags,
             subscribed_at: Some(crate::time::rfc3339(std::time::SystemTime::now())),
             source: Some(source.as_str().to_string()),
+            unsubscribed_at: None,
         }
     }
 
@@ -395,10 +399,13 @@ pub fn validate_fields(subscriber: &Fields<'_>) -> std::result::Result<(), Strin
             subscriber.email, tag
         ));
     }
-    if let Some(at) = subscriber.subscribed_at {
-        if at.parse::<jiff::Timestamp>().is_err() {
+    for (key, at) in [
+        ("subscribed_at", subscriber.subscribed_at),
+        ("unsubscribed_at", subscriber.unsubscribed_at),
+    ] {
+        if let Some(at) = at.filter(|at| at.parse::<jiff::Timestamp>().is_err()) {
             return Err(format!(
-                "`{}` has subscribed_at = {at:?}, which is not an RFC 3339 time such as \"2026-12-02T09:30:00Z\"",
+                "`{}` has {key} = {at:?}, which is not an RFC 3339 time such as \"2026-12-02T09:30:00Z\"",
                 subscriber.email
             ));
         }

@@ -146,6 +146,7 @@ struct Table<'s> {
     tags: bool,
     subscribed_at: Option<Cow<'s, str>>,
     source: Option<Cow<'s, str>>,
+    unsubscribed_at: Option<Cow<'s, str>>,
 }
 
 impl<'s> Table<'s> {
@@ -157,6 +158,7 @@ impl<'s> Table<'s> {
             tags,
             subscribed_at: self.subscribed_at.as_deref(),
             source: self.source.as_deref(),
+            unsubscribed_at: self.unsubscribed_at.as_deref(),
         }
     }
 
@@ -167,6 +169,7 @@ impl<'s> Table<'s> {
             Key::Name => &mut self.name,
             Key::SubscribedAt => &mut self.subscribed_at,
             Key::Source => &mut self.source,
+            Key::UnsubscribedAt => &mut self.unsubscribed_at,
             Key::Status => {
                 let status = match value.as_ref() {
                     "active" => Status::Active,
@@ -190,6 +193,7 @@ enum Key {
     Tags,
     SubscribedAt,
     Source,
+    UnsubscribedAt,
 }
 
 impl Key {
@@ -201,6 +205,7 @@ impl Key {
             "tags" => Key::Tags,
             "subscribed_at" => Key::SubscribedAt,
             "source" => Key::Source,
+            "unsubscribed_at" => Key::UnsubscribedAt,
             _ => return None,
         })
     }

@@ -15,6 +15,7 @@ use super::list::Change;
 use super::{error_page, page, App};
 use crate::config::Config;
 use crate::message::reader;
+use crate::subscribers::Leaving;
 
 /// The path part of `[unsubscribe] url`.
 pub fn path(config: &Config) -> Option<String> {
@@ -79,7 +80,7 @@ pub async fn post(
     let (done, wait) = oneshot::channel();
     if app
         .list
-        .send((Change::Unsubscribe(email.clone()), done))
+        .send((Change::Unsubscribe(Leaving::now(&email)), done))
         .await
         .is_err()
     {
