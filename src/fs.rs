@@ -34,12 +34,17 @@ fn write_via_temp(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
 
 /// Creates the temporary file, lets `fill` write it, then renames it over
 /// `path`; on any failure the temporary file is removed and `path` is
-/// untouched.
+/// untouched. A `path` that is a symbolic link has its target replaced
+/// (the link stays); the file keeps its permissions and, where the process
+/// may set them, its owner and group.
 fn write_with(
     path: &Path,
     durable: bool,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<()> {
+    let target = resolve_links(path)
+        .with_context(|| format!("{}: cannot follow the link", path.display()))?;
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -48,9 +53,17 @@ fn write_with(
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    if durable {
+        remove_stale_temporaries(dir, &name);
+    }
+    // One name per write, so that two writes of one file in one process
+    // (two threads) never share a temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp{}-{n}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut file = std::fs::File::create(&tmp)?;
+        keep_mode_and_owner(path, &file)?;
         fill(&mut file)?;
         if durable {
             file.sync_all()?;
@@ -61,6 +74,69 @@ fn write_with(
         let _ = std::fs::remove_file(&tmp);
     }
     result.with_context(|| format!("{}: cannot write the file", path.display()))
+}
+
+/// `path` with its symbolic links followed (at most 40, as the kernel
+/// does); `path` itself when it does not exist yet.
+fn resolve_links(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+/// Gives the new file the permissions of the file it replaces, and its
+/// owner and group where the process may (root, or the same owner).
+fn keep_mode_and_owner(path: &Path, file: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let old = match std::fs::metadata(path) {
+        Ok(old) => old,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    file.set_permissions(old.permissions())?;
+    // Not permitted for another user's file unless root: it stays ours.
+    let _ = std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()));
+    Ok(())
+}
+
+/// Removes the temporary files of `name` that a killed process left in
+/// `dir` (a hidden copy of the whole list): those whose process is gone.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.tmp");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    // A folder of the user's: bounded, and only this file's leftovers go.
+    for entry in entries.flatten().take(100_000) {
+        let file_name = entry.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
+        if let Some(pid) = pid.filter(|&pid| pid > 0 && !process_alive(pid)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists.
+fn process_alive(pid: i32) -> bool {
+    // Signal 0 checks only: EPERM means it exists under another user.
+    let result = unsafe { libc::kill(pid, 0) };
+    result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
 /// How an append waits for the disk.
@@ -320,6 +396,44 @@ mod tests {
         std::fs::write(&path, b"no newline at all").unwrap();
         append(&path, None, b"next\n", Durability::Synced).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"next\n");
+    }
+
+    #[test]
+    fn a_write_keeps_the_mode_the_symlink_and_leaves_no_stale_copies() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.toml");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("subscribers.toml");
+        std::os::unix::fs::symlink("real.toml", &link).unwrap();
+        // A copy a killed process left behind (no such process).
+        let stale = dir.path().join(".real.toml.tmp2147483646");
+        std::fs::write(&stale, "every address").unwrap();
+        write_atomic(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(!stale.exists(), "the stale copy is still there");
+    }
+
+    #[test]
+    fn two_writes_of_one_file_at_once_both_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reader@example.com.eml");
+        std::thread::scope(|scope| {
+            let writes: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| replace(&path, &[b'x'; 100_000])))
+                .collect();
+            for write in writes {
+                write.join().unwrap().unwrap();
+            }
+        });
+        assert_eq!(std::fs::read(&path).unwrap().len(), 100_000);
     }
 
     #[test]

@@ -853,3 +853,65 @@ fn a_forged_report_changes_nothing_unless_it_proves_whom_it_is_about() {
         ));
     assert_eq!(status_of(&project, "gone-postfix@example.org"), "bounced");
 }
+
+/// `bounces import` of an mbox whose middle message is 300 MB, with the
+/// process's data limited to 200 MB: the message is cut while it is read
+/// and reported too large, and the reports around it still count.
+#[test]
+fn an_mbox_with_a_huge_message_is_read_in_bounded_memory() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let project = support::Project::example();
+    let path = project.path("huge.mbox");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    let small = "Subject: hello\nFrom: person@example.org\n\nhello\n";
+    writeln!(
+        file,
+        "From person@example.org Thu Dec  3 10:00:00 2026\n{small}"
+    )
+    .unwrap();
+    writeln!(
+        file,
+        "From big@example.org Thu Dec  3 10:00:00 2026\nSubject: big\n"
+    )
+    .unwrap();
+    let line = [b'x'; 1023];
+    for _ in 0..300 * 1024 {
+        file.write_all(&line).unwrap();
+        file.write_all(b"\n").unwrap();
+    }
+    writeln!(
+        file,
+        "From person@example.org Thu Dec  3 10:00:00 2026\n{small}"
+    )
+    .unwrap();
+    drop(file);
+    let limit: libc::rlim_t = 200 * 1024 * 1024;
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("letterpress"));
+    command
+        .current_dir(project.dir.path())
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["bounces", "import", "huge.mbox", "--dry-run"]);
+    unsafe {
+        command.pre_exec(move || {
+            let rlimit = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_DATA, &rlimit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = command.output().unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("huge.mbox#2") && stdout.contains("too large"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("huge.mbox#3"), "{stdout}");
+}

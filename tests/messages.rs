@@ -758,3 +758,21 @@ fn build_writes_a_preview_message() {
     );
     assert!(message.body_text(0).unwrap().contains("김독자님"));
 }
+
+#[test]
+fn the_same_test_address_given_twice_gets_one_message() {
+    let project = Project::example();
+    dry_run(
+        &project,
+        &[
+            "--to",
+            "tester@example.com",
+            "--to",
+            "Tester@Example.com",
+            "--to",
+            "tester@example.com",
+        ],
+    )
+    .success();
+    assert_eq!(outbox(&project), ["tester@example.com.eml"]);
+}

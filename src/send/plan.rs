@@ -166,10 +166,13 @@ impl Plan {
         )
     }
 
-    /// `--to` addresses; a name comes from the list when the address is in it.
+    /// `--to` addresses, each once however often it is given; a name
+    /// comes from the list when the address is in it.
     fn tests(project: &Project, to: &[String]) -> Result<Plan> {
+        let mut seen = std::collections::HashSet::new();
         let jobs = to
             .iter()
+            .filter(|raw| seen.insert(crate::subscribers::identity(raw)))
             .map(|raw| {
                 let address = parse_address(raw).map_err(|e| anyhow::anyhow!("--to {e}"))?;
                 let name = project
