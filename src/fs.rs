@@ -126,7 +126,7 @@ fn remove_stale_temporaries(dir: &Path, name: &str) {
             continue;
         };
         let pid = rest.split('-').next().and_then(|p| p.parse::<i32>().ok());
-        if let Some(pid) = pid.filter(|&pid| pid > 0 && !process_alive(pid)) {
+        if pid.is_some_and(|pid| pid > 0 && !process_alive(pid)) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
