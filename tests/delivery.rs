@@ -722,3 +722,56 @@ fn a_relay_without_pipelining_gets_one_command_at_a_time() {
     assert_eq!(counts.len(), 12);
     assert!(all_readers(12).iter().all(|r| counts.get(r) == Some(&1)));
 }
+
+// Test that a reply's code decides, never its text: a relay whose every
+// reply carries bytes that are not UTF-8 (in clear text, and after
+// STARTTLS) gets each message once, the journal records each reader
+// accepted, and a rerun sends nobody.
+#[test]
+fn replies_that_are_not_utf8_are_judged_by_their_code() {
+    let (ca_pem, tls) = test_tls();
+    for starttls in [false, true] {
+        let server = Server::start(Script {
+            garble: true,
+            tls: starttls.then(|| tls.clone()),
+            ..Script::default()
+        });
+        let project = project(
+            server.port,
+            20,
+            "concurrency = 2\nrate_per_second = 0\nmax_attempts = 3\nretry_delay_secs = 0.01",
+        );
+        if starttls {
+            project.write("config/relay-ca.pem", &ca_pem);
+            project.edit(
+                "config/newsletter.toml",
+                "security     = \"none\"",
+                "security     = \"starttls\"\nca_file = \"relay-ca.pem\"",
+            );
+        }
+        send(&project, &[])
+            .success()
+            .stdout(predicate::str::contains(
+                "20 accepted, 0 failed, 0 deferred",
+            ));
+        let counts = server.counts();
+        assert!(
+            all_readers(20).iter().all(|r| counts.get(r) == Some(&1)),
+            "starttls {starttls}: {counts:?}"
+        );
+        assert_eq!(server.received().len(), 20);
+        assert!(server.received().iter().all(|m| m.tls == starttls));
+        let journal = journal(&project);
+        assert_eq!(journal.len(), 20);
+        for (reader, outcome) in &journal {
+            assert!(
+                outcome.starts_with("accepted attempts=1 reply=\"250 2.0.0 Ok: queued \u{fffd}"),
+                "{reader}: {outcome}"
+            );
+        }
+        send(&project, &[])
+            .success()
+            .stdout(predicate::str::contains("Nothing to send"));
+        assert_eq!(server.received().len(), 20);
+    }
+}

@@ -11,6 +11,7 @@ pub mod report;
 mod signals;
 mod smtp;
 mod transport;
+mod wire;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -51,6 +51,10 @@ pub struct Script {
     /// command before the reply to the one before gets `503` and the
     /// connection is closed.
     pub no_pipelining: bool,
+    /// Bytes that are not UTF-8 at the end of the first line of every
+    /// reply (but AUTH challenges): the greeting, EHLO, STARTTLS, DATA,
+    /// the reply to a message it accepted.
+    pub garble: bool,
 }
 
 /// One accepted message.
@@ -189,10 +193,10 @@ impl Conn {
         }
     }
 
-    fn write(&mut self, text: &str) -> std::io::Result<()> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match &mut self.stream {
-            Stream::Plain(s) => s.write_all(text.as_bytes()),
-            Stream::Tls(s) => s.write_all(text.as_bytes()).and_then(|()| s.flush()),
+            Stream::Plain(s) => s.write_all(bytes),
+            Stream::Tls(s) => s.write_all(bytes).and_then(|()| s.flush()),
         }
     }
 
@@ -223,7 +227,13 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
     }
     let reply = |conn: &mut Conn, text: &str| -> std::io::Result<()> {
         std::thread::sleep(script.delay);
-        conn.write(&format!("{text}\r\n"))
+        let mut bytes = text.as_bytes().to_vec();
+        if script.garble && !text.starts_with("334") {
+            let end = text.find("\r\n").unwrap_or(text.len());
+            bytes.splice(end..end, *b" \xff\xfe \xe2\x82");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        conn.write(&bytes)
     };
     reply(&mut conn, "220 test.example.net ESMTP")?;
     let mut authenticated = script.auth.is_none();
