@@ -463,6 +463,12 @@ fn summary(ran: &crate::send::Ran, relay: &str) -> (String, bool) {
         Stopped::SenderRefused { refused, of } => summary.push_str(&format!(
             "; stopped: the relay refused {refused} of the first {of} readers (it refuses the sender)"
         )),
+        Stopped::RefusedInARow { refused } => summary.push_str(&format!(
+            "; stopped: the relay refused {refused} readers in a row (it refuses the sender)"
+        )),
+        Stopped::Unreachable { tries, last } => summary.push_str(&format!(
+            "; stopped: the relay did not answer {tries} connections in a row ({last})"
+        )),
     }
     (summary, complete)
 }

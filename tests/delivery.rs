@@ -642,10 +642,12 @@ fn a_silent_relay_cannot_hang_the_send() {
         "timeout_secs = 1",
     );
     let started = Instant::now();
-    send(&project, &[]).code(2).stdout(
-        predicate::str::contains("0 accepted, 0 failed, 2 deferred")
-            .and(predicate::str::contains("timed out")),
-    );
+    send(&project, &[])
+        .code(2)
+        .stdout(predicate::str::contains(
+            "0 accepted, 0 failed, 0 deferred, 2 not attempted",
+        ))
+        .stderr(predicate::str::contains("timed out"));
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -774,4 +776,64 @@ fn replies_that_are_not_utf8_are_judged_by_their_code() {
             .stdout(predicate::str::contains("Nothing to send"));
         assert_eq!(server.received().len(), 20);
     }
+}
+
+// Test that a relay which takes connections but never greets is taken for
+// down after a few of them: the send stops within a few timeouts instead
+// of waiting attempts × timeout for every reader, exits 2 with the resume
+// command, and the rerun sends every reader once.
+#[test]
+fn a_relay_that_never_greets_stops_the_send_after_a_few_timeouts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Holds every connection open without a word.
+        let held: Vec<_> = listener.incoming().take(100).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let readers = 100;
+    let project = project(
+        port,
+        readers,
+        "concurrency = 2\nrate_per_second = 0\nmax_attempts = 5\nretry_delay_secs = 0.05",
+    );
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 1",
+    );
+    let started = Instant::now();
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(format!(
+            "0 accepted, 0 failed, 0 deferred, {readers} not attempted"
+        )))
+        .stderr(
+            predicate::str::contains("did not answer")
+                .and(predicate::str::contains("timed out"))
+                .and(predicate::str::contains("send issues/example --yes")),
+        );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+
+    // The relay is back: the rerun sends everyone, once.
+    let server = Server::start(Script::default());
+    project.edit(
+        "config/newsletter.toml",
+        &format!("port         = {port}"),
+        &format!("port         = {}", server.port),
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains(format!("{readers} accepted")));
+    let counts = server.counts();
+    assert!(all_readers(readers)
+        .iter()
+        .all(|r| counts.get(r) == Some(&1)));
 }

@@ -55,6 +55,9 @@ pub struct Script {
     /// reply (but AUTH challenges): the greeting, EHLO, STARTTLS, DATA,
     /// the reply to a message it accepted.
     pub garble: bool,
+    /// Refuse every recipient with `550 5.1.1` once this many messages
+    /// were accepted (a relay that begins refusing the sender part way).
+    pub refuse_after_messages: Option<usize>,
 }
 
 /// One accepted message.
@@ -329,6 +332,14 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
             reply(&mut conn, "250 ok")?;
         } else if upper.starts_with("RCPT TO:") {
             let rcpt = address(&command);
+            let accepted = state.received.lock().unwrap().len();
+            if script.refuse_after_messages.is_some_and(|n| accepted >= n) {
+                reply(
+                    &mut conn,
+                    "550 5.1.1 sender rejected: your domain has no reputation",
+                )?;
+                continue;
+            }
             match take_rule(state, &rcpt, Stage::Rcpt) {
                 Some(text) => reply(&mut conn, &text)?,
                 None => {
