@@ -186,7 +186,7 @@ fn standing(
     let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
     let state_dir = config.resolve(&config.file.sending.state_dir);
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
-    let journals = journal::journals_of(&state_dir, &place.name);
+    let journals = journal::journals_of(&state_dir, &place.name)?;
     let readers: Vec<&str> = list
         .recipients(&issue.audience, &[])
         .into_iter()
