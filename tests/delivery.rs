@@ -837,3 +837,47 @@ fn a_relay_that_never_greets_stops_the_send_after_a_few_timeouts() {
         .iter()
         .all(|r| counts.get(r) == Some(&1)));
 }
+
+/// The header section of a message, its folded lines unfolded.
+fn headers(message: &str) -> String {
+    let end = message.find("\r\n\r\n").expect("a header section");
+    message[..end].replace("\r\n ", " ").replace("\r\n\t", " ")
+}
+
+// Test that a reader at an internationalised domain gets headers in ASCII
+// through a relay without SMTPUTF8: the To header carries the domain in
+// punycode, as the envelope does, and the dry run writes the same header.
+#[test]
+fn a_reader_at_an_idn_domain_gets_ascii_headers_from_a_relay_without_smtputf8() {
+    let server = Server::start(Script::default());
+    let list = "[[subscriber]]\nemail = \"leser@bücher.example.com\"\nname = \"Leser Müller\"\ntags = [\"weekly\"]\n";
+    let project = Project::with_relay(
+        server.port,
+        list,
+        "state_dir = \"../state\"\nrate_per_second = 0",
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("1 accepted, 0 failed"));
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, ["leser@xn--bcher-kva.example.com"]);
+    let sent = headers(&String::from_utf8(received[0].data.clone()).unwrap());
+    assert!(sent.is_ascii(), "{sent}");
+    let to = sent.lines().find(|l| l.starts_with("To: ")).unwrap();
+    assert!(to.ends_with(" <leser@xn--bcher-kva.example.com>"), "{to}");
+
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .assert()
+        .success();
+    let written: Vec<_> = std::fs::read_dir(project.path("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let eml = headers(&std::fs::read_to_string(&written[0]).unwrap());
+    assert!(eml.lines().any(|l| l == to), "{eml}");
+}
