@@ -186,7 +186,7 @@ fn standing(
     let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
     let state_dir = config.resolve(&config.file.sending.state_dir);
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
-    let journals = journal::journals_of(&state_dir, &place.name);
+    let journals = journal::journals_of(&state_dir, &place.name)?;
     let readers: Vec<&str> = list
         .recipients(&issue.audience, &[])
         .into_iter()
@@ -462,6 +462,12 @@ fn summary(ran: &crate::send::Ran, relay: &str) -> (String, bool) {
         Stopped::Journal(e) => summary.push_str(&format!("; stopped: {e}")),
         Stopped::SenderRefused { refused, of } => summary.push_str(&format!(
             "; stopped: the relay refused {refused} of the first {of} readers (it refuses the sender)"
+        )),
+        Stopped::RefusedInARow { refused } => summary.push_str(&format!(
+            "; stopped: the relay refused {refused} readers in a row (it refuses the sender)"
+        )),
+        Stopped::Unreachable { tries, last } => summary.push_str(&format!(
+            "; stopped: the relay did not answer {tries} connections in a row ({last})"
         )),
     }
     (summary, complete)

@@ -510,6 +510,49 @@ fn a_relay_that_refuses_most_of_the_first_readers_stops_the_send_and_marks_nobod
     );
 }
 
+/// Outcomes come from three connections at once: the run of refusals is
+/// judged in the order they arrive.
+#[test]
+fn a_relay_that_begins_refusing_everyone_part_way_stops_the_send_and_marks_none_of_those() {
+    let mut script = smtp::Script {
+        refuse_after_messages: Some(30),
+        ..smtp::Script::default()
+    };
+    refuse(
+        &mut script,
+        "reader5@example.com",
+        "550 5.1.1 <reader5@example.com>: Recipient address rejected: User unknown",
+    );
+    let server = smtp::Server::start(script);
+    let project = relayed(server.port, 100);
+    project.edit(
+        "config/newsletter.toml",
+        "concurrency = 1",
+        "concurrency = 3",
+    );
+    send(&project).code(2).stderr(
+        predicates::str::contains("readers in a row permanently")
+            .and(predicates::str::contains("none of those"))
+            .and(predicates::str::contains(
+                "send issues/example --yes --retry-failed",
+            )),
+    );
+    // Messages already past RCPT when the relay turned still arrive.
+    let received = server.received().len();
+    assert!((30..=32).contains(&received), "{received} received");
+    // The reader the relay said does not exist, before it began refusing
+    // everyone, is still marked; nobody from the run of refusals is.
+    assert_eq!(status_of(&project, "reader5@example.com"), "bounced");
+    let list = project.read("config/subscribers.toml");
+    assert_eq!(list.matches("bounced").count(), 1, "{list}");
+    let journal = project.read("state/example.journal");
+    let refused = journal.lines().filter(|l| l.contains(" failed ")).count();
+    assert!(
+        (21..=24).contains(&refused),
+        "the send stopped after the run of refusals: {refused} refused"
+    );
+}
+
 #[test]
 fn dry_run_messages_show_the_verp_return_path() {
     let project = project(&[]);

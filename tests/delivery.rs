@@ -642,10 +642,12 @@ fn a_silent_relay_cannot_hang_the_send() {
         "timeout_secs = 1",
     );
     let started = Instant::now();
-    send(&project, &[]).code(2).stdout(
-        predicate::str::contains("0 accepted, 0 failed, 2 deferred")
-            .and(predicate::str::contains("timed out")),
-    );
+    send(&project, &[])
+        .code(2)
+        .stdout(predicate::str::contains(
+            "0 accepted, 0 failed, 0 deferred, 2 not attempted",
+        ))
+        .stderr(predicate::str::contains("timed out"));
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "took {:?}",
@@ -721,4 +723,161 @@ fn a_relay_without_pipelining_gets_one_command_at_a_time() {
     let counts = server.counts();
     assert_eq!(counts.len(), 12);
     assert!(all_readers(12).iter().all(|r| counts.get(r) == Some(&1)));
+}
+
+// Test that a reply's code decides, never its text: a relay whose every
+// reply carries bytes that are not UTF-8 (in clear text, and after
+// STARTTLS) gets each message once, the journal records each reader
+// accepted, and a rerun sends nobody.
+#[test]
+fn replies_that_are_not_utf8_are_judged_by_their_code() {
+    let (ca_pem, tls) = test_tls();
+    for starttls in [false, true] {
+        let server = Server::start(Script {
+            garble: true,
+            tls: starttls.then(|| tls.clone()),
+            ..Script::default()
+        });
+        let project = project(
+            server.port,
+            20,
+            "concurrency = 2\nrate_per_second = 0\nmax_attempts = 3\nretry_delay_secs = 0.01",
+        );
+        if starttls {
+            project.write("config/relay-ca.pem", &ca_pem);
+            project.edit(
+                "config/newsletter.toml",
+                "security     = \"none\"",
+                "security     = \"starttls\"\nca_file = \"relay-ca.pem\"",
+            );
+        }
+        send(&project, &[])
+            .success()
+            .stdout(predicate::str::contains(
+                "20 accepted, 0 failed, 0 deferred",
+            ));
+        let counts = server.counts();
+        assert!(
+            all_readers(20).iter().all(|r| counts.get(r) == Some(&1)),
+            "starttls {starttls}: {counts:?}"
+        );
+        assert_eq!(server.received().len(), 20);
+        assert!(server.received().iter().all(|m| m.tls == starttls));
+        let journal = journal(&project);
+        assert_eq!(journal.len(), 20);
+        for (reader, outcome) in &journal {
+            assert!(
+                outcome.starts_with("accepted attempts=1 reply=\"250 2.0.0 Ok: queued \u{fffd}"),
+                "{reader}: {outcome}"
+            );
+        }
+        send(&project, &[])
+            .success()
+            .stdout(predicate::str::contains("Nothing to send"));
+        assert_eq!(server.received().len(), 20);
+    }
+}
+
+// Test that a relay which takes connections but never greets is taken for
+// down after a few of them: the send stops within a few timeouts instead
+// of waiting attempts × timeout for every reader, exits 2 with the resume
+// command, and the rerun sends every reader once.
+#[test]
+fn a_relay_that_never_greets_stops_the_send_after_a_few_timeouts() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        // Holds every connection open without a word.
+        let held: Vec<_> = listener.incoming().take(100).collect();
+        std::thread::sleep(Duration::from_secs(60));
+        drop(held);
+    });
+    let readers = 100;
+    let project = project(
+        port,
+        readers,
+        "concurrency = 2\nrate_per_second = 0\nmax_attempts = 5\nretry_delay_secs = 0.05",
+    );
+    project.edit(
+        "config/newsletter.toml",
+        "timeout_secs = 30",
+        "timeout_secs = 1",
+    );
+    let started = Instant::now();
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--yes"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(format!(
+            "0 accepted, 0 failed, 0 deferred, {readers} not attempted"
+        )))
+        .stderr(
+            predicate::str::contains("did not answer")
+                .and(predicate::str::contains("timed out"))
+                .and(predicate::str::contains("send issues/example --yes")),
+        );
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+
+    // The relay is back: the rerun sends everyone, once.
+    let server = Server::start(Script::default());
+    project.edit(
+        "config/newsletter.toml",
+        &format!("port         = {port}"),
+        &format!("port         = {}", server.port),
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains(format!("{readers} accepted")));
+    let counts = server.counts();
+    assert!(all_readers(readers)
+        .iter()
+        .all(|r| counts.get(r) == Some(&1)));
+}
+
+/// The header section of a message, its folded lines unfolded.
+fn headers(message: &str) -> String {
+    let end = message.find("\r\n\r\n").expect("a header section");
+    message[..end].replace("\r\n ", " ").replace("\r\n\t", " ")
+}
+
+// Test that a reader at an internationalised domain gets headers in ASCII
+// through a relay without SMTPUTF8: the To header carries the domain in
+// punycode, as the envelope does, and the dry run writes the same header.
+#[test]
+fn a_reader_at_an_idn_domain_gets_ascii_headers_from_a_relay_without_smtputf8() {
+    let server = Server::start(Script::default());
+    let list = "[[subscriber]]\nemail = \"leser@bücher.example.com\"\nname = \"Leser Müller\"\ntags = [\"weekly\"]\n";
+    let project = Project::with_relay(
+        server.port,
+        list,
+        "state_dir = \"../state\"\nrate_per_second = 0",
+    );
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains("1 accepted, 0 failed"));
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].to, ["leser@xn--bcher-kva.example.com"]);
+    let sent = headers(&String::from_utf8(received[0].data.clone()).unwrap());
+    assert!(sent.is_ascii(), "{sent}");
+    let to = sent.lines().find(|l| l.starts_with("To: ")).unwrap();
+    assert!(to.ends_with(" <leser@xn--bcher-kva.example.com>"), "{to}");
+
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .assert()
+        .success();
+    let written: Vec<_> = std::fs::read_dir(project.path("outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    let eml = headers(&std::fs::read_to_string(&written[0]).unwrap());
+    assert!(eml.lines().any(|l| l == to), "{eml}");
 }

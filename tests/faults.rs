@@ -200,6 +200,33 @@ fn a_full_disk_under_the_journal_stops_the_send_without_mass_resends() {
     assert_stopped_then_resumed(&project, &server, n, first);
 }
 
+/// A send whose state folder is full refuses before it mails anybody, and
+/// says which file it could not write; once there is space it goes on.
+#[test]
+fn a_full_state_folder_is_named_in_the_error() {
+    let server = Server::start(Script::default());
+    let n = 5;
+    let project = project(server.port, n, 0, "../state");
+    let Some(tmpfs) = Tmpfs::mount(&project.path("state"), "1m") else {
+        return;
+    };
+    fill(&tmpfs.0);
+    let first = send_command(&project, &[]).output().unwrap();
+    std::fs::remove_file(tmpfs.0.join("filler")).unwrap();
+    let (stdout, stderr) = text(&first);
+    assert_eq!(first.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("state/example.journal: cannot write the journal's header")
+            && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert!(server.received().is_empty());
+    let rerun = send_command(&project, &[]).output().unwrap();
+    let (stdout, stderr) = text(&rerun);
+    assert_eq!(rerun.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert_everyone_once_but(&server, n, 0);
+}
+
 #[test]
 fn a_dry_run_that_fills_its_disk_leaves_nothing_half_written() {
     let project = project(9, 40, 0, "../state");

@@ -326,20 +326,22 @@ pub fn after_send(
     ran: &crate::send::Ran,
     place: &crate::send::journal::Place,
 ) -> Result<Vec<String>> {
-    if matches!(ran.stopped, crate::send::Stopped::SenderRefused { .. })
-        || ran.summary.failed.is_empty()
-    {
+    let in_a_row = &ran.summary.refused_in_a_row;
+    let failed: Vec<(String, String)> = ran
+        .summary
+        .failed
+        .iter()
+        .filter(|(address, _)| !in_a_row.contains(address))
+        .cloned()
+        .collect();
+    if matches!(ran.stopped, crate::send::Stopped::SenderRefused { .. }) || failed.is_empty() {
         return Ok(Vec::new());
     }
     let journal = place.journal();
     let name = journal
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let decisions = record(
-        config,
-        false,
-        refusals(&ran.summary.failed, &format!("send:{name}")),
-    )?;
+    let decisions = record(config, false, refusals(&failed, &format!("send:{name}")))?;
     Ok(decisions
         .into_iter()
         .filter(|d| !d.repeat && d.action == Action::Bounced)

@@ -112,7 +112,8 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
     let state_dir = config.resolve(&config.file.sending.state_dir);
     let place =
         crate::send::journal::Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
-    let started = !crate::send::journal::journals_of(&state_dir, &place.name).is_empty();
+    let started = crate::send::journal::journals_of(&state_dir, &place.name)
+        .is_ok_and(|journals| !journals.is_empty());
     let now = jiff::Timestamp::now();
     let zone = config.time_zone();
     let shown = at

@@ -32,12 +32,18 @@ impl Confirmer {
     /// Reads what every confirmation mail shares.
     pub fn new(config: &Config) -> Result<Confirmer> {
         let newsletter = config.newsletter();
-        let from = Mailbox::from_str(newsletter.from.get_ref())
+        let mut from = Mailbox::from_str(newsletter.from.get_ref())
             .map_err(|e| anyhow!("{}: `from` is not a mailbox: {e}", config.path.display()))?;
+        from.email = super::header_address(&from.email);
         let reply_to = newsletter
             .reply_to
             .as_ref()
-            .map(|r| Mailbox::from_str(r.get_ref()))
+            .map(|r| {
+                Mailbox::from_str(r.get_ref()).map(|mut mailbox| {
+                    mailbox.email = super::header_address(&mailbox.email);
+                    mailbox
+                })
+            })
             .transpose()
             .map_err(|e| {
                 anyhow!(
@@ -78,7 +84,7 @@ impl Confirmer {
         let html = self.html(&subject, link, &say);
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(None, to.clone()))
+            .to(Mailbox::new(None, super::header_address(to)))
             .date(SystemTime::now())
             .message_id(Some(format!(
                 "<lp.confirm.{:016x}{:016x}@{}>",

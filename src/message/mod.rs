@@ -70,17 +70,23 @@ impl<'a> Factory<'a> {
     ) -> Result<Factory<'a>> {
         let config = composed.config();
         let newsletter = config.newsletter();
-        let from = Mailbox::from_str(newsletter.from.get_ref()).map_err(|e| {
+        let mut from = Mailbox::from_str(newsletter.from.get_ref()).map_err(|e| {
             anyhow!(
                 "{}: `from = \"{}\"` is not a mailbox: {e}",
                 config.path.display(),
                 newsletter.from.get_ref()
             )
         })?;
+        from.email = header_address(&from.email);
         let reply_to = newsletter
             .reply_to
             .as_ref()
-            .map(|r| Mailbox::from_str(r.get_ref()))
+            .map(|r| {
+                Mailbox::from_str(r.get_ref()).map(|mut mailbox| {
+                    mailbox.email = header_address(&mailbox.email);
+                    mailbox
+                })
+            })
             .transpose()
             .map_err(|e| {
                 anyhow!(
@@ -157,7 +163,7 @@ impl<'a> Factory<'a> {
 
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(name.map(str::to_string), to.clone()))
+            .to(Mailbox::new(name.map(str::to_string), header_address(to)))
             .date(self.date)
             .message_id(Some(self.message_id(to, purpose)))
             .raw_header(raw_header(
@@ -259,6 +265,16 @@ impl<'a> Factory<'a> {
         let id: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         format!("<lp.{id}@{}>", self.domain)
     }
+}
+
+/// An address as the message's headers carry it: an internationalised
+/// domain as punycode (its A-label), so that the headers stay ASCII for a
+/// relay without SMTPUTF8, which gets the envelope in punycode too. The
+/// message is built before its connection is chosen, and signed once, so
+/// every relay gets this form. A local part that is not ASCII stays as it
+/// is: only a relay with SMTPUTF8 can take that reader at all.
+pub(crate) fn header_address(address: &Address) -> Address {
+    crate::subscribers::ascii_form(address).unwrap_or_else(|| address.clone())
 }
 
 /// A subject holding `=?` is encoded whole: lettre leaves ASCII words as

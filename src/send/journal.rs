@@ -312,7 +312,7 @@ impl Place {
     /// The outcomes this run must respect: those of every journal of the
     /// issue (plain and every shard split), each checked to be this issue's.
     pub fn state(&self) -> Result<State> {
-        let paths = journals_of(&self.dir, &self.name);
+        let paths = journals_of(&self.dir, &self.name)?;
         for path in &paths {
             check_owner(path, &self.owner)?;
         }
@@ -390,16 +390,24 @@ pub fn is_journal_of(file_name: &str, name: &str) -> bool {
 /// Every journal of the issue journaled as `name` in `dir`: the plain one
 /// and those of every shard split, so that sends of the same issue with
 /// and without `--shard` see each other's outcomes.
-pub fn journals_of(dir: &Path, name: &str) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| is_journal_of(&e.file_name().to_string_lossy(), name))
-        .map(|e| e.path())
-        .collect();
+/// A state folder that cannot be read is an error: taken for empty, every
+/// reader already sent would be sent again.
+pub fn journals_of(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    let cannot = || format!("{}: cannot read the state folder", dir.display());
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(cannot),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.with_context(cannot)?;
+        if is_journal_of(&entry.file_name().to_string_lossy(), name) {
+            paths.push(entry.path());
+        }
+    }
     paths.sort();
-    paths
+    Ok(paths)
 }
 
 /// The outcomes of several journals of one issue: a reader accepted in any
@@ -495,12 +503,13 @@ impl Journal {
         // A torn last line from a crash was never a record: cut it off, so
         // the next record starts on a line of its own. The send's lock is
         // held, so no other writer appends meanwhile.
+        let at = |what: &'static str| move || format!("{}: cannot {what}", path.display());
         let len = crate::fs::cut_torn_tail(&file)
-            .with_context(|| format!("{}: cannot read the journal", path.display()))?;
+            .with_context(at("read the journal or cut its torn last line"))?;
         if len == 0 {
             file.write_all(format!("# {header}\n").as_bytes())
                 .and_then(|()| file.sync_all())
-                .with_context(|| format!("{}: cannot write the journal", path.display()))?;
+                .with_context(at("write the journal's header"))?;
         }
         let (sender, receiver) = mpsc::channel::<Pending>();
         let writer = std::thread::spawn(move || write_loop(Box::new(file), receiver, on_failure));
@@ -772,6 +781,24 @@ mod tests {
             err.contains("issue.journal:2: not a journal record"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_state_folder_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::write(&state, "a file, not a folder").unwrap();
+        let error = format!("{:#}", journals_of(&state, "issue").unwrap_err());
+        assert!(
+            error.starts_with(&format!(
+                "{}: cannot read the state folder",
+                state.display()
+            )),
+            "{error}"
+        );
+        assert!(journals_of(&dir.path().join("none"), "issue")
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod report;
 mod signals;
 mod smtp;
 mod transport;
+mod wire;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -225,6 +226,9 @@ pub struct Summary {
     pub left_out: Vec<String>,
     /// Connections opened.
     pub connections: usize,
+    /// Readers refused in the run of refusals that stopped the send: the
+    /// refusals say nothing of them, and none is marked bounced.
+    pub refused_in_a_row: Vec<String>,
 }
 
 /// The first outcomes of a run that tell a relay refusing the sender from
@@ -234,11 +238,37 @@ pub const FIRST: usize = 25;
 /// See [`FIRST`].
 pub const REFUSED_OF_FIRST: usize = 20;
 
-/// The run's first outcomes: how many, and how many the relay refused.
+/// Permanent refusals in a row, anywhere in a run, that tell a relay which
+/// began refusing the sender part way through (its reputation, a quota)
+/// from a list with dead addresses in it.
+pub const REFUSED_IN_A_ROW: usize = 20;
+
+/// Connections in a row that found no relay (refused, or no greeting
+/// within the timeout) that tell a relay which is down: the run stops
+/// instead of waiting a timeout for every reader.
+pub const UNANSWERED_IN_A_ROW: usize = 3;
+
+/// What the relay's refusals say of the sender.
 #[derive(Debug, Default)]
-struct FirstOutcomes {
+struct Refusals {
+    /// The run's first outcomes, up to [`FIRST`].
     seen: usize,
+    /// Of those, refused by the relay.
     refused: usize,
+    /// Readers the relay refused since it last accepted one, in the order
+    /// the outcomes came in from every connection.
+    in_a_row: Vec<String>,
+    /// Whether a run of [`REFUSED_IN_A_ROW`] stopped the send (refusals of
+    /// messages still in flight then join it).
+    stopped: bool,
+}
+
+/// Connections that found no relay, in a row.
+#[derive(Debug, Default)]
+struct Unanswered {
+    in_a_row: usize,
+    /// Set when the relay is taken for down: the last failure.
+    down: Option<String>,
 }
 
 struct Queue {
@@ -271,6 +301,22 @@ pub enum Stopped {
         /// The first outcomes.
         of: usize,
     },
+    /// The relay refused [`REFUSED_IN_A_ROW`] readers or more in a row,
+    /// after it had accepted others: it began refusing the sender. The run
+    /// stopped, and none of those readers
+    /// ([`Summary::refused_in_a_row`]) is marked bounced.
+    RefusedInARow {
+        /// Refused in a row.
+        refused: usize,
+    },
+    /// [`UNANSWERED_IN_A_ROW`] connections in a row found no relay: it is
+    /// down or unreachable, and the run stopped.
+    Unreachable {
+        /// Connections that failed in a row.
+        tries: usize,
+        /// Why the last one failed.
+        last: String,
+    },
 }
 
 /// What a run did and why it ended.
@@ -300,7 +346,8 @@ struct Shared<'a, T: Transport> {
     summary: Mutex<Summary>,
     progress: &'a ProgressBar,
     watch: Option<ListWatch>,
-    first: Mutex<FirstOutcomes>,
+    refusals: Mutex<Refusals>,
+    unanswered: Mutex<Unanswered>,
 }
 
 /// Delivers the plan's messages through `transport`, each reader once,
@@ -340,26 +387,39 @@ pub fn run<T: Transport>(
         summary: Mutex::new(Summary::default()),
         progress,
         watch: plan.list_path.as_deref().map(ListWatch::new),
-        first: Mutex::new(FirstOutcomes::default()),
+        refusals: Mutex::new(Refusals::default()),
+        unanswered: Mutex::new(Unanswered::default()),
     };
     let fatal = drive(&shared, settings);
     let Shared {
         journal: sender,
         summary,
         queue,
-        first,
+        refusals,
+        unanswered,
         ..
     } = shared;
-    let first = first.into_inner().expect("no worker panicked");
+    let refusals = refusals.into_inner().expect("no worker panicked");
+    let unanswered = unanswered.into_inner().expect("no worker panicked");
     drop(sender);
     let mut summary = summary.into_inner().expect("no worker panicked");
     let queue = queue.into_inner().expect("no worker panicked");
     summary.remaining = queue.fresh.len() + queue.back.len() + queue.retries.len();
     let journaled = journal.map_or(Ok(()), Journal::close);
     let stopped = match (fatal?, journaled) {
-        _ if refusing_sender(&first) => Stopped::SenderRefused {
-            refused: first.refused,
-            of: first.seen,
+        _ if refusing_sender(&refusals) => Stopped::SenderRefused {
+            refused: refusals.refused,
+            of: refusals.seen,
+        },
+        _ if refusals.stopped => {
+            summary.refused_in_a_row = refusals.in_a_row;
+            Stopped::RefusedInARow {
+                refused: summary.refused_in_a_row.len(),
+            }
+        }
+        (Some(_), _) if unanswered.down.is_some() => Stopped::Unreachable {
+            tries: unanswered.in_a_row,
+            last: unanswered.down.unwrap_or_default(),
         },
         (Some(e), _) => Stopped::Fatal(e),
         (None, Err(e)) => match e.downcast::<WriteFailed>() {
@@ -377,7 +437,7 @@ pub fn run<T: Transport>(
 /// Whether the first outcomes say the relay refuses the sender: 20 of the
 /// first 25 refused; in a run of fewer readers, at least 5 refused and
 /// four in five.
-fn refusing_sender(first: &FirstOutcomes) -> bool {
+fn refusing_sender(first: &Refusals) -> bool {
     first.refused >= REFUSED_OF_FIRST
         || (first.seen < FIRST && first.refused >= 5 && first.refused * 5 >= first.seen * 4)
 }
@@ -534,7 +594,7 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
         unwritten = match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply),
             Err(e) if e.is_permanent() => {
-                shared.first_outcome(e.code().is_some());
+                shared.judge(&job, Outcome::Failed, e.code().is_some());
                 shared.finish(&job, Outcome::Failed, e.to_string())
             }
             Err(e) if e.is_transient() => shared.retry_or_defer(job, e.to_string()),
@@ -569,7 +629,14 @@ async fn send_one<T: Transport>(
         shared.transport.close(old).await;
     }
     if connection.is_none() {
-        let fresh = shared.transport.connect().await?;
+        let fresh = match shared.transport.connect().await {
+            Err(e) if e.is_transient() && e.code().is_none() => return Err(shared.unanswered(e)),
+            // A reply (say 421, too many connections) is an answer.
+            answered => {
+                shared.unanswered.lock().expect("unanswered").in_a_row = 0;
+                answered?
+            }
+        };
         shared.summary.lock().expect("summary").connections += 1;
         *connection = Some((fresh, 0));
     }
@@ -644,25 +711,48 @@ impl<T: Transport> Shared<'_, T> {
         tokio::time::sleep_until(slot).await;
     }
 
-    /// Counts one of the run's first outcomes; stops the run when the relay
-    /// refuses the sender.
-    fn first_outcome(&self, refused: bool) {
-        let mut first = self.first.lock().expect("first");
-        if first.seen >= FIRST {
-            return;
+    /// Judges an outcome for what it says of the sender (`by_relay`: a
+    /// refusal with the relay's reply code, not a message letterpress could
+    /// not build); stops the run when the relay refuses the sender: most of
+    /// the first readers, or [`REFUSED_IN_A_ROW`] in a row anywhere. Only an
+    /// accepted message ends a run of refusals; a deferral says nothing.
+    fn judge(&self, job: &Job, outcome: Outcome, by_relay: bool) {
+        let refused = outcome == Outcome::Failed && by_relay;
+        let mut refusals = self.refusals.lock().expect("refusals");
+        if refusals.seen < FIRST {
+            refusals.seen += 1;
+            refusals.refused += usize::from(refused);
         }
-        first.seen += 1;
-        first.refused += usize::from(refused);
-        if first.refused >= REFUSED_OF_FIRST {
+        if refused {
+            refusals.in_a_row.push(job.address.to_string());
+        } else if outcome == Outcome::Accepted && !refusals.stopped {
+            refusals.in_a_row.clear();
+        }
+        let first = refusals.seen <= FIRST && refusals.refused >= REFUSED_OF_FIRST;
+        if first || (refusals.in_a_row.len() >= REFUSED_IN_A_ROW && !refusals.stopped) {
+            refusals.stopped |= !first;
             self.stop.store(true, Ordering::SeqCst);
             self.wake.notify_waiters();
         }
     }
 
+    /// Counts a connection that found no relay; the error to go on with:
+    /// after [`UNANSWERED_IN_A_ROW`] in a row, one that stops the run.
+    fn unanswered(&self, e: Error) -> Error {
+        let mut unanswered = self.unanswered.lock().expect("unanswered");
+        unanswered.in_a_row += 1;
+        if unanswered.in_a_row < UNANSWERED_IN_A_ROW && unanswered.down.is_none() {
+            return e;
+        }
+        let why = e.to_string();
+        unanswered.down.get_or_insert(why.clone());
+        Error::Fatal(anyhow::anyhow!("{why}"))
+    }
+
     /// Records an outcome; what to wait for until its record is written.
     fn finish(&self, job: &Job, outcome: Outcome, reply: String) -> Option<Unwritten> {
         if outcome != Outcome::Failed {
-            self.first_outcome(false);
+            self.judge(job, outcome, false);
         }
         let address = job.address.to_string();
         {

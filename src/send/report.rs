@@ -120,9 +120,17 @@ pub fn how_to_go_on(ran: &Ran, resume: &str) -> String {
         Stopped::SenderRefused { refused, of } => format!(
             "error: the relay refused {refused} of the first {of} readers permanently: it is refusing the sender (its reputation, authentication or a policy), not the readers. The run stopped and nobody was marked bounced.\n{readers} Once the relay accepts the sender again, send the rest and try the refused readers again with:"
         ),
+        Stopped::RefusedInARow { refused } => format!(
+            "error: the relay refused {refused} readers in a row permanently, after accepting others: it began refusing the sender (its reputation, a quota or a policy), not the readers. The run stopped and none of those {refused} was marked bounced.\n{readers} Once the relay accepts the sender again, send the rest and try the refused readers again with:"
+        ),
+        Stopped::Unreachable { tries, last } => format!(
+            "error: the relay did not answer {tries} connections in a row ({last}): it is down or unreachable, so the send stopped instead of waiting on it for every reader.\n{readers} Once the relay answers again, resume with:"
+        ),
     };
     let resume = match &ran.stopped {
-        Stopped::SenderRefused { .. } => format!("{resume} --retry-failed"),
+        Stopped::SenderRefused { .. } | Stopped::RefusedInARow { .. } => {
+            format!("{resume} --retry-failed")
+        }
         _ => resume.to_string(),
     };
     format!("{why}\n  {resume}\n")

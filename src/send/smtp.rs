@@ -10,15 +10,14 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{
-    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
-};
-use lettre::transport::smtp::commands::{Ehlo, Mail, Rcpt};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
+use lettre::transport::smtp::commands::{Ehlo, Mail, Rcpt, Starttls};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::{Response, Severity};
 use rustls::pki_types::{CertificateDer, ServerName};
 
 use super::transport::{Error, Transport};
+use super::wire::Lossy;
 use crate::config::{Config, Security};
 use crate::message::Outgoing;
 use crate::subscribers::ascii_form;
@@ -28,10 +27,8 @@ pub struct Relay {
     host: String,
     port: u16,
     security: Security,
-    /// STARTTLS: lettre upgrades the connection.
-    tls: Option<TlsParameters>,
-    /// Implicit TLS: the handshake happens before the greeting.
-    implicit: Option<Arc<rustls::ClientConfig>>,
+    /// TLS, from the first byte (`tls`) or after STARTTLS (`starttls`).
+    tls: Option<Arc<rustls::ClientConfig>>,
     credentials: Option<Credentials>,
     hello: ClientId,
     /// The timeout of every network step.
@@ -62,25 +59,9 @@ impl Relay {
             }
             None => None,
         };
-        let (tls, implicit) = match smtp.security {
-            Security::None => (None, None),
-            Security::Starttls => {
-                let mut builder = TlsParameters::builder(smtp.host.clone());
-                if let Some((path, pem)) = &ca {
-                    let cert = Certificate::from_pem(pem)
-                        .map_err(|e| anyhow!("{}: not a PEM certificate: {e}", path.display()))?;
-                    builder = builder.add_root_certificate(cert);
-                }
-                (
-                    Some(
-                        builder
-                            .build_rustls()
-                            .map_err(|e| anyhow!("cannot set up TLS: {e}"))?,
-                    ),
-                    None,
-                )
-            }
-            Security::Tls => (None, Some(client_config(ca.as_ref())?)),
+        let tls = match smtp.security {
+            Security::None => None,
+            Security::Starttls | Security::Tls => Some(client_config(ca.as_ref())?),
         };
         let domain = config.from_domain();
         Ok(Relay {
@@ -88,14 +69,13 @@ impl Relay {
             port: smtp.port,
             security: smtp.security,
             tls,
-            implicit,
             credentials,
             hello: ClientId::Domain(domain),
             timeout: Duration::from_secs(smtp.timeout_secs.max(1)),
         })
     }
 
-    /// Opens a connection, upgrades it to TLS and logs in as configured.
+    /// Opens a connection, upgraded to TLS, and logs in as configured.
     async fn open_session(&self) -> Result<AsyncSmtpConnection, Error> {
         let step = tokio::time::timeout(self.timeout, self.open());
         let mut connection = match step.await {
@@ -107,20 +87,6 @@ impl Relay {
             }
             Ok(result) => result?,
         };
-        if self.security == Security::Starttls {
-            let tls = self.tls.clone().expect("starttls has TLS parameters");
-            if !connection.can_starttls() {
-                return Err(Error::Fatal(anyhow!(
-                    "{} does not offer STARTTLS; refusing to send in clear text",
-                    self.name()
-                )));
-            }
-            match tokio::time::timeout(self.timeout, connection.starttls(tls, &self.hello)).await {
-                Err(_) => return Err(Error::transient(None, "STARTTLS timed out")),
-                Ok(Err(e)) => return Err(classify_connect(e)),
-                Ok(Ok(())) => {}
-            }
-        }
         if let Some(credentials) = &self.credentials {
             let mechanisms = [Mechanism::Plain, Mechanism::Login];
             match tokio::time::timeout(self.timeout, connection.auth(&mechanisms, credentials))
@@ -134,10 +100,16 @@ impl Relay {
         Ok(connection)
     }
 
-    /// The TCP connection (with TLS from the first byte for `tls`) and the
-    /// greeting. The socket is opened here with Nagle's algorithm off:
-    /// otherwise the small last write of each message (`.` after the data)
-    /// waits for a delayed ACK, about 40 ms a message on one connection.
+    /// The TCP connection, TLS (from the first byte for `tls`, after
+    /// STARTTLS for `starttls`) and the greeting. The socket is opened here
+    /// with Nagle's algorithm off: otherwise the small last write of each
+    /// message (`.` after the data) waits for a delayed ACK, about 40 ms a
+    /// message on one connection.
+    ///
+    /// lettre reads the relay's replies through [`Lossy`], above TLS, so
+    /// reply text that is not UTF-8 cannot fail a step. For that, STARTTLS
+    /// is done here, before lettre sees the connection: lettre's own would
+    /// put TLS above the stream it was given.
     async fn open(&self) -> Result<AsyncSmtpConnection, Error> {
         let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
@@ -145,25 +117,92 @@ impl Relay {
                 Error::transient(None, format!("cannot connect to {}: {e}", self.name()))
             })?;
         let _ = stream.set_nodelay(true);
-        let transport: Box<dyn AsyncTokioStream> = match &self.implicit {
-            None => Box::new(stream),
-            Some(config) => {
-                let name = ServerName::try_from(self.host.clone()).map_err(|e| {
-                    Error::Fatal(anyhow!("`{}` is not a TLS server name: {e}", self.host))
-                })?;
-                let tls = tokio_rustls::TlsConnector::from(config.clone())
-                    .connect(name, stream)
-                    .await
-                    .map_err(|e| match tls_failure(&e) {
-                        Some(why) => Error::Fatal(anyhow!("TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)")),
-                        None => Error::transient(None, format!("TLS with {} failed: {e}", self.name())),
-                    })?;
-                Box::new(TlsTransport(tls))
+        let transport: Box<dyn AsyncTokioStream> = match (&self.tls, self.security) {
+            (None, _) => Box::new(Lossy::new(stream)),
+            (Some(config), Security::Starttls) => {
+                let stream = self.starttls(stream).await?;
+                let tls = self.handshake(config, stream).await?;
+                Box::new(Lossy::new(TlsTransport(tls)).replaying(GREETING_SEEN))
+            }
+            (Some(config), _) => {
+                let tls = self.handshake(config, stream).await?;
+                Box::new(Lossy::new(TlsTransport(tls)))
             }
         };
         AsyncSmtpConnection::connect_with_transport(transport, &self.hello)
             .await
             .map_err(classify_connect)
+    }
+
+    /// The TLS handshake with the relay.
+    async fn handshake(
+        &self,
+        config: &Arc<rustls::ClientConfig>,
+        stream: tokio::net::TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, Error> {
+        let name = ServerName::try_from(self.host.clone())
+            .map_err(|e| Error::Fatal(anyhow!("`{}` is not a TLS server name: {e}", self.host)))?;
+        tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, stream)
+            .await
+            .map_err(|e| match tls_failure(&e) {
+                Some(why) => Error::Fatal(anyhow!("TLS with the relay failed: {why}\n  help: for a relay with a private CA, set [smtp] ca_file to its certificate (PEM)")),
+                None => Error::transient(None, format!("TLS with {} failed: {e}", self.name())),
+            })
+    }
+
+    /// The clear-text part of a STARTTLS connection (RFC 3207): the
+    /// greeting, EHLO, and STARTTLS, the replies read as bytes. Whatever
+    /// the relay sent after its reply to STARTTLS is dropped with the
+    /// buffer: nothing from before TLS may pass for a reply after it.
+    async fn starttls(
+        &self,
+        stream: tokio::net::TcpStream,
+    ) -> Result<tokio::net::TcpStream, Error> {
+        use tokio::io::AsyncWriteExt;
+        let mut wire = tokio::io::BufReader::new(stream);
+        let network = |e: std::io::Error| {
+            Error::transient(None, format!("network error with {}: {e}", self.name()))
+        };
+        self.expect(read_reply(&mut wire).await.map_err(network)?, 220)?;
+        for (command, expected) in [
+            (Ehlo::new(self.hello.clone()).to_string(), 250),
+            (Starttls.to_string(), 220),
+        ] {
+            wire.get_mut()
+                .write_all(command.as_bytes())
+                .await
+                .map_err(network)?;
+            let reply = read_reply(&mut wire).await.map_err(network)?;
+            let offers_starttls = reply.lines.iter().skip(1).any(|line| {
+                line.split_whitespace()
+                    .next()
+                    .is_some_and(|word| word.eq_ignore_ascii_case("STARTTLS"))
+            });
+            self.expect(reply, expected)?;
+            if expected == 250 && !offers_starttls {
+                return Err(Error::Fatal(anyhow!(
+                    "{} does not offer STARTTLS; refusing to send in clear text",
+                    self.name()
+                )));
+            }
+        }
+        Ok(wire.into_inner())
+    }
+
+    /// A reply before TLS with the `expected` code, or why not: a 5xx
+    /// concerns every reader (the send stops), anything else is temporary.
+    fn expect(&self, reply: Reply, expected: u16) -> Result<(), Error> {
+        if reply.code == expected {
+            return Ok(());
+        }
+        let text = format!("{} {}", reply.code, reply.lines.join(" "));
+        match reply.code {
+            500..=599 => Err(Error::Fatal(anyhow!(
+                "the relay refused the connection: {text}"
+            ))),
+            code => Err(Error::transient(Some(code), text)),
+        }
     }
 
     /// Sends one message on `session`; the reply on success.
@@ -224,6 +263,58 @@ impl Relay {
         };
         Envelope::new(Some(from), vec![to])
             .map_err(|e| Error::permanent(None, format!("bad envelope: {e}")))
+    }
+}
+
+/// What lettre reads as the greeting on a STARTTLS connection: the relay's
+/// own was read before TLS.
+const GREETING_SEEN: &str = "220 (greeted before STARTTLS)\r\n";
+
+/// The longest reply line read before TLS, and the most lines of a reply.
+const MAX_LINE: u64 = 4096;
+const MAX_LINES: usize = 100;
+
+/// A reply read as bytes: the code decides; the text, made valid, is for
+/// messages.
+#[derive(Debug)]
+struct Reply {
+    code: u16,
+    lines: Vec<String>,
+}
+
+/// Reads one reply (RFC 5321 4.2: `250-…` lines, then `250 …`).
+async fn read_reply(
+    wire: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+) -> std::io::Result<Reply> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let bad = |why: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_string());
+    let mut lines = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        (&mut *wire)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if line.is_empty() {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        if !line.ends_with(b"\n") {
+            return Err(bad("a reply line longer than 4096 bytes"));
+        }
+        let code = line
+            .get(..3)
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok())
+            .filter(|c| (200..600).contains(c))
+            .ok_or_else(|| bad("a reply without a reply code"))?;
+        let text = String::from_utf8_lossy(line.get(4..).unwrap_or_default());
+        lines.push(text.trim_end().to_string());
+        if line.get(3) != Some(&b'-') {
+            return Ok(Reply { code, lines });
+        }
+        if lines.len() >= MAX_LINES {
+            return Err(bad("a reply of more than 100 lines"));
+        }
     }
 }
 

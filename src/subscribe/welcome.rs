@@ -135,5 +135,11 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         send::Stopped::SenderRefused { refused, of } => Err(anyhow::anyhow!(
             "the relay refused {refused} of {of} readers: it is refusing the sender"
         )),
+        send::Stopped::RefusedInARow { refused } => Err(anyhow::anyhow!(
+            "the relay refused {refused} readers in a row: it is refusing the sender"
+        )),
+        send::Stopped::Unreachable { tries, last } => Err(anyhow::anyhow!(
+            "the relay did not answer {tries} connections in a row: {last}"
+        )),
     }
 }

@@ -51,6 +51,13 @@ pub struct Script {
     /// command before the reply to the one before gets `503` and the
     /// connection is closed.
     pub no_pipelining: bool,
+    /// Bytes that are not UTF-8 at the end of the first line of every
+    /// reply (but AUTH challenges): the greeting, EHLO, STARTTLS, DATA,
+    /// the reply to a message it accepted.
+    pub garble: bool,
+    /// Refuse every recipient with `550 5.1.1` once this many messages
+    /// were accepted (a relay that begins refusing the sender part way).
+    pub refuse_after_messages: Option<usize>,
 }
 
 /// One accepted message.
@@ -189,10 +196,10 @@ impl Conn {
         }
     }
 
-    fn write(&mut self, text: &str) -> std::io::Result<()> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match &mut self.stream {
-            Stream::Plain(s) => s.write_all(text.as_bytes()),
-            Stream::Tls(s) => s.write_all(text.as_bytes()).and_then(|()| s.flush()),
+            Stream::Plain(s) => s.write_all(bytes),
+            Stream::Tls(s) => s.write_all(bytes).and_then(|()| s.flush()),
         }
     }
 
@@ -223,7 +230,13 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
     }
     let reply = |conn: &mut Conn, text: &str| -> std::io::Result<()> {
         std::thread::sleep(script.delay);
-        conn.write(&format!("{text}\r\n"))
+        let mut bytes = text.as_bytes().to_vec();
+        if script.garble && !text.starts_with("334") {
+            let end = text.find("\r\n").unwrap_or(text.len());
+            bytes.splice(end..end, *b" \xff\xfe \xe2\x82");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        conn.write(&bytes)
     };
     reply(&mut conn, "220 test.example.net ESMTP")?;
     let mut authenticated = script.auth.is_none();
@@ -319,6 +332,14 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
             reply(&mut conn, "250 ok")?;
         } else if upper.starts_with("RCPT TO:") {
             let rcpt = address(&command);
+            let accepted = state.received.lock().unwrap().len();
+            if script.refuse_after_messages.is_some_and(|n| accepted >= n) {
+                reply(
+                    &mut conn,
+                    "550 5.1.1 sender rejected: your domain has no reputation",
+                )?;
+                continue;
+            }
             match take_rule(state, &rcpt, Stage::Rcpt) {
                 Some(text) => reply(&mut conn, &text)?,
                 None => {
