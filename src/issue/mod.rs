@@ -475,6 +475,11 @@ fn parse_body(
         }
     })?;
     markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
+    let body_line = crate::error::line_col(source, offset).0;
+    for (url, line) in &mut body.targets {
+        *url = tags.for_url(url);
+        *line = body_line + *line - 1;
+    }
     Ok(body)
 }
 
