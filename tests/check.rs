@@ -208,3 +208,28 @@ fn send_prints_the_findings_and_refuses_errors_unless_forced() {
         .success()
         .stderr(predicate::str::contains("05-olympus.md:8: error:"));
 }
+
+#[test]
+fn an_encoded_link_is_reported_at_its_own_line() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-encoded.md",
+        "+++\ntitle = \"미리 보기\"\n+++\n첫 줄입니다.\n\n둘째 문단: [미리 보기](&#106;avascript:alert(1)) 그리고\n[다시](javascript&#58;alert(2)).\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("issues/example/07-encoded.md:6: error: the link javascript:alert(1) is not http(s) or mailto"), "{out}");
+    assert!(out.contains("issues/example/07-encoded.md:7: error: the link javascript:alert(2) is not http(s) or mailto"), "{out}");
+}
+
+#[test]
+fn a_link_with_a_quote_in_it_is_found_in_the_plain_text() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-quote.md",
+        "+++\ntitle = \"검색\"\n+++\n[검색 결과 보기](https://example.com/search?q=\"ai\"&lang='ko')\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert!(!out.contains("lacks the link"), "{out}");
+    assert_eq!(code, 0, "{out}");
+}

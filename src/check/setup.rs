@@ -384,7 +384,7 @@ fn hrefs(html: &str) -> Vec<String> {
     let mut out = Vec::new();
     for part in html.split("href=\"").skip(1) {
         let Some(end) = part.find('"') else { continue };
-        let href = part[..end].replace("&amp;", "&");
+        let href = decode_html(&part[..end]);
         if !href.starts_with('#') && !out.contains(&href) {
             out.push(href);
         }
@@ -392,9 +392,59 @@ fn hrefs(html: &str) -> Vec<String> {
     out
 }
 
+/// An attribute value as a browser reads it: character references decoded
+/// (`&amp;`, `&quot;`, `&#39;`, `&#x22;`...); an unknown one is kept as written.
+fn decode_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.get(1..).and_then(|r| {
+            let end = r.find(';').filter(|e| *e <= 10)?;
+            let name = &r[..end];
+            let c = match name {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let code = match name.strip_prefix('#')? {
+                        hex if hex.starts_with(['x', 'X']) => {
+                            u32::from_str_radix(&hex[1..], 16).ok()?
+                        }
+                        dec => dec.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, end + 2))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_targets_are_read_decoded() {
+        let html = r#"<a href="https://example.com/?q=&quot;a&quot;&amp;b=&#39;c&#x27;&amp;d=&bogus">x</a>"#;
+        assert_eq!(hrefs(html), ["https://example.com/?q=\"a\"&b='c'&d=&bogus"]);
+    }
 
     #[test]
     fn reads_link_targets_from_html() {
