@@ -343,12 +343,16 @@ impl Config {
         &self.file.newsletter
     }
 
-    /// The domain of the From address, lowercased (Message-IDs, Content-IDs,
+    /// The domain of the From address, lowercased, punycode for an
+    /// international one (List-Id, Message-IDs, Content-IDs,
     /// EHLO, DKIM alignment). `from` was checked to hold an address at load.
     pub fn from_domain(&self) -> String {
         let from = self.newsletter().from.get_ref();
         let domain = from.rsplit('@').next().unwrap_or("localhost");
-        domain.trim_end_matches('>').trim().to_lowercase()
+        let domain = domain.trim_end_matches('>').trim().to_lowercase();
+        // Headers, EHLO and DKIM take the ASCII form of an international
+        // domain.
+        idna::domain_to_ascii(&domain).unwrap_or(domain)
     }
 
     /// The time zone of local `send_at` times: `[newsletter] timezone`
