@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{read_text, Located};
+use crate::error::{read_input, Located};
 
 /// The whole configuration, as loaded from `newsletter.toml`.
 #[derive(Debug, Clone)]
@@ -290,7 +290,7 @@ fn default_timeout() -> u64 {
 impl Config {
     /// Loads and validates `path`.
     pub fn load(path: &Path) -> Result<Config> {
-        let source = read_text(path).map_err(|e| {
+        let source = read_input(path).map_err(|e| {
             e.context("cannot load the configuration (use --config PATH or set LETTERPRESS_CONFIG)")
         })?;
         let file: ConfigFile =

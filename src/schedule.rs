@@ -138,7 +138,7 @@ pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
         let issue = match Issue::load(&dir) {
             Ok(issue) => issue,
             Err(e) => {
-                let text = std::fs::read_to_string(dir.join("issue.toml")).unwrap_or_default();
+                let text = crate::error::read_input(&dir.join("issue.toml")).unwrap_or_default();
                 if text.contains("send_at") {
                     out.push(invalid(crate::error::render(&e).trim_end().to_string()));
                 }

@@ -26,7 +26,7 @@ const VAGUE: &[&str] = &[
 /// Checks every section of `issue`.
 pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
     for section in &issue.sections {
-        let source = std::fs::read_to_string(&section.path)?;
+        let source = crate::error::read_input(&section.path)?;
         let mut checker = Checker {
             section,
             source: &source,
@@ -43,7 +43,7 @@ pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
 pub fn link_targets(issue: &Issue) -> Result<Vec<(String, std::path::PathBuf, usize)>> {
     let mut out: Vec<(String, std::path::PathBuf, usize)> = Vec::new();
     for section in &issue.sections {
-        let source = std::fs::read_to_string(&section.path)?;
+        let source = crate::error::read_input(&section.path)?;
         let mut urls: Vec<String> = section.link.iter().cloned().collect();
         urls.extend(section.image.iter().map(|i| i.src.clone()));
         collect_urls(&section.body.blocks, &mut urls);

@@ -60,7 +60,7 @@ fn check_issue_file(
     report: &mut Report,
 ) -> Result<()> {
     let path = issue.dir.join("issue.toml");
-    let text = std::fs::read_to_string(&path)?;
+    let text = crate::error::read_input(&path)?;
     let at = |key: &str| line_of(&text, key);
     let width = crate::wrap::width(&issue.subject);
     if width > 60 {
@@ -147,7 +147,7 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
 }
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {
-    let text = std::fs::read_to_string(&config.path)?;
+    let text = crate::error::read_input(&config.path)?;
     let at = |key: &str| line_of(&text, key);
     let newsletter = config.newsletter();
     if newsletter
@@ -356,7 +356,7 @@ fn check_built(
     match Factory::new(composed, Some(b"check".to_vec()), run_date()) {
         Err(e) => report.add(
             &config.path,
-            line_of(&std::fs::read_to_string(&config.path)?, "[dkim]"),
+            line_of(&crate::error::read_input(&config.path)?, "[dkim]"),
             Level::Error,
             format!("{e:#}"),
         ),

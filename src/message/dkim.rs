@@ -43,7 +43,7 @@ impl Signer {
     pub fn load(config: &Config) -> Result<Signer> {
         let dkim = config.file.dkim.as_ref().expect("caller checked");
         let path = config.resolve(&dkim.private_key_file);
-        let key = std::fs::read_to_string(&path).with_context(|| {
+        let key = crate::error::read_input(&path).with_context(|| {
             format!(
                 "{}: cannot read the DKIM private key ([dkim] private_key_file)",
                 path.display()
