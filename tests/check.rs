@@ -281,3 +281,23 @@ fn an_input_file_over_the_limit_is_refused_with_its_name_size_and_limit() {
         "{said}"
     );
 }
+
+#[test]
+fn control_characters_that_would_reach_a_page_or_the_feed_are_errors_at_their_line() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-control.md",
+        "+++\ntitle = \"제목\\u0001\"\nlink_text = \"fine\\tword\"\n+++\n첫 줄.\n\n둘째\u{7}줄, 탭\t은 괜찮습니다.\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    for line in [2, 7] {
+        assert!(
+            out.contains(&format!(
+                "issues/example/07-control.md:{line}: error: the text holds the control character"
+            )),
+            "line {line}:\n{out}"
+        );
+    }
+    assert!(!out.contains("07-control.md:3:"), "a tab is text:\n{out}");
+}

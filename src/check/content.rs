@@ -27,6 +27,12 @@ const VAGUE: &[&str] = &[
 pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
     for section in &issue.sections {
         let source = crate::error::read_input(&section.path)?;
+        super::text::check(
+            &section.path,
+            &source,
+            crate::issue::front_matter_range(&source),
+            report,
+        );
         let mut checker = Checker {
             section,
             source: &source,

@@ -61,6 +61,7 @@ fn check_issue_file(
 ) -> Result<()> {
     let path = issue.dir.join("issue.toml");
     let text = crate::error::read_input(&path)?;
+    super::text::check(&path, &text, Some(0..text.len()), report);
     let at = |key: &str| line_of(&text, key);
     let width = crate::wrap::width(&issue.subject);
     if width > 60 {
@@ -148,6 +149,7 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {
     let text = crate::error::read_input(&config.path)?;
+    super::text::check(&config.path, &text, Some(0..text.len()), report);
     let at = |key: &str| line_of(&text, key);
     let newsletter = config.newsletter();
     if newsletter
@@ -185,6 +187,7 @@ fn check_config(config: &Config, report: &mut Report) -> Result<()> {
 fn check_contrast(theme: &Theme, report: &mut Report) {
     let path = theme.origin.join("theme.toml");
     let text = theme.toml_text.as_str();
+    super::text::check(&path, text, Some(0..text.len()), report);
     for (table, colors) in [
         ("[colors]", &theme.file.colors),
         ("[dark]", &theme.file.dark),

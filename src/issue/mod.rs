@@ -483,6 +483,18 @@ fn parse_body(
     Ok(body)
 }
 
+/// Where the front matter of a section's `source` is (between its `+++`
+/// lines), if it has one.
+pub fn front_matter_range(source: &str) -> Option<std::ops::Range<usize>> {
+    let split = front_matter::split(Path::new(""), source).ok()?;
+    if split.front_offset == 0 {
+        return None;
+    }
+    let head = &source[..split.body_offset];
+    let end = head.trim_end().rfind('\n').map_or(0, |i| i + 1);
+    (end >= split.front_offset).then_some(split.front_offset..end)
+}
+
 /// Whether an image source is a file of the issue rather than a URL.
 pub fn is_local(src: &str) -> bool {
     !["http://", "https://", "cid:", "data:"]
