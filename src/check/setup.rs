@@ -99,8 +99,10 @@ fn check_issue_file(
 }
 
 /// `send_at`: a time that exists once in the newsletter's zone; a warning
-/// when it has passed for an issue not yet sent; Korean law for
-/// advertising at night.
+/// when it has passed for an issue not yet sent, and when it falls inside
+/// the quiet hours (the pass waits for their end). Advertising at night is
+/// no error: the Korean night-time rule (정보통신망법 제50조 제3항) exempts
+/// email (시행령 제61조 제3항).
 fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
     let Some(send_at) = &issue.send_at else {
         return;
@@ -120,10 +122,11 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         .to_zoned(zone.clone())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string();
+    let quiet = crate::schedule::Quiet::of(config);
     if at < now && !started {
         let grace =
             jiff::SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
-        let what = match now <= at + grace {
+        let what = match now <= crate::schedule::deadline(quiet.as_ref(), at, grace) {
             true => "the next scheduled pass sends it (it is within the grace of [sending] schedule_grace_minutes)",
             false => "it is past the grace, so no scheduled pass sends it: send it by hand with `letterpress send`, or set a new send_at",
         };
@@ -134,16 +137,21 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
             format!("send_at ({shown}) is in the past and the issue has not been sent; {what}"),
         );
     }
-    if issue.advertising && config.is_korean() {
-        let seoul =
-            jiff::tz::TimeZone::get("Asia/Seoul").expect("the bundled database has Asia/Seoul");
-        let local = at.to_zoned(seoul);
-        if local.hour() >= 21 || local.hour() < 8 {
-            report.add(&path, send_at.line, Level::Error, format!(
-                "an advertising issue scheduled for {} Korean time: 정보통신망법 제50조 제3항 requires readers' separate consent for advertising mail sent between 21:00 and 08:00; schedule it between 08:00 and 21:00 KST",
-                local.strftime("%Y-%m-%d %H:%M")
-            ));
-        }
+    if let Some(quiet) = quiet.as_ref().filter(|q| !started && q.inside(at)) {
+        let end = quiet
+            .end_after(at)
+            .to_zoned(zone)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string();
+        report.add(
+            &path,
+            send_at.line,
+            Level::Warning,
+            format!(
+                "send_at ({shown}) is inside the quiet hours ([sending] quiet_hours = \"{}\"): no scheduled pass sends then, so it goes out at {end}, when they end; set another send_at if that is not what you want",
+                quiet.written()
+            ),
+        );
     }
 }
 
