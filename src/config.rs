@@ -7,7 +7,7 @@ use anyhow::Result;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{read_text, Located};
+use crate::error::{read_input, Located};
 
 /// The whole configuration, as loaded from `newsletter.toml`.
 #[derive(Debug, Clone)]
@@ -227,8 +227,12 @@ pub struct Sending {
     pub retry_delay_secs: f64,
     /// Delivery journals, relative to the config file.
     pub state_dir: PathBuf,
-    /// How long after its `send_at` a scheduled pass still sends an issue.
+    /// How long after its `send_at` a scheduled pass still sends an issue
+    /// (quiet hours do not count).
     pub schedule_grace_minutes: u32,
+    /// `"21:00-08:00"`: hours of the newsletter's zone in which no
+    /// scheduled pass sends; an issue due in them waits for their end.
+    pub quiet_hours: Option<String>,
 }
 
 impl Default for Sending {
@@ -241,6 +245,7 @@ impl Default for Sending {
             retry_delay_secs: 2.0,
             state_dir: PathBuf::from("../state"),
             schedule_grace_minutes: 60,
+            quiet_hours: None,
         }
     }
 }
@@ -290,7 +295,7 @@ fn default_timeout() -> u64 {
 impl Config {
     /// Loads and validates `path`.
     pub fn load(path: &Path) -> Result<Config> {
-        let source = read_text(path).map_err(|e| {
+        let source = read_input(path).map_err(|e| {
             e.context("cannot load the configuration (use --config PATH or set LETTERPRESS_CONFIG)")
         })?;
         let file: ConfigFile =
@@ -343,12 +348,16 @@ impl Config {
         &self.file.newsletter
     }
 
-    /// The domain of the From address, lowercased (Message-IDs, Content-IDs,
+    /// The domain of the From address, lowercased, punycode for an
+    /// international one (List-Id, Message-IDs, Content-IDs,
     /// EHLO, DKIM alignment). `from` was checked to hold an address at load.
     pub fn from_domain(&self) -> String {
         let from = self.newsletter().from.get_ref();
         let domain = from.rsplit('@').next().unwrap_or("localhost");
-        domain.trim_end_matches('>').trim().to_lowercase()
+        let domain = domain.trim_end_matches('>').trim().to_lowercase();
+        // Headers, EHLO and DKIM take the ASCII form of an international
+        // domain.
+        idna::domain_to_ascii(&domain).unwrap_or(domain)
     }
 
     /// The time zone of local `send_at` times: `[newsletter] timezone`
@@ -368,6 +377,12 @@ impl Config {
             .bounces
             .as_ref()
             .unwrap_or_else(|| DEFAULT.get_or_init(Bounces::default))
+    }
+
+    /// `[sending] quiet_hours`, checked at load: start and end.
+    pub fn quiet_hours(&self) -> Option<(jiff::civil::Time, jiff::civil::Time)> {
+        let value = self.file.sending.quiet_hours.as_deref()?;
+        parse_quiet_hours(value).ok()
     }
 
     /// Whether the newsletter is written in Korean.
@@ -482,9 +497,15 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
         ),
         rule(
             &["sending", "schedule_grace_minutes"],
-            int_in(u64::from(s.schedule_grace_minutes), 0, 10_080),
+            grace_minutes(s.schedule_grace_minutes),
         ),
     ];
+    if let Some(quiet) = &s.quiet_hours {
+        rules.push(rule(
+            &["sending", "quiet_hours"],
+            parse_quiet_hours(quiet).map(|_| ()),
+        ));
+    }
     if let Some(zone) = &n.timezone {
         rules.push(rule(&["newsletter", "timezone"], time_zone(zone)));
     }
@@ -610,6 +631,48 @@ fn int_in(value: u64, min: u64, max: u64) -> Verdict {
             format!("{value} is out of range: it must be from {min} to {max}"),
             "use a whole number in that range",
         ))
+    }
+}
+
+/// The grace of scheduled sends. 0 would let a pass send only when it runs
+/// at the very second of `send_at`, that is never.
+fn grace_minutes(value: u32) -> Verdict {
+    match value {
+        0 => Err((
+            "0 would let no scheduled pass ever send: a pass runs every minute (cron) or every 30 seconds (`serve --schedule`), always a little after the issue's time".into(),
+            "write at least 1 (a few minutes if the passes may be late), or remove the line for the default of 60",
+        )),
+        _ => int_in(u64::from(value), 1, 10_080),
+    }
+}
+
+/// `[sending] quiet_hours = "21:00-08:00"`: the start and the end, wall
+/// clock times of the newsletter's zone; the end may be on the next day.
+pub fn parse_quiet_hours(
+    value: &str,
+) -> std::result::Result<(jiff::civil::Time, jiff::civil::Time), (String, &'static str)> {
+    let help = "write the start and the end as HH:MM-HH:MM in the newsletter's time zone, such as \"21:00-08:00\"";
+    let time = |part: &str| -> Option<jiff::civil::Time> {
+        let (h, m) = part.trim().split_once(':')?;
+        let ok = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+        if !ok(h) || !ok(m) {
+            return None;
+        }
+        jiff::civil::Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
+    };
+    let parsed = value
+        .split_once('-')
+        .and_then(|(a, b)| Some((time(a)?, time(b)?)));
+    match parsed {
+        Some((start, end)) if start != end => Ok((start, end)),
+        Some(_) => Err((
+            format!("`{}` starts and ends at the same time", value.escape_debug()),
+            "quiet hours need a start and a different end, such as \"21:00-08:00\"; remove the line for none",
+        )),
+        None => Err((
+            format!("`{}` is not a span of hours", value.escape_debug()),
+            help,
+        )),
     }
 }
 

@@ -154,11 +154,91 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     (line, source[line_start..offset].chars().count() + 1)
 }
 
-/// Reads a UTF-8 text file, with an error that names the file and, for bad
+/// The most letterpress reads of an input file: `newsletter.toml`,
+/// `issue.toml`, a section, a theme file. A whole newsletter is far
+/// smaller (Gmail clips an HTML part over 102 KB).
+pub const INPUT_LIMIT: u64 = 1024 * 1024;
+
+/// The most letterpress reads of a local image: many servers refuse
+/// messages over 10 MB, so a larger image can never be sent anyway.
+pub const IMAGE_LIMIT: u64 = 10 * 1024 * 1024;
+
+/// The most letterpress reads of the subscriber list at once, which is
+/// large by nature: about ten million readers.
+pub const LIST_LIMIT: u64 = 2 * 1024 * 1024 * 1024;
+
+/// Reads at most `limit` bytes of `path`, the one place letterpress reads a
+/// file it is given: a larger file is refused with its size and the limit
+/// before anything is loaded, and never more than `limit + 1` bytes are
+/// read even from a file that grows or lies about its size.
+pub fn read_within(path: &Path, limit: u64, help: &str) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| anyhow::anyhow!("{}: cannot read the file: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let too_big = |size: String| -> anyhow::Error {
+        Located::line(
+            path,
+            1,
+            format!(
+                "the file is {size}, more than the {} letterpress reads of such a file",
+                bytes(limit)
+            ),
+        )
+        .help(help)
+        .into()
+    };
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limit {
+        return Err(too_big(bytes(size)));
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    file.take(limit + 1).read_to_end(&mut out).map_err(cannot)?;
+    if out.len() as u64 > limit {
+        return Err(too_big(format!("over {}", bytes(limit))));
+    }
+    Ok(out)
+}
+
+/// A size for people: bytes, KiB, MiB or GiB.
+fn bytes(n: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    for (unit, name) in UNITS {
+        if n >= unit {
+            let value = n as f64 / unit as f64;
+            return match n % unit {
+                0 => format!("{} {name}", n / unit),
+                _ => format!("{value:.1} {name} ({n} bytes)"),
+            };
+        }
+    }
+    format!("{n} bytes")
+}
+
+/// Reads an input file (config, issue, section, theme) as UTF-8 text, at
+/// most [`INPUT_LIMIT`], with an error that names the file and, for bad
 /// UTF-8, the line of the first bad byte.
+pub fn read_input(path: &Path) -> anyhow::Result<String> {
+    let bytes = read_within(
+        path,
+        INPUT_LIMIT,
+        "an input file this large is a mistake or needs splitting: split a long section into several files, link to long material on the web",
+    )?;
+    utf8(path, bytes)
+}
+
+/// Reads the subscriber list as UTF-8 text, at most [`LIST_LIMIT`], with
+/// errors like [`read_input`]'s.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read the file: {e}", path.display()))?;
+    let bytes = read_within(
+        path,
+        LIST_LIMIT,
+        "split the list into several newsletters, or keep readers who left in an export rather than the list",
+    )?;
+    utf8(path, bytes)
+}
+
+fn utf8(path: &Path, bytes: Vec<u8>) -> anyhow::Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let good = e.utf8_error().valid_up_to();
         let text = String::from_utf8_lossy(&e.as_bytes()[..good]).into_owned();
@@ -202,9 +282,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.md");
         std::fs::write(&path, b"line one\nline \xff two\n").unwrap();
-        let err = read_text(&path).unwrap_err();
+        let err = read_input(&path).unwrap_err();
         let located = err.downcast_ref::<Located>().unwrap();
         assert_eq!((located.line, located.column), (2, 6));
         assert!(located.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_with_its_size_and_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.md");
+        std::fs::write(&path, vec![b'a'; INPUT_LIMIT as usize + 1]).unwrap();
+        let err = read_input(&path).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert_eq!(located.path, path);
+        assert_eq!(
+            located.message,
+            "the file is 1.0 MiB (1048577 bytes), more than the 1 MiB letterpress reads of such a file"
+        );
+        std::fs::write(&path, vec![b'a'; INPUT_LIMIT as usize]).unwrap();
+        assert_eq!(read_input(&path).unwrap().len(), INPUT_LIMIT as usize);
     }
 }

@@ -47,6 +47,7 @@ pub fn check(answers: &Answers) -> Result<()> {
             answers.from.escape_debug()
         );
     }
+    unsubscribe_address(answers)?;
     let lang = &answers.language;
     if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         bail!(
@@ -57,6 +58,22 @@ pub fn check(answers: &Answers) -> Result<()> {
     Ok(())
 }
 
+/// The sender's address as it can stand in a `mailto:` link and in the
+/// other places that take ASCII only: an international domain as punycode.
+/// A local part that is not ASCII (or holds `?`, `&` or `%`) cannot, so it
+/// is refused rather than written into a project whose check fails.
+fn unsubscribe_address(answers: &Answers) -> Result<String> {
+    let address = crate::subscribers::parse_address(mailbox_address(&answers.from))
+        .map_err(anyhow::Error::msg)?;
+    match crate::subscribers::ascii_form(&address) {
+        Some(ascii) if !ascii.to_string().contains(['?', '&', '%']) => Ok(ascii.to_string()),
+        _ => bail!(
+            "--from: `{}` cannot stand in a mailto: link, which readers use to unsubscribe by mail\n  help: use an address whose part before the @ is plain ASCII without ?, & or %, such as letter@example.com",
+            mailbox_address(&answers.from).escape_debug()
+        ),
+    }
+}
+
 /// Writes the project into `dir` (created when missing). Refuses, writing
 /// nothing, when any of its files is already there.
 pub fn init(dir: &Path, answers: &Answers) -> Result<Created> {
@@ -65,7 +82,7 @@ pub fn init(dir: &Path, answers: &Answers) -> Result<Created> {
     let files: Vec<(PathBuf, String)> = vec![
         (
             PathBuf::from("config/newsletter.toml"),
-            newsletter_toml(answers),
+            newsletter_toml(answers)?,
         ),
         (
             PathBuf::from("config/subscribers.toml"),
@@ -110,9 +127,9 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
 }
 
-fn newsletter_toml(a: &Answers) -> String {
-    let address = mailbox_address(&a.from);
-    format!(
+fn newsletter_toml(a: &Answers) -> Result<String> {
+    let address = unsubscribe_address(a)?;
+    Ok(format!(
         r#"# letterpress configuration. Paths are relative to this file. Secrets never
 # live here: they are read from the environment variables the *_env keys name.
 # Every key is described in letterpress's README.
@@ -159,8 +176,8 @@ state_dir       = "../state"     # delivery journals: keep them
         name = quoted(&a.name),
         from = quoted(&a.from),
         language = quoted(&a.language),
-        mailto = quoted(address),
-    )
+        mailto = quoted(&address),
+    ))
 }
 
 fn subscribers_toml(a: &Answers) -> String {

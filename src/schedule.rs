@@ -10,6 +10,17 @@
 //! is resumed by the next pass. An issue more than the grace past its time
 //! that never started is *missed*: it is reported once and waits for a
 //! person, so a restored backup never fires an old issue.
+//!
+//! Quiet hours (`[sending] quiet_hours`): a pass that runs inside them
+//! sends nothing and the issue waits for their end. What counts is the
+//! moment of the pass, not `send_at`; the grace runs only outside quiet
+//! hours, so an issue whose grace would end inside them is sent when they
+//! end (with what is left of its grace).
+//!
+//! Readers the relay deferred (4xx after every attempt) are tried again by
+//! the passes that follow, no sooner than [`RETRY_EVERY`] after the last
+//! try, for [`RETRY_FOR`] after the issue's first outcome; then the issue
+//! is missed and waits for `send` by hand.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +33,94 @@ use crate::error::Located;
 use crate::issue::{Issue, SendAt, When};
 use crate::send::journal::{self, Place};
 use crate::subscribers::List;
+
+/// How long after the last try a pass tries deferred readers again.
+pub const RETRY_EVERY: SignedDuration = SignedDuration::from_mins(10);
+
+/// How long after an issue's first outcome passes keep trying its deferred
+/// readers.
+pub const RETRY_FOR: SignedDuration = SignedDuration::from_hours(24);
+
+/// The newsletter's quiet hours: wall-clock times of its zone.
+#[derive(Debug, Clone)]
+pub struct Quiet {
+    start: jiff::civil::Time,
+    end: jiff::civil::Time,
+    zone: TimeZone,
+}
+
+impl Quiet {
+    /// `[sending] quiet_hours`, if set.
+    pub fn of(config: &Config) -> Option<Quiet> {
+        let (start, end) = config.quiet_hours()?;
+        Some(Quiet {
+            start,
+            end,
+            zone: config.time_zone(),
+        })
+    }
+
+    /// As written in the config, for messages.
+    pub fn written(&self) -> String {
+        format!(
+            "{}-{}",
+            self.start.strftime("%H:%M"),
+            self.end.strftime("%H:%M")
+        )
+    }
+
+    /// Whether `t` is inside the quiet hours.
+    pub fn inside(&self, t: Timestamp) -> bool {
+        let now = t.to_zoned(self.zone.clone()).time();
+        match self.start < self.end {
+            true => self.start <= now && now < self.end,
+            false => now >= self.start || now < self.end,
+        }
+    }
+
+    /// The first moment after `t` at which the wall clock shows `time`.
+    fn next(&self, t: Timestamp, time: jiff::civil::Time) -> Timestamp {
+        let today = t.to_zoned(self.zone.clone()).date();
+        (0..3)
+            .filter_map(|days| today.checked_add(jiff::Span::new().days(days)).ok())
+            .filter_map(|day| day.to_datetime(time).to_zoned(self.zone.clone()).ok())
+            .map(|z| z.timestamp())
+            .find(|at| *at > t)
+            .unwrap_or(t + SignedDuration::from_hours(24))
+    }
+
+    /// When the quiet hours that `t` is inside end (or the next ones do).
+    pub fn end_after(&self, t: Timestamp) -> Timestamp {
+        self.next(t, self.end)
+    }
+
+    /// The end of the quiet hours if `t` is inside them.
+    pub fn until(&self, t: Timestamp) -> Option<Timestamp> {
+        self.inside(t).then(|| self.end_after(t))
+    }
+}
+
+/// When `grace`, counted from `from`, runs out: quiet hours do not count,
+/// so a grace never ends inside them.
+pub fn deadline(quiet: Option<&Quiet>, from: Timestamp, grace: SignedDuration) -> Timestamp {
+    let Some(quiet) = quiet else {
+        return from + grace;
+    };
+    let (mut t, mut left) = (from, grace);
+    // A grace is at most a week: a few turns of the clock.
+    for _ in 0..64 {
+        if quiet.inside(t) {
+            t = quiet.end_after(t);
+        }
+        let next_start = quiet.next(t, quiet.start);
+        if t + left <= next_start {
+            return t + left;
+        }
+        left -= next_start.duration_since(t);
+        t = next_start;
+    }
+    t + left
+}
 
 /// The instant of a `send_at`: an offset time as written; a local time in
 /// `zone`. A local time that does not exist (clocks jump forward) or
@@ -75,13 +174,26 @@ pub enum State {
     Scheduled,
     /// Its time has come, within the grace: the next pass sends it.
     Due,
+    /// Due (or to be resumed or retried), but inside the quiet hours: the
+    /// first pass after their end sends it.
+    Waiting {
+        /// The end of the quiet hours.
+        until: Timestamp,
+    },
+    /// Every reader handled but some the relay deferred: a pass from
+    /// `next` on tries them again.
+    Deferred {
+        /// When the next pass may try them.
+        next: Timestamp,
+    },
     /// Started and not finished, with recent progress: running now, or
     /// cut off and resumed by the next pass.
     Sending,
     /// Every reader handled.
     Sent,
-    /// Not started and more than the grace past its time; or cut off and
-    /// idle longer than the grace. Sent only by hand.
+    /// Not started and more than the grace past its time; cut off and
+    /// idle longer than the grace; or readers still deferred [`RETRY_FOR`]
+    /// after the first outcome. Sent only by hand.
     Missed,
     /// `issue.toml` or its `send_at` cannot be read.
     Invalid(String),
@@ -93,6 +205,8 @@ impl State {
         match self {
             State::Scheduled => "scheduled",
             State::Due => "due",
+            State::Waiting { .. } => "waiting",
+            State::Deferred { .. } => "deferred",
             State::Sending => "sending",
             State::Sent => "sent",
             State::Missed => "missed",
@@ -112,8 +226,10 @@ pub struct Entry {
     pub at: Option<Timestamp>,
     /// The readers it reaches.
     pub readers: usize,
-    /// Of those, not yet handled.
+    /// Of those, not yet handled, or deferred by the relay.
     pub remaining: usize,
+    /// Of those, deferred by the relay.
+    pub deferred: usize,
     /// Where it stands.
     pub state: State,
 }
@@ -133,12 +249,13 @@ pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
             at: None,
             readers: 0,
             remaining: 0,
+            deferred: 0,
             state: State::Invalid(why),
         };
         let issue = match Issue::load(&dir) {
             Ok(issue) => issue,
             Err(e) => {
-                let text = std::fs::read_to_string(dir.join("issue.toml")).unwrap_or_default();
+                let text = crate::error::read_input(&dir.join("issue.toml")).unwrap_or_default();
                 if text.contains("send_at") {
                     out.push(invalid(crate::error::render(&e).trim_end().to_string()));
                 }
@@ -196,22 +313,54 @@ fn standing(
         true => journal::State::new(),
         false => place.state()?,
     };
-    let remaining = readers
+    let unattempted = readers
         .iter()
         .filter(|k| !handled.contains_key(**k))
         .count();
+    let deferred = readers
+        .iter()
+        .filter(|k| {
+            handled
+                .get(**k)
+                .is_some_and(|r| r.outcome == journal::Outcome::Deferred)
+        })
+        .count();
+    let remaining = unattempted + deferred;
     let last_activity = journals
         .iter()
         .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
         .max()
         .and_then(|t| Timestamp::try_from(t).ok());
+    let quiet = Quiet::of(config);
+    // The moment of this pass decides, never `send_at`.
+    let waiting = |state: State| match quiet.as_ref().and_then(|q| q.until(now)) {
+        Some(until) => State::Waiting { until },
+        None => state,
+    };
+    let resume_grace = grace.max(SignedDuration::from_mins(5));
     let state = match (journals.is_empty(), last_activity) {
         (true, _) if now < at => State::Scheduled,
-        (true, _) if now <= at + grace => State::Due,
+        (true, _) if now <= deadline(quiet.as_ref(), at, grace) => waiting(State::Due),
         (true, _) => State::Missed,
         (false, _) if remaining == 0 => State::Sent,
-        (false, Some(last)) if now <= last + grace.max(SignedDuration::from_mins(5)) => {
-            State::Sending
+        (false, Some(last))
+            if unattempted > 0 && now <= deadline(quiet.as_ref(), last, resume_grace) =>
+        {
+            waiting(State::Sending)
+        }
+        (false, Some(last)) if unattempted == 0 => {
+            let first = journals
+                .iter()
+                .filter_map(|p| first_record_time(p))
+                .min()
+                .unwrap_or(last);
+            match now <= first + RETRY_FOR {
+                true if now < last + RETRY_EVERY => State::Deferred {
+                    next: last + RETRY_EVERY,
+                },
+                true => waiting(State::Deferred { next: now }),
+                false => State::Missed,
+            }
         }
         (false, _) => State::Missed,
     };
@@ -221,8 +370,21 @@ fn standing(
         at: Some(at),
         readers: readers.len(),
         remaining,
+        deferred,
         state,
     })
+}
+
+/// The time of a journal's first record: the first of its first lines
+/// that starts with a time.
+pub fn first_record_time(path: &Path) -> Option<Timestamp> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path).ok()?;
+    std::io::BufReader::new(file.take(64 * 1024))
+        .lines()
+        .take(16)
+        .map_while(std::result::Result::ok)
+        .find_map(|line| line.split(' ').next()?.parse().ok())
 }
 
 /// What one pass did with one issue.
@@ -254,12 +416,23 @@ pub enum Event {
         /// The issue.
         name: String,
     },
-    /// Past the grace without a start: reported once.
+    /// Past the grace without a start, or readers still deferred after
+    /// [`RETRY_FOR`]: reported once.
     Missed {
         /// The issue.
         name: String,
         /// When it was due.
         at: Timestamp,
+        /// Readers still deferred (0: it never started or was cut off).
+        deferred: usize,
+    },
+    /// Inside the quiet hours: sent after their end. Reported once per
+    /// quiet period.
+    Waiting {
+        /// The issue.
+        name: String,
+        /// The end of the quiet hours.
+        until: Timestamp,
     },
     /// `issue.toml` or its `send_at` cannot be read.
     Invalid {
@@ -286,10 +459,26 @@ impl Event {
                 format!("{name}: another send of it is running; leaving it to that one")
             }
             Event::Settled { name } => format!("{name}: every reader was already handled"),
-            Event::Missed { name, at } => format!(
-                "{name}: missed: it was due at {}, more than {} minutes ago, and is not sent automatically; send it by hand with `letterpress send {name}`",
+            Event::Missed {
+                name, deferred: 0, at,
+            } => format!(
+                "{name}: missed: it was due at {}, more than {} minutes ago{}, and is not sent automatically; send it by hand with `letterpress send {name}`",
                 at.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z"),
-                config.file.sending.schedule_grace_minutes
+                config.file.sending.schedule_grace_minutes,
+                match Quiet::of(config) {
+                    Some(_) => " outside the quiet hours",
+                    None => "",
+                }
+            ),
+            Event::Missed { name, deferred, .. } => format!(
+                "{name}: {deferred} reader{} still deferred by the relay {} hours after the first try; passes no longer try them: `letterpress send {name}` does",
+                crate::plural(*deferred),
+                RETRY_FOR.as_hours()
+            ),
+            Event::Waiting { name, until } => format!(
+                "{name}: waits for the end of the quiet hours ([sending] quiet_hours = \"{}\"): the first pass from {} sends it",
+                Quiet::of(config).map(|q| q.written()).unwrap_or_default(),
+                until.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z")
             ),
             Event::Invalid { name, why } => format!("{name}: cannot be scheduled: {why}"),
         }
@@ -311,6 +500,22 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
     for entry in entries(config, now)? {
         match entry.state {
             State::Due | State::Sending => events.push(sender.send(&entry.dir)),
+            State::Deferred { next } if next <= now => events.push(sender.send(&entry.dir)),
+            State::Deferred { .. } => {}
+            State::Waiting { until } => {
+                // Said once per quiet period: a pass every minute must not
+                // repeat it.
+                let marker = state_dir.join(format!("{}.waiting", entry.name));
+                let stamp = format!("{until}\n");
+                if std::fs::read_to_string(&marker).ok().as_deref() != Some(stamp.as_str()) {
+                    std::fs::create_dir_all(&state_dir).ok();
+                    crate::fs::write_atomic(&marker, stamp.as_bytes())?;
+                    events.push(Event::Waiting {
+                        name: entry.name,
+                        until,
+                    });
+                }
+            }
             State::Missed => {
                 // Reported once: a pass every minute must not repeat it.
                 let marker = state_dir.join(format!("{}.missed", entry.name));
@@ -320,6 +525,11 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
                     events.push(Event::Missed {
                         name: entry.name,
                         at: entry.at.unwrap_or(now),
+                        // Only when nobody else is left: else it was cut off.
+                        deferred: match entry.remaining == entry.deferred {
+                            true => entry.deferred,
+                            false => 0,
+                        },
                     });
                 }
             }
@@ -502,6 +712,42 @@ mod tests {
             instant(&local("2027-03-18T09:00:00"), &york).unwrap(),
             "2027-03-18T13:00:00Z".parse::<Timestamp>().unwrap()
         );
+    }
+
+    #[test]
+    fn the_moment_of_the_pass_decides_and_the_grace_pauses_in_quiet_hours() {
+        let seoul = TimeZone::get("Asia/Seoul").unwrap();
+        let quiet = Quiet {
+            start: jiff::civil::time(21, 0, 0, 0),
+            end: jiff::civil::time(8, 0, 0, 0),
+            zone: seoul.clone(),
+        };
+        let kst = |s: &str| instant(&local(s), &seoul).unwrap();
+        let due = kst("2026-12-04T20:30:00");
+        // The pass at 02:40 is inside: it waits until 08:00.
+        assert_eq!(
+            quiet.until(kst("2026-12-05T02:40:00")),
+            Some(kst("2026-12-05T08:00:00"))
+        );
+        assert_eq!(quiet.until(kst("2026-12-04T20:30:00")), None);
+        assert_eq!(quiet.until(kst("2026-12-05T08:00:00")), None);
+        // 12 hours of grace: 30 minutes before 21:00, 11.5 hours after 08:00.
+        let grace = SignedDuration::from_hours(12);
+        assert_eq!(
+            deadline(Some(&quiet), due, grace),
+            kst("2026-12-05T19:30:00")
+        );
+        // An hour of grace that would end inside them ends at 08:30.
+        assert_eq!(
+            deadline(Some(&quiet), due, SignedDuration::from_hours(1)),
+            kst("2026-12-05T08:30:00")
+        );
+        // Due inside them: the grace starts at their end.
+        assert_eq!(
+            deadline(Some(&quiet), kst("2026-12-05T02:00:00"), grace),
+            kst("2026-12-05T20:00:00")
+        );
+        assert_eq!(deadline(None, due, grace), due + grace);
     }
 
     #[test]

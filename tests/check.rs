@@ -208,3 +208,96 @@ fn send_prints_the_findings_and_refuses_errors_unless_forced() {
         .success()
         .stderr(predicate::str::contains("05-olympus.md:8: error:"));
 }
+
+#[test]
+fn an_encoded_link_is_reported_at_its_own_line() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-encoded.md",
+        "+++\ntitle = \"미리 보기\"\n+++\n첫 줄입니다.\n\n둘째 문단: [미리 보기](&#106;avascript:alert(1)) 그리고\n[다시](javascript&#58;alert(2)).\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("issues/example/07-encoded.md:6: error: the link javascript:alert(1) is not http(s) or mailto"), "{out}");
+    assert!(out.contains("issues/example/07-encoded.md:7: error: the link javascript:alert(2) is not http(s) or mailto"), "{out}");
+}
+
+#[test]
+fn a_link_with_a_quote_in_it_is_found_in_the_plain_text() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-quote.md",
+        "+++\ntitle = \"검색\"\n+++\n[검색 결과 보기](https://example.com/search?q=\"ai\"&lang='ko')\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert!(!out.contains("lacks the link"), "{out}");
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn an_input_file_over_the_limit_is_refused_with_its_name_size_and_limit() {
+    let limit = 1024 * 1024;
+    let project = Project::example();
+    // Just over the limit, and still a valid section.
+    let head = "+++\ntitle = \"긴 글\"\n+++\n";
+    let body = "가".repeat((limit - head.len()) / 3 + 1);
+    project.write("issues/example/07-long.md", format!("{head}{body}"));
+    let run = |args: &[&str]| {
+        let out = project.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stderr).unwrap() + &String::from_utf8(out.stdout).unwrap()
+    };
+    let said = run(&["check", "issues/example"]);
+    assert!(
+        said.contains("issues/example/07-long.md:1: error: the file is 1.0 MiB (1048577 bytes), more than the 1 MiB letterpress reads of such a file"),
+        "{said}"
+    );
+    let said = run(&["build", "issues/example"]);
+    assert!(
+        said.contains("07-long.md:1: error: the file is 1.0 MiB"),
+        "{said}"
+    );
+    std::fs::remove_file(project.path("issues/example/07-long.md")).unwrap();
+
+    let config = project.read("config/newsletter.toml");
+    let padding = "#".repeat(limit + 1 - config.len());
+    project.write("config/newsletter.toml", format!("{config}{padding}"));
+    let said = run(&["check", "issues/example"]);
+    assert!(
+        said.contains("config/newsletter.toml:1: error: the file is 1.0 MiB (1048577 bytes), more than the 1 MiB"),
+        "{said}"
+    );
+    project.write("config/newsletter.toml", config);
+
+    let image_limit = 10 * 1024 * 1024;
+    project.write("issues/example/big.png", vec![0u8; image_limit + 1]);
+    project.write(
+        "issues/example/07-image.md",
+        "+++\ntitle = \"그림\"\n+++\n첫 줄.\n\n![큰 그림](big.png)\n",
+    );
+    let said = run(&["check", "issues/example"]);
+    assert!(
+        said.contains("07-image.md:6:") && said.contains("the image `big.png`: the file is 10.0 MiB (10485761 bytes), more than the 10 MiB letterpress reads of such a file"),
+        "{said}"
+    );
+}
+
+#[test]
+fn control_characters_that_would_reach_a_page_or_the_feed_are_errors_at_their_line() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-control.md",
+        "+++\ntitle = \"제목\\u0001\"\nlink_text = \"fine\\tword\"\n+++\n첫 줄.\n\n둘째\u{7}줄, 탭\t은 괜찮습니다.\n",
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    for line in [2, 7] {
+        assert!(
+            out.contains(&format!(
+                "issues/example/07-control.md:{line}: error: the text holds the control character"
+            )),
+            "line {line}:\n{out}"
+        );
+    }
+    assert!(!out.contains("07-control.md:3:"), "a tab is text:\n{out}");
+}

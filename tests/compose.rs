@@ -409,3 +409,72 @@ fn snapshot_email_txt() {
     let (_, text) = example();
     insta::assert_snapshot!("example_email_txt", text);
 }
+
+#[test]
+fn the_atom_feed_is_well_formed_xml_with_control_characters_and_without_a_date() {
+    let project = Project::example();
+    // A preheader with a form feed and a U+0001 (TOML escapes), no date.
+    let toml = project.read("issues/example/issue.toml");
+    let toml: String = toml
+        .lines()
+        .filter(|l| !l.starts_with("date") && !l.starts_with("preheader"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write(
+        "issues/example/issue.toml",
+        format!("{toml}preheader = \"오늘의 소식\\f그리고 \\u0001 & <더>\"\n"),
+    );
+    project.write(
+        "state/example.journal",
+        "# j\n2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n2026-11-27T09:00:02Z accepted other@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    project
+        .cmd()
+        .args(["archive", "--out", "site"])
+        .assert()
+        .success();
+    let feed = project.read("site/feed.xml");
+    let doc = roxmltree::Document::parse(&feed).unwrap_or_else(|e| panic!("{e}\n{feed}"));
+    let atom = "http://www.w3.org/2005/Atom";
+    let entry = doc
+        .descendants()
+        .find(|n| n.has_tag_name((atom, "entry")))
+        .expect("an entry");
+    let child = |name: &str| {
+        entry
+            .children()
+            .find(|n| n.has_tag_name((atom, name)))
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(child("summary"), "오늘의 소식그리고  & <더>");
+    assert_eq!(
+        child("updated"),
+        "2026-11-27T09:00:01Z",
+        "the time it was sent"
+    );
+    let updated = doc
+        .root_element()
+        .children()
+        .find(|n| n.has_tag_name((atom, "updated")))
+        .and_then(|n| n.text());
+    assert_eq!(updated, Some("2026-11-27T09:00:01Z"));
+    assert!(project.read("site/index.html").contains("2026-11-27"));
+
+    // And check names the line.
+    let line = toml.lines().count() + 1;
+    let out = project
+        .cmd()
+        .args(["check", "issues/example"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(&format!(
+            "issues/example/issue.toml:{line}: error: the text holds the control character U+000C"
+        )),
+        "{said}"
+    );
+}

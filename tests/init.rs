@@ -221,3 +221,53 @@ fn completions_and_the_man_page_cover_every_command() {
         .assert()
         .code(1);
 }
+
+#[test]
+fn a_sender_on_an_international_domain_gets_a_project_that_checks() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = cmd(empty.path())
+        .args([
+            "init",
+            "site",
+            "--name",
+            "Bücher",
+            "--from",
+            "N <n@bücher.example.com>",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let issue = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("letterpress build "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let project = empty.path().join("site");
+    let config = std::fs::read_to_string(project.join("config/newsletter.toml")).unwrap();
+    let parsed: toml::Table = toml::from_str(&config).unwrap();
+    assert_eq!(
+        parsed["unsubscribe"]["mailto"].as_str(),
+        Some("n@xn--bcher-kva.example.com"),
+        "{config}"
+    );
+    cmd(&project)
+        .args(["check", &issue])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors"));
+    cmd(&project)
+        .args(["send", &issue, "--dry-run", "--out", "outbox"])
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "init-test-secret-0123456789",
+        )
+        .assert()
+        .success();
+    cmd(empty.path())
+        .args(["init", "other", "--name", "N", "--from", "편집@example.com"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot stand in a mailto: link"));
+    assert!(!empty.path().join("other").exists());
+}

@@ -1,7 +1,7 @@
 //! Scheduled sends: `send_at` in the newsletter's time zone, `schedule`
 //! and `schedule run` against the scriptable relay on 127.0.0.1, exactly
-//! once under concurrent passes and a kill, the grace, DST and the Korean
-//! night-time rule for advertising.
+//! once under concurrent passes and a kill, the grace, DST, quiet hours
+//! and deferred readers.
 
 mod support;
 
@@ -216,42 +216,238 @@ fn an_issue_past_its_grace_is_missed_reported_once_and_sent_only_by_hand() {
 #[test]
 fn a_due_issue_with_check_errors_is_not_sent_and_the_pass_says_why() {
     let server = smtp::Server::start(smtp::Script::default());
-    // Advertising at 23:00 Korean time, the last one that has passed:
-    // 정보통신망법 제50조 제3항.
-    let seoul = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
-    let mut night = jiff::Timestamp::now()
-        .to_zoned(seoul)
-        .with()
-        .hour(23)
-        .minute(0)
-        .second(0)
-        .build()
-        .unwrap()
-        .timestamp();
-    if night > jiff::Timestamp::now() {
-        night -= jiff::SignedDuration::from_hours(24);
-    }
-    let project = project(
-        server.port,
-        3,
-        "rate_per_second = 0",
-        &night.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    let project = project(server.port, 3, "rate_per_second = 0", &in_seconds(-5));
+    project.write(
+        "issues/example/07-relative.md",
+        "+++\ntitle = \"링크\"\n+++\n[자료](docs/olympus.pdf)\n",
     );
+    pass(&project).code(2).stdout(
+        predicate::str::contains("example: not sent: `letterpress check` found errors").and(
+            predicate::str::contains("the link docs/olympus.pdf is relative"),
+        ),
+    );
+    assert_eq!(server.received().len(), 0);
+}
+
+/// The wall-clock time in Seoul (the example's zone) `minutes` from now,
+/// as HH:MM, the seconds cut off.
+fn seoul(minutes: i64) -> String {
+    let seoul = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(minutes))
+        .to_zoned(seoul)
+        .strftime("%H:%M")
+        .to_string()
+}
+
+#[test]
+fn advertising_at_night_is_no_error_and_quiet_hours_hold_a_due_issue_until_they_end() {
+    let server = smtp::Server::start(smtp::Script::default());
+    let project = project(server.port, 3, "rate_per_second = 0", &in_seconds(-5));
     project.edit(
         "issues/example/issue.toml",
         "send_at",
         "advertising = true\nsend_at",
     );
+    // Quiet hours around this moment, whatever the hour (night included).
+    let (start, end) = (seoul(-60), seoul(60));
     project.edit(
         "config/newsletter.toml",
         "[sending]",
-        "[sending]\nschedule_grace_minutes = 10080",
+        &format!("[sending]\nquiet_hours = \"{start}-{end}\""),
     );
-    pass(&project).code(2).stdout(
-        predicate::str::contains("example: not sent: `letterpress check` found errors")
-            .and(predicate::str::contains("제50조 제3항")),
+    check(&project).success().stdout(
+        predicate::str::contains("is inside the quiet hours")
+            .and(predicate::str::contains("제50조").not()),
     );
+    pass(&project).success().stdout(predicate::str::contains(format!(
+        "example: waits for the end of the quiet hours ([sending] quiet_hours = \"{start}-{end}\"): the first pass from "
+    )).and(predicate::str::contains(format!("{end} KST sends it"))));
+    assert_eq!(
+        server.received().len(),
+        0,
+        "a pass inside quiet hours sends nothing"
+    );
+    pass(&project).success().stdout(predicate::str::is_empty());
+    assert!(
+        listing(&project).contains("waiting for the end of the quiet hours"),
+        "{}",
+        listing(&project)
+    );
+    // The quiet hours ended a minute ago: the pass of this moment sends.
+    let ended = seoul(-1);
+    project.edit(
+        "config/newsletter.toml",
+        &format!("\"{start}-{end}\""),
+        &format!("\"{start}-{ended}\""),
+    );
+    pass(&project).success().stdout(predicate::str::contains(
+        "example: sent: 3 accepted, 0 failed",
+    ));
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn the_grace_runs_only_outside_quiet_hours() {
+    let server = smtp::Server::start(smtp::Script::default());
+    // Due two hours ago with an hour of grace: missed without quiet hours.
+    // With quiet hours from 30 minutes after its time until a minute ago,
+    // only about 31 minutes of grace are used up: the pass sends it.
+    let sent = project(
+        server.port,
+        2,
+        "rate_per_second = 0",
+        &in_seconds(-2 * 3600),
+    );
+    sent.edit(
+        "config/newsletter.toml",
+        "[sending]",
+        &format!(
+            "[sending]\nschedule_grace_minutes = 60\nquiet_hours = \"{}-{}\"",
+            seoul(-90),
+            seoul(-1)
+        ),
+    );
+    pass(&sent)
+        .success()
+        .stdout(predicate::str::contains("example: sent: 2 accepted"));
+    assert_eq!(server.received().len(), 2);
+
+    // Quiet hours that ended 40 minutes ago leave 30 + 40 minutes outside
+    // them: more than the grace, so the issue is missed.
+    let server = smtp::Server::start(smtp::Script::default());
+    let missed = project(
+        server.port,
+        2,
+        "rate_per_second = 0",
+        &in_seconds(-2 * 3600),
+    );
+    missed.edit(
+        "config/newsletter.toml",
+        "[sending]",
+        &format!(
+            "[sending]\nschedule_grace_minutes = 60\nquiet_hours = \"{}-{}\"",
+            seoul(-90),
+            seoul(-40)
+        ),
+    );
+    pass(&missed)
+        .success()
+        .stdout(predicate::str::contains("example: missed"));
     assert_eq!(server.received().len(), 0);
+}
+
+#[test]
+fn quiet_hours_and_a_grace_of_zero_are_checked_at_their_line() {
+    let project = Project::example();
+    let config = project.read("config/newsletter.toml");
+    for (value, said) in [
+        (
+            "schedule_grace_minutes = 0",
+            "`sending.schedule_grace_minutes`: 0 would let no scheduled pass ever send",
+        ),
+        (
+            "quiet_hours = \"25:00-08:00\"",
+            "`sending.quiet_hours`: `25:00-08:00` is not a span of hours",
+        ),
+        (
+            "quiet_hours = \"21:00-21:00\"",
+            "`sending.quiet_hours`: `21:00-21:00` starts and ends at the same time",
+        ),
+    ] {
+        project.write(
+            "config/newsletter.toml",
+            config.replace("[sending]", &format!("[sending]\n{value}")),
+        );
+        let line = config.lines().position(|l| l == "[sending]").unwrap() + 2;
+        project
+            .cmd()
+            .args(["schedule", "run"])
+            .assert()
+            .failure()
+            .stderr(
+                predicate::str::contains(format!("config/newsletter.toml:{line}:"))
+                    .and(predicate::str::contains(said)),
+            );
+    }
+}
+
+#[test]
+fn deferred_readers_are_tried_again_by_later_passes_for_a_day() {
+    let mut script = smtp::Script::default();
+    for i in 0..3 {
+        script.rules.insert(
+            format!("reader{i}@example.com"),
+            smtp::Rule {
+                stage: smtp::Stage::Rcpt,
+                reply: "451 4.7.1 Greylisted, try again later".into(),
+                times: Some(1),
+            },
+        );
+    }
+    let server = smtp::Server::start(script);
+    let project = project(
+        server.port,
+        3,
+        "rate_per_second = 0\nmax_attempts = 1",
+        &in_seconds(-5),
+    );
+    pass(&project).code(2).stdout(predicate::str::contains(
+        "example: sent: 0 accepted, 0 failed, 3 deferred",
+    ));
+    assert_eq!(server.received().len(), 0);
+    let list = listing(&project);
+    assert!(list.contains("deferred (3 of 3 readers"), "{list}");
+    // Too soon for another try: the next pass leaves them, quietly.
+    pass(&project).success().stdout(predicate::str::is_empty());
+    assert_eq!(server.received().len(), 0);
+    // Ten minutes later (the journal last written 11 minutes ago).
+    let journal = project.path("state/example.journal");
+    std::fs::File::options()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(11 * 60))
+        .unwrap();
+    pass(&project).success().stdout(predicate::str::contains(
+        "example: sent: 3 accepted, 0 failed, 0 deferred",
+    ));
+    assert_eq!(server.received().len(), 3);
+    assert!(
+        listing(&project).contains("  sent"),
+        "{}",
+        listing(&project)
+    );
+    pass(&project).success().stdout(predicate::str::is_empty());
+
+    // Readers still deferred a day after the first try are left to a person.
+    let server = smtp::Server::start(smtp::Script::default());
+    let old = project_with_old_deferrals(server.port);
+    pass(&old).success().stdout(predicate::str::contains(
+        "example: 2 readers still deferred by the relay 24 hours after the first try; passes no longer try them: `letterpress send example` does",
+    ));
+    pass(&old).success().stdout(predicate::str::is_empty());
+    assert_eq!(server.received().len(), 0);
+    assert!(
+        listing(&old).contains("missed (2 of 2 left)"),
+        "{}",
+        listing(&old)
+    );
+}
+
+/// Two readers the relay deferred 25 hours ago, in an issue due then.
+fn project_with_old_deferrals(port: u16) -> Project {
+    let project = project(
+        port,
+        2,
+        "rate_per_second = 0\nschedule_grace_minutes = 10080",
+        &in_seconds(-25 * 3600),
+    );
+    let then = in_seconds(-25 * 3600);
+    project.write(
+        "state/example.journal",
+        format!("{then} deferred reader0@example.com attempts=5 reply=\"451 later\"\n{then} deferred reader1@example.com attempts=5 reply=\"451 later\"\n"),
+    );
+    project
 }
 
 #[test]

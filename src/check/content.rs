@@ -26,12 +26,19 @@ const VAGUE: &[&str] = &[
 /// Checks every section of `issue`.
 pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
     for section in &issue.sections {
-        let source = std::fs::read_to_string(&section.path)?;
+        let source = crate::error::read_input(&section.path)?;
+        super::text::check(
+            &section.path,
+            &source,
+            crate::issue::front_matter_range(&source),
+            report,
+        );
         let mut checker = Checker {
             section,
             source: &source,
             report: &mut *report,
             last_heading: None,
+            seen: std::collections::HashMap::new(),
         };
         checker.run();
     }
@@ -42,7 +49,7 @@ pub fn check_sections(issue: &Issue, report: &mut Report) -> Result<()> {
 pub fn link_targets(issue: &Issue) -> Result<Vec<(String, std::path::PathBuf, usize)>> {
     let mut out: Vec<(String, std::path::PathBuf, usize)> = Vec::new();
     for section in &issue.sections {
-        let source = std::fs::read_to_string(&section.path)?;
+        let source = crate::error::read_input(&section.path)?;
         let mut urls: Vec<String> = section.link.iter().cloned().collect();
         urls.extend(section.image.iter().map(|i| i.src.clone()));
         collect_urls(&section.body.blocks, &mut urls);
@@ -90,6 +97,8 @@ struct Checker<'a> {
     source: &'a str,
     report: &'a mut Report,
     last_heading: Option<u8>,
+    /// How many times each link target has been met so far.
+    seen: std::collections::HashMap<String, usize>,
 }
 
 impl Checker<'_> {
@@ -98,11 +107,29 @@ impl Checker<'_> {
         self.report.add(&self.section.path, line, level, message);
     }
 
+    /// The line of the next occurrence of the link target or image source
+    /// `url` in the body, as the parser read it: an encoded or escaped
+    /// target is found where it is written.
+    fn target_line(&mut self, url: &str) -> usize {
+        let n = self.seen.entry(url.to_string()).or_insert(0);
+        let line = self
+            .section
+            .body
+            .targets
+            .iter()
+            .filter(|(u, _)| u == url)
+            .nth(*n)
+            .map(|(_, line)| *line);
+        *n += 1;
+        line.unwrap_or_else(|| line_of(self.source, url))
+    }
+
     fn run(&mut self) {
         let s = self.section;
         if let Some(link) = &s.link {
             // Without link_text the button shows the theme's label.
-            self.link(link, s.link_text.as_deref(), "link");
+            let line = line_of(self.source, "link");
+            self.link(link, s.link_text.as_deref(), line);
         }
         let text: String = s.body.blocks.iter().map(block_text).collect();
         if s.body.blocks.is_empty() && s.image.is_none() && s.kind != Kind::Quote {
@@ -142,15 +169,22 @@ impl Checker<'_> {
             match inline {
                 Inline::Link { url, children } => {
                     let label = plain_text(children);
-                    self.link(url, Some(&label), url);
+                    let line = self.target_line(url);
+                    self.link(url, Some(&label), line);
                     self.inlines(children);
                 }
-                Inline::Image { src, alt } if alt.trim().is_empty() => {
-                    self.add(
-                        src,
-                        Level::Error,
-                        format!("the image {src} has no alt text: write ![what it shows]({src})"),
-                    );
+                Inline::Image { src, alt } => {
+                    let line = self.target_line(src);
+                    if alt.trim().is_empty() {
+                        self.report.add(
+                            &self.section.path,
+                            line,
+                            Level::Error,
+                            format!(
+                                "the image {src} has no alt text: write ![what it shows]({src})"
+                            ),
+                        );
+                    }
                 }
                 Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => self.inlines(c),
                 _ => {}
@@ -175,7 +209,7 @@ impl Checker<'_> {
         self.last_heading = Some(level);
     }
 
-    fn link(&mut self, url: &str, label: Option<&str>, needle: &str) {
+    fn link(&mut self, url: &str, label: Option<&str>, line: usize) {
         if url.contains(OPEN) {
             return; // a merge tag: its value is a URL letterpress makes
         }
@@ -184,38 +218,40 @@ impl Checker<'_> {
             || lower.starts_with("http://")
             || lower.starts_with("mailto:");
         if !scheme_ok && !lower.contains(':') {
-            self.add(needle, Level::Error, format!("the link {url} is relative: it cannot work in an email; write the full https:// address"));
+            self.report.add(&self.section.path, line, Level::Error, format!("the link {url} is relative: it cannot work in an email; write the full https:// address"));
             return;
         }
         if !scheme_ok {
-            self.add(
-                needle,
+            self.report.add(
+                &self.section.path,
+                line,
                 Level::Error,
                 format!("the link {url} is not http(s) or mailto: mail clients block or mangle it"),
             );
             return;
         }
         if lower.starts_with("http://") {
-            self.add(needle, Level::Warning, format!("the link {url} is not https: clients warn about it and it can be tampered with"));
+            self.report.add(&self.section.path, line, Level::Warning, format!("the link {url} is not https: clients warn about it and it can be tampered with"));
         }
         let Some(text) = label.map(str::trim) else {
             return;
         };
         if text.is_empty() {
-            self.add(
-                needle,
+            self.report.add(
+                &self.section.path,
+                line,
                 Level::Warning,
                 format!("the link {url} has no text"),
             );
         } else if VAGUE.contains(&text.to_lowercase().as_str()) {
-            self.add(needle, Level::Warning, format!("the link text \"{text}\" says nothing about where {url} goes; screen readers list links by their text"));
+            self.report.add(&self.section.path, line, Level::Warning, format!("the link text \"{text}\" says nothing about where {url} goes; screen readers list links by their text"));
         }
         if let (Some(shown), Some(actual)) = (domain_in_text(text), host(url)) {
             let same = actual == shown
                 || actual.ends_with(&format!(".{shown}"))
                 || shown.ends_with(&format!(".{actual}"));
             if !same {
-                self.add(needle, Level::Error, format!("the link text shows {shown} but the link goes to {actual}: this looks like phishing to readers and filters"));
+                self.report.add(&self.section.path, line, Level::Error, format!("the link text shows {shown} but the link goes to {actual}: this looks like phishing to readers and filters"));
             }
         }
     }

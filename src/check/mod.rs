@@ -5,6 +5,7 @@
 mod content;
 mod links;
 mod setup;
+mod text;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,7 @@ use serde::Serialize;
 
 pub use content::link_targets;
 pub use links::check_links;
+pub use text::forbidden as forbidden_in_text;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

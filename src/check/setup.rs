@@ -60,7 +60,8 @@ fn check_issue_file(
     report: &mut Report,
 ) -> Result<()> {
     let path = issue.dir.join("issue.toml");
-    let text = std::fs::read_to_string(&path)?;
+    let text = crate::error::read_input(&path)?;
+    super::text::check(&path, &text, Some(0..text.len()), report);
     let at = |key: &str| line_of(&text, key);
     let width = crate::wrap::width(&issue.subject);
     if width > 60 {
@@ -98,8 +99,10 @@ fn check_issue_file(
 }
 
 /// `send_at`: a time that exists once in the newsletter's zone; a warning
-/// when it has passed for an issue not yet sent; Korean law for
-/// advertising at night.
+/// when it has passed for an issue not yet sent, and when it falls inside
+/// the quiet hours (the pass waits for their end). Advertising at night is
+/// no error: the Korean night-time rule (정보통신망법 제50조 제3항) exempts
+/// email (시행령 제61조 제3항).
 fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
     let Some(send_at) = &issue.send_at else {
         return;
@@ -120,10 +123,11 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         .to_zoned(zone.clone())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string();
+    let quiet = crate::schedule::Quiet::of(config);
     if at < now && !started {
         let grace =
             jiff::SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
-        let what = match now <= at + grace {
+        let what = match now <= crate::schedule::deadline(quiet.as_ref(), at, grace) {
             true => "the next scheduled pass sends it (it is within the grace of [sending] schedule_grace_minutes)",
             false => "it is past the grace, so no scheduled pass sends it: send it by hand with `letterpress send`, or set a new send_at",
         };
@@ -134,21 +138,27 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
             format!("send_at ({shown}) is in the past and the issue has not been sent; {what}"),
         );
     }
-    if issue.advertising && config.is_korean() {
-        let seoul =
-            jiff::tz::TimeZone::get("Asia/Seoul").expect("the bundled database has Asia/Seoul");
-        let local = at.to_zoned(seoul);
-        if local.hour() >= 21 || local.hour() < 8 {
-            report.add(&path, send_at.line, Level::Error, format!(
-                "an advertising issue scheduled for {} Korean time: 정보통신망법 제50조 제3항 requires readers' separate consent for advertising mail sent between 21:00 and 08:00; schedule it between 08:00 and 21:00 KST",
-                local.strftime("%Y-%m-%d %H:%M")
-            ));
-        }
+    if let Some(quiet) = quiet.as_ref().filter(|q| !started && q.inside(at)) {
+        let end = quiet
+            .end_after(at)
+            .to_zoned(zone)
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string();
+        report.add(
+            &path,
+            send_at.line,
+            Level::Warning,
+            format!(
+                "send_at ({shown}) is inside the quiet hours ([sending] quiet_hours = \"{}\"): no scheduled pass sends then, so it goes out at {end}, when they end; set another send_at if that is not what you want",
+                quiet.written()
+            ),
+        );
     }
 }
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {
-    let text = std::fs::read_to_string(&config.path)?;
+    let text = crate::error::read_input(&config.path)?;
+    super::text::check(&config.path, &text, Some(0..text.len()), report);
     let at = |key: &str| line_of(&text, key);
     let newsletter = config.newsletter();
     if newsletter
@@ -186,6 +196,7 @@ fn check_config(config: &Config, report: &mut Report) -> Result<()> {
 fn check_contrast(theme: &Theme, report: &mut Report) {
     let path = theme.origin.join("theme.toml");
     let text = theme.toml_text.as_str();
+    super::text::check(&path, text, Some(0..text.len()), report);
     for (table, colors) in [
         ("[colors]", &theme.file.colors),
         ("[dark]", &theme.file.dark),
@@ -357,7 +368,7 @@ fn check_built(
     match Factory::new(composed, Some(b"check".to_vec()), run_date()) {
         Err(e) => report.add(
             &config.path,
-            line_of(&std::fs::read_to_string(&config.path)?, "[dkim]"),
+            line_of(&crate::error::read_input(&config.path)?, "[dkim]"),
             Level::Error,
             format!("{e:#}"),
         ),
@@ -385,7 +396,7 @@ fn hrefs(html: &str) -> Vec<String> {
     let mut out = Vec::new();
     for part in html.split("href=\"").skip(1) {
         let Some(end) = part.find('"') else { continue };
-        let href = part[..end].replace("&amp;", "&");
+        let href = decode_html(&part[..end]);
         if !href.starts_with('#') && !out.contains(&href) {
             out.push(href);
         }
@@ -393,9 +404,59 @@ fn hrefs(html: &str) -> Vec<String> {
     out
 }
 
+/// An attribute value as a browser reads it: character references decoded
+/// (`&amp;`, `&quot;`, `&#39;`, `&#x22;`...); an unknown one is kept as written.
+fn decode_html(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let decoded = rest.get(1..).and_then(|r| {
+            let end = r.find(';').filter(|e| *e <= 10)?;
+            let name = &r[..end];
+            let c = match name {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                _ => {
+                    let code = match name.strip_prefix('#')? {
+                        hex if hex.starts_with(['x', 'X']) => {
+                            u32::from_str_radix(&hex[1..], 16).ok()?
+                        }
+                        dec => dec.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, end + 2))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn link_targets_are_read_decoded() {
+        let html = r#"<a href="https://example.com/?q=&quot;a&quot;&amp;b=&#39;c&#x27;&amp;d=&bogus">x</a>"#;
+        assert_eq!(hrefs(html), ["https://example.com/?q=\"a\"&b='c'&d=&bogus"]);
+    }
 
     #[test]
     fn reads_link_targets_from_html() {

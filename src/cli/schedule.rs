@@ -45,6 +45,21 @@ pub fn list(config_path: &Path) -> Result<Exit> {
         };
         let state = match &e.state {
             State::Sending => format!("sending ({} of {} left)", e.remaining, e.readers),
+            State::Waiting { until } => format!(
+                "waiting for the end of the quiet hours ({}; {} of {} left)",
+                until.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M %:z"),
+                e.remaining,
+                e.readers
+            ),
+            State::Deferred { next } => format!(
+                "deferred ({} of {} readers; the relay deferred them, a pass tries again from {})",
+                e.deferred,
+                e.readers,
+                next.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M %:z")
+            ),
+            State::Missed if e.remaining > 0 => {
+                format!("missed ({} of {} left)", e.remaining, e.readers)
+            }
             State::Invalid(why) => {
                 invalid = true;
                 format!("invalid: {}", why.lines().next().unwrap_or(""))

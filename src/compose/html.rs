@@ -287,6 +287,18 @@ pub fn escape_attr(value: &str) -> String {
     out
 }
 
+/// Escapes a value for XML 1.0 text or a double-quoted attribute: the
+/// characters XML 1.0 cannot carry at all (most C0 and C1 controls, U+FFFE,
+/// U+FFFF), not even as character references, are left out; `check`
+/// reports them at their line.
+pub fn escape_xml(value: &str) -> String {
+    let kept: String = value
+        .chars()
+        .filter(|c| !crate::check::forbidden_in_text(*c))
+        .collect();
+    escape_attr(&kept)
+}
+
 /// Appends `value` to `out`, HTML-escaped.
 pub fn escape_into(value: &str, out: &mut String) {
     for c in value.chars() {

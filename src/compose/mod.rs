@@ -16,7 +16,7 @@ use sha2::Digest;
 use crate::config::{primary_language, Config};
 use crate::issue::tags::{Field, Tag, TagTable, Values};
 use crate::issue::Issue;
-pub use html::{escape_attr as escape_xml, escape_into};
+pub use html::{escape_into, escape_xml};
 pub use theme::Theme;
 
 /// What the renderers need, with the footer's own merge tags added.

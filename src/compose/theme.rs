@@ -8,7 +8,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use crate::config::{primary_language, Config};
-use crate::error::{read_text, Located};
+use crate::error::{read_input, Located};
 
 /// Themes compiled into the binary, so an installed letterpress works anywhere.
 const BUILT_IN: &[(&str, &str, &str)] = &[
@@ -124,8 +124,8 @@ impl Theme {
         };
         let (origin, toml_text, css_text) = match folder {
             Some(dir) => {
-                let toml_text = read_text(&dir.join("theme.toml"))?;
-                let css_text = read_text(&dir.join("style.css"))?;
+                let toml_text = read_input(&dir.join("theme.toml"))?;
+                let css_text = read_input(&dir.join("style.css"))?;
                 (dir, toml_text, css_text)
             }
             None => {

@@ -92,6 +92,10 @@ pub struct Body {
     pub blocks: Vec<Block>,
     /// Footnote texts, numbered from 1 in order of first reference.
     pub footnotes: Vec<Vec<Block>>,
+    /// Every link target and image source as the parser read it (entities
+    /// and escapes decoded), with the 1-based line it starts on, in source
+    /// order: where `check` reports a finding about it.
+    pub targets: Vec<(String, usize)>,
 }
 
 /// Why a body could not be parsed: byte offset in the body and message.
@@ -108,6 +112,8 @@ pub struct MarkdownError {
 type Events<'a> = std::iter::Peekable<pulldown_cmark::OffsetIter<'a>>;
 
 struct Builder<'a> {
+    text: &'a str,
+    targets: Vec<(String, usize)>,
     events: Events<'a>,
     footnote_numbers: HashMap<String, usize>,
     footnote_defs: HashMap<String, Vec<Block>>,
@@ -119,6 +125,8 @@ pub fn parse(text: &str) -> Result<Body, MarkdownError> {
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
     check_depth(Parser::new_ext(text, options).into_offset_iter())?;
     let mut builder = Builder {
+        text,
+        targets: Vec::new(),
         events: Parser::new_ext(text, options).into_offset_iter().peekable(),
         footnote_numbers: HashMap::new(),
         footnote_defs: HashMap::new(),
@@ -134,7 +142,11 @@ pub fn parse(text: &str) -> Result<Body, MarkdownError> {
         .into_iter()
         .map(|(_, label)| builder.footnote_defs.remove(&label).unwrap_or_default())
         .collect();
-    Ok(Body { blocks, footnotes })
+    Ok(Body {
+        blocks,
+        footnotes,
+        targets: builder.targets,
+    })
 }
 
 /// How deeply quotes, lists, emphasis and links may nest. Far beyond what
@@ -312,11 +324,15 @@ impl Builder<'_> {
             Event::Start(Tag::Strikethrough) => {
                 Inline::Strike(self.inlines(TagEnd::Strikethrough)?)
             }
-            Event::Start(Tag::Link { dest_url, .. }) => Inline::Link {
-                url: dest_url.into_string(),
-                children: self.inlines(TagEnd::Link)?,
-            },
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                self.target(&dest_url, range.start);
+                Inline::Link {
+                    url: dest_url.into_string(),
+                    children: self.inlines(TagEnd::Link)?,
+                }
+            }
             Event::Start(Tag::Image { dest_url, .. }) => {
+                self.target(&dest_url, range.start);
                 let alt = plain_text(&self.inlines(TagEnd::Image)?);
                 Inline::Image {
                     src: dest_url.into_string(),
@@ -326,6 +342,13 @@ impl Builder<'_> {
             Event::TaskListMarker(done) => Inline::Text(if done { "[x] " } else { "[ ] " }.into()),
             _ => return Ok(None),
         }))
+    }
+
+    /// Notes a link target or image source and the line it starts on.
+    fn target(&mut self, url: &str, offset: usize) {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+        self.targets.push((url.to_string(), line));
     }
 
     fn expect_end(&mut self, end: TagEnd) {
@@ -510,6 +533,15 @@ mod tests {
         assert_eq!(
             body.footnotes,
             vec![vec![Block::Paragraph(vec![text("The note.")])]]
+        );
+    }
+
+    #[test]
+    fn link_targets_carry_their_line_decoded() {
+        let body = parse("One.\n\nTwo [a](&#106;avascript:x)\nthree ![b](&#x69;mg.png)\n").unwrap();
+        assert_eq!(
+            body.targets,
+            vec![("javascript:x".to_string(), 3), ("img.png".to_string(), 4)]
         );
     }
 

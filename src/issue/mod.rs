@@ -16,7 +16,7 @@ pub use front_matter::Kind;
 use markdown::Body;
 use tags::TagTable;
 
-use crate::error::{read_text, Located};
+use crate::error::{read_input, Located};
 
 /// `issue.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -151,7 +151,7 @@ impl Issue {
             );
         }
         let path = dir.join("issue.toml");
-        let source = read_text(&path)?;
+        let source = read_input(&path)?;
         let file: IssueFile =
             toml::from_str(&source).map_err(|e| Located::from_toml(&path, &source, 0, &e))?;
         let date = file
@@ -378,7 +378,7 @@ fn load_section(
     path: &Path,
     tags: &mut TagTable,
 ) -> Result<(Section, Vec<LocalImage>)> {
-    let source = read_text(path)?;
+    let source = read_input(path)?;
     let split = front_matter::split(path, &source)?;
     let front = split.front;
     let at = |offset: usize, message: String| Located::at(path, &source, offset, message);
@@ -475,7 +475,24 @@ fn parse_body(
         }
     })?;
     markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
+    let body_line = crate::error::line_col(source, offset).0;
+    for (url, line) in &mut body.targets {
+        *url = tags.for_url(url);
+        *line = body_line + *line - 1;
+    }
     Ok(body)
+}
+
+/// Where the front matter of a section's `source` is (between its `+++`
+/// lines), if it has one.
+pub fn front_matter_range(source: &str) -> Option<std::ops::Range<usize>> {
+    let split = front_matter::split(Path::new(""), source).ok()?;
+    if split.front_offset == 0 {
+        return None;
+    }
+    let head = &source[..split.body_offset];
+    let end = head.trim_end().rfind('\n').map_or(0, |i| i + 1);
+    (end >= split.front_offset).then_some(split.front_offset..end)
 }
 
 /// Whether an image source is a file of the issue rather than a URL.
@@ -530,12 +547,15 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String,
             ));
         }
     }
-    let bytes = std::fs::read(dir.join(relative)).map_err(|e| {
-        (
-            format!("cannot read the image `{src}`: {e}"),
-            "check the file name; it is relative to the issue folder",
-        )
-    })?;
+    let help = "make the image smaller (a newsletter image rarely needs more than 1 MB), or put it on the web and use its https:// URL";
+    let bytes = crate::error::read_within(&dir.join(relative), crate::error::IMAGE_LIMIT, help)
+        .map_err(|e| match e.downcast_ref::<Located>() {
+            Some(too_big) => (format!("the image `{src}`: {}", too_big.message), help),
+            None => (
+                format!("cannot read the image `{src}`: {e:#}"),
+                "check the file name; it is relative to the issue folder",
+            ),
+        })?;
     Ok(LocalImage {
         src: src.to_string(),
         bytes,

@@ -43,12 +43,8 @@ impl Signer {
     pub fn load(config: &Config) -> Result<Signer> {
         let dkim = config.file.dkim.as_ref().expect("caller checked");
         let path = config.resolve(&dkim.private_key_file);
-        let key = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{}: cannot read the DKIM private key ([dkim] private_key_file)",
-                path.display()
-            )
-        })?;
+        let key = crate::error::read_input(&path)
+            .context("cannot read the DKIM private key ([dkim] private_key_file)")?;
         let not_a_key = |e: String| {
             anyhow!(
                 "{}: not a {:?} DKIM key ({e})\n  help: RSA keys are PEM (BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY); Ed25519 keys are the base64 of the 32-byte seed",

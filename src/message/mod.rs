@@ -94,7 +94,7 @@ impl<'a> Factory<'a> {
                     config.path.display()
                 )
             })?;
-        let domain = from.email.domain().to_string();
+        let domain = config.from_domain();
         let list_id = match &newsletter.list_id {
             Some(id) => id.clone(),
             None => format!("{}.{}", from.email.user(), domain),

@@ -67,8 +67,40 @@ pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
             }
         }
     }
-    issues.sort_by_key(|i| std::cmp::Reverse(i.date.map(|d| (d.year, d.month, d.day))));
+    issues.sort_by_cached_key(|i| std::cmp::Reverse(issued(config, i)));
     Ok(issues)
+}
+
+/// When an issue came out: its `date` (midnight UTC), else the first
+/// outcome its journals recorded, that is when it was sent.
+pub fn issued(config: &Config, issue: &Issue) -> Option<jiff::Timestamp> {
+    if let Some(d) = issue.date {
+        let day = jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8).ok()?;
+        return day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()
+            .map(|z| z.timestamp());
+    }
+    let state = config.resolve(&config.file.sending.state_dir);
+    let name =
+        crate::send::journal::Place::new(state.clone(), &config.project_dir, &issue.dir, None).name;
+    crate::send::journal::journals_of(&state, &name)
+        .iter()
+        .filter_map(|path| first_record_time(path))
+        .min()
+}
+
+/// The time of a journal's first record: the first line (of the first
+/// few, after the header) that starts with a time.
+fn first_record_time(path: &Path) -> Option<jiff::Timestamp> {
+    use std::io::{BufRead, Read};
+    let file = std::fs::File::open(path).ok()?;
+    let reader = std::io::BufReader::new(file.take(64 * 1024));
+    reader
+        .lines()
+        .take(16)
+        .map_while(std::result::Result::ok)
+        .find_map(|line| line.split(' ').next()?.parse().ok())
 }
 
 /// The web version of an issue: no reader's data in it.
@@ -111,10 +143,15 @@ pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) 
     }
 }
 
-fn date(issue: &Issue) -> String {
-    issue.date.map_or_else(String::new, |d| {
-        format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)
-    })
+fn date(config: &Config, issue: &Issue) -> String {
+    match issue.date {
+        Some(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+        None => issued(config, issue).map_or_else(String::new, |t| {
+            t.to_zoned(config.time_zone())
+                .strftime("%Y-%m-%d")
+                .to_string()
+        }),
+    }
 }
 
 /// The archive's index page.
@@ -132,7 +169,7 @@ pub fn index_page(config: &Config, issues: &[Issue]) -> String {
             }
             body {
                 h1 { (name) }
-                ul { @for issue in issues { li { time { (date(issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
+                ul { @for issue in issues { li { time { (date(config, issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
                 p { a href="feed.xml" { "Atom feed" } }
             }
         }
@@ -150,18 +187,29 @@ pub fn atom_feed(config: &Config, issues: &[Issue]) -> String {
         .unwrap_or("")
         .trim_end_matches('/')
         .to_string();
-    let updated = issues.first().map_or_else(|| "1970-01-01".into(), date);
+    let stamp = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    // An issue that has no time at all (no date and no journal record yet)
+    // is left out: Atom needs one.
+    let entries: Vec<(&Issue, jiff::Timestamp)> = issues
+        .iter()
+        .filter_map(|i| issued(config, i).map(|t| (i, t)))
+        .collect();
+    let updated = entries
+        .iter()
+        .map(|(_, t)| *t)
+        .max()
+        .map_or_else(|| "1970-01-01T00:00:00Z".into(), stamp);
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     out.push_str(&format!(
-        "  <title>{}</title>\n  <id>{base}/archive/</id>\n  <link href=\"{base}/archive/\"/>\n  <link rel=\"self\" href=\"{base}/archive/feed.xml\"/>\n  <updated>{updated}T00:00:00Z</updated>\n",
+        "  <title>{}</title>\n  <id>{base}/archive/</id>\n  <link href=\"{base}/archive/\"/>\n  <link rel=\"self\" href=\"{base}/archive/feed.xml\"/>\n  <updated>{updated}</updated>\n",
         x(&config.newsletter().name)
     ));
-    for issue in issues {
+    for (issue, at) in entries {
         let url = x(&reader::web_url(config, issue).unwrap_or_default());
         out.push_str(&format!(
-            "  <entry>\n    <title>{}</title>\n    <id>{url}</id>\n    <link href=\"{url}\"/>\n    <updated>{}T00:00:00Z</updated>\n",
+            "  <entry>\n    <title>{}</title>\n    <id>{url}</id>\n    <link href=\"{url}\"/>\n    <updated>{}</updated>\n",
             x(&issue.subject),
-            date(issue)
+            stamp(at)
         ));
         if let Some(summary) = &issue.preheader {
             out.push_str(&format!("    <summary>{}</summary>\n", x(summary)));
