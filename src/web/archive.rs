@@ -85,6 +85,7 @@ pub fn issued(config: &Config, issue: &Issue) -> Option<jiff::Timestamp> {
     let name =
         crate::send::journal::Place::new(state.clone(), &config.project_dir, &issue.dir, None).name;
     crate::send::journal::journals_of(&state, &name)
+        .ok()?
         .iter()
         .filter_map(|path| first_record_time(path))
         .min()
