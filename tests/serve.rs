@@ -409,3 +409,59 @@ fn slow_and_idle_connections_are_closed() {
         "closed after {waited:?}"
     );
 }
+
+#[test]
+fn a_path_that_clashes_with_another_page_is_refused_at_start() {
+    for (path, extra, what) in [
+        ("/archive/", &[][..], "the archive"),
+        ("/archive/feed.xml", &[][..], "the archive"),
+        ("/preview/", &["--preview"][..], "the preview"),
+    ] {
+        let project = Project::example();
+        project.edit(
+            "config/newsletter.toml",
+            "url        = \"https://news.example.com/unsubscribe\"",
+            &format!("url        = \"https://news.example.com{path}\""),
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let output = project
+            .cmd()
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .args(["serve", "--port", &port.to_string()])
+            .args(extra)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{path}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{path}: {stderr}");
+        assert!(
+            stderr.contains("newsletter.toml: [unsubscribe] url has the path")
+                && stderr.contains(what)
+                && stderr.contains("help: give it its own path"),
+            "{path}: {stderr}"
+        );
+    }
+    // Without --preview, /preview/ is free for the unsubscribe page.
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "url        = \"https://news.example.com/unsubscribe\"",
+        "url        = \"https://news.example.com/preview/\"",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let response = agent()
+        .post(&format!(
+            "{}/preview/?e=jane.doe%40example.org&t={token}",
+            served.base
+        ))
+        .content_type("application/x-www-form-urlencoded")
+        .send("List-Unsubscribe=One-Click")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}

@@ -98,24 +98,82 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
     }))
 }
 
-/// The form's path and its confirmation path, refused when they would
-/// shadow another route.
-fn subscribe_paths(config: &Config, unsubscribe: &str) -> Result<Option<(String, String)>> {
-    let Some(table) = &config.file.subscribe else {
-        return Ok(None);
-    };
+/// The form's path and its confirmation path.
+fn subscribe_paths(config: &Config) -> Option<(String, String)> {
+    let table = config.file.subscribe.as_ref()?;
     let form = url_path(&table.url);
     let confirm = format!("{}/confirm", form.trim_end_matches('/'));
-    let clashes = form == unsubscribe
-        || confirm == unsubscribe
-        || ["/archive", "/preview"].iter().any(|p| form.starts_with(p));
-    if clashes {
-        anyhow::bail!(
-            "{}: [subscribe] url has the path {form}, which another page of serve already uses\n  help: give the form its own path, such as /subscribe",
-            config.path.display()
-        );
+    Some((form, confirm))
+}
+
+/// The pages `serve` has of its own with these options: a path that is
+/// one of them or lies under one of them belongs to serve.
+fn own_pages(config: &Config, options: Options) -> Vec<(&'static str, &'static str)> {
+    let mut pages = vec![("/archive", "the archive")];
+    if config.file.tracking.clicks {
+        pages.push(("/c", "counted links ([tracking] clicks)"));
     }
-    Ok(Some((form, confirm)))
+    if options.preview {
+        pages.push(("/preview", "the preview (--preview)"));
+        pages.push(("/stats", "the stats pages (--preview)"));
+    }
+    pages
+}
+
+/// Whether `path` is `page` or lies under it (`/archive`, `/archive/`,
+/// `/archive/feed.xml`; not `/archives`).
+fn under(path: &str, page: &str) -> bool {
+    path == page
+        || path
+            .strip_prefix(page)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Checks every path the config gives serve before a route is made: each
+/// must be usable as a route, and none may be another configured path or
+/// one of serve's own pages. The error names the config file and the key.
+fn check_paths(config: &Config, options: Options) -> Result<()> {
+    let mut configured: Vec<(String, &str)> = Vec::new();
+    if let Some(path) = unsubscribe::path(config) {
+        configured.push((path, "[unsubscribe] url"));
+    }
+    if let Some((form, confirm)) = subscribe_paths(config) {
+        configured.push((form, "[subscribe] url"));
+        configured.push((
+            confirm,
+            "[subscribe] url (its confirmation link, <path>/confirm)",
+        ));
+    }
+    let file = config.path.display();
+    for (i, (path, key)) in configured.iter().enumerate() {
+        if path.contains(['{', '}']) || path.chars().any(char::is_control) {
+            bail!(
+                "{file}: {key} has the path {path:?}, which serve cannot route (braces and control characters are not allowed)\n  help: give it a plain path, such as /unsubscribe"
+            );
+        }
+        if let Some((_, what)) = own_pages(config, options)
+            .into_iter()
+            .find(|(page, _)| under(path, page))
+        {
+            bail!(
+                "{file}: {key} has the path {path}, which serve uses for {what}\n  help: give it its own path outside {}, such as /unsubscribe or /subscribe",
+                own_pages(config, options)
+                    .iter()
+                    .map(|(p, _)| format!("{p}/"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some((_, other)) = configured[..i]
+            .iter()
+            .find(|(earlier, _)| earlier.trim_end_matches('/') == path.trim_end_matches('/'))
+        {
+            bail!(
+                "{file}: {key} has the path {path}, which {other} already uses\n  help: give each its own path, such as /unsubscribe and /subscribe"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn start_scheduler(config: &Config) -> Result<()> {
@@ -158,6 +216,7 @@ fn scheduler(config_path: &std::path::Path) {
 
 /// Serves until the process is stopped.
 pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
+    check_paths(&config, options)?;
     let preview = options.preview;
     let path = unsubscribe::path(&config);
     // Tokens are only checked by the unsubscribe endpoint and the form: a
@@ -173,7 +232,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             reader::secret_env_name(&config)
         ),
     };
-    let subscribe_paths = subscribe_paths(&config, path.as_deref().unwrap_or(""))?;
+    let subscribe_paths = subscribe_paths(&config);
     let joining = joining(&config, &secret, options)?;
     if options.schedule {
         start_scheduler(&config)?;
