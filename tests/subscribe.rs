@@ -657,3 +657,43 @@ fn the_confirmation_mail_reaches_postfix_smtp_sink() {
     let text = parts(mails[0].as_bytes()).join("\n");
     assert!(text.contains("/subscribe/confirm?t="), "{text}");
 }
+
+#[test]
+fn tagged_addresses_share_one_mail_and_an_ipv6_slash_64_is_one_client() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let project = project(smtp.port, "per_client_per_hour = 3");
+    let served = Served::start(&project, SECRET, &["--trust-proxy"]);
+    let stamp = stamp(&served.base);
+    std::thread::sleep(Duration::from_millis(2100));
+    let form = format!("{}/subscribe", served.base);
+    let attempt =
+        |email: &str, hop: &str| post(&agent(), &form, &form_body(email, "", &stamp), Some(hop));
+    // One mailbox through tags and capitals, from different clients: one mail.
+    for (n, email) in [
+        "box@example.net",
+        "box+a@example.net",
+        "BOX+b@Example.net",
+        "Box@example.net",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, page) = attempt(email, &format!("198.51.100.{n}"));
+        assert_eq!(status, 200, "{email}: {page}");
+    }
+    assert_eq!(smtp.received().len(), 1, "one mail for one mailbox");
+    // Ten addresses of one /64 are one client: the cap of 3 holds.
+    let mut statuses = Vec::new();
+    for n in 0..10 {
+        let (status, _) = attempt(
+            &format!("v6reader{n}@example.net"),
+            &format!("2001:db8:5:6::{:x}", n + 1),
+        );
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..3], [200, 200, 200]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Another /64 is another client.
+    assert_eq!(attempt("other64@example.net", "2001:db8:5:7::1").0, 200);
+    assert_eq!(smtp.received().len(), 1 + 3 + 1);
+}
