@@ -697,3 +697,72 @@ fn tagged_addresses_share_one_mail_and_an_ipv6_slash_64_is_one_client() {
     assert_eq!(attempt("other64@example.net", "2001:db8:5:7::1").0, 200);
     assert_eq!(smtp.received().len(), 1 + 3 + 1);
 }
+
+/// A port on 127.0.0.1 where nothing listens: a relay that is down.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn confirmation_token(address: &str) -> String {
+    token::sign(
+        SECRET.as_bytes(),
+        &Confirmation {
+            address: address.into(),
+            name: None,
+            source: Source::Form,
+            issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap(),
+        },
+    )
+}
+
+#[test]
+fn with_the_relay_down_serve_logs_no_address() {
+    let project = project(closed_port(), "");
+    project.edit(
+        "config/newsletter.toml",
+        "max_attempts    = 5",
+        "max_attempts    = 2\nretry_delay_secs = 0.1",
+    );
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let stamp = stamp(&served.base);
+    std::thread::sleep(Duration::from_millis(2100));
+    let form = format!("{}/subscribe", served.base);
+    let (status, page) = post(
+        &agent(),
+        &form,
+        &form_body("Down+Tag@example.net", "", &stamp),
+        None,
+    );
+    assert_eq!(status, 503, "{page}");
+    // A confirmed reader whose welcome cannot go out yet.
+    let token = confirmation_token("welcome.down@example.org");
+    let confirm = format!("{}/subscribe/confirm", served.base);
+    assert_eq!(post(&agent(), &confirm, &format!("t={token}"), None).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("welcome issue not sent yet")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no welcome failure in the log:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(served);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("error: a confirmation mail was not sent"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(!line.contains('@'), "an address in the log: {line}");
+        assert!(!line.contains(&token), "a token in the log: {line}");
+    }
+}

@@ -159,7 +159,10 @@ impl ListWatch {
                 }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.
-                Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
+                Err(e) => eprintln!(
+                    "warning: cannot read the list again during the send: {}",
+                    crate::web::loggable(&format!("{e:#}"))
+                ),
             }
         }
         if log_len(&self.path) > state.log.bytes {
@@ -174,7 +177,10 @@ impl Watched {
     fn read_log(&mut self, path: &std::path::Path) {
         let read = changes::read_since(path, &mut self.log);
         let gained = read.unwrap_or_else(|e| {
-            eprintln!("warning: cannot read the list's changes during the send: {e:#}");
+            eprintln!(
+                "warning: cannot read the list's changes during the send: {}",
+                crate::web::loggable(&format!("{e:#}"))
+            );
             Vec::new()
         });
         for change in gained {

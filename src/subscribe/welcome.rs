@@ -70,12 +70,16 @@ fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         match deliver(config, dir, secret, batch) {
             Ok(()) => return,
             Err(e) if attempt < TRIES => {
-                eprintln!("warning: welcome issue not sent yet (try {attempt} of {TRIES}): {e:#}");
+                eprintln!(
+                    "warning: welcome issue not sent yet (try {attempt} of {TRIES}): {}",
+                    crate::web::loggable(&format!("{e:#}"))
+                );
                 std::thread::sleep(RETRY_AFTER);
             }
             Err(e) => eprintln!(
-                "error: welcome issue not sent to {} reader(s): {e:#}\n  help: `letterpress send {}` sends it to readers who have not had it",
+                "error: welcome issue not sent to {} reader(s): {}\n  help: `letterpress send {}` sends it to readers who have not had it",
                 batch.len(),
+                crate::web::loggable(&format!("{e:#}")),
                 dir.display()
             ),
         }
@@ -122,7 +126,10 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
             marked.len()
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("error: the relay's refusals could not be applied to the list: {e:#}"),
+        Err(e) => eprintln!(
+            "error: the relay's refusals could not be applied to the list: {}",
+            crate::web::loggable(&format!("{e:#}"))
+        ),
     }
     match ran.stopped {
         send::Stopped::Finished if summary.deferred.is_empty() => Ok(()),

@@ -70,7 +70,7 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
         };
         for (done, result) in answers.into_iter().zip(results) {
             if let Err(e) = &result {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", super::loggable(e));
             }
             let _ = done.send(result);
         }
