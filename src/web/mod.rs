@@ -5,6 +5,7 @@
 
 pub mod archive;
 mod clicks;
+mod conn;
 mod list;
 pub mod preview;
 mod rate;
@@ -287,8 +288,11 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             .layer(axum::middleware::from_fn(move |request, next| {
                 rate::limit_rate(bucket.clone(), request, next)
             }))
-            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+            .layer(axum::extract::DefaultBodyLimit::max(conn::MAX_BODY))
             .layer(tower::limit::ConcurrencyLimitLayer::new(256))
+            // Outside the handlers' turns: a body that trickles in holds
+            // no turn, and is cut off after conn::BODY_TIMEOUT.
+            .layer(axum::middleware::from_fn(conn::read_body))
             .layer(axum::middleware::from_fn(log_request));
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -304,7 +308,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             "Serving on http://{bind}: {unsubscribe}{form} and /archive/{}",
             if preview { " and /preview/" } else { "" }
         );
-        serve_bounded(listener, router).await;
+        conn::serve_bounded(listener, router).await;
         Ok(())
     })
 }
@@ -382,51 +386,12 @@ pub(crate) fn loggable(text: &str) -> String {
     out
 }
 
-/// Connections open at once; a client beyond them waits to be accepted.
-const MAX_CONNECTIONS: usize = 512;
-
-/// How long a client may take to send a request's headers, and how long an
-/// idle kept-alive connection stays open: slow or silent sockets are closed.
-const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Accepts connections, at most [`MAX_CONNECTIONS`] at once, each with a
-/// timeout for its request headers (which also closes idle connections).
-async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors and the like: wait, then go on.
-                eprintln!("warning: cannot accept a connection: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let service = hyper_util::service::TowerToHyperService::new(
-            router.clone().layer(axum::Extension(subscribe::Peer(peer))),
-        );
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            drop(permit);
-        });
-    }
-}
-
 fn preview_router(config: &Config) -> Result<Router> {
     use crate::web::preview;
     let state = Arc::new(preview::PreviewState {
         config_path: config.path.clone(),
         preview: preview::Preview::watch(config)?,
+        streams: Arc::new(tokio::sync::Semaphore::new(preview::MAX_STREAMS)),
     });
     Ok(Router::new()
         .route("/preview/", get(preview::index))

@@ -79,7 +79,20 @@ pub struct PreviewState {
     pub config_path: PathBuf,
     /// The watcher.
     pub preview: Preview,
+    /// The event streams that may be open at once ([`MAX_STREAMS`]).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Event streams open at once; beyond them `/events` answers 503.
+pub const MAX_STREAMS: usize = 64;
+
+/// How long one event stream stays open; then it ends and the browser
+/// opens it again (after [`RECONNECT`]), and the page reloads if a change
+/// happened in between (the first event is the change count).
+pub const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the browser waits before it opens an ended stream again.
+const RECONNECT: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Deserialize)]
 pub struct As {
@@ -222,26 +235,41 @@ pub async fn email(
     }
 }
 
-/// Server-sent events: the change count now, then again after every change.
-pub async fn events(
-    State(state): State<Arc<PreviewState>>,
-) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+/// Server-sent events: the change count now, then again after every
+/// change, for at most [`STREAM_LIFETIME`]; at most [`MAX_STREAMS`] open.
+pub async fn events(State(state): State<Arc<PreviewState>>) -> Response {
+    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "10")],
+            "too many previews are open",
+        )
+            .into_response();
+    };
+    let ends = tokio::time::Instant::now() + STREAM_LIFETIME;
     let receiver = state.preview.changes.subscribe();
     let now = state.preview.generation();
-    let first = futures_util::stream::once(async move { Ok(change(now)) });
-    let later =
-        futures_util::stream::unfold((receiver, state), |(mut receiver, state)| async move {
-            match receiver.recv().await {
-                Ok(n) => Some((Ok(change(n)), (receiver, state))),
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let n = state.preview.generation();
-                    Some((Ok(change(n)), (receiver, state)))
-                }
-                Err(broadcast::error::RecvError::Closed) => None,
-            }
-        });
+    let first =
+        futures_util::stream::once(
+            async move { Ok::<_, Infallible>(change(now).retry(RECONNECT)) },
+        );
+    // The permit goes with the stream: dropped when it ends or the
+    // connection closes.
+    let later = futures_util::stream::unfold(
+        (receiver, state, permit),
+        move |(mut receiver, state, permit)| async move {
+            let n = match tokio::time::timeout_at(ends, receiver.recv()).await {
+                Ok(Ok(n)) => n,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => state.preview.generation(),
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+            };
+            Some((Ok(change(n)), (receiver, state, permit)))
+        },
+    );
     let stream = futures_util::StreamExt::chain(first, later);
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 fn change(generation: u64) -> Event {
