@@ -549,3 +549,51 @@ fn slow_bodies_and_open_event_streams_cannot_starve_the_one_click_unsubscribe() 
     }
     assert!(timed_out > 0, "no body was cut off by its deadline");
 }
+
+#[test]
+fn a_fold_that_fails_is_logged_and_tried_again_while_idle() {
+    let project = Project::example();
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let original = project.read("config/subscribers.toml");
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    assert_eq!(
+        one_click(&served.base, "jane.doe@example.org", &token).0,
+        200
+    );
+    // Before the idle fold (2 s): a hand edit leaves the list invalid.
+    project.write(
+        "config/subscribers.toml",
+        format!("{original}\n[[subscriber]]\nemail = \"broken@example.com\"\nstatus = \"nope\"\n"),
+    );
+    let changes = project.path("config/subscribers.toml.changes");
+    let read_log = || std::fs::read_to_string(&log).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !read_log().contains("could not be folded") {
+        assert!(
+            Instant::now() < deadline,
+            "no failed fold in the log:\n{}",
+            read_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(changes.exists(), "the change log must wait for the fix");
+    // The edit is fixed; no request comes, the fold happens by itself.
+    project.write("config/subscribers.toml", &original);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while changes.exists()
+        || !read_log().contains("list: the change log is folded into the list again")
+    {
+        assert!(Instant::now() < deadline, "not folded:\n{}", read_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status_of(&project, "jane.doe@example.org"), "Unsubscribed");
+    assert!(project
+        .read("config/subscribers.toml")
+        .starts_with("# The subscriber list."));
+    drop(served);
+    let text = read_log();
+    for line in text.lines() {
+        assert!(!line.contains('@'), "an address in the log: {line}");
+    }
+}
