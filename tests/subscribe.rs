@@ -766,3 +766,46 @@ fn with_the_relay_down_serve_logs_no_address() {
         assert!(!line.contains(&token), "a token in the log: {line}");
     }
 }
+
+#[test]
+fn a_welcome_pending_at_a_restart_arrives_once_after_it() {
+    let down = closed_port();
+    let project = project(down, "");
+    project.edit(
+        "config/newsletter.toml",
+        "max_attempts    = 5",
+        "max_attempts    = 2\nretry_delay_secs = 0.1",
+    );
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let token = confirmation_token("late.welcome@example.org");
+    let confirm = format!("{}/subscribe/confirm", served.base);
+    assert_eq!(post(&agent(), &confirm, &format!("t={token}"), None).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("welcome issue not sent yet")
+    {
+        assert!(Instant::now() < deadline, "the welcome was not tried");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Stopped while the welcome waits for the relay; started with it up.
+    drop(served);
+    let smtp = smtp::Server::start(smtp::Script::default());
+    project.edit(
+        "config/newsletter.toml",
+        &format!("port         = {down}"),
+        &format!("port         = {}", smtp.port),
+    );
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    wait_for("the welcome after the restart", || {
+        !mails_to(&smtp, "late.welcome@example.org").is_empty()
+    });
+    let welcome = &mails_to(&smtp, "late.welcome@example.org")[0];
+    assert!(parts(&welcome.data)[0].contains("구독을 환영합니다"));
+    // Another restart sends nothing again; nobody else got a welcome.
+    drop(served);
+    let _served = Served::start_logged(&project, SECRET, &[], &log);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(smtp.received().len(), 1, "one welcome, once");
+}
