@@ -438,6 +438,64 @@ fn server_error(e: anyhow::Error) -> Response {
 }
 
 #[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    fn config(extra: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = format!("[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\nbase_url = \"https://n.example.com\"\n[subscribers]\nfile = \"s.toml\"\n{extra}");
+        std::fs::write(&path, text).unwrap();
+        (dir, Config::load(&path).unwrap())
+    }
+
+    fn refused(extra: &str, preview: bool) -> Option<String> {
+        let options = Options {
+            preview,
+            ..Options::default()
+        };
+        check_paths(&config(extra).1, options)
+            .err()
+            .map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn every_configured_path_is_checked_against_the_others_and_serve_s_own() {
+        let unsubscribe =
+            |path: &str| format!("[unsubscribe]\nurl = \"https://n.example.com{path}\"\n");
+        for path in ["/archive", "/archive/", "/archive/feed.xml", "/archive/x/"] {
+            let e = refused(&unsubscribe(path), false).expect(path);
+            assert!(
+                e.contains("[unsubscribe] url has the path") && e.contains("the archive"),
+                "{e}"
+            );
+        }
+        assert!(refused(&unsubscribe("/archives"), false).is_none());
+        assert!(refused(&unsubscribe("/preview/"), false).is_none());
+        assert!(refused(&unsubscribe("/stats/x"), true)
+            .unwrap()
+            .contains("--preview"));
+        let clicks = "[tracking]\nclicks = true\n";
+        assert!(refused(&format!("{}{clicks}", unsubscribe("/c/x")), false).is_some());
+        assert!(refused(&unsubscribe("/c/x"), false).is_none());
+        let both = |u: &str, s: &str| {
+            format!(
+                "{}[subscribe]\nurl = \"https://n.example.com{s}\"\n",
+                unsubscribe(u)
+            )
+        };
+        let e = refused(&both("/join", "/join"), false).unwrap();
+        assert!(
+            e.contains("[subscribe] url has the path /join, which [unsubscribe] url already uses"),
+            "{e}"
+        );
+        let e = refused(&both("/join/confirm", "/join"), false).unwrap();
+        assert!(e.contains("its confirmation link"), "{e}");
+        assert!(refused(&both("/unsubscribe", "/subscribe"), true).is_none());
+    }
+}
+
+#[cfg(test)]
 mod log_tests {
     #[test]
     fn paths_in_the_log_carry_no_address() {
