@@ -238,15 +238,24 @@ pub async fn email(
 /// Server-sent events: the change count now, then again after every
 /// change, for at most [`STREAM_LIFETIME`]; at most [`MAX_STREAMS`] open.
 pub async fn events(State(state): State<Arc<PreviewState>>) -> Response {
-    let Ok(permit) = Arc::clone(&state.streams).try_acquire_owned() else {
-        return (
+    match change_stream(state, STREAM_LIFETIME) {
+        Some(stream) => stream.into_response(),
+        None => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(axum::http::header::RETRY_AFTER, "10")],
             "too many previews are open",
         )
-            .into_response();
-    };
-    let ends = tokio::time::Instant::now() + STREAM_LIFETIME;
+            .into_response(),
+    }
+}
+
+/// The change counts for `lifetime`, or none when [`MAX_STREAMS`] are open.
+fn change_stream(
+    state: Arc<PreviewState>,
+    lifetime: std::time::Duration,
+) -> Option<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
+    let permit = Arc::clone(&state.streams).try_acquire_owned().ok()?;
+    let ends = tokio::time::Instant::now() + lifetime;
     let receiver = state.preview.changes.subscribe();
     let now = state.preview.generation();
     let first =
@@ -267,9 +276,7 @@ pub async fn events(State(state): State<Arc<PreviewState>>) -> Response {
         },
     );
     let stream = futures_util::StreamExt::chain(first, later);
-    Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response()
+    Some(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 fn change(generation: u64) -> Event {
@@ -318,4 +325,46 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
 /// Drafts change under the browser: never let it reuse a copy.
 fn no_store(response: impl IntoResponse) -> Response {
     ([(axum::http::header::CACHE_CONTROL, "no-store")], response).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn event_streams_are_capped_and_each_ends_after_its_lifetime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n[subscribers]\nfile = \"s.toml\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let state = Arc::new(PreviewState {
+                config_path: path.clone(),
+                preview: Preview::watch(&config).unwrap(),
+                streams: Arc::new(tokio::sync::Semaphore::new(2)),
+            });
+            let short = change_stream(Arc::clone(&state), Duration::from_millis(200)).unwrap();
+            let _long = change_stream(Arc::clone(&state), Duration::from_secs(60)).unwrap();
+            assert!(change_stream(Arc::clone(&state), Duration::from_secs(60)).is_none());
+            let body = short.into_response().into_body();
+            let read = axum::body::to_bytes(body, 1 << 20);
+            let bytes = tokio::time::timeout(Duration::from_secs(10), read)
+                .await
+                .expect("the stream did not end after its lifetime")
+                .unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                text.contains("event: change") && text.contains("retry: 1000"),
+                "{text}"
+            );
+            // Its place is free again.
+            assert!(change_stream(Arc::clone(&state), Duration::from_secs(60)).is_some());
+        });
+    }
 }
