@@ -409,3 +409,191 @@ fn slow_and_idle_connections_are_closed() {
         "closed after {waited:?}"
     );
 }
+
+#[test]
+fn a_path_that_clashes_with_another_page_is_refused_at_start() {
+    for (path, extra, what) in [
+        ("/archive/", &[][..], "the archive"),
+        ("/archive/feed.xml", &[][..], "the archive"),
+        ("/preview/", &["--preview"][..], "the preview"),
+    ] {
+        let project = Project::example();
+        project.edit(
+            "config/newsletter.toml",
+            "url        = \"https://news.example.com/unsubscribe\"",
+            &format!("url        = \"https://news.example.com{path}\""),
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let output = project
+            .cmd()
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .args(["serve", "--port", &port.to_string()])
+            .args(extra)
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{path}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{path}: {stderr}");
+        assert!(
+            stderr.contains("newsletter.toml: [unsubscribe] url has the path")
+                && stderr.contains(what)
+                && stderr.contains("help: give it its own path"),
+            "{path}: {stderr}"
+        );
+    }
+    // Without --preview, /preview/ is free for the unsubscribe page.
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "url        = \"https://news.example.com/unsubscribe\"",
+        "url        = \"https://news.example.com/preview/\"",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let response = agent()
+        .post(&format!(
+            "{}/preview/?e=jane.doe%40example.org&t={token}",
+            served.base
+        ))
+        .content_type("application/x-www-form-urlencoded")
+        .send("List-Unsubscribe=One-Click")
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[test]
+fn slow_bodies_and_open_event_streams_cannot_starve_the_one_click_unsubscribe() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    // More than the handlers' turns (256), the event streams (64) and the
+    // connections (512) together.
+    const SLOW: usize = 300;
+    const STREAMS: usize = 300;
+    let project = Project::example();
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let address = served.base.trim_start_matches("http://").to_string();
+    let started = Instant::now();
+    let open = |request: &str| {
+        let mut stream = TcpStream::connect(&address).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        stream
+    };
+    // Full headers, then the body one byte at a time.
+    let mut slow: Vec<TcpStream> = (0..SLOW)
+        .map(|_| {
+            open("POST /unsubscribe HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ne")
+        })
+        .collect();
+    let mut streams: Vec<TcpStream> = (0..STREAMS)
+        .map(|_| open("GET /preview/example/events HTTP/1.1\r\nHost: x\r\n\r\n"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000));
+    for stream in &mut slow {
+        // Evicted ones may be closed already.
+        let _ = stream.write_all(b"=");
+    }
+
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(15)))
+        .build()
+        .into();
+    let asked = Instant::now();
+    let answer = agent
+        .post(&link(&served.base, "jane.doe@example.org", &token))
+        .content_type("application/x-www-form-urlencoded")
+        .send("List-Unsubscribe=One-Click");
+    let waited = asked.elapsed();
+    let status = answer.map(|r| r.status().as_u16());
+    assert_eq!(
+        status.as_ref().ok(),
+        Some(&200),
+        "{status:?} after {waited:?}"
+    );
+    assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
+    assert_eq!(status_of(&project, "jane.doe@example.org"), "Unsubscribed");
+
+    // No more event streams than the cap were opened.
+    let mut opened = 0;
+    for stream in &mut streams {
+        stream
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let mut head = [0u8; 12];
+        if stream.read_exact(&mut head).is_ok() && &head == b"HTTP/1.1 200" {
+            opened += 1;
+        }
+    }
+    assert!(opened <= 64, "{opened} event streams open");
+    // Every slow body is cut off (408) or its connection evicted, within
+    // the body's deadline and a margin.
+    let mut timed_out = 0;
+    for stream in &mut slow {
+        let left = Duration::from_secs(25).saturating_sub(started.elapsed());
+        stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(10))))
+            .unwrap();
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("a slow body was still open after 25 s");
+        if answer.starts_with(b"HTTP/1.1 408") {
+            timed_out += 1;
+        }
+    }
+    assert!(timed_out > 0, "no body was cut off by its deadline");
+}
+
+#[test]
+fn a_fold_that_fails_is_logged_and_tried_again_while_idle() {
+    let project = Project::example();
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let original = project.read("config/subscribers.toml");
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    assert_eq!(
+        one_click(&served.base, "jane.doe@example.org", &token).0,
+        200
+    );
+    // Before the idle fold (2 s): a hand edit leaves the list invalid.
+    project.write(
+        "config/subscribers.toml",
+        format!("{original}\n[[subscriber]]\nemail = \"broken@example.com\"\nstatus = \"nope\"\n"),
+    );
+    let changes = project.path("config/subscribers.toml.changes");
+    let read_log = || std::fs::read_to_string(&log).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !read_log().contains("could not be folded") {
+        assert!(
+            Instant::now() < deadline,
+            "no failed fold in the log:\n{}",
+            read_log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(changes.exists(), "the change log must wait for the fix");
+    // The edit is fixed; no request comes, the fold happens by itself.
+    project.write("config/subscribers.toml", &original);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while changes.exists()
+        || !read_log().contains("list: the change log is folded into the list again")
+    {
+        assert!(Instant::now() < deadline, "not folded:\n{}", read_log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(status_of(&project, "jane.doe@example.org"), "Unsubscribed");
+    assert!(project
+        .read("config/subscribers.toml")
+        .starts_with("# The subscriber list."));
+    drop(served);
+    let text = read_log();
+    for line in text.lines() {
+        assert!(!line.contains('@'), "an address in the log: {line}");
+    }
+}

@@ -658,6 +658,55 @@ fn the_confirmation_mail_reaches_postfix_smtp_sink() {
     assert!(text.contains("/subscribe/confirm?t="), "{text}");
 }
 
+#[test]
+fn tagged_addresses_share_one_mail_and_an_ipv6_slash_64_is_one_client() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let project = project(smtp.port, "per_client_per_hour = 3");
+    let served = Served::start(&project, SECRET, &["--trust-proxy"]);
+    let stamp = stamp(&served.base);
+    std::thread::sleep(Duration::from_millis(2100));
+    let form = format!("{}/subscribe", served.base);
+    let attempt =
+        |email: &str, hop: &str| post(&agent(), &form, &form_body(email, "", &stamp), Some(hop));
+    // One mailbox through tags and capitals, from different clients: one mail.
+    for (n, email) in [
+        "box@example.net",
+        "box+a@example.net",
+        "BOX+b@Example.net",
+        "Box@example.net",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (status, page) = attempt(email, &format!("198.51.100.{n}"));
+        assert_eq!(status, 200, "{email}: {page}");
+    }
+    assert_eq!(smtp.received().len(), 1, "one mail for one mailbox");
+    // Ten addresses of one /64 are one client: the cap of 3 holds.
+    let mut statuses = Vec::new();
+    for n in 0..10 {
+        let (status, _) = attempt(
+            &format!("v6reader{n}@example.net"),
+            &format!("2001:db8:5:6::{:x}", n + 1),
+        );
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..3], [200, 200, 200]);
+    assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Another /64 is another client.
+    assert_eq!(attempt("other64@example.net", "2001:db8:5:7::1").0, 200);
+    assert_eq!(smtp.received().len(), 1 + 3 + 1);
+}
+
+/// A port on 127.0.0.1 where nothing listens: a relay that is down.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A confirmation link for `address`, asked for now.
 fn confirmation_token(address: &str) -> String {
     token::sign(
@@ -666,7 +715,7 @@ fn confirmation_token(address: &str) -> String {
             address: address.into(),
             name: None,
             source: Source::Form,
-            issued: jiff::Timestamp::now(),
+            issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap(),
         },
     )
 }
@@ -722,4 +771,95 @@ fn two_servers_on_one_list_decide_from_each_other_s_changes() {
         letterpress::Status::Active,
         "the first server's acknowledged join was lost"
     );
+}
+
+#[test]
+fn with_the_relay_down_serve_logs_no_address() {
+    let project = project(closed_port(), "");
+    project.edit(
+        "config/newsletter.toml",
+        "max_attempts    = 5",
+        "max_attempts    = 2\nretry_delay_secs = 0.1",
+    );
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let stamp = stamp(&served.base);
+    std::thread::sleep(Duration::from_millis(2100));
+    let form = format!("{}/subscribe", served.base);
+    let (status, page) = post(
+        &agent(),
+        &form,
+        &form_body("Down+Tag@example.net", "", &stamp),
+        None,
+    );
+    assert_eq!(status, 503, "{page}");
+    // A confirmed reader whose welcome cannot go out yet.
+    let token = confirmation_token("welcome.down@example.org");
+    let confirm = format!("{}/subscribe/confirm", served.base);
+    assert_eq!(post(&agent(), &confirm, &format!("t={token}"), None).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("welcome issue not sent yet")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no welcome failure in the log:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(served);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("error: a confirmation mail was not sent"),
+        "{text}"
+    );
+    for line in text.lines() {
+        assert!(!line.contains('@'), "an address in the log: {line}");
+        assert!(!line.contains(&token), "a token in the log: {line}");
+    }
+}
+
+#[test]
+fn a_welcome_pending_at_a_restart_arrives_once_after_it() {
+    let down = closed_port();
+    let project = project(down, "");
+    project.edit(
+        "config/newsletter.toml",
+        "max_attempts    = 5",
+        "max_attempts    = 2\nretry_delay_secs = 0.1",
+    );
+    let log = project.path("serve.log");
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    let token = confirmation_token("late.welcome@example.org");
+    let confirm = format!("{}/subscribe/confirm", served.base);
+    assert_eq!(post(&agent(), &confirm, &format!("t={token}"), None).0, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("welcome issue not sent yet")
+    {
+        assert!(Instant::now() < deadline, "the welcome was not tried");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Stopped while the welcome waits for the relay; started with it up.
+    drop(served);
+    let smtp = smtp::Server::start(smtp::Script::default());
+    project.edit(
+        "config/newsletter.toml",
+        &format!("port         = {down}"),
+        &format!("port         = {}", smtp.port),
+    );
+    let served = Served::start_logged(&project, SECRET, &[], &log);
+    wait_for("the welcome after the restart", || {
+        !mails_to(&smtp, "late.welcome@example.org").is_empty()
+    });
+    let welcome = &mails_to(&smtp, "late.welcome@example.org")[0];
+    assert!(parts(&welcome.data)[0].contains("구독을 환영합니다"));
+    // Another restart sends nothing again; nobody else got a welcome.
+    drop(served);
+    let _served = Served::start_logged(&project, SECRET, &[], &log);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(smtp.received().len(), 1, "one welcome, once");
 }

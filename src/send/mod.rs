@@ -163,7 +163,10 @@ impl ListWatch {
                 }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.
-                Err(e) => eprintln!("warning: cannot read the list again during the send: {e:#}"),
+                Err(e) => eprintln!(
+                    "warning: cannot read the list again during the send: {}",
+                    crate::web::loggable(&format!("{e:#}"))
+                ),
             }
         }
         if log_len(&self.path) > state.log.bytes {

@@ -1,6 +1,11 @@
-//! How often confirmation mails may go out: once per address per ten
+//! How often confirmation mails may go out: once per mailbox per ten
 //! minutes, and a number per client per hour. Both are kept in memory with
 //! a bounded number of entries.
+//!
+//! A mailbox is the address case-folded and without a `+tag` (so
+//! `a+1@example.com` and `A+2@example.com` count as `a@example.com`); a
+//! client is an IPv4 address or an IPv6 /64 (one host usually holds a whole
+//! /64, so counting each /128 would let it multiply its cap).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,6 +39,40 @@ pub struct Limits {
     clients: HashMap<IpAddr, (Instant, u32)>,
 }
 
+/// The mailbox `address` reaches, for the per-address limit: case-folded,
+/// without a `+tag` in its local part.
+pub fn mailbox(address: &str) -> String {
+    let address = address.trim().to_lowercase();
+    match address.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split_once('+').map_or(local, |(base, _)| base);
+            // A local part that is only a tag ("+x@") keeps its whole self.
+            let local = if local.is_empty() {
+                address.rsplit_once('@').map_or("", |(l, _)| l)
+            } else {
+                local
+            };
+            format!("{local}@{domain}")
+        }
+        None => address,
+    }
+}
+
+/// The client a request counts against: an IPv4 address as it is, an IPv6
+/// address by its /64 (an IPv4-mapped one as the IPv4 address).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 impl Limits {
     /// Limits allowing `per_client` mails per client per hour.
     pub fn new(per_client: u32) -> Limits {
@@ -44,8 +83,9 @@ impl Limits {
         }
     }
 
-    /// Counts a request for `identity` from `client` at `now`.
-    pub fn check(&mut self, identity: &str, client: IpAddr, now: Instant) -> Verdict {
+    /// Counts a request for `address` from `client` at `now`.
+    pub fn check(&mut self, address: &str, client: IpAddr, now: Instant) -> Verdict {
+        let (identity, client) = (&mailbox(address), client_key(client));
         self.expire(now);
         let window = self.clients.get(&client).copied();
         let used = match window {
@@ -70,14 +110,14 @@ impl Limits {
             _ => now,
         };
         self.clients.insert(client, (start, used + 1));
-        self.addresses.insert(identity.to_string(), now);
+        self.addresses.insert(identity.clone(), now);
         Verdict::Send
     }
 
-    /// Forgets that `identity` was mailed (the mail could not be sent, so
+    /// Forgets that `address` was mailed (the mail could not be sent, so
     /// the reader may ask again at once).
-    pub fn forget(&mut self, identity: &str) {
-        self.addresses.remove(identity);
+    pub fn forget(&mut self, address: &str) {
+        self.addresses.remove(&mailbox(address));
     }
 
     /// Drops expired entries, when a table has grown.
@@ -115,5 +155,70 @@ mod tests {
         assert_eq!(limits.check("v@example.com", a, next_hour), Verdict::Send);
         limits.forget("v@example.com");
         assert_eq!(limits.check("v@example.com", b, next_hour), Verdict::Send);
+    }
+
+    #[test]
+    fn a_tag_or_a_capital_does_not_make_another_mailbox() {
+        assert_eq!(mailbox("Jane+News@Example.COM"), "jane@example.com");
+        assert_eq!(mailbox("jane+a+b@example.com"), "jane@example.com");
+        assert_eq!(mailbox("+only@example.com"), "+only@example.com");
+        let mut limits = Limits::new(100);
+        let t = Instant::now();
+        let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
+        assert_eq!(limits.check("jane@example.com", ip(1), t), Verdict::Send);
+        for (n, tagged) in [
+            "jane+1@example.com",
+            "JANE+2@example.com",
+            "Jane@Example.com",
+        ]
+        .iter()
+        .enumerate()
+        {
+            assert_eq!(
+                limits.check(tagged, ip(n as u8 + 2), t),
+                Verdict::Quiet,
+                "{tagged}"
+            );
+        }
+        limits.forget("Jane+x@example.com");
+        assert_eq!(limits.check("jane+3@example.com", ip(9), t), Verdict::Send);
+    }
+
+    #[test]
+    fn an_ipv6_client_is_its_slash_64_and_ipv4_stays_per_address() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_key(v6("2001:db8:1:2:aaaa::1")), v6("2001:db8:1:2::"));
+        assert_eq!(client_key(v6("::ffff:192.0.2.7")), v6("192.0.2.7"));
+        assert_eq!(client_key(v6("192.0.2.7")), v6("192.0.2.7"));
+        let mut limits = Limits::new(2);
+        let t = Instant::now();
+        assert_eq!(
+            limits.check("a@example.com", v6("2001:db8::1"), t),
+            Verdict::Send
+        );
+        assert_eq!(
+            limits.check("b@example.com", v6("2001:db8::ffff:2"), t),
+            Verdict::Send
+        );
+        assert_eq!(
+            limits.check("c@example.com", v6("2001:db8::3"), t),
+            Verdict::Refused
+        );
+        assert_eq!(
+            limits.check("c@example.com", v6("2001:db8:0:1::3"), t),
+            Verdict::Send
+        );
+        assert_eq!(
+            limits.check("d@example.com", v6("192.0.2.1"), t),
+            Verdict::Send
+        );
+        assert_eq!(
+            limits.check("e@example.com", v6("192.0.2.1"), t),
+            Verdict::Send
+        );
+        assert_eq!(
+            limits.check("f@example.com", v6("192.0.2.2"), t),
+            Verdict::Send
+        );
     }
 }

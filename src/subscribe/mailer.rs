@@ -49,10 +49,8 @@ async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<R
             None => receiver.recv().await,
         };
         let Some((message, done)) = next else { break };
+        // The form's handler logs a failure (without the address).
         let result = deliver(&relay, &mut open, per_connection, &message).await;
-        if let Err(e) = &result {
-            eprintln!("error: confirmation mail to {} not sent: {e}", message.to);
-        }
         let _ = done.send(result);
     }
     if let Some((connection, _)) = open.take() {

@@ -2,6 +2,11 @@
 //! same planned, journaled send as `letterpress send`, so the issue's
 //! journal in `state_dir` is what makes "once" hold across restarts and
 //! repeated confirmations.
+//!
+//! The queue of welcomes to send lives in memory; what it held is not lost
+//! with it: when `serve` starts, the readers who confirmed through the form
+//! in the last [`CATCH_UP`] and are active are handed to the same journaled
+//! send, which mails only those the welcome's journal has not settled.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -15,6 +20,7 @@ use crate::config::Config;
 use crate::message::{run_date, Factory};
 use crate::project::Project;
 use crate::send::{self, Plan, Relay, Request, Settings};
+use crate::subscribers::{List, Source, Status};
 
 /// After a failed welcome send, the next try waits this long.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -24,6 +30,10 @@ const TRIES: u32 = 5;
 
 /// Readers waiting for a welcome at most; beyond them one is logged and dropped.
 const MAX_WAITING: usize = 100_000;
+
+/// How far back `serve` looks, when it starts, for readers who confirmed
+/// and may still wait for their welcome (the life of a confirmation link).
+pub const CATCH_UP: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// The welcome issue's folder: `[subscribe] welcome`, relative to the
 /// project's `issues/` folder.
@@ -56,6 +66,14 @@ pub fn start(
     std::thread::Builder::new()
         .name("welcome".into())
         .spawn(move || {
+            match waiting(&config, jiff::Timestamp::now()) {
+                Ok(readers) if !readers.is_empty() => welcome(&config, &dir, &secret, &readers),
+                Ok(_) => {}
+                Err(e) => eprintln!(
+                    "warning: cannot look for welcomes still to send: {}",
+                    crate::web::loggable(&format!("{e:#}"))
+                ),
+            }
             while let Ok(first) = receiver.recv() {
                 let mut batch = HashSet::from([first]);
                 batch.extend(receiver.try_iter());
@@ -65,17 +83,36 @@ pub fn start(
     Ok(sender)
 }
 
+/// The readers who may still wait for their welcome at `now`: active,
+/// joined through the form within [`CATCH_UP`]. The journaled send leaves
+/// out those who had it.
+fn waiting(config: &Config, now: jiff::Timestamp) -> Result<HashSet<String>> {
+    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    let since = now - jiff::SignedDuration::try_from(CATCH_UP)?;
+    Ok(list
+        .entries
+        .iter()
+        .filter(|e| e.status() == Status::Active && e.source() == Some(Source::Form.as_str()))
+        .filter(|e| e.joined().is_some_and(|at| at >= since && at <= now))
+        .map(|e| e.key().to_string())
+        .collect())
+}
+
 fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) {
     for attempt in 1..=TRIES {
         match deliver(config, dir, secret, batch) {
             Ok(()) => return,
             Err(e) if attempt < TRIES => {
-                eprintln!("warning: welcome issue not sent yet (try {attempt} of {TRIES}): {e:#}");
+                eprintln!(
+                    "warning: welcome issue not sent yet (try {attempt} of {TRIES}): {}",
+                    crate::web::loggable(&format!("{e:#}"))
+                );
                 std::thread::sleep(RETRY_AFTER);
             }
             Err(e) => eprintln!(
-                "error: welcome issue not sent to {} reader(s): {e:#}\n  help: `letterpress send {}` sends it to readers who have not had it",
+                "error: welcome issue not sent to {} reader(s): {}\n  help: `letterpress send {}` sends it to readers who have not had it (serve also tries again when it starts)",
                 batch.len(),
+                crate::web::loggable(&format!("{e:#}")),
                 dir.display()
             ),
         }
@@ -122,7 +159,10 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
             marked.len()
         ),
         Ok(_) => {}
-        Err(e) => eprintln!("error: the relay's refusals could not be applied to the list: {e:#}"),
+        Err(e) => eprintln!(
+            "error: the relay's refusals could not be applied to the list: {}",
+            crate::web::loggable(&format!("{e:#}"))
+        ),
     }
     match ran.stopped {
         send::Stopped::Finished if summary.deferred.is_empty() => Ok(()),

@@ -61,8 +61,9 @@ pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
             match Issue::load(&entry.path()) {
                 Ok(issue) => issues.push(issue),
                 Err(e) => eprintln!(
-                    "warning: the sent issue {} is left out of the archive: {e:#}",
-                    entry.path().display()
+                    "warning: the sent issue {} is left out of the archive: {}",
+                    entry.path().display(),
+                    super::loggable(&format!("{e:#}"))
                 ),
             }
         }

@@ -77,7 +77,7 @@ pub async fn click(
     };
     let state = app.config.resolve(&app.config.file.sending.state_dir);
     if let Err(e) = tracking::record(&state, &click) {
-        eprintln!("warning: {e:#}");
+        eprintln!("warning: {}", super::loggable(&format!("{e:#}")));
     }
     let location = match axum::http::HeaderValue::from_str(url) {
         Ok(value) => value,

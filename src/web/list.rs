@@ -25,6 +25,15 @@ pub const QUEUE: usize = 4096;
 /// into the list.
 pub const IDLE: Duration = Duration::from_secs(2);
 
+/// After a fold that failed (a full disk, a list edited into an invalid
+/// file), the next try waits this long, then twice as long each time, up
+/// to [`MAX_RETRY`]; the server tries while idle, without waiting for a
+/// request.
+pub const FIRST_RETRY: Duration = Duration::from_secs(2);
+
+/// The longest wait between two tries of a failed fold.
+pub const MAX_RETRY: Duration = Duration::from_secs(300);
+
 /// Past this many changes in the log it is folded even when the server is
 /// busy: a bound on what every command reads after the list.
 pub const MAX_PENDING: usize = 20_000;
@@ -34,16 +43,40 @@ pub const MAX_PENDING: usize = 20_000;
 /// and each request is answered once its change is on disk.
 pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
     let mut live: Option<Live> = None;
+    // After a failure: when to fold next, and the wait it came after.
+    let mut retry: Option<(tokio::time::Instant, Duration)> = None;
     loop {
         let pending = live.as_ref().map_or(0, Live::pending);
-        let first = match pending {
-            0 => receiver.recv().await,
-            _ => match tokio::time::timeout(IDLE, receiver.recv()).await {
+        let fold_at = match retry {
+            Some((at, _)) => Some(at),
+            None if pending > 0 => Some(tokio::time::Instant::now() + IDLE),
+            None => None,
+        };
+        let first = match fold_at {
+            None => receiver.recv().await,
+            Some(at) => match tokio::time::timeout_at(at, receiver.recv()).await {
                 Ok(request) => request,
                 Err(_) => {
-                    live = blocking(live, &list, |live| live.compact().map(drop))
-                        .await
-                        .0;
+                    let (next, outcome) =
+                        blocking(live, &list, |live| live.compact().map(drop)).await;
+                    live = next;
+                    retry = match outcome {
+                        Ok(()) => {
+                            if retry.is_some() {
+                                note("the change log is folded into the list again");
+                            }
+                            None
+                        }
+                        Err(e) => {
+                            let wait = retry.map_or(FIRST_RETRY, |(_, w)| (w * 2).min(MAX_RETRY));
+                            note(&format!(
+                                "the change log could not be folded into the list; trying again in {} s: {}",
+                                wait.as_secs(),
+                                super::loggable(&e)
+                            ));
+                            Some((tokio::time::Instant::now() + wait, wait))
+                        }
+                    };
                     continue;
                 }
             },
@@ -66,11 +99,18 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
         live = next;
         let results = match outcome {
             Ok(results) => results,
-            Err(e) => vec![Err(e); answers.len()],
+            Err(e) => {
+                // The changes logged before stay to be folded: try soon,
+                // not only at the next request.
+                if retry.is_none() {
+                    retry = Some((tokio::time::Instant::now() + FIRST_RETRY, FIRST_RETRY));
+                }
+                vec![Err(e); answers.len()]
+            }
         };
         for (done, result) in answers.into_iter().zip(results) {
             if let Err(e) = &result {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", super::loggable(e));
             }
             let _ = done.send(result);
         }
@@ -100,6 +140,12 @@ async fn blocking<T: Send + 'static>(
         Ok(Ok((_, Err(e)))) | Ok(Err(e)) => (None, Err(format!("{e:#}"))),
         Err(e) => (None, Err(e.to_string())),
     }
+}
+
+/// A line of the list's log.
+fn note(line: &str) {
+    let stamp = crate::time::rfc3339(std::time::SystemTime::now());
+    eprintln!("{stamp} list: {line}");
 }
 
 /// One line per change made; never the address.

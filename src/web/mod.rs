@@ -5,6 +5,7 @@
 
 pub mod archive;
 mod clicks;
+mod conn;
 mod list;
 pub mod preview;
 mod rate;
@@ -98,24 +99,82 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
     }))
 }
 
-/// The form's path and its confirmation path, refused when they would
-/// shadow another route.
-fn subscribe_paths(config: &Config, unsubscribe: &str) -> Result<Option<(String, String)>> {
-    let Some(table) = &config.file.subscribe else {
-        return Ok(None);
-    };
+/// The form's path and its confirmation path.
+fn subscribe_paths(config: &Config) -> Option<(String, String)> {
+    let table = config.file.subscribe.as_ref()?;
     let form = url_path(&table.url);
     let confirm = format!("{}/confirm", form.trim_end_matches('/'));
-    let clashes = form == unsubscribe
-        || confirm == unsubscribe
-        || ["/archive", "/preview"].iter().any(|p| form.starts_with(p));
-    if clashes {
-        anyhow::bail!(
-            "{}: [subscribe] url has the path {form}, which another page of serve already uses\n  help: give the form its own path, such as /subscribe",
-            config.path.display()
-        );
+    Some((form, confirm))
+}
+
+/// The pages `serve` has of its own with these options: a path that is
+/// one of them or lies under one of them belongs to serve.
+fn own_pages(config: &Config, options: Options) -> Vec<(&'static str, &'static str)> {
+    let mut pages = vec![("/archive", "the archive")];
+    if config.file.tracking.clicks {
+        pages.push(("/c", "counted links ([tracking] clicks)"));
     }
-    Ok(Some((form, confirm)))
+    if options.preview {
+        pages.push(("/preview", "the preview (--preview)"));
+        pages.push(("/stats", "the stats pages (--preview)"));
+    }
+    pages
+}
+
+/// Whether `path` is `page` or lies under it (`/archive`, `/archive/`,
+/// `/archive/feed.xml`; not `/archives`).
+fn under(path: &str, page: &str) -> bool {
+    path == page
+        || path
+            .strip_prefix(page)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Checks every path the config gives serve before a route is made: each
+/// must be usable as a route, and none may be another configured path or
+/// one of serve's own pages. The error names the config file and the key.
+fn check_paths(config: &Config, options: Options) -> Result<()> {
+    let mut configured: Vec<(String, &str)> = Vec::new();
+    if let Some(path) = unsubscribe::path(config) {
+        configured.push((path, "[unsubscribe] url"));
+    }
+    if let Some((form, confirm)) = subscribe_paths(config) {
+        configured.push((form, "[subscribe] url"));
+        configured.push((
+            confirm,
+            "[subscribe] url (its confirmation link, <path>/confirm)",
+        ));
+    }
+    let file = config.path.display();
+    for (i, (path, key)) in configured.iter().enumerate() {
+        if path.contains(['{', '}']) || path.chars().any(char::is_control) {
+            bail!(
+                "{file}: {key} has the path {path:?}, which serve cannot route (braces and control characters are not allowed)\n  help: give it a plain path, such as /unsubscribe"
+            );
+        }
+        if let Some((_, what)) = own_pages(config, options)
+            .into_iter()
+            .find(|(page, _)| under(path, page))
+        {
+            bail!(
+                "{file}: {key} has the path {path}, which serve uses for {what}\n  help: give it its own path outside {}, such as /unsubscribe or /subscribe",
+                own_pages(config, options)
+                    .iter()
+                    .map(|(p, _)| format!("{p}/"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if let Some((_, other)) = configured[..i]
+            .iter()
+            .find(|(earlier, _)| earlier.trim_end_matches('/') == path.trim_end_matches('/'))
+        {
+            bail!(
+                "{file}: {key} has the path {path}, which {other} already uses\n  help: give each its own path, such as /unsubscribe and /subscribe"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn start_scheduler(config: &Config) -> Result<()> {
@@ -143,13 +202,13 @@ fn scheduler(config_path: &std::path::Path) {
         match pass {
             Ok((config, events)) => {
                 for event in events.iter().filter(|e| !e.quiet()) {
-                    let line = event.line(&config).replace('\n', " | ");
+                    let line = loggable(&event.line(&config));
                     eprintln!("{stamp} schedule: {line}");
                 }
             }
             Err(e) => eprintln!(
                 "{stamp} schedule: the pass failed: {}",
-                format!("{e:#}").replace('\n', " | ")
+                loggable(&format!("{e:#}"))
             ),
         }
         std::thread::sleep(std::time::Duration::from_secs(30));
@@ -158,6 +217,7 @@ fn scheduler(config_path: &std::path::Path) {
 
 /// Serves until the process is stopped.
 pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
+    check_paths(&config, options)?;
     let preview = options.preview;
     let path = unsubscribe::path(&config);
     // Tokens are only checked by the unsubscribe endpoint and the form: a
@@ -173,7 +233,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             reader::secret_env_name(&config)
         ),
     };
-    let subscribe_paths = subscribe_paths(&config, path.as_deref().unwrap_or(""))?;
+    let subscribe_paths = subscribe_paths(&config);
     let joining = joining(&config, &secret, options)?;
     if options.schedule {
         start_scheduler(&config)?;
@@ -228,8 +288,11 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             .layer(axum::middleware::from_fn(move |request, next| {
                 rate::limit_rate(bucket.clone(), request, next)
             }))
-            .layer(axum::extract::DefaultBodyLimit::max(16 * 1024))
+            .layer(axum::extract::DefaultBodyLimit::max(conn::MAX_BODY))
             .layer(tower::limit::ConcurrencyLimitLayer::new(256))
+            // Outside the handlers' turns: a body that trickles in holds
+            // no turn, and is cut off after conn::BODY_TIMEOUT.
+            .layer(axum::middleware::from_fn(conn::read_body))
             .layer(axum::middleware::from_fn(log_request));
         let listener = tokio::net::TcpListener::bind(bind)
             .await
@@ -245,7 +308,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             "Serving on http://{bind}: {unsubscribe}{form} and /archive/{}",
             if preview { " and /preview/" } else { "" }
         );
-        serve_bounded(listener, router).await;
+        conn::serve_bounded(listener, router).await;
         Ok(())
     })
 }
@@ -290,44 +353,37 @@ fn loggable_path(path: &str) -> String {
     path.chars().take(200).collect()
 }
 
-/// Connections open at once; a client beyond them waits to be accepted.
-const MAX_CONNECTIONS: usize = 512;
-
-/// How long a client may take to send a request's headers, and how long an
-/// idle kept-alive connection stays open: slow or silent sockets are closed.
-const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Accepts connections, at most [`MAX_CONNECTIONS`] at once, each with a
-/// timeout for its request headers (which also closes idle connections).
-async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
-    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let permit = permits
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors and the like: wait, then go on.
-                eprintln!("warning: cannot accept a connection: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+/// `text` fit for serve's log, which never holds a reader's address or a
+/// token: every word with an `@` (or `%40`) in it becomes `…`, a URL's
+/// query (where tokens travel) becomes `?…`, control characters become `?`
+/// and line breaks ` | `, so one event stays one line. Every line serve
+/// logs that carries text from elsewhere (an error, a relay's reply, a
+/// file's line) goes through it.
+pub(crate) fn loggable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.lines().enumerate() {
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        let mut first = true;
+        for word in line.split(' ') {
+            if !first {
+                out.push(' ');
+            }
+            first = false;
+            let lower = word.to_ascii_lowercase();
+            if word.contains('@') || lower.contains("%40") {
+                out.push('…');
                 continue;
             }
-        };
-        let service = hyper_util::service::TowerToHyperService::new(
-            router.clone().layer(axum::Extension(subscribe::Peer(peer))),
-        );
-        tokio::spawn(async move {
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            drop(permit);
-        });
+            let word = match word.find('?') {
+                Some(at) if word[at..].contains('=') => format!("{}?…", &word[..at]),
+                _ => word.to_string(),
+            };
+            out.extend(word.chars().map(|c| if c.is_control() { '?' } else { c }));
+        }
     }
+    out
 }
 
 fn preview_router(config: &Config) -> Result<Router> {
@@ -335,6 +391,7 @@ fn preview_router(config: &Config) -> Result<Router> {
     let state = Arc::new(preview::PreviewState {
         config_path: config.path.clone(),
         preview: preview::Preview::watch(config)?,
+        streams: Arc::new(tokio::sync::Semaphore::new(preview::MAX_STREAMS)),
     });
     Ok(Router::new()
         .route("/preview/", get(preview::index))
@@ -376,8 +433,66 @@ fn page_in(status: StatusCode, lang: &str, title: &str, body: Markup) -> Respons
 }
 
 fn server_error(e: anyhow::Error) -> Response {
-    eprintln!("error: {e:#}");
+    eprintln!("error: {}", loggable(&format!("{e:#}")));
     error_page()
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    fn config(extra: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = format!("[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\nbase_url = \"https://n.example.com\"\n[subscribers]\nfile = \"s.toml\"\n{extra}");
+        std::fs::write(&path, text).unwrap();
+        (dir, Config::load(&path).unwrap())
+    }
+
+    fn refused(extra: &str, preview: bool) -> Option<String> {
+        let options = Options {
+            preview,
+            ..Options::default()
+        };
+        check_paths(&config(extra).1, options)
+            .err()
+            .map(|e| format!("{e:#}"))
+    }
+
+    #[test]
+    fn every_configured_path_is_checked_against_the_others_and_serve_s_own() {
+        let unsubscribe =
+            |path: &str| format!("[unsubscribe]\nurl = \"https://n.example.com{path}\"\n");
+        for path in ["/archive", "/archive/", "/archive/feed.xml", "/archive/x/"] {
+            let e = refused(&unsubscribe(path), false).expect(path);
+            assert!(
+                e.contains("[unsubscribe] url has the path") && e.contains("the archive"),
+                "{e}"
+            );
+        }
+        assert!(refused(&unsubscribe("/archives"), false).is_none());
+        assert!(refused(&unsubscribe("/preview/"), false).is_none());
+        assert!(refused(&unsubscribe("/stats/x"), true)
+            .unwrap()
+            .contains("--preview"));
+        let clicks = "[tracking]\nclicks = true\n";
+        assert!(refused(&format!("{}{clicks}", unsubscribe("/c/x")), false).is_some());
+        assert!(refused(&unsubscribe("/c/x"), false).is_none());
+        let both = |u: &str, s: &str| {
+            format!(
+                "{}[subscribe]\nurl = \"https://n.example.com{s}\"\n",
+                unsubscribe(u)
+            )
+        };
+        let e = refused(&both("/join", "/join"), false).unwrap();
+        assert!(
+            e.contains("[subscribe] url has the path /join, which [unsubscribe] url already uses"),
+            "{e}"
+        );
+        let e = refused(&both("/join/confirm", "/join"), false).unwrap();
+        assert!(e.contains("its confirmation link"), "{e}");
+        assert!(refused(&both("/unsubscribe", "/subscribe"), true).is_none());
+    }
 }
 
 #[cfg(test)]
@@ -388,5 +503,28 @@ mod log_tests {
         assert_eq!(super::loggable_path("/x/a@example.com/y"), "/x/…/y");
         assert_eq!(super::loggable_path("/a%40example.com"), "/…");
         assert_eq!(super::loggable_path("/a\u{1b}b"), "/a?b");
+    }
+
+    #[test]
+    fn log_lines_carry_no_address_or_token() {
+        let relay = "cannot send to <jane+x@example.com>: 550 5.1.1 jane+x@example.com: no such user\nsecond line";
+        assert_eq!(
+            super::loggable(relay),
+            "cannot send to … 550 5.1.1 … no such user | second line"
+        );
+        assert_eq!(
+            super::loggable(
+                "GET https://n.example.com/unsubscribe?e=a%40example.org&t=0a1b2c failed"
+            ),
+            "GET … failed"
+        );
+        assert_eq!(
+            super::loggable("link https://n.example.com/subscribe/confirm?t=AbC_d-1 x\u{7}"),
+            "link https://n.example.com/subscribe/confirm?… x?"
+        );
+        assert_eq!(
+            super::loggable("list.toml:3: bad value"),
+            "list.toml:3: bad value"
+        );
     }
 }

@@ -79,7 +79,20 @@ pub struct PreviewState {
     pub config_path: PathBuf,
     /// The watcher.
     pub preview: Preview,
+    /// The event streams that may be open at once ([`MAX_STREAMS`]).
+    pub streams: Arc<tokio::sync::Semaphore>,
 }
+
+/// Event streams open at once; beyond them `/events` answers 503.
+pub const MAX_STREAMS: usize = 64;
+
+/// How long one event stream stays open; then it ends and the browser
+/// opens it again (after [`RECONNECT`]), and the page reloads if a change
+/// happened in between (the first event is the change count).
+pub const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What the browser waits before it opens an ended stream again.
+const RECONNECT: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[derive(Deserialize)]
 pub struct As {
@@ -222,26 +235,48 @@ pub async fn email(
     }
 }
 
-/// Server-sent events: the change count now, then again after every change.
-pub async fn events(
-    State(state): State<Arc<PreviewState>>,
-) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+/// Server-sent events: the change count now, then again after every
+/// change, for at most [`STREAM_LIFETIME`]; at most [`MAX_STREAMS`] open.
+pub async fn events(State(state): State<Arc<PreviewState>>) -> Response {
+    match change_stream(state, STREAM_LIFETIME) {
+        Some(stream) => stream.into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::RETRY_AFTER, "10")],
+            "too many previews are open",
+        )
+            .into_response(),
+    }
+}
+
+/// The change counts for `lifetime`, or none when [`MAX_STREAMS`] are open.
+fn change_stream(
+    state: Arc<PreviewState>,
+    lifetime: std::time::Duration,
+) -> Option<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
+    let permit = Arc::clone(&state.streams).try_acquire_owned().ok()?;
+    let ends = tokio::time::Instant::now() + lifetime;
     let receiver = state.preview.changes.subscribe();
     let now = state.preview.generation();
-    let first = futures_util::stream::once(async move { Ok(change(now)) });
-    let later =
-        futures_util::stream::unfold((receiver, state), |(mut receiver, state)| async move {
-            match receiver.recv().await {
-                Ok(n) => Some((Ok(change(n)), (receiver, state))),
-                Err(broadcast::error::RecvError::Lagged(_)) => {
-                    let n = state.preview.generation();
-                    Some((Ok(change(n)), (receiver, state)))
-                }
-                Err(broadcast::error::RecvError::Closed) => None,
-            }
-        });
+    let first =
+        futures_util::stream::once(
+            async move { Ok::<_, Infallible>(change(now).retry(RECONNECT)) },
+        );
+    // The permit goes with the stream: dropped when it ends or the
+    // connection closes.
+    let later = futures_util::stream::unfold(
+        (receiver, state, permit),
+        move |(mut receiver, state, permit)| async move {
+            let n = match tokio::time::timeout_at(ends, receiver.recv()).await {
+                Ok(Ok(n)) => n,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => state.preview.generation(),
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => return None,
+            };
+            Some((Ok(change(n)), (receiver, state, permit)))
+        },
+    );
     let stream = futures_util::StreamExt::chain(first, later);
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Some(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 fn change(generation: u64) -> Event {
@@ -290,4 +325,46 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
 /// Drafts change under the browser: never let it reuse a copy.
 fn no_store(response: impl IntoResponse) -> Response {
     ([(axum::http::header::CACHE_CONTROL, "no-store")], response).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn event_streams_are_capped_and_each_ends_after_its_lifetime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n[subscribers]\nfile = \"s.toml\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = Config::load(&path).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let state = Arc::new(PreviewState {
+                config_path: path.clone(),
+                preview: Preview::watch(&config).unwrap(),
+                streams: Arc::new(tokio::sync::Semaphore::new(2)),
+            });
+            let short = change_stream(Arc::clone(&state), Duration::from_millis(200)).unwrap();
+            let _long = change_stream(Arc::clone(&state), Duration::from_secs(60)).unwrap();
+            assert!(change_stream(Arc::clone(&state), Duration::from_secs(60)).is_none());
+            let body = short.into_response().into_body();
+            let read = axum::body::to_bytes(body, 1 << 20);
+            let bytes = tokio::time::timeout(Duration::from_secs(10), read)
+                .await
+                .expect("the stream did not end after its lifetime")
+                .unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                text.contains("event: change") && text.contains("retry: 1000"),
+                "{text}"
+            );
+            // Its place is free again.
+            assert!(change_stream(Arc::clone(&state), Duration::from_secs(60)).is_some());
+        });
+    }
 }

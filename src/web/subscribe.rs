@@ -226,7 +226,10 @@ pub async fn form_post(
     match delivered {
         Ok(()) => sent(),
         Err(e) => {
-            eprintln!("error: no confirmation mail for {address}: {e}");
+            eprintln!(
+                "error: a confirmation mail was not sent: {}",
+                super::loggable(&e)
+            );
             j.limits.lock().expect("limits").forget(&key);
             message(
                 &app,
@@ -321,10 +324,7 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
     }
     if let Some(welcome) = &j.welcome {
         if welcome.try_send(identity(&confirmation.address)).is_err() {
-            eprintln!(
-                "error: the welcome queue is full; {} gets no welcome issue",
-                confirmation.address
-            );
+            eprintln!("error: the welcome queue is full; a confirmed reader gets no welcome issue");
         }
     }
     let body = fill(

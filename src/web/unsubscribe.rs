@@ -105,7 +105,7 @@ fn record_unsubscribe(app: &App, issue: &str) {
     }
     let state = app.config.resolve(&app.config.file.sending.state_dir);
     if let Err(e) = crate::tracking::record_unsubscribe(&state, issue) {
-        eprintln!("warning: {e:#}");
+        eprintln!("warning: {}", super::loggable(&format!("{e:#}")));
     }
 }
 

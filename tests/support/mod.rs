@@ -157,6 +157,26 @@ pub struct Served {
 impl Served {
     /// Starts `letterpress serve EXTRA…` in the project.
     pub fn start(project: &Project, secret: &str, extra: &[&str]) -> Served {
+        Served::start_to(project, secret, extra, std::process::Stdio::inherit())
+    }
+
+    /// Starts `letterpress serve EXTRA…` with its log (stderr) appended to
+    /// the file `log`.
+    pub fn start_logged(project: &Project, secret: &str, extra: &[&str], log: &Path) -> Served {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        Served::start_to(project, secret, extra, file.into())
+    }
+
+    fn start_to(
+        project: &Project,
+        secret: &str,
+        extra: &[&str],
+        stderr: std::process::Stdio,
+    ) -> Served {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -168,6 +188,7 @@ impl Served {
             .args(["serve", "--port", &port.to_string()])
             .args(extra)
             .stdout(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
