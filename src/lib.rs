@@ -17,6 +17,7 @@ mod init;
 mod issue;
 mod message;
 pub mod project;
+mod redact;
 pub mod schedule;
 pub mod send;
 pub mod stats;

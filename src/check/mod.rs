@@ -13,7 +13,6 @@ use serde::Serialize;
 
 pub use content::link_targets;
 pub use links::check_links;
-pub use text::forbidden as forbidden_in_text;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -9,10 +9,7 @@ use std::path::Path;
 
 use super::{Level, Report};
 
-/// Whether `c` may not appear in text letterpress publishes.
-pub fn forbidden(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
-}
+pub use crate::compose::forbidden_in_text as forbidden;
 
 /// Checks `source`, the text of `path`, for forbidden characters: as they
 /// are anywhere, and as escapes in the TOML strings of `source[toml]`

@@ -294,7 +294,7 @@ pub fn escape_attr(value: &str) -> String {
 pub fn escape_xml(value: &str) -> String {
     let kept: String = value
         .chars()
-        .filter(|c| !crate::check::forbidden_in_text(*c))
+        .filter(|c| !super::forbidden_in_text(*c))
         .collect();
     escape_attr(&kept)
 }

@@ -246,3 +246,10 @@ fn inline_css(document: &str, rules: &str) -> Result<String> {
         .inline(document)
         .map_err(|e| anyhow::anyhow!("the theme's CSS could not be inlined: {e}"))
 }
+
+/// Whether `c` may not appear in text letterpress publishes (a page, a
+/// header, the feed): control characters other than tab and line breaks,
+/// and the noncharacters XML refuses.
+pub fn forbidden_in_text(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+}

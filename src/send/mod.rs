@@ -165,7 +165,7 @@ impl ListWatch {
                 // so this is a hand edit in progress.
                 Err(e) => eprintln!(
                     "warning: cannot read the list again during the send: {}",
-                    crate::web::loggable(&format!("{e:#}"))
+                    crate::redact::loggable(&format!("{e:#}"))
                 ),
             }
         }

@@ -71,7 +71,7 @@ pub fn start(
                 Ok(_) => {}
                 Err(e) => eprintln!(
                     "warning: cannot look for welcomes still to send: {}",
-                    crate::web::loggable(&format!("{e:#}"))
+                    crate::redact::loggable(&format!("{e:#}"))
                 ),
             }
             while let Ok(first) = receiver.recv() {
@@ -105,14 +105,14 @@ fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
             Err(e) if attempt < TRIES => {
                 eprintln!(
                     "warning: welcome issue not sent yet (try {attempt} of {TRIES}): {}",
-                    crate::web::loggable(&format!("{e:#}"))
+                    crate::redact::loggable(&format!("{e:#}"))
                 );
                 std::thread::sleep(RETRY_AFTER);
             }
             Err(e) => eprintln!(
                 "error: welcome issue not sent to {} reader(s): {}\n  help: `letterpress send {}` sends it to readers who have not had it (serve also tries again when it starts)",
                 batch.len(),
-                crate::web::loggable(&format!("{e:#}")),
+                crate::redact::loggable(&format!("{e:#}")),
                 dir.display()
             ),
         }
@@ -161,7 +161,7 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         Ok(_) => {}
         Err(e) => eprintln!(
             "error: the relay's refusals could not be applied to the list: {}",
-            crate::web::loggable(&format!("{e:#}"))
+            crate::redact::loggable(&format!("{e:#}"))
         ),
     }
     match ran.stopped {
