@@ -501,3 +501,252 @@ fn the_stats_page_renders_its_charts_and_only_with_preview() {
         browser.screenshot(&project.path(&format!("shots/stats-{width}.png")));
     }
 }
+
+const FIREFOX: &str = "/usr/bin/firefox-esr";
+const XVFB_RUN: &str = "/usr/bin/xvfb-run";
+const GI_PYTHON: &str = "/usr/bin/python3";
+
+/// A section of text that cannot break at spaces: a long URL as its own
+/// link text, an autolink, long inline code, a long identifier and long
+/// Korean words, which must stay whole.
+const UNBREAKABLE: &str = "+++\ntitle = \"긴 주소와 식별자\"\n+++\n\
+[https://example.com/articles/2026/12/a-very-long-address-that-is-its-own-link-text?utm_source=letterpress&utm_medium=email](https://example.com/articles/2026/12/a-very-long-address-that-is-its-own-link-text?utm_source=letterpress&utm_medium=email)\n\n\
+<https://example.org/essays/remember-why-a-long-address-that-must-never-be-broken-across-lines>\n\n\
+`letterpress::compose::html::a_very_long_function_name_without_any_space()` 와 \
+SHA256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 를 보세요.\n\n\
+스타트업생태계활성화지원사업 설명회에 참석하셨던 분들께 드리는 안내 말씀입니다.\n";
+
+/// Every page a reader may open, both themes, light and dark: the email
+/// and the web version of the example with [`UNBREAKABLE`] added, built
+/// into `dir`. Dark is the same page with its `prefers-color-scheme: dark`
+/// rules applied unconditionally, so every engine renders them.
+fn pages_to_render(dir: &Path) -> Vec<std::path::PathBuf> {
+    let project = Project::example();
+    project.write("issues/example/07-unbreakable.md", UNBREAKABLE);
+    let mut pages = Vec::new();
+    for theme in ["default", "letter"] {
+        project.edit(
+            "config/newsletter.toml",
+            "theme          = \"default\"",
+            &format!("theme          = \"{theme}\""),
+        );
+        let out = format!("out-{theme}");
+        project
+            .cmd()
+            .args(["build", "issues/example", "--out", &out])
+            .assert()
+            .success();
+        project.edit(
+            "config/newsletter.toml",
+            &format!("theme          = \"{theme}\""),
+            "theme          = \"default\"",
+        );
+        for page in ["email", "web"] {
+            let html = project.read(&format!("{out}/{page}.html"));
+            assert!(
+                html.contains("prefers-color-scheme: dark"),
+                "{theme} {page}"
+            );
+            let dark = html.replace("@media (prefers-color-scheme: dark)", "@media all");
+            for (mode, text) in [("light", &html), ("dark", &dark)] {
+                let path = dir.join(format!("{theme}-{page}-{mode}.html"));
+                std::fs::write(&path, text).unwrap();
+                pages.push(path);
+            }
+        }
+    }
+    pages
+}
+
+/// (page, scroll width, viewport width) of each page in Chromium.
+fn widths_in_chromium(pages: &[std::path::PathBuf], width: u32) -> Vec<(String, f64, f64)> {
+    let driver = Driver::start();
+    let profile = tempfile::tempdir().unwrap();
+    let session = driver.session(width, profile.path());
+    pages
+        .iter()
+        .map(|page| {
+            session.open(&format!("file://{}", page.display()));
+            let m =
+                session.eval("return [document.documentElement.scrollWidth, window.innerWidth];");
+            (
+                page.display().to_string(),
+                m[0].as_f64().unwrap(),
+                m[1].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The same in WebKitGTK, through `tests/support/webkit_width.py`.
+fn widths_in_webkit(
+    pages: &[std::path::PathBuf],
+    width: u32,
+    shots: &Path,
+) -> Vec<(String, f64, f64)> {
+    std::fs::create_dir_all(shots).unwrap();
+    let output = Command::new(XVFB_RUN)
+        .arg("-a")
+        .arg(GI_PYTHON)
+        .arg(support::repo().join("tests/support/webkit_width.py"))
+        .arg(width.to_string())
+        .arg("--png")
+        .arg(shots)
+        .args(pages)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "WebKitGTK: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let widths: Vec<_> = stdout
+        .lines()
+        .map(|line| {
+            let mut fields = line.split('\t');
+            let page = fields.next().unwrap().to_string();
+            let scroll = fields.next().unwrap().parse().unwrap();
+            let inner = fields.next().unwrap().parse().unwrap();
+            (page, scroll, inner)
+        })
+        .collect();
+    assert_eq!(widths.len(), pages.len(), "{stdout}");
+    widths
+}
+
+/// The same in Firefox ESR (Gecko, the engine of Thunderbird): each page
+/// is served from a loopback listener with a line of script added that,
+/// once the page has loaded, reports its widths back with a synchronous
+/// request, while `firefox --headless --screenshot` renders it.
+fn widths_in_firefox(
+    pages: &[std::path::PathBuf],
+    width: u32,
+    shots: &Path,
+) -> Vec<(String, f64, f64)> {
+    use std::io::{BufRead, BufReader, Write};
+    std::fs::create_dir_all(shots).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (report, reports) = std::sync::mpsc::channel::<(String, f64, f64)>();
+    let files: Vec<std::path::PathBuf> = pages.to_vec();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let target = request.split(' ').nth(1).unwrap_or("/").to_string();
+            if let Some(query) = target.strip_prefix("/widths?") {
+                let field = |key: &str| {
+                    query
+                        .split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+                        .unwrap_or("")
+                        .to_string()
+                };
+                let n: usize = field("page").parse().unwrap_or(usize::MAX);
+                let page = files
+                    .get(n)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                let _ = report.send((
+                    page,
+                    field("scroll").parse().unwrap_or(f64::MAX),
+                    field("inner").parse().unwrap_or(0.0),
+                ));
+                let _ = stream.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                continue;
+            }
+            let n: usize = target.trim_start_matches('/').parse().unwrap_or(usize::MAX);
+            let Some(path) = files.get(n) else {
+                let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+                continue;
+            };
+            let script = format!(
+                "<script>addEventListener('load', function () {{ var r = new XMLHttpRequest(); r.open('GET', '/widths?page={n}&scroll=' + document.documentElement.scrollWidth + '&inner=' + window.innerWidth, false); r.send(); }});</script></body>"
+            );
+            let html = std::fs::read_to_string(path)
+                .unwrap()
+                .replace("</body>", &script);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                html.len()
+            );
+        }
+    });
+    let mut widths = Vec::new();
+    for (n, page) in pages.iter().enumerate() {
+        let profile = tempfile::tempdir().unwrap();
+        let name = page.file_stem().unwrap().to_string_lossy();
+        let status = Command::new(FIREFOX)
+            .args(["--headless", "--no-remote", "--profile"])
+            .arg(profile.path())
+            .arg(format!("--window-size={width},900"))
+            .arg("--screenshot")
+            .arg(shots.join(format!("firefox-{width}-{name}.png")))
+            .arg(format!("http://127.0.0.1:{port}/{n}"))
+            .env("HOME", profile.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "firefox failed on {}", page.display());
+        widths.push(
+            reports
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("Firefox reported no widths for {}", page.display())),
+        );
+    }
+    widths
+}
+
+#[test]
+fn no_page_is_wider_than_the_screen_in_chromium_webkit_and_gecko() {
+    let needs = [
+        (
+            CHROMEDRIVER,
+            "apt-get install -y chromium chromium-driver fonts-nanum",
+        ),
+        (CHROMIUM, "apt-get install -y chromium"),
+        (FIREFOX, "apt-get install -y firefox-esr"),
+        (XVFB_RUN, "apt-get install -y xvfb xauth"),
+        (
+            "/usr/lib/x86_64-linux-gnu/girepository-1.0/WebKit2-4.1.typelib",
+            "apt-get install -y gir1.2-webkit2-4.1 python3-gi python3-gi-cairo",
+        ),
+    ];
+    if !needs.iter().all(|(program, why)| require(program, why)) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pages = pages_to_render(dir.path());
+    let shots = support::repo().join("target/screenshots/engines");
+    let mut wider = Vec::new();
+    for width in [375, 800] {
+        for (engine, widths) in [
+            ("Chromium", widths_in_chromium(&pages, width)),
+            ("WebKitGTK", widths_in_webkit(&pages, width, &shots)),
+            ("Firefox", widths_in_firefox(&pages, width, &shots)),
+        ] {
+            assert_eq!(widths.len(), pages.len());
+            for (page, scroll, inner) in widths {
+                // A phone's browser zooms out to a wider page: its viewport
+                // then grows with the page.
+                if scroll.max(inner) > f64::from(width) {
+                    wider.push(format!(
+                        "{engine} at {width} px: {page} is {scroll} px wide (viewport {inner} px)"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        wider.is_empty(),
+        "wider than the screen:\n{}",
+        wider.join("\n")
+    );
+}

@@ -251,8 +251,8 @@ impl Layout<'_> {
         html! {
             @for inline in inlines {
                 @match inline {
-                    Inline::Text(text) => (text),
-                    Inline::Code(code) => code { (code) },
+                    Inline::Text(text) => (breakable(text)),
+                    Inline::Code(code) => code { (breakable(code)) },
                     Inline::Emph(c) => em { (self.inlines(c)) },
                     Inline::Strong(c) => strong { (self.inlines(c)) },
                     Inline::Strike(c) => del { (self.inlines(c)) },
@@ -265,6 +265,64 @@ impl Layout<'_> {
             }
         }
     }
+}
+
+/// Runs longer than this many characters without a space (a URL, an
+/// identifier) get break opportunities.
+const LONG_RUN: usize = 20;
+
+/// `text`, HTML-escaped, with `<wbr>` break opportunities in long runs of
+/// characters that are not CJK: after `/ - . ? & = _ # :` and at least
+/// every [`LONG_RUN`] characters. Apple Mail's WebKit and Thunderbird's
+/// Gecko do not break such a run under `word-break: keep-all` even with
+/// `overflow-wrap`, so a long URL would make the page wider than a phone.
+/// Hangul, kana and ideographs never get one: Korean words stay whole.
+/// Merge-tag markers are copied whole.
+pub fn breakable(text: &str) -> PreEscaped<String> {
+    let mut out = String::with_capacity(text.len() + 16);
+    for token in text.split_inclusive(char::is_whitespace) {
+        if token.chars().count() <= LONG_RUN {
+            escape_into(token, &mut out);
+            continue;
+        }
+        let mut run = 0;
+        let mut in_marker = false;
+        let mut chars = token.chars().peekable();
+        while let Some(c) = chars.next() {
+            let mut one = [0u8; 4];
+            escape_into(c.encode_utf8(&mut one), &mut out);
+            match c {
+                crate::issue::tags::OPEN => in_marker = true,
+                crate::issue::tags::CLOSE => in_marker = false,
+                _ => {}
+            }
+            if in_marker || c.is_whitespace() || is_cjk(c) {
+                run = 0;
+                continue;
+            }
+            run += 1;
+            let is_break =
+                |c: char| matches!(c, '/' | '-' | '.' | '?' | '&' | '=' | '_' | '#' | ':');
+            // After the last of a group (`://`), before a plain character.
+            let next_plain = chars.peek().is_some_and(|&n| {
+                !n.is_whitespace() && !is_cjk(n) && n != crate::issue::tags::OPEN && !is_break(n)
+            });
+            if next_plain && (is_break(c) || run >= LONG_RUN) {
+                out.push_str("<wbr>");
+                run = 0;
+            }
+        }
+    }
+    PreEscaped(out)
+}
+
+/// Hangul, kana, CJK ideographs and their punctuation: text that
+/// `keep-all` (Korean) or the script itself (Chinese, Japanese) breaks.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x1100..=0x11FF | 0x2E80..=0x2FDF | 0x3000..=0x30FF | 0x3130..=0x318F
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF
+        | 0xF900..=0xFAFF | 0xFF00..=0xFFEF | 0x20000..=0x3FFFF)
 }
 
 /// The id of section `index`, the target of its table-of-contents entry.
@@ -310,5 +368,44 @@ pub fn escape_into(value: &str, out: &mut String) {
             '\'' => out.push_str("&#39;"),
             c => out.push(c),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_get_break_opportunities_and_korean_words_stay_whole() {
+        let url = "https://example.com/articles/2026/a-long-address?x=1&y=2";
+        let out = breakable(url).0;
+        assert_eq!(out.replace("<wbr>", ""), escape_attr(url));
+        assert!(
+            out.contains("articles/<wbr>") && out.contains("&amp;<wbr>y"),
+            "{out}"
+        );
+        assert!(!out.ends_with("<wbr>"));
+        // No opportunity for 40 characters: one every 20.
+        let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b";
+        assert_eq!(breakable(hash).0.matches("<wbr>").count(), 1);
+        // Korean words, however long, and short words are left as they are.
+        let korean = "스타트업생태계활성화지원사업설명회에참석하셨던분들께 드리는 안내";
+        assert_eq!(breakable(korean).0, korean);
+        assert_eq!(breakable("a/b c").0, "a/b c");
+        // A merge tag's marker is copied whole.
+        let tagged = format!(
+            "https://example.com/very/long/path?email={}email{}&x=1",
+            crate::issue::tags::OPEN,
+            crate::issue::tags::CLOSE
+        );
+        let out = breakable(&tagged).0;
+        assert!(
+            out.contains(&format!(
+                "{}email{}",
+                crate::issue::tags::OPEN,
+                crate::issue::tags::CLOSE
+            )),
+            "{out}"
+        );
     }
 }
