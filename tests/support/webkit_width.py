@@ -41,7 +41,7 @@ def fail(why):
 
 def saved(view, result, path):
     surface = view.get_snapshot_finish(result)
-    name = os.path.basename(os.path.dirname(path)) + "-" + os.path.basename(path)
+    name = os.path.splitext(os.path.basename(path))[0]
     surface.write_to_png(os.path.join(png_dir, f"webkit-{width}-{name}.png"))
     next_file()
 
