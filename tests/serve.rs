@@ -440,9 +440,9 @@ fn a_path_that_clashes_with_another_page_is_refused_at_start() {
         assert_eq!(output.status.code(), Some(1), "{path}: {stderr}");
         assert!(!stderr.contains("panicked"), "{path}: {stderr}");
         assert!(
-            stderr.contains("newsletter.toml: [unsubscribe] url has the path")
+            stderr.contains("newsletter.toml:21:14: error: [unsubscribe] url has the path")
                 && stderr.contains(what)
-                && stderr.contains("help: give it its own path"),
+                && stderr.contains("help: give it a path of its own outside"),
             "{path}: {stderr}"
         );
     }

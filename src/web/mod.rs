@@ -134,44 +134,62 @@ fn under(path: &str, page: &str) -> bool {
 /// must be usable as a route, and none may be another configured path or
 /// one of serve's own pages. The error names the config file and the key.
 fn check_paths(config: &Config, options: Options) -> Result<()> {
-    let mut configured: Vec<(String, &str)> = Vec::new();
+    let mut configured: Vec<(String, &str, &[&str])> = Vec::new();
     if let Some(path) = unsubscribe::path(config) {
-        configured.push((path, "[unsubscribe] url"));
+        configured.push((path, "[unsubscribe] url", &["unsubscribe", "url"]));
     }
     if let Some((form, confirm)) = subscribe_paths(config) {
-        configured.push((form, "[subscribe] url"));
+        configured.push((form, "[subscribe] url", &["subscribe", "url"]));
         configured.push((
             confirm,
             "[subscribe] url (its confirmation link, <path>/confirm)",
+            &["subscribe", "url"],
         ));
     }
-    let file = config.path.display();
-    for (i, (path, key)) in configured.iter().enumerate() {
+    // The error names the key's line in the file it came from.
+    let source = crate::error::read_input(&config.path).unwrap_or_default();
+    let refuse = |key: &[&str], message: String, help: &str| -> anyhow::Error {
+        crate::error::Located::at(
+            &config.path,
+            &source,
+            crate::error::key_offset(&source, key),
+            message,
+        )
+        .help(help)
+        .into()
+    };
+    for (i, (path, key, at)) in configured.iter().enumerate() {
         if path.contains(['{', '}']) || path.chars().any(char::is_control) {
-            bail!(
-                "{file}: {key} has the path {path:?}, which serve cannot route (braces and control characters are not allowed)\n  help: give it a plain path, such as /unsubscribe"
-            );
+            return Err(refuse(
+                at,
+                format!("{key} has the path {path:?}, which serve cannot route (braces and control characters are not allowed)"),
+                "give it a plain path, such as /unsubscribe",
+            ));
         }
         if let Some((_, what)) = own_pages(config, options)
             .into_iter()
             .find(|(page, _)| under(path, page))
         {
-            bail!(
-                "{file}: {key} has the path {path}, which serve uses for {what}\n  help: give it its own path outside {}, such as /unsubscribe or /subscribe",
-                own_pages(config, options)
-                    .iter()
-                    .map(|(p, _)| format!("{p}/"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let taken = own_pages(config, options)
+                .iter()
+                .map(|(p, _)| format!("{p}/"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(refuse(
+                at,
+                format!("{key} has the path {path}, which serve uses for {what}"),
+                &format!("give it a path of its own outside {taken}"),
+            ));
         }
-        if let Some((_, other)) = configured[..i]
+        if let Some((_, other, _)) = configured[..i]
             .iter()
-            .find(|(earlier, _)| earlier.trim_end_matches('/') == path.trim_end_matches('/'))
+            .find(|(earlier, _, _)| earlier.trim_end_matches('/') == path.trim_end_matches('/'))
         {
-            bail!(
-                "{file}: {key} has the path {path}, which {other} already uses\n  help: give each its own path, such as /unsubscribe and /subscribe"
-            );
+            return Err(refuse(
+                at,
+                format!("{key} has the path {path}, which {other} already uses"),
+                "give each its own path, such as /unsubscribe and /subscribe",
+            ));
         }
     }
     Ok(())
