@@ -556,4 +556,21 @@ mod tests {
             .sum();
         assert!(total <= ROTATE_AT * (GENERATIONS as u64 + 1));
     }
+
+    #[test]
+    fn a_torn_unsubscribes_log_is_cut_before_the_next_line() {
+        let dir = tempfile::tempdir().unwrap();
+        record_unsubscribe(dir.path(), "48호").unwrap();
+        let path = unsubscribes_path(dir.path());
+        let mut bytes = std::fs::read(&path).unwrap();
+        // A second line torn inside the name, by a crash.
+        let line = bytes.clone();
+        bytes.extend_from_slice(&line[..line.len() - 3]);
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(unsubscribes(dir.path(), "48호").unwrap().len(), 1);
+        record_unsubscribe(dir.path(), "48호").unwrap();
+        assert_eq!(unsubscribes(dir.path(), "48호").unwrap().len(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+    }
 }
