@@ -597,3 +597,88 @@ fn a_fold_that_fails_is_logged_and_tried_again_while_idle() {
         assert!(!line.contains('@'), "an address in the log: {line}");
     }
 }
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The start of a JPEG file (what a camera's `.png` export may really be).
+const JPEG: &[u8] = &[
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+];
+
+#[test]
+fn the_web_version_and_the_preview_serve_the_issue_s_own_images_and_nothing_else() {
+    let project = Project::example();
+    project.write("issues/example/hero.png", PNG);
+    project.write("issues/example/img/사진.png", JPEG);
+    project.write("issues/example/unused.png", PNG);
+    project.edit(
+        "issues/example/01-intro.md",
+        "kind = \"intro\"",
+        "kind = \"intro\"\nimage = \"hero.png\"\nimage_alt = \"표지\"",
+    );
+    project.edit(
+        "issues/example/01-intro.md",
+        "바쁜 분들을 위해",
+        "![사진](img/사진.png) 바쁜 분들을 위해",
+    );
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", served.base))
+            .call()
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut bytes).unwrap();
+        (r.status().as_u16(), kind, bytes)
+    };
+    for base in ["/archive/example/", "/preview/example/"] {
+        let (status, kind, bytes) = get(&format!("{base}hero.png"));
+        assert_eq!((status, kind.as_str()), (200, "image/png"), "{base}");
+        assert_eq!(bytes, PNG);
+        // Named as the page names it (percent-encoded by the browser),
+        // typed by what the bytes are.
+        let (status, kind, bytes) = get(&format!("{base}img/%EC%82%AC%EC%A7%84.png"));
+        assert_eq!((status, kind.as_str()), (200, "image/jpeg"), "{base}");
+        assert_eq!(bytes, JPEG);
+        for path in [
+            "unused.png",
+            "issue.toml",
+            "01-intro.md",
+            "../../config/newsletter.toml",
+            "..%2F..%2Fconfig%2Fnewsletter.toml",
+            "%2E%2E/%2E%2E/config/newsletter.toml",
+            "img/../hero.png/x",
+            "./unused.png",
+        ] {
+            let (status, _, bytes) = get(&format!("{base}{path}"));
+            assert_eq!(status, 404, "{base}{path}");
+            assert!(!String::from_utf8_lossy(&bytes).contains("[newsletter]"));
+        }
+    }
+    // The pages refer to them by the paths served.
+    let (_, _, page) = get("/archive/example/");
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("src=\"hero.png\""), "{page}");
+    // An issue that was never sent has no images under /archive/.
+    project.write("issues/draft/issue.toml", "subject = \"d\"\n");
+    project.write("issues/draft/a.md", "![x](hero.png)\n");
+    project.write("issues/draft/hero.png", PNG);
+    assert_eq!(get("/archive/draft/hero.png").0, 404);
+    assert_eq!(get("/preview/draft/hero.png").0, 200);
+}

@@ -145,6 +145,37 @@ pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) 
     }
 }
 
+/// An image of a sent issue, at the path its web version refers to it by.
+pub async fn image(
+    State(app): State<Arc<App>>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+) -> Response {
+    let issues = match sent_issues(&app.config) {
+        Ok(issues) => issues,
+        Err(e) => return server_error(e),
+    };
+    let found = issues
+        .iter()
+        .find(|i| i.slug == name)
+        .and_then(|issue| issue.local_image(&file));
+    match found {
+        Some(image) => image_response(image),
+        None => (StatusCode::NOT_FOUND, "no such image").into_response(),
+    }
+}
+
+/// One of an issue's own images: its bytes, typed by what they are.
+pub(crate) fn image_response(image: &crate::issue::LocalImage) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, image.content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        image.bytes.clone(),
+    )
+        .into_response()
+}
+
 fn date(config: &Config, issue: &Issue) -> String {
     match issue.date {
         Some(d) => format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),

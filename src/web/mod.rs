@@ -262,7 +262,8 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
         let mut router = Router::new()
             .route("/archive/", get(archive::index))
             .route("/archive/feed.xml", get(archive::feed))
-            .route("/archive/{issue}/", get(archive::issue));
+            .route("/archive/{issue}/", get(archive::issue))
+            .route("/archive/{issue}/{*file}", get(archive::image));
         if let Some(path) = &path {
             router = router.route(path, get(unsubscribe::page_handler).post(unsubscribe::post));
         }
@@ -367,6 +368,7 @@ fn preview_router(config: &Config) -> Result<Router> {
         .route("/preview/{issue}", get(preview::page))
         .route("/preview/{issue}/email.html", get(preview::email))
         .route("/preview/{issue}/events", get(preview::events))
+        .route("/preview/{issue}/{*file}", get(preview::image))
         .route("/stats/{issue}", get(stats::page))
         .with_state(state))
 }

@@ -235,6 +235,30 @@ pub async fn email(
     }
 }
 
+/// An image of a draft, at the path its email refers to it by: only the
+/// images the draft shows.
+pub async fn image(
+    State(state): State<Arc<PreviewState>>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+) -> Response {
+    let not_found = || (StatusCode::NOT_FOUND, "no such image").into_response();
+    let config = match Config::load(&state.config_path) {
+        Ok(c) => c,
+        Err(e) => return error_panel(&name, &format!("{e:#}"), None),
+    };
+    if !drafts(&config).contains(&name) {
+        return not_found();
+    }
+    let issue = match crate::issue::Issue::load(&config.project_dir.join("issues").join(&name)) {
+        Ok(issue) => issue,
+        Err(e) => return error_panel(&name, &format!("{e:#}"), None),
+    };
+    match issue.local_image(&file) {
+        Some(image) => no_store(super::archive::image_response(image)),
+        None => not_found(),
+    }
+}
+
 /// Server-sent events: the change count now, then again after every
 /// change, for at most [`STREAM_LIFETIME`]; at most [`MAX_STREAMS`] open.
 pub async fn events(State(state): State<Arc<PreviewState>>) -> Response {
