@@ -682,3 +682,163 @@ fn the_web_version_and_the_preview_serve_the_issue_s_own_images_and_nothing_else
     assert_eq!(get("/archive/draft/hero.png").0, 404);
     assert_eq!(get("/preview/draft/hero.png").0, 200);
 }
+
+/// The words a reader sees on a page (no markup, no style, no script),
+/// without `skip`.
+fn visible_text(page: &str, skip: &str) -> String {
+    let body = page.split("</head>").last().unwrap_or(page);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace(skip, " ")
+}
+
+/// Latin words of three letters or more in `text`.
+fn latin_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .map(str::to_string)
+        .collect()
+}
+
+fn fetch(base: &str, method: &str, path: &str) -> (u16, String) {
+    let url = format!("{base}{path}");
+    let mut response = match method {
+        "GET" => agent().get(&url).call().unwrap(),
+        _ => agent()
+            .post(&url)
+            .content_type("application/x-www-form-urlencoded")
+            .send("List-Unsubscribe=One-Click")
+            .unwrap(),
+    };
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+#[test]
+fn the_unsubscribe_and_error_pages_speak_the_newsletter_s_language() {
+    let project = Project::example();
+    let served = Served::start(&project, SECRET, &[]);
+    let reader = "jane.doe@example.org";
+    let token = letterpress::token(SECRET.as_bytes(), reader);
+    let valid = link("", reader, &token);
+    let pages = [
+        ("GET", valid.as_str(), 200, "뷰스레터플러스</span>가"),
+        (
+            "GET",
+            "/unsubscribe?e=jane.doe%40example.org&t=0",
+            400,
+            "링크",
+        ),
+        ("GET", "/unsubscribe", 200, "mailto:unsubscribe@example.com"),
+        ("GET", "/archive/nope/", 404, "/archive/"),
+        ("GET", "/archive/example/nope.png", 404, "/archive/"),
+        ("GET", "/nope", 404, "/archive/"),
+        ("POST", valid.as_str(), 200, "뷰스레터플러스</span>를"),
+    ];
+    for (method, path, status, expected) in pages {
+        let (got, page) = fetch(&served.base, method, path);
+        assert_eq!(got, status, "{method} {path}: {page}");
+        assert!(page.contains("<html lang=\"ko\">"), "{path}: {page}");
+        assert!(page.contains(expected), "{path}: {page}");
+        assert!(page.contains("word-break:keep-all"), "{path}: {page}");
+        let text = visible_text(&page, reader);
+        let text = text.replace("unsubscribe@example.com", " ");
+        assert_eq!(latin_words(&text), Vec::<String>::new(), "{path}: {text}");
+        assert!(!text.contains("(를)") && !text.contains("(가)"), "{text}");
+        assert_eq!(page.matches("<main>").count(), 1, "{path}: {page}");
+    }
+    drop(served);
+
+    // The same pages of an English newsletter are English.
+    project.edit(
+        "config/newsletter.toml",
+        "language       = \"ko\"",
+        "language       = \"en\"",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let other = "park@example.net";
+    let token = letterpress::token(SECRET.as_bytes(), other);
+    let valid = link("", other, &token);
+    for (method, path, expected) in [
+        (
+            "GET",
+            valid.as_str(),
+            "Unsubscribe from <span class=\"nl\">뷰스레터플러스</span>?",
+        ),
+        (
+            "GET",
+            "/unsubscribe?e=x%40example.org&t=0",
+            "This unsubscribe link is not valid",
+        ),
+        (
+            "GET",
+            "/unsubscribe",
+            "use the unsubscribe link at the foot of any issue",
+        ),
+        ("GET", "/archive/nope/", "Page not found"),
+        ("POST", valid.as_str(), "You are unsubscribed"),
+    ] {
+        let (_, page) = fetch(&served.base, method, path);
+        assert!(page.contains("<html lang=\"en\">"), "{path}: {page}");
+        assert!(page.contains(expected), "{path}: {page}");
+        assert!(!page.contains("word-break:keep-all}"), "{path}: {page}");
+        assert!(!page.contains("구독"), "{path}: {page}");
+    }
+}
+
+#[test]
+fn every_page_serve_shows_has_one_main_landmark() {
+    let project = Project::example();
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let valid = link("", "jane.doe@example.org", &token);
+    for path in [
+        "/archive/",
+        "/archive/nope/",
+        "/unsubscribe",
+        valid.as_str(),
+        "/unsubscribe?e=a%40example.org&t=0",
+        "/subscribe",
+        "/subscribe/confirm?t=nope",
+        "/nope",
+        "/preview/",
+        "/preview/example",
+        "/stats/example",
+    ] {
+        let (_, page) = fetch(&served.base, "GET", path);
+        assert!(page.starts_with("<!DOCTYPE html>"), "{path}: {page}");
+        assert_eq!(page.matches("<main").count(), 1, "{path}: {page}");
+        assert_eq!(page.matches("</main>").count(), 1, "{path}: {page}");
+    }
+    // The archive shows the way to subscribe when there is one.
+    let (_, index) = fetch(&served.base, "GET", "/archive/");
+    assert!(
+        index.contains("href=\"https://news.example.com/subscribe\""),
+        "{index}"
+    );
+    drop(served);
+    let config = project.read("config/newsletter.toml");
+    let without = config.split("[subscribe]").next().unwrap().to_string();
+    project.write("config/newsletter.toml", without);
+    let served = Served::start(&project, SECRET, &[]);
+    let (_, index) = fetch(&served.base, "GET", "/archive/");
+    assert!(
+        index.contains("<main>") && !index.contains("subscribe\""),
+        "{index}"
+    );
+}

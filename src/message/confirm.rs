@@ -135,8 +135,8 @@ impl Confirmer {
         let c = &t.colors;
         let w = self.words;
         let column = format!(
-            "max-width:{}px;margin:0 auto;padding:28px {}px;background:{};color:{};font-family:{};font-size:16px;line-height:1.6",
-            t.max_width, t.gutter, c.surface, c.text, t.font_family
+            "max-width:{}px;margin:0 auto;padding:28px {}px;background:{};color:{};font-family:{};font-size:16px;line-height:1.6;word-break:{};overflow-wrap:break-word",
+            t.max_width, t.gutter, c.surface, c.text, t.font_family, w.word_break
         );
         let button = format!(
             "display:inline-block;padding:12px 22px;border-radius:6px;background:{};color:{};text-decoration:none;font-weight:bold",
@@ -153,7 +153,7 @@ impl Confirmer {
                 }
                 body style=(format!("margin:0;padding:16px 0;background:{}", c.background)) {
                     div style=(column) {
-                        h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{}", t.heading_font_family)) { (self.newsletter) }
+                        h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{};word-break:keep-all", t.heading_font_family)) { (self.newsletter) }
                         p { (say(w.mail_intro)) }
                         p { (say(w.mail_action)) }
                         p style="margin:24px 0" { a href=(link) style=(button) { (w.mail_button) } }

@@ -332,7 +332,7 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
                 style { (PreEscaped("body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo',sans-serif;margin:1rem;background:#f6f7f9;color:#1f2328}.frames{display:flex;gap:1rem;align-items:flex-start;overflow-x:auto}figure{margin:0}figcaption{font-size:.8rem;color:#5f6670}iframe{border:1px solid #d0d7de;background:#fff}pre.text{width:42em;white-space:pre;background:#fff;border:1px solid #d0d7de;padding:.5rem;margin:0;font-size:12px;overflow:auto;max-height:1400px}.error{background:#ffebe9;border:1px solid #ff8182;padding:1rem;border-radius:6px}.findings{background:#fff;border:1px solid #d0d7de;padding:.5rem}")) }
             }
             body {
-                (body)
+                main { (body) }
                 // The script is a constant; the issue's name and the change
                 // count reach it as escaped attributes, never as code.
                 @if let Some((issue, generation)) = issue {
