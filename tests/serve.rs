@@ -809,6 +809,7 @@ fn every_page_serve_shows_has_one_main_landmark() {
     let valid = link("", "jane.doe@example.org", &token);
     for path in [
         "/archive/",
+        "/archive/example/",
         "/archive/nope/",
         "/unsubscribe",
         valid.as_str(),

@@ -108,8 +108,7 @@ fn first_record_time(path: &Path) -> Option<jiff::Timestamp> {
 /// The web version of an issue: no reader's data in it.
 pub fn web_page(config: &Config, issue: &Issue) -> Result<String> {
     let theme = Theme::load(config)?;
-    let composed = Composed::new(config, &theme, issue)?;
-    Ok(composed.html(&reader::web_values(config, issue)))
+    Composed::new(config, &theme, issue)?.web_html()
 }
 
 pub async fn index(State(app): State<Arc<App>>) -> Response {
