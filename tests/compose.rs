@@ -524,3 +524,45 @@ fn the_web_version_links_to_the_subscribe_form_not_to_itself() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn no_theme_slants_korean_and_latin_text_keeps_its_italics() {
+    for theme in ["default", "letter"] {
+        for language in ["ko", "en"] {
+            let project = Project::example();
+            project.edit(
+                "config/newsletter.toml",
+                "theme          = \"default\"",
+                &format!("theme          = \"{theme}\""),
+            );
+            project.edit(
+                "config/newsletter.toml",
+                "language       = \"ko\"",
+                &format!("language       = \"{language}\""),
+            );
+            let (html, _) = project.build();
+            let doc = Html::parse_document(&html);
+            let ems = select(&doc, "em");
+            assert!(!ems.is_empty(), "the example has emphasis");
+            let style = |e: &scraper::ElementRef| e.attr("style").unwrap_or("").replace(' ', "");
+            if language == "ko" {
+                assert!(!html.contains("italic"), "{theme}: {html}");
+                for em in &ems {
+                    let style = style(em);
+                    assert!(
+                        style.contains("font-style:normal") && style.contains("font-weight:700"),
+                        "{theme}: {style}"
+                    );
+                }
+            } else {
+                for em in &ems {
+                    assert!(!style(em).contains("font-style:normal"), "{theme}");
+                }
+                if theme == "letter" {
+                    let note = select(&doc, ".section-note")[0];
+                    assert!(style(&note).contains("font-style:italic"), "{theme}");
+                }
+            }
+        }
+    }
+}
