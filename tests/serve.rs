@@ -820,6 +820,9 @@ fn every_page_serve_shows_has_one_main_landmark() {
         "/preview/",
         "/preview/example",
         "/stats/example",
+        "/preview/nope",
+        "/preview/example/nope.png",
+        "/stats/nope",
     ] {
         let (_, page) = fetch(&served.base, "GET", path);
         assert!(page.starts_with("<!DOCTYPE html>"), "{path}: {page}");

@@ -159,7 +159,7 @@ pub async fn page(
     let live = Some((name.as_str(), generation));
     let loaded = match load(&state, &name) {
         Ok(Some(l)) => l,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Ok(None) => return missing(&state),
         Err(e) => return error_panel(&name, &format!("{e:#}"), live),
     };
     let composed = match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
@@ -224,7 +224,7 @@ pub async fn email(
 ) -> Response {
     let loaded = match load(&state, &name) {
         Ok(Some(l)) => l,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Ok(None) => return missing(&state),
         Err(e) => return error_panel(&name, &format!("{e:#}"), None),
     };
     match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
@@ -241,7 +241,7 @@ pub async fn image(
     State(state): State<Arc<PreviewState>>,
     UrlPath((name, file)): UrlPath<(String, String)>,
 ) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such image").into_response();
+    let not_found = || missing(&state);
     let config = match Config::load(&state.config_path) {
         Ok(c) => c,
         Err(e) => return error_panel(&name, &format!("{e:#}"), None),
@@ -256,6 +256,14 @@ pub async fn image(
     match issue.local_image(&file) {
         Some(image) => no_store(super::archive::image_response(image)),
         None => not_found(),
+    }
+}
+
+/// The 404 page of serve, in the newsletter's language.
+pub(super) fn missing(state: &PreviewState) -> Response {
+    match Config::load(&state.config_path) {
+        Ok(config) => no_store(super::not_found(&config)),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn page(
     .await;
     match gathered {
         Ok(Ok(Some(stats))) => Html(render(&stats).into_string()).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, "no such issue").into_response(),
+        Ok(Ok(None)) => super::preview::missing(&state),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
