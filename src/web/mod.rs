@@ -384,6 +384,9 @@ pub(crate) fn words(config: &Config) -> &'static crate::subscribe::words::Words 
 pub(crate) fn said(config: &Config, text: &str, address: &str) -> Markup {
     let name = &config.newsletter().name;
     let filled = crate::subscribe::words::fill(text, name, address);
+    if name.is_empty() {
+        return html! { (filled) };
+    }
     let mut parts = filled.split(name.as_str()).peekable();
     html! {
         @while let Some(part) = parts.next() {
@@ -509,6 +512,23 @@ mod path_tests {
         let e = refused(&both("/join/confirm", "/join"), false).unwrap();
         assert!(e.contains("its confirmation link"), "{e}");
         assert!(refused(&both("/unsubscribe", "/subscribe"), true).is_none());
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    #[test]
+    fn the_name_is_escaped_kept_whole_and_takes_its_particle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"A&B 책\"\nfrom = \"N <a@example.com>\"\nlanguage = \"ko\"\n[subscribers]\nfile = \"s.toml\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = super::Config::load(&path).unwrap();
+        let markup = super::said(&config, "{newsletter}{을} {address}, {newsletter}", "<x>");
+        assert_eq!(
+            markup.into_string(),
+            "<span class=\"nl\">A&amp;B 책</span>을 &lt;x&gt;, <span class=\"nl\">A&amp;B 책</span>"
+        );
     }
 }
 
