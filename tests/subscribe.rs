@@ -868,11 +868,18 @@ fn a_welcome_pending_at_a_restart_arrives_once_after_it() {
 fn korean_pages_and_the_confirmation_mail_keep_words_whole_and_pick_particles() {
     let smtp = smtp::Server::start(smtp::Script::default());
     let project = project(smtp.port, "");
+    // A tag with a region: Korean words, and the tag as written.
+    project.edit(
+        "config/newsletter.toml",
+        "language       = \"ko\"",
+        "language       = \"ko-KR\"",
+    );
     let served = Served::start(&project, SECRET, &[]);
     let base = &served.base;
     let name = "<span class=\"nl\">뷰스레터플러스</span>";
 
     let (_, form) = get(&format!("{base}/subscribe"));
+    assert!(form.contains("<html lang=\"ko-KR\">"), "{form}");
     assert!(form.contains("word-break:keep-all"), "{form}");
     assert!(form.contains(&format!("{name} 구독하기")), "{form}");
 
@@ -913,4 +920,5 @@ fn korean_pages_and_the_confirmation_mail_keep_words_whole_and_pick_particles() 
         .find(|p| p.contains("<html"))
         .unwrap();
     assert!(html.contains("word-break:keep-all"), "{html}");
+    assert!(html.contains("<html lang=\"ko-KR\">"), "{html}");
 }

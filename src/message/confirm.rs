@@ -23,6 +23,8 @@ pub struct Confirmer {
     reply_to: Option<Mailbox>,
     domain: String,
     newsletter: String,
+    /// The newsletter's language tag, for `<html lang>`.
+    language: String,
     words: &'static Words,
     theme: Theme,
     dkim: Option<Signer>,
@@ -62,6 +64,7 @@ impl Confirmer {
             from,
             reply_to,
             newsletter: newsletter.name.clone(),
+            language: newsletter.language.clone(),
             words: words(&newsletter.language),
             theme: Theme::load(config)?,
             dkim,
@@ -145,7 +148,7 @@ impl Confirmer {
         let small = format!("color:{};font-size:13px", c.muted);
         html! {
             (DOCTYPE)
-            html lang=(w.lang) {
+            html lang=(self.language) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
