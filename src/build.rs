@@ -52,12 +52,7 @@ pub fn build(project: &Project, out: Option<&Path>, as_reader: Option<&str>) -> 
     let documents = [
         ("email.html", composed.html(&values).into_bytes()),
         ("email.txt", composed.text(&values).into_bytes()),
-        (
-            "web.html",
-            composed
-                .html(&reader::web_values(config, issue))
-                .into_bytes(),
-        ),
+        ("web.html", composed.web_html()?.into_bytes()),
         ("preview.eml", preview.bytes),
     ];
     let mut files = Vec::with_capacity(documents.len());

@@ -478,3 +478,91 @@ fn the_atom_feed_is_well_formed_xml_with_control_characters_and_without_a_date()
         "{said}"
     );
 }
+
+#[test]
+fn the_web_version_links_to_the_subscribe_form_not_to_itself() {
+    let project = Project::example();
+    let (email, _) = project.build();
+    let web = project.read("out/web.html");
+    let links_to = |html: &str, target: &str| {
+        let doc = Html::parse_document(html);
+        select(&doc, "a")
+            .iter()
+            .filter(|a| a.attr("href") == Some(target))
+            .map(|a| a.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    let itself = "https://news.example.com/archive/example/";
+    let ours = |html: &str| {
+        let doc = Html::parse_document(html);
+        select(&doc, ".topbar-cell a, .footer-links a")
+            .iter()
+            .filter(|a| a.attr("href") == Some(itself))
+            .count()
+    };
+    // The email points to the web version, top and bottom (and the
+    // example's last section shares it too).
+    assert_eq!(ours(&email), 2);
+    assert_eq!(links_to(&email, itself).len(), 3);
+    assert!(!email.contains("<main"), "a message is not a page");
+    // The web version does not point to itself, and is a page.
+    assert_eq!(ours(&web), 0);
+    assert_eq!(
+        links_to(&web, itself).len(),
+        1,
+        "the section's own link stays"
+    );
+    let doc = Html::parse_document(&web);
+    assert_eq!(select(&doc, "main").len(), 1);
+    assert_eq!(select(&doc, "main .container").len(), 1);
+    assert_eq!(
+        links_to(&web, "https://news.example.com/subscribe"),
+        ["뷰스레터플러스 구독하기"]
+    );
+    assert_eq!(
+        links_to(&email, "https://news.example.com/subscribe"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn no_theme_slants_korean_and_latin_text_keeps_its_italics() {
+    for theme in ["default", "letter"] {
+        for language in ["ko", "en"] {
+            let project = Project::example();
+            project.edit(
+                "config/newsletter.toml",
+                "theme          = \"default\"",
+                &format!("theme          = \"{theme}\""),
+            );
+            project.edit(
+                "config/newsletter.toml",
+                "language       = \"ko\"",
+                &format!("language       = \"{language}\""),
+            );
+            let (html, _) = project.build();
+            let doc = Html::parse_document(&html);
+            let ems = select(&doc, "em");
+            assert!(!ems.is_empty(), "the example has emphasis");
+            let style = |e: &scraper::ElementRef| e.attr("style").unwrap_or("").replace(' ', "");
+            if language == "ko" {
+                assert!(!html.contains("italic"), "{theme}: {html}");
+                for em in &ems {
+                    let style = style(em);
+                    assert!(
+                        style.contains("font-style:normal") && style.contains("font-weight:700"),
+                        "{theme}: {style}"
+                    );
+                }
+            } else {
+                for em in &ems {
+                    assert!(!style(em).contains("font-style:normal"), "{theme}");
+                }
+                if theme == "letter" {
+                    let note = select(&doc, ".section-note")[0];
+                    assert!(style(&note).contains("font-style:italic"), "{theme}");
+                }
+            }
+        }
+    }
+}

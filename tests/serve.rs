@@ -597,3 +597,252 @@ fn a_fold_that_fails_is_logged_and_tried_again_while_idle() {
         assert!(!line.contains('@'), "an address in the log: {line}");
     }
 }
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// The start of a JPEG file (what a camera's `.png` export may really be).
+const JPEG: &[u8] = &[
+    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
+];
+
+#[test]
+fn the_web_version_and_the_preview_serve_the_issue_s_own_images_and_nothing_else() {
+    let project = Project::example();
+    project.write("issues/example/hero.png", PNG);
+    project.write("issues/example/img/사진.png", JPEG);
+    project.write("issues/example/unused.png", PNG);
+    project.edit(
+        "issues/example/01-intro.md",
+        "kind = \"intro\"",
+        "kind = \"intro\"\nimage = \"hero.png\"\nimage_alt = \"표지\"",
+    );
+    project.edit(
+        "issues/example/01-intro.md",
+        "바쁜 분들을 위해",
+        "![사진](img/사진.png) 바쁜 분들을 위해",
+    );
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", served.base))
+            .call()
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut bytes).unwrap();
+        (r.status().as_u16(), kind, bytes)
+    };
+    for base in ["/archive/example/", "/preview/example/"] {
+        let (status, kind, bytes) = get(&format!("{base}hero.png"));
+        assert_eq!((status, kind.as_str()), (200, "image/png"), "{base}");
+        assert_eq!(bytes, PNG);
+        // Named as the page names it (percent-encoded by the browser),
+        // typed by what the bytes are.
+        let (status, kind, bytes) = get(&format!("{base}img/%EC%82%AC%EC%A7%84.png"));
+        assert_eq!((status, kind.as_str()), (200, "image/jpeg"), "{base}");
+        assert_eq!(bytes, JPEG);
+        for path in [
+            "unused.png",
+            "issue.toml",
+            "01-intro.md",
+            "../../config/newsletter.toml",
+            "..%2F..%2Fconfig%2Fnewsletter.toml",
+            "%2E%2E/%2E%2E/config/newsletter.toml",
+            "img/../hero.png/x",
+            "./unused.png",
+        ] {
+            let (status, _, bytes) = get(&format!("{base}{path}"));
+            assert_eq!(status, 404, "{base}{path}");
+            assert!(!String::from_utf8_lossy(&bytes).contains("[newsletter]"));
+        }
+    }
+    // The pages refer to them by the paths served.
+    let (_, _, page) = get("/archive/example/");
+    let page = String::from_utf8(page).unwrap();
+    assert!(page.contains("src=\"hero.png\""), "{page}");
+    // An issue that was never sent has no images under /archive/.
+    project.write("issues/draft/issue.toml", "subject = \"d\"\n");
+    project.write("issues/draft/a.md", "![x](hero.png)\n");
+    project.write("issues/draft/hero.png", PNG);
+    assert_eq!(get("/archive/draft/hero.png").0, 404);
+    assert_eq!(get("/preview/draft/hero.png").0, 200);
+}
+
+/// The words a reader sees on a page (no markup, no style, no script),
+/// without `skip`.
+fn visible_text(page: &str, skip: &str) -> String {
+    let body = page.split("</head>").last().unwrap_or(page);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.replace(skip, " ")
+}
+
+/// Latin words of three letters or more in `text`.
+fn latin_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .map(str::to_string)
+        .collect()
+}
+
+fn fetch(base: &str, method: &str, path: &str) -> (u16, String) {
+    let url = format!("{base}{path}");
+    let mut response = match method {
+        "GET" => agent().get(&url).call().unwrap(),
+        _ => agent()
+            .post(&url)
+            .content_type("application/x-www-form-urlencoded")
+            .send("List-Unsubscribe=One-Click")
+            .unwrap(),
+    };
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_to_string().unwrap())
+}
+
+#[test]
+fn the_unsubscribe_and_error_pages_speak_the_newsletter_s_language() {
+    let project = Project::example();
+    let served = Served::start(&project, SECRET, &[]);
+    let reader = "jane.doe@example.org";
+    let token = letterpress::token(SECRET.as_bytes(), reader);
+    let valid = link("", reader, &token);
+    let pages = [
+        ("GET", valid.as_str(), 200, "뷰스레터플러스</span>가"),
+        (
+            "GET",
+            "/unsubscribe?e=jane.doe%40example.org&t=0",
+            400,
+            "링크",
+        ),
+        ("GET", "/unsubscribe", 200, "mailto:unsubscribe@example.com"),
+        ("GET", "/archive/nope/", 404, "/archive/"),
+        ("GET", "/archive/example/nope.png", 404, "/archive/"),
+        ("GET", "/nope", 404, "/archive/"),
+        ("POST", valid.as_str(), 200, "뷰스레터플러스</span>를"),
+    ];
+    for (method, path, status, expected) in pages {
+        let (got, page) = fetch(&served.base, method, path);
+        assert_eq!(got, status, "{method} {path}: {page}");
+        assert!(page.contains("<html lang=\"ko\">"), "{path}: {page}");
+        assert!(page.contains(expected), "{path}: {page}");
+        assert!(page.contains("word-break:keep-all"), "{path}: {page}");
+        let text = visible_text(&page, reader);
+        let text = text.replace("unsubscribe@example.com", " ");
+        assert_eq!(latin_words(&text), Vec::<String>::new(), "{path}: {text}");
+        assert!(!text.contains("(를)") && !text.contains("(가)"), "{text}");
+        assert_eq!(page.matches("<main>").count(), 1, "{path}: {page}");
+    }
+    drop(served);
+
+    // The same pages of an English newsletter are English.
+    project.edit(
+        "config/newsletter.toml",
+        "language       = \"ko\"",
+        "language       = \"en\"",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let other = "park@example.net";
+    let token = letterpress::token(SECRET.as_bytes(), other);
+    let valid = link("", other, &token);
+    for (method, path, expected) in [
+        (
+            "GET",
+            valid.as_str(),
+            "Unsubscribe from <span class=\"nl\">뷰스레터플러스</span>?",
+        ),
+        (
+            "GET",
+            "/unsubscribe?e=x%40example.org&t=0",
+            "This unsubscribe link is not valid",
+        ),
+        (
+            "GET",
+            "/unsubscribe",
+            "use the unsubscribe link at the foot of any issue",
+        ),
+        ("GET", "/archive/nope/", "Page not found"),
+        ("POST", valid.as_str(), "You are unsubscribed"),
+    ] {
+        let (_, page) = fetch(&served.base, method, path);
+        assert!(page.contains("<html lang=\"en\">"), "{path}: {page}");
+        assert!(page.contains(expected), "{path}: {page}");
+        assert!(!page.contains("word-break:keep-all}"), "{path}: {page}");
+        assert!(!page.contains("구독"), "{path}: {page}");
+    }
+}
+
+#[test]
+fn every_page_serve_shows_has_one_main_landmark() {
+    let project = Project::example();
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    let served = Served::start(&project, SECRET, &["--preview"]);
+    let token = letterpress::token(SECRET.as_bytes(), "jane.doe@example.org");
+    let valid = link("", "jane.doe@example.org", &token);
+    for path in [
+        "/archive/",
+        "/archive/example/",
+        "/archive/nope/",
+        "/unsubscribe",
+        valid.as_str(),
+        "/unsubscribe?e=a%40example.org&t=0",
+        "/subscribe",
+        "/subscribe/confirm?t=nope",
+        "/nope",
+        "/preview/",
+        "/preview/example",
+        "/stats/example",
+        "/preview/nope",
+        "/preview/example/nope.png",
+        "/stats/nope",
+    ] {
+        let (_, page) = fetch(&served.base, "GET", path);
+        assert!(page.starts_with("<!DOCTYPE html>"), "{path}: {page}");
+        assert_eq!(page.matches("<main").count(), 1, "{path}: {page}");
+        assert_eq!(page.matches("</main>").count(), 1, "{path}: {page}");
+    }
+    // The archive shows the way to subscribe when there is one.
+    let (_, index) = fetch(&served.base, "GET", "/archive/");
+    assert!(
+        index.contains("href=\"https://news.example.com/subscribe\""),
+        "{index}"
+    );
+    drop(served);
+    let config = project.read("config/newsletter.toml");
+    let without = config.split("[subscribe]").next().unwrap().to_string();
+    project.write("config/newsletter.toml", without);
+    let served = Served::start(&project, SECRET, &[]);
+    let (_, index) = fetch(&served.base, "GET", "/archive/");
+    assert!(
+        index.contains("<main>") && !index.contains("subscribe\""),
+        "{index}"
+    );
+}

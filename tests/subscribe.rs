@@ -863,3 +863,62 @@ fn a_welcome_pending_at_a_restart_arrives_once_after_it() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(smtp.received().len(), 1, "one welcome, once");
 }
+
+#[test]
+fn korean_pages_and_the_confirmation_mail_keep_words_whole_and_pick_particles() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let project = project(smtp.port, "");
+    // A tag with a region: Korean words, and the tag as written.
+    project.edit(
+        "config/newsletter.toml",
+        "language       = \"ko\"",
+        "language       = \"ko-KR\"",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let base = &served.base;
+    let name = "<span class=\"nl\">뷰스레터플러스</span>";
+
+    let (_, form) = get(&format!("{base}/subscribe"));
+    assert!(form.contains("<html lang=\"ko-KR\">"), "{form}");
+    assert!(form.contains("word-break:keep-all"), "{form}");
+    assert!(form.contains(&format!("{name} 구독하기")), "{form}");
+
+    let link = format!(
+        "{base}/subscribe/confirm?t={}",
+        confirmation_token("new@example.net")
+    );
+    let (status, page) = get(&link);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&format!("{name}를 받아 보게")), "{page}");
+    assert!(page.contains("word-break:keep-all"), "{page}");
+    let t = link.split("t=").nth(1).unwrap();
+    let (status, done) = post(
+        &agent(),
+        &format!("{base}/subscribe/confirm"),
+        &format!("t={t}"),
+        None,
+    );
+    assert_eq!(status, 200, "{done}");
+    assert!(
+        done.contains(&format!("{name}를 보내 드리겠습니다")),
+        "{done}"
+    );
+    for page in [&form, &page, &done] {
+        assert!(!page.contains("을(를)"), "{page}");
+    }
+
+    let body = form_body("other@example.net", "", &stamp(base));
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(
+        post(&agent(), &format!("{base}/subscribe"), &body, None).0,
+        200
+    );
+    let mails = mails_to(&smtp, "other@example.net");
+    assert_eq!(mails.len(), 1);
+    let html = parts(&mails[0].data)
+        .into_iter()
+        .find(|p| p.contains("<html"))
+        .unwrap();
+    assert!(html.contains("word-break:keep-all"), "{html}");
+    assert!(html.contains("<html lang=\"ko-KR\">"), "{html}");
+}

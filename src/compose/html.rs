@@ -21,6 +21,8 @@ impl Layout<'_> {
         let max = self.theme.file.max_width;
         let body = html! {
             body.body {
+                // The web version is a page: its content is its one <main>.
+                @if self.web_page { (PreEscaped("<main>")) }
                 div.preheader style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;" {
                     (self.preheader())
                     (PreEscaped(PREHEADER_FILLER.repeat(60)))
@@ -42,6 +44,7 @@ impl Layout<'_> {
                         (PreEscaped("<!--[if mso]></td></tr></table><![endif]-->"))
                     } }
                 }
+                @if self.web_page { (PreEscaped("</main>")) }
             }
         };
         let mut out = String::with_capacity(64 * 1024);
@@ -88,14 +91,33 @@ impl Layout<'_> {
         self.issue.preheader.as_deref().unwrap_or("")
     }
 
+    /// The link to the web version, but not in the web version itself.
+    fn web_link(&self) -> Option<&str> {
+        self.web_url_marker.as_deref().filter(|_| !self.web_page)
+    }
+
     fn topbar(&self) -> Markup {
         html! {
-            @if let Some(web) = &self.web_url_marker {
+            @if let Some(web) = self.web_link() {
                 table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" {
                     tr { td.topbar-cell { a href=(web) { (self.theme.labels.view_in_browser) } } }
                 }
             }
         }
+    }
+
+    /// In the web version, with `[subscribe]`: the form's URL and its words.
+    fn subscribe_link(&self) -> Option<(&str, String)> {
+        let table = self
+            .config
+            .file
+            .subscribe
+            .as_ref()
+            .filter(|_| self.web_page)?;
+        let newsletter = self.config.newsletter();
+        let words = crate::subscribe::words::words(&newsletter.language);
+        let label = crate::subscribe::words::fill(words.form_title, &newsletter.name, "");
+        Some((table.url.as_str(), label))
     }
 
     fn masthead(&self) -> Markup {
@@ -194,8 +216,11 @@ impl Layout<'_> {
                     p.footer-why { (why) }
                     p.footer-links {
                         a href=(self.unsubscribe_marker) { (self.theme.labels.unsubscribe) }
-                        @if let Some(web) = &self.web_url_marker {
+                        @if let Some(web) = self.web_link() {
                             " · " a href=(web) { (self.theme.labels.view_in_browser) }
+                        }
+                        @if let Some(subscribe) = self.subscribe_link() {
+                            " · " a href=(subscribe.0) { (subscribe.1) }
                         }
                     }
                 } }

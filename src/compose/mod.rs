@@ -29,6 +29,9 @@ pub(crate) struct Layout<'a> {
     pub(crate) unsubscribe_marker: String,
     /// Marker of the web version link, when `base_url` is set.
     pub(crate) web_url_marker: Option<String>,
+    /// The web version itself: no link to itself, the content in `<main>`,
+    /// and a link to the subscribe form when there is one.
+    pub(crate) web_page: bool,
 }
 
 /// An issue composed once, ready to be filled in for each reader.
@@ -76,6 +79,7 @@ impl<'a> Composed<'a> {
             subject: subject(config, issue)?,
             unsubscribe_marker,
             web_url_marker,
+            web_page: false,
         };
         let html = inline_css(&layout.document(), &theme.inline_css)?;
         let mut composed = Composed {
@@ -123,6 +127,21 @@ impl<'a> Composed<'a> {
     /// The HTML for one reader as a file (images by relative path).
     pub fn html(&self, values: &Values) -> String {
         self.tags.fill(&self.html, values, escape_into)
+    }
+
+    /// The web version (no reader's data): like the file HTML, without
+    /// the links to itself, its content in `<main>`.
+    pub fn web_html(&self) -> Result<String> {
+        let layout = Layout {
+            subject: self.layout.subject.clone(),
+            unsubscribe_marker: self.layout.unsubscribe_marker.clone(),
+            web_url_marker: self.layout.web_url_marker.clone(),
+            web_page: true,
+            ..self.layout
+        };
+        let html = inline_css(&layout.document(), &self.layout.theme.inline_css)?;
+        let values = crate::message::reader::web_values(self.layout.config, self.issue);
+        Ok(self.tags.fill(&html, &values, escape_into))
     }
 
     /// The plain-text part for one reader.

@@ -141,6 +141,16 @@ pub struct Issue {
 }
 
 impl Issue {
+    /// The local image the issue shows at `path` (relative to its folder,
+    /// as a page that refers to it asks for it): only the issue's own
+    /// images, never another file of the folder or anything outside it.
+    pub fn local_image(&self, path: &str) -> Option<&LocalImage> {
+        let wanted = inside_segments(path)?;
+        self.images
+            .iter()
+            .find(|image| inside_segments(&image.src).is_some_and(|s| s == wanted))
+    }
+
     /// Loads the issue in `dir`.
     pub fn load(dir: &Path) -> Result<Issue> {
         if !dir.is_dir() {
@@ -556,9 +566,66 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String,
                 "check the file name; it is relative to the issue folder",
             ),
         })?;
+    // The type the bytes really have wins over the name's extension.
+    let content_type = sniff_image(&bytes).unwrap_or(content_type);
     Ok(LocalImage {
         src: src.to_string(),
         bytes,
         content_type,
     })
+}
+
+/// The image type the first bytes of `bytes` show: PNG, JPEG, GIF or WebP.
+pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("image/jpeg")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+/// `path` as the segments of a relative path inside a folder, `.` left
+/// out; none when a segment is empty, `..` or holds a backslash or a NUL.
+fn inside_segments(path: &str) -> Option<Vec<&str>> {
+    let mut segments = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "." => continue,
+            "" | ".." => return None,
+            s if s.contains(['\\', '\0']) => return None,
+            s => segments.push(s),
+        }
+    }
+    (!segments.is_empty()).then_some(segments)
+}
+
+#[cfg(test)]
+mod image_tests {
+    use super::*;
+
+    #[test]
+    fn an_image_is_typed_by_its_bytes_and_found_only_inside_the_folder() {
+        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
+        assert_eq!(sniff_image(&[0xff, 0xd8, 0xff, 0xe0]), Some("image/jpeg"));
+        assert_eq!(sniff_image(b"GIF89a.."), Some("image/gif"));
+        assert_eq!(sniff_image(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff_image(b"<svg"), None);
+        assert_eq!(inside_segments("./img/a.png"), Some(vec!["img", "a.png"]));
+        for bad in [
+            "",
+            "/a.png",
+            "../a.png",
+            "img//a.png",
+            "img/../a.png",
+            "a\\b.png",
+        ] {
+            assert_eq!(inside_segments(bad), None, "{bad}");
+        }
+    }
 }

@@ -23,6 +23,8 @@ pub struct Confirmer {
     reply_to: Option<Mailbox>,
     domain: String,
     newsletter: String,
+    /// The newsletter's language tag, for `<html lang>`.
+    language: String,
     words: &'static Words,
     theme: Theme,
     dkim: Option<Signer>,
@@ -62,6 +64,7 @@ impl Confirmer {
             from,
             reply_to,
             newsletter: newsletter.name.clone(),
+            language: newsletter.language.clone(),
             words: words(&newsletter.language),
             theme: Theme::load(config)?,
             dkim,
@@ -135,8 +138,8 @@ impl Confirmer {
         let c = &t.colors;
         let w = self.words;
         let column = format!(
-            "max-width:{}px;margin:0 auto;padding:28px {}px;background:{};color:{};font-family:{};font-size:16px;line-height:1.6",
-            t.max_width, t.gutter, c.surface, c.text, t.font_family
+            "max-width:{}px;margin:0 auto;padding:28px {}px;background:{};color:{};font-family:{};font-size:16px;line-height:1.6;word-break:{};overflow-wrap:break-word",
+            t.max_width, t.gutter, c.surface, c.text, t.font_family, w.word_break
         );
         let button = format!(
             "display:inline-block;padding:12px 22px;border-radius:6px;background:{};color:{};text-decoration:none;font-weight:bold",
@@ -145,7 +148,7 @@ impl Confirmer {
         let small = format!("color:{};font-size:13px", c.muted);
         html! {
             (DOCTYPE)
-            html lang=(w.lang) {
+            html lang=(self.language) {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
@@ -153,7 +156,7 @@ impl Confirmer {
                 }
                 body style=(format!("margin:0;padding:16px 0;background:{}", c.background)) {
                     div style=(column) {
-                        h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{}", t.heading_font_family)) { (self.newsletter) }
+                        h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{};word-break:keep-all", t.heading_font_family)) { (self.newsletter) }
                         p { (say(w.mail_intro)) }
                         p { (say(w.mail_action)) }
                         p style="margin:24px 0" { a href=(link) style=(button) { (w.mail_button) } }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use maud::{html, DOCTYPE};
 
@@ -108,14 +108,13 @@ fn first_record_time(path: &Path) -> Option<jiff::Timestamp> {
 /// The web version of an issue: no reader's data in it.
 pub fn web_page(config: &Config, issue: &Issue) -> Result<String> {
     let theme = Theme::load(config)?;
-    let composed = Composed::new(config, &theme, issue)?;
-    Ok(composed.html(&reader::web_values(config, issue)))
+    Composed::new(config, &theme, issue)?.web_html()
 }
 
 pub async fn index(State(app): State<Arc<App>>) -> Response {
     match sent_issues(&app.config) {
         Ok(issues) => Html(index_page(&app.config, &issues)).into_response(),
-        Err(e) => server_error(e),
+        Err(e) => server_error(&app.config, e),
     }
 }
 
@@ -126,7 +125,7 @@ pub async fn feed(State(app): State<Arc<App>>) -> Response {
             atom_feed(&app.config, &issues),
         )
             .into_response(),
-        Err(e) => server_error(e),
+        Err(e) => server_error(&app.config, e),
     }
 }
 
@@ -134,15 +133,46 @@ pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) 
     // Only the folder names of sent issues are served: no path can escape.
     let issues = match sent_issues(&app.config) {
         Ok(issues) => issues,
-        Err(e) => return server_error(e),
+        Err(e) => return server_error(&app.config, e),
     };
     let Some(issue) = issues.iter().find(|i| i.slug == name) else {
-        return (StatusCode::NOT_FOUND, "no such issue").into_response();
+        return super::not_found(&app.config);
     };
     match web_page(&app.config, issue) {
         Ok(html) => Html(html).into_response(),
-        Err(e) => server_error(e),
+        Err(e) => server_error(&app.config, e),
     }
+}
+
+/// An image of a sent issue, at the path its web version refers to it by.
+pub async fn image(
+    State(app): State<Arc<App>>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+) -> Response {
+    let issues = match sent_issues(&app.config) {
+        Ok(issues) => issues,
+        Err(e) => return server_error(&app.config, e),
+    };
+    let found = issues
+        .iter()
+        .find(|i| i.slug == name)
+        .and_then(|issue| issue.local_image(&file));
+    match found {
+        Some(image) => image_response(image),
+        None => super::not_found(&app.config),
+    }
+}
+
+/// One of an issue's own images: its bytes, typed by what they are.
+pub(crate) fn image_response(image: &crate::issue::LocalImage) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, image.content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        image.bytes.clone(),
+    )
+        .into_response()
 }
 
 fn date(config: &Config, issue: &Issue) -> String {
@@ -156,9 +186,12 @@ fn date(config: &Config, issue: &Issue) -> String {
     }
 }
 
-/// The archive's index page.
+/// The archive's index page: the sent issues, the feed and, with
+/// `[subscribe]`, the way to subscribe.
 pub fn index_page(config: &Config, issues: &[Issue]) -> String {
     let name = &config.newsletter().name;
+    let w = super::words(config);
+    let subscribe = config.file.subscribe.as_ref().map(|s| s.url.as_str());
     html! {
         (DOCTYPE)
         html lang=(config.newsletter().language) {
@@ -167,12 +200,17 @@ pub fn index_page(config: &Config, issues: &[Issue]) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (name) }
                 link rel="alternate" type="application/atom+xml" href="feed.xml" title=(name);
-                style { "body{font-family:'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',-apple-system,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6;word-break:keep-all}a{color:#1a56db}li{margin:.4rem 0}time{color:#5f6670;margin-right:.6rem}" }
+                style { "body{font-family:'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',-apple-system,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6;overflow-wrap:break-word;word-break:" (w.word_break) "}a{color:#1a56db}li{margin:.4rem 0}time{color:#5f6670;margin-right:.6rem}.nl{word-break:keep-all;overflow-wrap:normal}" }
             }
             body {
-                h1 { (name) }
-                ul { @for issue in issues { li { time { (date(config, issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
-                p { a href="feed.xml" { "Atom feed" } }
+                main {
+                    h1 { span.nl { (name) } }
+                    @if let Some(url) = subscribe {
+                        p { a.subscribe href=(url) { (super::said(config, w.form_title, "")) } }
+                    }
+                    ul { @for issue in issues { li { time { (date(config, issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
+                    p { a href="feed.xml" { (w.feed) } }
+                }
             }
         }
     }

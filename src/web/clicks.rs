@@ -53,7 +53,7 @@ pub async fn click(
     headers: HeaderMap,
     UrlPath((issue, n, signature)): UrlPath<(String, String, String)>,
 ) -> Response {
-    let not_found = || (StatusCode::NOT_FOUND, "no such link").into_response();
+    let not_found = || super::not_found(&app.config);
     if !tracking::is_issue_name(&issue) || n.len() > 6 || signature.len() > 64 {
         return not_found();
     }

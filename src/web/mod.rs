@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -280,7 +281,8 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
         let mut router = Router::new()
             .route("/archive/", get(archive::index))
             .route("/archive/feed.xml", get(archive::feed))
-            .route("/archive/{issue}/", get(archive::issue));
+            .route("/archive/{issue}/", get(archive::issue))
+            .route("/archive/{issue}/{*file}", get(archive::image));
         if let Some(path) = &path {
             router = router.route(path, get(unsubscribe::page_handler).post(unsubscribe::post));
         }
@@ -295,7 +297,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
                     get(subscribe::confirm_page).post(subscribe::confirm_post),
                 );
         }
-        let mut router = router.with_state(app);
+        let mut router = router.fallback(fallback).with_state(app);
         if let Some(routes) = preview_routes {
             router = router.merge(routes);
         }
@@ -385,43 +387,92 @@ fn preview_router(config: &Config) -> Result<Router> {
         .route("/preview/{issue}", get(preview::page))
         .route("/preview/{issue}/email.html", get(preview::email))
         .route("/preview/{issue}/events", get(preview::events))
+        .route("/preview/{issue}/{*file}", get(preview::image))
         .route("/stats/{issue}", get(stats::page))
         .with_state(state))
 }
 
-fn error_page() -> Response {
+/// The words of the newsletter's language.
+pub(crate) fn words(config: &Config) -> &'static crate::subscribe::words::Words {
+    crate::subscribe::words::words(&config.newsletter().language)
+}
+
+/// `text` with `{newsletter}` and `{address}` filled in, as markup: the
+/// newsletter's name never splits inside a word.
+pub(crate) fn said(config: &Config, text: &str, address: &str) -> Markup {
+    let name = &config.newsletter().name;
+    let filled = crate::subscribe::words::fill(text, name, address);
+    if name.is_empty() {
+        return html! { (filled) };
+    }
+    let mut parts = filled.split(name.as_str()).peekable();
+    html! {
+        @while let Some(part) = parts.next() {
+            (part)
+            @if parts.peek().is_some() { span.nl { (name) } }
+        }
+    }
+}
+
+/// A 500 page in the newsletter's language.
+fn error_page(config: &Config) -> Response {
+    let w = words(config);
     page(
+        config,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Error",
-        html! { h1 { "Something went wrong" } p { "Please try again in a minute." } },
+        w.error_title,
+        html! { h1 { (w.error_title) } p { (w.error_body) } },
     )
 }
 
-fn page(status: StatusCode, title: &str, body: Markup) -> Response {
-    page_in(status, "en", title, body)
+/// A 404 page in the newsletter's language, with a way to the archive.
+pub(crate) fn not_found(config: &Config) -> Response {
+    let w = words(config);
+    page(
+        config,
+        StatusCode::NOT_FOUND,
+        w.not_found_title,
+        html! {
+            h1 { (w.not_found_title) }
+            p { (w.not_found_body) }
+            p { a href="/archive/" { (said(config, w.archive_link, "")) } }
+        },
+    )
 }
 
-/// A page in `lang`, in the shared plain style.
-fn page_in(status: StatusCode, lang: &str, title: &str, body: Markup) -> Response {
+/// Any path serve has no page for.
+async fn fallback(State(app): State<Arc<App>>) -> Response {
+    not_found(&app.config)
+}
+
+/// The shared style of serve's own pages. Korean text breaks between
+/// words only (keep-all); the newsletter's name never splits.
+const PAGE_STYLE: &str = "body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#1f2328;overflow-wrap:break-word}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#1a56db;color:#fff}a{color:#1a56db}.nl{word-break:keep-all;overflow-wrap:normal}";
+
+/// A page in the newsletter's language, in the shared plain style, its
+/// content in one `<main>`.
+fn page(config: &Config, status: StatusCode, title: &str, body: Markup) -> Response {
+    let w = words(config);
+    let title = crate::subscribe::words::fill(title, &config.newsletter().name, "");
     let markup = html! {
         (DOCTYPE)
-        html lang=(lang) {
+        html lang=(config.newsletter().language) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 (subscribe::style())
-                style { "body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.6;color:#1f2328}button{font-size:1rem;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#1a56db;color:#fff}a{color:#1a56db}" }
+                style { (PAGE_STYLE) "body{word-break:" (w.word_break) "}" }
             }
-            body { (body) }
+            body { main { (body) } }
         }
     };
     (status, Html(markup.into_string())).into_response()
 }
 
-fn server_error(e: anyhow::Error) -> Response {
+fn server_error(config: &Config, e: anyhow::Error) -> Response {
     eprintln!("error: {}", loggable(&format!("{e:#}")));
-    error_page()
+    error_page(config)
 }
 
 #[cfg(test)]
@@ -479,6 +530,23 @@ mod path_tests {
         let e = refused(&both("/join/confirm", "/join"), false).unwrap();
         assert!(e.contains("its confirmation link"), "{e}");
         assert!(refused(&both("/unsubscribe", "/subscribe"), true).is_none());
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    #[test]
+    fn the_name_is_escaped_kept_whole_and_takes_its_particle() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let text = "[newsletter]\nname = \"A&B 책\"\nfrom = \"N <a@example.com>\"\nlanguage = \"ko\"\n[subscribers]\nfile = \"s.toml\"\n";
+        std::fs::write(&path, text).unwrap();
+        let config = super::Config::load(&path).unwrap();
+        let markup = super::said(&config, "{newsletter}{을} {address}, {newsletter}", "<x>");
+        assert_eq!(
+            markup.into_string(),
+            "<span class=\"nl\">A&amp;B 책</span>을 &lt;x&gt;, <span class=\"nl\">A&amp;B 책</span>"
+        );
     }
 }
 

@@ -159,7 +159,7 @@ pub async fn page(
     let live = Some((name.as_str(), generation));
     let loaded = match load(&state, &name) {
         Ok(Some(l)) => l,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Ok(None) => return missing(&state),
         Err(e) => return error_panel(&name, &format!("{e:#}"), live),
     };
     let composed = match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
@@ -224,7 +224,7 @@ pub async fn email(
 ) -> Response {
     let loaded = match load(&state, &name) {
         Ok(Some(l)) => l,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such draft").into_response(),
+        Ok(None) => return missing(&state),
         Err(e) => return error_panel(&name, &format!("{e:#}"), None),
     };
     match Composed::new(&loaded.config, &loaded.theme, &loaded.issue) {
@@ -232,6 +232,38 @@ pub async fn email(
             Html(composed.html(&values(&loaded, who.reader.as_deref()).1)).into_response()
         }
         Err(e) => error_panel(&name, &format!("{e:#}"), None),
+    }
+}
+
+/// An image of a draft, at the path its email refers to it by: only the
+/// images the draft shows.
+pub async fn image(
+    State(state): State<Arc<PreviewState>>,
+    UrlPath((name, file)): UrlPath<(String, String)>,
+) -> Response {
+    let not_found = || missing(&state);
+    let config = match Config::load(&state.config_path) {
+        Ok(c) => c,
+        Err(e) => return error_panel(&name, &format!("{e:#}"), None),
+    };
+    if !drafts(&config).contains(&name) {
+        return not_found();
+    }
+    let issue = match crate::issue::Issue::load(&config.project_dir.join("issues").join(&name)) {
+        Ok(issue) => issue,
+        Err(e) => return error_panel(&name, &format!("{e:#}"), None),
+    };
+    match issue.local_image(&file) {
+        Some(image) => no_store(super::archive::image_response(image)),
+        None => not_found(),
+    }
+}
+
+/// The 404 page of serve, in the newsletter's language.
+pub(super) fn missing(state: &PreviewState) -> Response {
+    match Config::load(&state.config_path) {
+        Ok(config) => no_store(super::not_found(&config)),
+        Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
 
@@ -308,7 +340,7 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
                 style { (PreEscaped("body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo',sans-serif;margin:1rem;background:#f6f7f9;color:#1f2328}.frames{display:flex;gap:1rem;align-items:flex-start;overflow-x:auto}figure{margin:0}figcaption{font-size:.8rem;color:#5f6670}iframe{border:1px solid #d0d7de;background:#fff}pre.text{width:42em;white-space:pre;background:#fff;border:1px solid #d0d7de;padding:.5rem;margin:0;font-size:12px;overflow:auto;max-height:1400px}.error{background:#ffebe9;border:1px solid #ff8182;padding:1rem;border-radius:6px}.findings{background:#fff;border:1px solid #d0d7de;padding:.5rem}")) }
             }
             body {
-                (body)
+                main { (body) }
                 // The script is a constant; the issue's name and the change
                 // count reach it as escaped attributes, never as code.
                 @if let Some((issue, generation)) = issue {

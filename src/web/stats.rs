@@ -31,7 +31,7 @@ pub async fn page(
     .await;
     match gathered {
         Ok(Ok(Some(stats))) => Html(render(&stats).into_string()).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, "no such issue").into_response(),
+        Ok(Ok(None)) => super::preview::missing(&state),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     }
@@ -48,7 +48,7 @@ fn render(s: &Stats) -> Markup {
                 title { "Stats: " (s.subject) }
                 style { "body{font-family:-apple-system,'Segoe UI','Apple SD Gothic Neo','Malgun Gothic',sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;color:#1f2328;line-height:1.5}table{border-collapse:collapse}td,th{padding:.2rem .8rem .2rem 0;text-align:left;vertical-align:top}td.n{text-align:right;font-variant-numeric:tabular-nums}svg{max-width:100%;height:auto;background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px}svg text{font-size:12px;fill:#57606a}.url{word-break:break-all}" }
             }
-            body {
+            body { main {
                 h1 { (s.subject) }
                 p { "Issue " code { (s.issue) } ". Counts only: nothing on this page names a reader." }
                 table id="figures" {
@@ -68,7 +68,7 @@ fn render(s: &Stats) -> Markup {
                 } @else {
                     p { "Clicks are not counted: " code { "[tracking] clicks = false" } "." }
                 }
-            }
+            } }
         }
     }
 }

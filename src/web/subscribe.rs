@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::list::Change;
-use super::{page_in, App};
+use super::{page, said, App};
 use crate::message::confirm::Confirmer;
 use crate::subscribe::limits::{Limits, Verdict};
 use crate::subscribe::token::{self, Stamp};
@@ -92,12 +92,12 @@ fn form(
         true => (w.more_title.to_string(), w.more_body),
         false => (say(w.form_title), w.form_intro),
     };
-    page_in(
+    page(
+        &app.config,
         status,
-        w.lang,
         &title,
         html! {
-            h1 { (title) }
+            h1 { (said(&app.config, &title, "")) }
             p { (intro) }
             @if let Some(problem) = problem {
                 p.problem role="alert" { (problem) }
@@ -120,8 +120,12 @@ fn form(
 }
 
 fn message(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
-    let w = joining(app).words;
-    page_in(status, w.lang, title, html! { h1 { (title) } p { (body) } })
+    page(
+        &app.config,
+        status,
+        title,
+        html! { h1 { (said(&app.config, title, "")) } p { (said(&app.config, body, "")) } },
+    )
 }
 
 fn refused(app: &App, status: StatusCode) -> Response {
@@ -271,13 +275,13 @@ pub async fn confirm_page(State(app): State<Arc<App>>, Query(link): Query<Link>)
         &app.config.newsletter().name,
         &confirmation.address,
     );
-    page_in(
+    page(
+        &app.config,
         StatusCode::OK,
-        w.lang,
         w.confirm_title,
         html! {
             h1 { (w.confirm_title) }
-            p { (body) }
+            p { (said(&app.config, &body, "")) }
             form method="post" {
                 input type="hidden" name="t" value=(link.t);
                 label for="name" { (w.confirm_as) }
@@ -311,11 +315,11 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
         issued: confirmation.issued,
     };
     if app.list.send((change, done)).await.is_err() {
-        return super::error_page();
+        return super::error_page(&app.config);
     }
     let joined = match wait.await {
         Ok(Ok((_, Some(joined)))) => joined,
-        _ => return super::error_page(),
+        _ => return super::error_page(&app.config),
     };
     let j = joining(&app);
     let w = j.words;

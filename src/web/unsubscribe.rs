@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tokio::sync::oneshot;
 
 use super::list::Change;
-use super::{error_page, page, App};
+use super::{error_page, page, said, words, App};
 use crate::config::Config;
 use crate::message::reader;
 use crate::subscribers::Leaving;
@@ -35,25 +35,59 @@ fn verified(app: &App, who: &Reader) -> Option<String> {
     reader::verify(&app.secret, email, token).then(|| email.to_string())
 }
 
-/// GET never unsubscribes (mail scanners follow links): it asks.
-pub async fn page_handler(State(app): State<Arc<App>>, Query(who): Query<Reader>) -> Response {
+/// GET never unsubscribes (mail scanners follow links): it asks. Without
+/// a reader (the web version's link, a hand-typed address) it explains how
+/// to leave.
+pub async fn page_handler(
+    State(app): State<Arc<App>>,
+    RawQuery(query): RawQuery,
+    Query(who): Query<Reader>,
+) -> Response {
+    let config = &app.config;
+    if query.as_deref().unwrap_or("").is_empty() {
+        return how_to_leave(config);
+    }
     let Some(email) = verified(&app, &who) else {
-        return invalid_link();
+        return invalid_link(config);
     };
-    let name = &app.config.newsletter().name;
+    let w = words(config);
     page(
+        config,
         StatusCode::OK,
-        "Unsubscribe",
+        w.leave_title,
         html! {
-            h1 { "Unsubscribe from " (name) "?" }
-            p { "You will no longer receive " (name) " at " strong { (email) } "." }
+            h1 { (said(config, w.leave_title, &email)) }
+            p { (said(config, w.leave_ask, &email)) }
             form method="post" {
                 input type="hidden" name="e" value=(email);
                 input type="hidden" name="t" value=(who.t.as_deref().unwrap_or(""));
                 @if let Some(issue) = who.i.as_deref().filter(|i| crate::tracking::is_issue_name(i)) {
                     input type="hidden" name="i" value=(issue);
                 }
-                button type="submit" { "Unsubscribe" }
+                button type="submit" { (w.leave_button) }
+            }
+        },
+    )
+}
+
+/// The page at the bare path: how to leave, with the `mailto` address
+/// when the config has one.
+fn how_to_leave(config: &Config) -> Response {
+    let w = words(config);
+    let mailto = config.file.unsubscribe.mailto.as_deref();
+    page(
+        config,
+        StatusCode::OK,
+        w.leave_how_title,
+        html! {
+            h1 { (said(config, w.leave_how_title, "")) }
+            p { (said(config, w.leave_how_body, "")) }
+            @match mailto {
+                Some(address) => p {
+                    (w.leave_how_mail) " "
+                    a href=(format!("mailto:{address}?subject=unsubscribe")) { (address) }
+                },
+                None => p { (w.leave_how_reply) },
             }
         },
     )
@@ -75,7 +109,7 @@ pub async fn post(
         from_body
     };
     let Some(email) = verified(&app, &who) else {
-        return invalid_link();
+        return invalid_link(&app.config);
     };
     let (done, wait) = oneshot::channel();
     if app
@@ -84,7 +118,7 @@ pub async fn post(
         .await
         .is_err()
     {
-        return error_page();
+        return error_page(&app.config);
     }
     match wait.await {
         Ok(Ok((changed, _))) => {
@@ -93,7 +127,7 @@ pub async fn post(
             }
             unsubscribed(&app, &email)
         }
-        _ => error_page(),
+        _ => error_page(&app.config),
     }
 }
 
@@ -110,23 +144,27 @@ fn record_unsubscribe(app: &App, issue: &str) {
 }
 
 fn unsubscribed(app: &App, email: &str) -> Response {
+    let (config, w) = (&app.config, words(&app.config));
     page(
+        config,
         StatusCode::OK,
-        "Unsubscribed",
+        w.left_title,
         html! {
-            h1 { "You are unsubscribed" }
-            p { strong { (email) } " will receive no more issues of " (app.config.newsletter().name) "." }
+            h1 { (w.left_title) }
+            p { (said(config, w.left_body, email)) }
         },
     )
 }
 
-fn invalid_link() -> Response {
+fn invalid_link(config: &Config) -> Response {
+    let w = words(config);
     page(
+        config,
         StatusCode::BAD_REQUEST,
-        "Invalid link",
+        w.leave_invalid_title,
         html! {
-            h1 { "This unsubscribe link is not valid" }
-            p { "It may have been cut short by your mail program. Use the whole link from the footer of an issue, or reply to the issue and ask to be removed." }
+            h1 { (w.leave_invalid_title) }
+            p { (w.leave_invalid_body) }
         },
     )
 }
