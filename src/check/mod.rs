@@ -48,26 +48,28 @@ pub struct Report {
 }
 
 impl Report {
-    /// A file that does not load, as the one finding at its place; other
-    /// errors stay errors.
-    pub fn from_load_error(e: anyhow::Error) -> anyhow::Result<Report> {
-        let Some(located) = e
-            .chain()
-            .find_map(|c| c.downcast_ref::<crate::error::Located>())
-        else {
-            return Err(e);
+    /// Adds the problems of a file that does not load, each at its place;
+    /// an error about no place is given back.
+    pub fn add_load_error(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
+        let found = match crate::error::located_parts(e) {
+            Ok(found) => found,
+            // A located error under a context (a theme's file).
+            Err(e) => match e
+                .chain()
+                .find_map(|c| c.downcast_ref::<crate::error::Located>())
+            {
+                Some(located) => vec![located.clone()],
+                None => return Err(e),
+            },
         };
-        let mut report = Report::default();
-        report.findings.push(Finding {
-            file: located.path.clone(),
-            line: located.line,
-            level: Level::Error,
-            message: located.help.as_ref().map_or_else(
+        for located in found {
+            let message = located.help.as_ref().map_or_else(
                 || located.message.clone(),
                 |h| format!("{} ({h})", located.message),
-            ),
-        });
-        Ok(report)
+            );
+            self.add(&located.path, located.line, Level::Error, message);
+        }
+        Ok(())
     }
 
     fn add(&mut self, file: &Path, line: usize, level: Level, message: impl Into<String>) {

@@ -37,6 +37,7 @@ pub fn check_issue(
     content::check_sections(issue, &mut report)?;
     check_issue_file(config, issue, list, sample.from_list, &mut report)?;
     check_config(config, &mut report)?;
+    check_tags_need_config(config, issue, &mut report)?;
     check_contrast(theme, &mut report);
     check_list(list, scope, &mut report);
     check_bounces(config, &mut report)?;
@@ -154,6 +155,38 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
             ),
         );
     }
+}
+
+/// A merge tag whose value comes from the config, reported at each line
+/// that uses it when the config lacks that value.
+fn check_tags_need_config(config: &Config, issue: &Issue, report: &mut Report) -> Result<()> {
+    if config.newsletter().base_url.is_some() {
+        return Ok(());
+    }
+    for section in &issue.sections {
+        let text = crate::error::read_input(&section.path)?;
+        let mut rest = 0;
+        while let Some(found) = text[rest..].find("{{") {
+            let start = rest + found;
+            let inner = text[start + 2..].trim_start();
+            rest = start + 2;
+            let name_end = inner
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(inner.len());
+            if &inner[..name_end] == "web_url" {
+                report.add(
+                    &section.path,
+                    crate::error::line_col(&text, start).0,
+                    Level::Error,
+                    format!(
+                        "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set (set base_url = \"https://…\" where the web versions are published, or remove the tag)",
+                        config.path.display()
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {
