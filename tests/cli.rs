@@ -346,3 +346,45 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "{stderr}");
 }
+
+#[test]
+fn help_names_what_build_writes_and_init_does_not_offer_config() {
+    let help = |args: &[&str]| {
+        let out = support::letterpress().args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let build = help(&["build", "--help"]);
+    for file in ["email.html", "email.txt", "web.html", "preview.eml"] {
+        assert!(build.contains(file), "build --help lacks {file}:\n{build}");
+    }
+    let init = help(&["init", "--help"]);
+    assert!(init.contains("--language"), "{init}");
+    assert!(
+        !init.contains("--config"),
+        "init --help offers --config:\n{init}"
+    );
+    // The other commands still take it.
+    assert!(help(&["check", "--help"]).contains("--config"));
+}
+
+#[test]
+fn a_list_of_one_is_one_entry() {
+    let project = Project::example();
+    project.write(
+        "config/subscribers.toml",
+        "[[subscriber]]\nemail = \"reader@example.com\"\ntags = [\"weekly\"]\n",
+    );
+    let out = project
+        .cmd()
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "a-test-secret-of-enough-length-0123456789",
+        )
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .output()
+        .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(all.contains("1 entry in the list:"), "{all}");
+    assert!(!all.contains("1 entries"), "{all}");
+}

@@ -5,9 +5,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use clap::CommandFactory;
 
-use super::Cli;
 use crate::init::{init, Answers};
 
 /// Creates a project in `dir`, asking on a terminal for what the flags
@@ -68,7 +66,7 @@ pub fn run(
 
 /// Shell completions on standard output.
 pub fn completions(shell: clap_complete::Shell) -> Result<()> {
-    let mut command = Cli::command();
+    let mut command = super::command();
     clap_complete::generate(shell, &mut command, "letterpress", &mut std::io::stdout());
     Ok(())
 }
@@ -76,7 +74,7 @@ pub fn completions(shell: clap_complete::Shell) -> Result<()> {
 /// The man page (roff) on standard output: every command and option.
 pub fn man() -> Result<()> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    clap_mangen::Man::new(super::command()).render(&mut out)?;
     std::io::stdout().write_all(&out)?;
     Ok(())
 }

@@ -12,7 +12,7 @@ mod subscribers;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 pub use crate::send::Shard;
@@ -60,7 +60,9 @@ pub enum Command {
         /// The folder to create, e.g. issues/2026-12-04.
         dir: PathBuf,
     },
-    /// Compose an issue: write email.html, email.txt and web.html.
+    /// Compose an issue: write email.html, email.txt, web.html and
+    /// preview.eml (the message the sample reader would get, to open in a
+    /// mail client), with the issue's local images.
     Build {
         /// The issue folder (or its name under the project's issues/).
         issue: PathBuf,
@@ -327,9 +329,29 @@ pub fn exit_code(outcome: &anyhow::Result<Exit>) -> u8 {
     }
 }
 
+/// The command line as `--help`, completions and the man page show it:
+/// `init` makes the configuration, so it does not list `--config`.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // A hidden `--config` of its own keeps the global one out of `init`
+    // (and out of its help), while `init --config …` still parses.
+    Cli::command().mut_subcommand("init", |init| {
+        init.arg(
+            clap::Arg::new("config")
+                .long("config")
+                .value_name("CONFIG")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .hide(true),
+        )
+    })
+}
+
 /// Runs the command line.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and succeed; a usage
