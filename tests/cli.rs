@@ -81,7 +81,8 @@ fn new_scaffolds_an_issue_that_builds() {
         .args(["build", "issues/next", "--out", "next"])
         .assert()
         .success();
-    assert!(project.read("next/email.txt").contains("A story title"));
+    // The example is a Korean newsletter: the samples are Korean.
+    assert!(project.read("next/email.txt").contains("이야기 제목"));
     project
         .cmd()
         .args(["new", "issues/next"])
@@ -387,4 +388,39 @@ fn a_list_of_one_is_one_entry() {
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(all.contains("1 entry in the list:"), "{all}");
     assert!(!all.contains("1 entries"), "{all}");
+}
+
+#[test]
+fn new_writes_under_issues_and_a_mistyped_issue_names_the_nearest() {
+    let project = Project::example();
+    project
+        .cmd()
+        .args(["new", "2026-12-04-vol1"])
+        .assert()
+        .success();
+    assert!(project.path("issues/2026-12-04-vol1/issue.toml").is_file());
+    assert!(!project.path("2026-12-04-vol1").exists());
+    // The example is a Korean newsletter: Korean samples.
+    assert!(project
+        .read("issues/2026-12-04-vol1/01-intro.md")
+        .contains("안녕하세요"));
+    // A path stays as given.
+    project.cmd().args(["new", "drafts/one"]).assert().success();
+    assert!(project.path("drafts/one/issue.toml").is_file());
+
+    let out = project
+        .cmd()
+        .args(["build", "2026-12-04-vo1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("help: did you mean `2026-12-04-vol1`?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("letterpress new"), "{stderr}");
+    let out = project.cmd().args(["check", "exmaple"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("did you mean `example`?"), "{stderr}");
 }

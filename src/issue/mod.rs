@@ -144,11 +144,11 @@ impl Issue {
     /// Loads the issue in `dir`.
     pub fn load(dir: &Path) -> Result<Issue> {
         if !dir.is_dir() {
-            anyhow::bail!(
-                "{}: no such issue folder\n  help: create one with `letterpress new {}`",
-                dir.display(),
-                dir.display()
-            );
+            let help = match nearest_issue(dir) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("create one with `letterpress new {}`", dir.display()),
+            };
+            anyhow::bail!("{}: no such issue folder\n  help: {help}", dir.display());
         }
         let path = dir.join("issue.toml");
         let source = read_input(&path)?;
@@ -236,6 +236,26 @@ impl Issue {
             .enumerate()
             .filter(|(_, s)| matches!(s.kind, Kind::Story | Kind::Note) && s.title.is_some())
     }
+}
+
+/// The existing issue folder nearest to the missing `dir`, written as the
+/// user would: among its siblings, or among `issues/` for a plain name.
+fn nearest_issue(dir: &Path) -> Option<String> {
+    let name = dir.file_name()?.to_str()?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let (folder, prefix) = match parent {
+        Some(parent) => (parent.to_path_buf(), format!("{}/", parent.display())),
+        None => (PathBuf::from("issues"), String::new()),
+    };
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .take(10_000)
+        .filter(|e| e.path().join("issue.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    let near = crate::error::nearest(name, names.iter().map(String::as_str))?;
+    Some(format!("{prefix}{near}"))
 }
 
 /// `Some` of a success; a located failure (one or several) goes to
