@@ -387,3 +387,29 @@ fn web_url_without_base_url_is_reported_at_the_line_that_uses_it() {
         "{out}"
     );
 }
+
+#[test]
+fn an_issue_that_does_not_load_still_lets_the_list_and_config_be_checked() {
+    let project = Project::example();
+    copy_overlay(
+        &support::repo().join("tests/fixtures/check/list-problems/overlay"),
+        project.dir.path(),
+    );
+    project.edit("issues/example/02-openai.md", "link_text =", "link_txt =");
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    let expected = std::fs::read_to_string(
+        support::repo().join("tests/fixtures/check/list-problems/expected.txt"),
+    )
+    .unwrap();
+    for line in expected.lines() {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing\n  {line}\nin\n{out}"
+        );
+    }
+    assert!(
+        out.contains("issues/example/02-openai.md:4: error: unknown field `link_txt`"),
+        "{out}"
+    );
+}

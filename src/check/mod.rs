@@ -172,7 +172,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-pub use setup::{check_issue, Scope};
+pub use setup::{check_issue, check_setup, Scope};
 
 /// 1-based line of the first occurrence of `needle` in `text` (1 if absent).
 fn line_of(text: &str, needle: &str) -> usize {

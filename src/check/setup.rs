@@ -53,6 +53,22 @@ pub fn check_issue(
     Ok(report)
 }
 
+/// The checks of the config, the theme and the list alone, for a run in
+/// which the issue did not load: their findings still show in that run.
+pub fn check_setup(
+    config: &Config,
+    theme: &Theme,
+    list: &List,
+    scope: Scope,
+    report: &mut Report,
+) -> Result<()> {
+    check_config(config, report)?;
+    check_contrast(theme, report);
+    check_list(list, scope, report);
+    check_bounces(config, report)?;
+    Ok(())
+}
+
 fn check_issue_file(
     config: &Config,
     issue: &Issue,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{CheckFormat, Exit};
-use crate::check::{check_issue, check_links, link_targets, Report, Scope};
+use crate::check::{check_issue, check_links, check_setup, link_targets, Report, Scope};
 use crate::compose::Theme;
 use crate::config::{project_dir, Config};
 use crate::issue::Issue;
@@ -48,7 +48,13 @@ fn load_and_check(config_path: &Path, issue: &Path, links: bool) -> Result<Repor
         ),
         None => (None, None),
     };
-    let (Some(config), Some(issue), Some(theme), Some(list)) = (config, issue, theme, list) else {
+    let (Some(config), Some(theme), Some(list)) = (config, theme, list) else {
+        report.sort();
+        return Ok(report);
+    };
+    let Some(issue) = issue else {
+        // What did load is still checked.
+        check_setup(&config, &theme, &list, Scope::All, &mut report)?;
         report.sort();
         return Ok(report);
     };
