@@ -424,3 +424,18 @@ fn new_writes_under_issues_and_a_mistyped_issue_names_the_nearest() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("did you mean `example`?"), "{stderr}");
 }
+
+#[test]
+fn build_reports_web_url_without_base_url_at_the_line_that_uses_it() {
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "base_url       = \"https://news.example.com\"\n",
+        "",
+    );
+    assert_build_error(
+        &project,
+        "issues/example/06-note.md:5",
+        "{{ web_url }} needs [newsletter] base_url",
+    );
+}

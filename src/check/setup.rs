@@ -179,28 +179,16 @@ fn check_tags_need_config(config: &Config, issue: &Issue, report: &mut Report) -
     if config.newsletter().base_url.is_some() {
         return Ok(());
     }
-    for section in &issue.sections {
-        let text = crate::error::read_input(&section.path)?;
-        let mut rest = 0;
-        while let Some(found) = text[rest..].find("{{") {
-            let start = rest + found;
-            let inner = text[start + 2..].trim_start();
-            rest = start + 2;
-            let name_end = inner
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(inner.len());
-            if &inner[..name_end] == "web_url" {
-                report.add(
-                    &section.path,
-                    crate::error::line_col(&text, start).0,
-                    Level::Error,
-                    format!(
-                        "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set (set base_url = \"https://…\" where the web versions are published, or remove the tag)",
-                        config.path.display()
-                    ),
-                );
-            }
-        }
+    for (path, line) in issue.tag_lines("web_url") {
+        report.add(
+            &path,
+            line,
+            Level::Error,
+            format!(
+                "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set (set base_url = \"https://…\" where the web versions are published, or remove the tag)",
+                config.path.display()
+            ),
+        );
     }
     Ok(())
 }

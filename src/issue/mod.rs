@@ -228,6 +228,24 @@ impl Issue {
         })
     }
 
+    /// Where the merge tag `name` (`web_url`) is used: each section file
+    /// and line, in order.
+    pub fn tag_lines(&self, name: &str) -> Vec<(PathBuf, usize)> {
+        let mut out = Vec::new();
+        for section in &self.sections {
+            let Ok(text) = read_input(&section.path) else {
+                continue;
+            };
+            for offset in tags::places(&text, name) {
+                out.push((
+                    section.path.clone(),
+                    crate::error::line_col(&text, offset).0,
+                ));
+            }
+        }
+        out
+    }
+
     /// The sections that appear in the table of contents: those with a title,
     /// except the intro.
     pub fn toc_entries(&self) -> impl Iterator<Item = (usize, &Section)> {
