@@ -298,19 +298,31 @@ impl Config {
         let source = read_input(path).map_err(|e| {
             e.context("cannot load the configuration (use --config PATH or set LETTERPRESS_CONFIG)")
         })?;
-        let file: ConfigFile =
-            toml::from_str(&source).map_err(|e| Located::from_toml(path, &source, 0, &e))?;
-        validate(path, &source, &file)?;
-        let config_dir = parent(path);
-        // `config/` → the current folder, written as an empty path so that
-        // joined paths read `templates/…`, not `./templates/…`.
-        let project_dir = match parent(&config_dir) {
-            p if p == Path::new(".") => PathBuf::new(),
-            p => p,
+        let many = |found| {
+            crate::error::together(
+                found,
+                "the configuration has errors in several places",
+                "fix each at its place",
+            )
         };
+        let file: ConfigFile = match crate::error::parse_toml_partly(path, &source, 0, &source) {
+            Ok(file) => file,
+            // The values that are there are checked too.
+            Err((mut found, rest)) => {
+                if let Some(rest) = rest {
+                    found.extend(validate(path, &source, &rest));
+                    found.sort_by_key(|l| (l.line, l.column));
+                }
+                return Err(many(found));
+            }
+        };
+        let found = validate(path, &source, &file);
+        if !found.is_empty() {
+            return Err(many(found));
+        }
         Ok(Config {
             path: path.to_path_buf(),
-            project_dir,
+            project_dir: project_dir(path),
             file,
         })
     }
@@ -391,12 +403,86 @@ impl Config {
     }
 }
 
+/// Whether `tag` is a well-formed BCP 47 language tag of the usual shape,
+/// language[-script][-region] (`ko`, `en-GB`, `zh-Hant-TW`); a name or
+/// code people often write instead (`korean`, `kr`, `kor`) is refused with
+/// the tag they meant.
+pub fn language_tag(tag: &str) -> std::result::Result<(), (String, String)> {
+    const MEANT: &[(&str, &str)] = &[
+        ("korean", "ko"),
+        ("kr", "ko"),
+        ("kor", "ko"),
+        ("한국어", "ko"),
+        ("english", "en"),
+        ("eng", "en"),
+        ("japanese", "ja"),
+        ("jp", "ja"),
+        ("jpn", "ja"),
+        ("日本語", "ja"),
+        ("chinese", "zh"),
+        ("cn", "zh"),
+        ("zho", "zh"),
+        ("chi", "zh"),
+        ("中文", "zh"),
+    ];
+    let lower = tag.trim().to_lowercase();
+    let mut parts = lower.split(['-', '_']);
+    let primary = parts.next().unwrap_or("");
+    if let Some((_, meant)) = MEANT.iter().find(|(wrong, _)| *wrong == primary) {
+        return Err((
+            "is not a language tag".into(),
+            format!("did you mean \"{meant}\"? Languages are written as BCP 47 tags: \"ko\" (Korean), \"en\" (English), \"ja\" (Japanese), \"zh\" (Chinese)"),
+        ));
+    }
+    let alpha = |s: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
+    };
+    let mut rest: Vec<&str> = parts.collect();
+    if rest.first().is_some_and(|s| alpha(s, 4..=4)) {
+        rest.remove(0);
+    }
+    if let Some(region) = rest.first() {
+        let digits = region.len() == 3 && region.bytes().all(|b| b.is_ascii_digit());
+        if alpha(region, 2..=2) || digits {
+            rest.remove(0);
+        }
+    }
+    if alpha(primary, 2..=3) && rest.is_empty() && tag == tag.trim() {
+        return Ok(());
+    }
+    Err((
+        "is not a language tag".into(),
+        "write a BCP 47 tag: a two-letter language, optionally a script and a region, such as \"ko\", \"en\", \"en-GB\" or \"zh-Hant-TW\"".into(),
+    ))
+}
+
+/// A sensible time zone for a newsletter in `language`, when one zone
+/// covers nearly all its readers.
+pub fn default_time_zone(language: &str) -> Option<&'static str> {
+    match primary_language(language).as_str() {
+        "ko" => Some("Asia/Seoul"),
+        "ja" => Some("Asia/Tokyo"),
+        _ => None,
+    }
+}
+
 /// The primary subtag of a language tag, lowercased: `ko-KR` → `ko`.
 pub fn primary_language(tag: &str) -> String {
     tag.split(['-', '_'])
         .next()
         .unwrap_or("")
         .to_ascii_lowercase()
+}
+
+/// The project folder of the config file at `path`: the folder above the
+/// config folder.
+pub fn project_dir(path: &Path) -> PathBuf {
+    // `config/` → the current folder, written as an empty path so that
+    // joined paths read `templates/…`, not `./templates/…`.
+    match parent(&parent(path)) {
+        p if p == Path::new(".") => PathBuf::new(),
+        p => p,
+    }
 }
 
 fn parent(path: &Path) -> PathBuf {
@@ -406,16 +492,17 @@ fn parent(path: &Path) -> PathBuf {
     }
 }
 
-fn validate(path: &Path, source: &str, file: &ConfigFile) -> Result<()> {
+/// Every value of the file that is unfit, each at its place.
+fn validate(path: &Path, source: &str, file: &ConfigFile) -> Vec<Located> {
+    let mut found = Vec::new();
     if let Some(password) = file.smtp.as_ref().and_then(|s| s.password.as_ref()) {
-        return Err(Located::at(
+        found.push(Located::at(
             path,
             source,
             password.span().start,
             "a password written into the configuration is refused",
         )
-        .help("remove `password` and set `password_env = \"LETTERPRESS_SMTP_PASSWORD\"`, then export that variable")
-        .into());
+        .help("remove `password` and set `password_env = \"LETTERPRESS_SMTP_PASSWORD\"`, then export that variable"));
     }
     let newsletter = &file.newsletter;
     for (field, value) in [
@@ -424,41 +511,44 @@ fn validate(path: &Path, source: &str, file: &ConfigFile) -> Result<()> {
     ] {
         let Some(value) = value else { continue };
         if let Err(why) = check_mailbox(value.get_ref()) {
-            return Err(Located::at(
-                path,
-                source,
-                value.span().start,
-                format!("`{field}`: {why}"),
-            )
-            .help("write it as \"Name <address@example.com>\" or \"address@example.com\"")
-            .into());
+            found.push(
+                Located::at(
+                    path,
+                    source,
+                    value.span().start,
+                    format!("`{field}`: {why}"),
+                )
+                .help("write it as \"Name <address@example.com>\" or \"address@example.com\""),
+            );
         }
     }
     let lang = &newsletter.language;
-    if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return Err(Located::at(
-            path,
-            source,
-            crate::error::key_offset(source, &["newsletter", "language"]),
-            format!("`language = \"{lang}\"` is not a language tag"),
-        )
-        .help("use a BCP 47 tag such as \"ko\", \"en\" or \"ja\"")
-        .into());
+    if let Err((why, help)) = language_tag(lang) {
+        found.push(
+            Located::at(
+                path,
+                source,
+                crate::error::key_offset(source, &["newsletter", "language"]),
+                format!("`language = \"{}\"`: {why}", lang.escape_debug()),
+            )
+            .help(help),
+        );
     }
     for rule in rules(file) {
         if let Err((why, help)) = rule.verdict {
             let offset = crate::error::key_offset(source, rule.key);
-            return Err(Located::at(
-                path,
-                source,
-                offset,
-                format!("`{}`: {why}", rule.key.join(".")),
-            )
-            .help(help)
-            .into());
+            found.push(
+                Located::at(
+                    path,
+                    source,
+                    offset,
+                    format!("`{}`: {why}", rule.key.join(".")),
+                )
+                .help(help),
+            );
         }
     }
-    Ok(())
+    found
 }
 
 /// One value's check: the key it is at and what is wrong with it.

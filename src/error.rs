@@ -264,9 +264,263 @@ pub fn key_offset(source: &str, key: &[&str]) -> usize {
     item.span().map_or(0, |s| s.start)
 }
 
+/// Deserializes the TOML `text`, found at byte `offset` of `source` (the
+/// text of `path`), into `T`; when it does not fit, every wrong key and
+/// every bad value, each at its place, not only the first. An unknown key
+/// names the nearest known one.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    source: &str,
+    offset: usize,
+    text: &str,
+) -> Result<T, Vec<Located>> {
+    parse_toml_partly(path, source, offset, text).map_err(|(found, _)| found)
+}
+
+/// [`parse_toml`], and on failure also what the text holds without the
+/// lines in error (when that fits `T`), so that its values can still be
+/// checked; its spans are those of `text`.
+pub fn parse_toml_partly<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    source: &str,
+    offset: usize,
+    text: &str,
+) -> Result<T, (Vec<Located>, Option<T>)> {
+    let first = match toml::from_str::<T>(text) {
+        Ok(value) => return Ok(value),
+        Err(e) => e,
+    };
+    let whole = |e: &toml::de::Error| vec![Located::from_toml(path, source, offset, e)];
+    // A syntax error stops the file: what follows it has no meaning.
+    let (Ok(spanned), Ok(owned)) = (toml::de::DeTable::parse(text), text.parse::<toml::Table>())
+    else {
+        return Err((whole(&first), None));
+    };
+    let mut blanked = text.as_bytes().to_vec();
+    let mut leaves = Vec::new();
+    leaves_of(spanned.get_ref(), &mut Vec::new(), &mut leaves);
+    let mut found = Vec::new();
+    // Each value alone, in a table of its own: serde stops at the first
+    // problem of a table, one value at a time stops at none but its own.
+    for leaf in leaves.iter().take(1000) {
+        let Some(value) = value_at(&owned, &leaf.path) else {
+            continue;
+        };
+        let mut alone = value;
+        for key in leaf.path.iter().rev() {
+            let mut table = toml::Table::new();
+            table.insert(key.clone(), alone);
+            alone = toml::Value::Table(table);
+        }
+        let Ok(alone_text) = toml::to_string(&alone) else {
+            continue;
+        };
+        let Err(e) = toml::from_str::<T>(&alone_text) else {
+            continue;
+        };
+        let message = e.message().trim_end();
+        if message.starts_with("missing field") {
+            continue;
+        }
+        let located = match unknown_key(message) {
+            Some((key, known)) => {
+                let mut message = format!("unknown field `{key}`");
+                if let Some(near) = nearest(&key, known.iter().map(String::as_str)) {
+                    message.push_str(&format!("; did you mean `{near}`?"));
+                }
+                let help = match known.is_empty() {
+                    true => "remove the key".to_string(),
+                    false => format!(
+                        "remove the key or fix its spelling; the keys known here are {}",
+                        known
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                Located::at(path, source, offset + leaf.key_start, message).help(help)
+            }
+            None => Located::at(path, source, offset + leaf.value_start, message)
+                .help("fix the value at this place; see README.md for what it takes"),
+        };
+        found.push(located);
+        // The rest of the text without this line, same length, same spans.
+        let start = text[..leaf.key_start].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[leaf.value_start..]
+            .find('\n')
+            .map_or(text.len(), |i| leaf.value_start + i);
+        blanked[start..end].fill(b' ');
+    }
+    if found.is_empty() || first.message().starts_with("missing field") {
+        found.extend(whole(&first));
+    }
+    found.sort_by_key(|l| (l.line, l.column));
+    found.dedup();
+    let rest = String::from_utf8(blanked)
+        .ok()
+        .and_then(|rest| toml::from_str::<T>(&rest).ok());
+    Err((found, rest))
+}
+
+/// A key with a value that is not a table, and where both are.
+struct Leaf {
+    path: Vec<String>,
+    key_start: usize,
+    value_start: usize,
+}
+
+fn leaves_of(table: &toml::de::DeTable<'_>, path: &mut Vec<String>, out: &mut Vec<Leaf>) {
+    for (key, value) in table {
+        path.push(key.get_ref().to_string());
+        match value.get_ref() {
+            toml::de::DeValue::Table(inner) if !inner.is_empty() => leaves_of(inner, path, out),
+            _ => out.push(Leaf {
+                path: path.clone(),
+                key_start: key.span().start,
+                value_start: value.span().start,
+            }),
+        }
+        path.pop();
+    }
+}
+
+fn value_at(table: &toml::Table, path: &[String]) -> Option<toml::Value> {
+    let (last, parents) = path.split_last()?;
+    let mut table = table;
+    for key in parents {
+        table = table.get(key)?.as_table()?;
+    }
+    table.get(last).cloned()
+}
+
+/// The key and the known keys of serde's "unknown field `k`, expected one
+/// of `a`, `b`" (or "expected `a`", or "there are no fields").
+fn unknown_key(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let known = rest
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    Some((key.to_string(), known))
+}
+
+/// The candidate nearest to `word` by edit distance, if one is near enough
+/// to be a slip of the fingers (at most a third of the word's letters,
+/// and at least one).
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word = word.to_lowercase();
+    let limit = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance in characters, with an adjacent swap counting one
+/// (`tco` is one slip from `toc`).
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(200).collect();
+    let b: Vec<char> = b.chars().take(200).collect();
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// The located errors `e` is made of (one [`Located`] or a [`Many`]),
+/// or `e` itself when it is about no place.
+pub fn located_parts(e: anyhow::Error) -> anyhow::Result<Vec<Located>> {
+    let e = match e.downcast::<Located>() {
+        Ok(located) => return Ok(vec![located]),
+        Err(e) => e,
+    };
+    match e.downcast::<Many>() {
+        Ok(many) => Ok(many.found),
+        Err(e) => Err(e),
+    }
+}
+
+/// Errors found together: one stays a [`Located`] error, several become
+/// a [`Many`].
+pub fn together(mut found: Vec<Located>, message: &str, help: &str) -> anyhow::Error {
+    if found.len() == 1 {
+        return found.remove(0).into();
+    }
+    Many {
+        found,
+        message: message.to_string(),
+        help: help.to_string(),
+    }
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_unknown_key_and_bad_value_is_found_with_the_nearest_key() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Inner {
+            link_text: Option<String>,
+            count: Option<u32>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Outer {
+            title: String,
+            inner: Option<Inner>,
+        }
+        let text =
+            "title = \"t\"\ntitel = 1\n[inner]\nlink_txt = \"x\"\ncount = \"many\"\nzzz = 2\n";
+        let found = parse_toml::<Outer>(Path::new("f.toml"), text, 0, text).unwrap_err();
+        let lines: Vec<_> = found.iter().map(|l| (l.line, l.message.as_str())).collect();
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        assert!(lines[0].0 == 2 && lines[0].1.contains("did you mean `title`?"));
+        assert!(lines[1].0 == 4 && lines[1].1.contains("did you mean `link_text`?"));
+        assert!(lines[2].0 == 5 && lines[2].1.contains("invalid type"));
+        assert!(lines[3].0 == 6 && !lines[3].1.contains("did you mean"));
+        assert!(found[3]
+            .help
+            .as_ref()
+            .unwrap()
+            .contains("`link_text`, `count`"));
+    }
+
+    #[test]
+    fn nearest_allows_a_slip_and_a_swap() {
+        assert_eq!(
+            nearest("link_txt", ["link", "link_text"]),
+            Some("link_text")
+        );
+        assert_eq!(nearest("tco", ["toc", "to"]), Some("toc"));
+        assert_eq!(nearest("zzz", ["toc"]), None);
+    }
 
     #[test]
     fn line_col_counts_lines_and_characters() {

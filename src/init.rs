@@ -19,6 +19,8 @@ pub struct Answers {
     pub from: String,
     /// The language tag (`ko`, `en`, …).
     pub language: String,
+    /// The IANA time zone of the newsletter (`Asia/Seoul`), if not UTC.
+    pub timezone: Option<String>,
 }
 
 /// What `init` wrote.
@@ -29,48 +31,79 @@ pub struct Created {
     pub issue: PathBuf,
 }
 
-/// Checks the answers as the config will: one line, an address.
+/// Checks the answers as the config will: one line, an address, a
+/// language tag, a time zone. Each error names the flag that gave it.
 pub fn check(answers: &Answers) -> Result<()> {
-    if answers.name.trim().is_empty()
-        || answers.name.chars().any(char::is_control)
-        || answers.name.chars().count() > 200
-    {
-        bail!("--name: the newsletter's name must be one line of 1 to 200 characters");
-    }
-    let address = mailbox_address(&answers.from);
-    if answers.from.contains(['\r', '\n'])
-        || crate::subscribers::parse_address(address).is_err()
-        || answers.from.parse::<lettre::message::Mailbox>().is_err()
-    {
-        bail!(
-            "--from: `{}` is not a sender address\n  help: write it as \"Name <letter@example.com>\" or \"letter@example.com\"",
-            answers.from.escape_debug()
-        );
-    }
-    unsubscribe_address(answers)?;
-    let lang = &answers.language;
-    if lang.is_empty() || !lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        bail!(
-            "--language: `{}` is not a language tag such as ko or en",
-            lang.escape_debug()
-        );
+    let fields = [
+        ("--name", check_name(&answers.name)),
+        ("--from", check_from(&answers.from)),
+        ("--language", check_language(&answers.language)),
+        (
+            "--timezone",
+            answers.timezone.as_deref().map_or(Ok(()), check_timezone),
+        ),
+    ];
+    for (flag, verdict) in fields {
+        if let Err(why) = verdict {
+            bail!("{flag}: {why}");
+        }
     }
     Ok(())
+}
+
+/// The newsletter's name: one line of 1 to 200 characters.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    if name.trim().is_empty() || name.chars().any(char::is_control) || name.chars().count() > 200 {
+        return Err("the newsletter's name must be one line of 1 to 200 characters".into());
+    }
+    Ok(())
+}
+
+/// The sender: an address (with a name or not) that can also stand in the
+/// `mailto:` unsubscribe link.
+pub fn check_from(from: &str) -> std::result::Result<(), String> {
+    let address = mailbox_address(from);
+    if from.contains(['\r', '\n'])
+        || crate::subscribers::parse_address(address).is_err()
+        || from.parse::<lettre::message::Mailbox>().is_err()
+    {
+        return Err(format!(
+            "`{}` is not a sender address\n  help: write it as \"Name <letter@example.com>\" or \"letter@example.com\"",
+            from.escape_debug()
+        ));
+    }
+    unsubscribe_address(from).map(|_| ())
+}
+
+/// A BCP 47 language tag, with the tag meant for a common slip.
+pub fn check_language(language: &str) -> std::result::Result<(), String> {
+    crate::config::language_tag(language)
+        .map_err(|(why, help)| format!("`{}` {why}\n  help: {help}", language.escape_debug()))
+}
+
+/// An IANA time zone name such as Asia/Seoul.
+pub fn check_timezone(zone: &str) -> std::result::Result<(), String> {
+    match jiff::tz::TimeZone::get(zone) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!(
+            "`{}` is not a time zone\n  help: write an IANA zone name such as Asia/Seoul, Europe/Berlin or America/New_York, or UTC",
+            zone.escape_debug()
+        )),
+    }
 }
 
 /// The sender's address as it can stand in a `mailto:` link and in the
 /// other places that take ASCII only: an international domain as punycode.
 /// A local part that is not ASCII (or holds `?`, `&` or `%`) cannot, so it
 /// is refused rather than written into a project whose check fails.
-fn unsubscribe_address(answers: &Answers) -> Result<String> {
-    let address = crate::subscribers::parse_address(mailbox_address(&answers.from))
-        .map_err(anyhow::Error::msg)?;
+fn unsubscribe_address(from: &str) -> std::result::Result<String, String> {
+    let address = crate::subscribers::parse_address(mailbox_address(from))?;
     match crate::subscribers::ascii_form(&address) {
         Some(ascii) if !ascii.to_string().contains(['?', '&', '%']) => Ok(ascii.to_string()),
-        _ => bail!(
-            "--from: `{}` cannot stand in a mailto: link, which readers use to unsubscribe by mail\n  help: use an address whose part before the @ is plain ASCII without ?, & or %, such as letter@example.com",
-            mailbox_address(&answers.from).escape_debug()
-        ),
+        _ => Err(format!(
+            "`{}` cannot stand in a mailto: link, which readers use to unsubscribe by mail\n  help: use an address whose part before the @ is plain ASCII without ?, & or %, such as letter@example.com",
+            mailbox_address(from).escape_debug()
+        )),
     }
 }
 
@@ -78,7 +111,14 @@ fn unsubscribe_address(answers: &Answers) -> Result<String> {
 /// nothing, when any of its files is already there.
 pub fn init(dir: &Path, answers: &Answers) -> Result<Created> {
     check(answers)?;
-    let issue = PathBuf::from("issues").join(format!("{}-first", crate::time::today()));
+    // The first issue is named and dated by the newsletter's own day.
+    let zone = answers
+        .timezone
+        .as_deref()
+        .and_then(|z| jiff::tz::TimeZone::get(z).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = crate::time::today_in(&zone);
+    let issue = PathBuf::from("issues").join(format!("{today}-first"));
     let files: Vec<(PathBuf, String)> = vec![
         (
             PathBuf::from("config/newsletter.toml"),
@@ -109,7 +149,7 @@ pub fn init(dir: &Path, answers: &Answers) -> Result<Created> {
         write_atomic(&target, text.as_bytes())?;
         written.push(path.clone());
     }
-    for file in crate::issue::scaffold::scaffold(&dir.join(&issue))? {
+    for file in crate::issue::scaffold::scaffold(&dir.join(&issue), &answers.language, &today)? {
         written.push(
             file.strip_prefix(dir)
                 .map(Path::to_path_buf)
@@ -128,7 +168,16 @@ fn quoted(value: &str) -> String {
 }
 
 fn newsletter_toml(a: &Answers) -> Result<String> {
-    let address = unsubscribe_address(a)?;
+    let address = unsubscribe_address(&a.from).map_err(anyhow::Error::msg)?;
+    let timezone = match &a.timezone {
+        Some(zone) => format!(
+            "timezone = {}       # send_at times and issue dates",
+            quoted(zone)
+        ),
+        None => {
+            "# timezone = \"Asia/Seoul\"       # send_at times and issue dates (default UTC)".into()
+        }
+    };
     Ok(format!(
         r#"# letterpress configuration. Paths are relative to this file. Secrets never
 # live here: they are read from the environment variables the *_env keys name.
@@ -142,7 +191,7 @@ language = {language}                # <html lang>, labels, line wrapping
 # base_url       = "https://news.example.com"   # web versions and the archive
 # postal_address = "Your postal address"        # anti-spam laws ask for it
 # theme          = "default"                    # or "letter", or a path
-# timezone       = "Asia/Seoul"                 # for local send_at times
+{timezone}
 
 [subscribers]
 file = "subscribers.toml"
@@ -177,6 +226,7 @@ state_dir       = "../state"     # delivery journals: keep them
         from = quoted(&a.from),
         language = quoted(&a.language),
         mailto = quoted(&address),
+        timezone = timezone,
     ))
 }
 

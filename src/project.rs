@@ -104,7 +104,12 @@ pub fn sample(list: &List, issue: &Issue, wanted: Option<&str>) -> Sample {
 /// The issue folder `issue` names: a path as given, or a folder name under
 /// the project's `issues/` when no such path exists.
 pub fn issue_dir(config: &Config, issue: &Path) -> PathBuf {
-    let in_project = config.project_dir.join("issues").join(issue);
+    issue_dir_in(&config.project_dir, issue)
+}
+
+/// [`issue_dir`] for the project in `project_dir`.
+pub fn issue_dir_in(project_dir: &Path, issue: &Path) -> PathBuf {
+    let in_project = project_dir.join("issues").join(issue);
     if !issue.exists() && issue.components().count() == 1 && in_project.is_dir() {
         in_project
     } else {

@@ -16,10 +16,14 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Today's date (UTC) as YYYY-MM-DD.
-pub fn today() -> String {
-    let (y, m, d) = civil_from_days(unix_secs(SystemTime::now()).div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}")
+/// The date of `at` in `zone`, as YYYY-MM-DD.
+pub fn date_in(zone: &jiff::tz::TimeZone, at: jiff::Timestamp) -> String {
+    at.to_zoned(zone.clone()).date().to_string()
+}
+
+/// Today's date in `zone`, as YYYY-MM-DD: the newsletter's own day.
+pub fn today_in(zone: &jiff::tz::TimeZone) -> String {
+    date_in(zone, jiff::Timestamp::now())
 }
 
 /// `time` as an RFC 3339 UTC timestamp, to the second.
@@ -45,6 +49,14 @@ fn unix_secs(time: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_is_the_newsletters_own() {
+        let at: jiff::Timestamp = "2026-12-03T19:30:00Z".parse().unwrap();
+        let seoul = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+        assert_eq!(date_in(&seoul, at), "2026-12-04");
+        assert_eq!(date_in(&jiff::tz::TimeZone::UTC, at), "2026-12-03");
+    }
 
     #[test]
     fn civil_dates() {

@@ -301,3 +301,115 @@ fn control_characters_that_would_reach_a_page_or_the_feed_are_errors_at_their_li
     }
     assert!(!out.contains("07-control.md:3:"), "a tab is text:\n{out}");
 }
+
+#[test]
+fn typos_in_three_files_are_all_reported_in_one_run() {
+    let project = Project::example();
+    project
+        .edit(
+            "config/newsletter.toml",
+            "postal_address =",
+            "postal_adress =",
+        )
+        .edit(
+            "issues/example/issue.toml",
+            "toc       = true",
+            "tco = true",
+        )
+        .edit(
+            "config/newsletter.toml",
+            "concurrency     = 4",
+            "concurrency = 0",
+        )
+        .edit(
+            "issues/example/issue.toml",
+            "number    = 48",
+            "number = \"x\"",
+        )
+        .edit("issues/example/02-openai.md", "link_text =", "link_txt =");
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    for line in [
+        "config/newsletter.toml:11: error: unknown field `postal_adress`; did you mean `postal_address`?",
+        "config/newsletter.toml:34: error: `sending.concurrency`: 0 is out of range",
+        "issues/example/issue.toml:4: error: invalid type: string \"x\", expected u32",
+        "issues/example/issue.toml:5: error: unknown field `tco`; did you mean `toc`?",
+        "issues/example/02-openai.md:4: error: unknown field `link_txt`; did you mean `link_text`?",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "missing\n  {line}\nin\n{out}"
+        );
+    }
+}
+
+#[test]
+fn every_unknown_key_of_one_front_matter_is_reported_with_its_nearest_key() {
+    let project = Project::example();
+    project
+        .edit("issues/example/02-openai.md", "link_text =", "link_txt =")
+        .edit("issues/example/02-openai.md", "image_alt =", "imgae_alt =")
+        .edit("issues/example/05-olympus.md", "link_text =", "linktext =");
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    for line in [
+        "issues/example/02-openai.md:4: error: unknown field `link_txt`; did you mean `link_text`?",
+        "issues/example/02-openai.md:6: error: unknown field `imgae_alt`; did you mean `image_alt`?",
+        "issues/example/05-olympus.md:4: error: unknown field `linktext`; did you mean `link_text`?",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(line)),
+            "missing\n  {line}\nin\n{out}"
+        );
+    }
+    assert!(out.contains("`attribution`"), "the known keys: {out}");
+}
+
+#[test]
+fn web_url_without_base_url_is_reported_at_the_line_that_uses_it() {
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "base_url       = \"https://news.example.com\"\n",
+        "",
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(
+            "issues/example/06-note.md:5: error: {{ web_url }} needs [newsletter] base_url"
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with("config/newsletter.toml:1: error:")),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_issue_that_does_not_load_still_lets_the_list_and_config_be_checked() {
+    let project = Project::example();
+    copy_overlay(
+        &support::repo().join("tests/fixtures/check/list-problems/overlay"),
+        project.dir.path(),
+    );
+    project.edit("issues/example/02-openai.md", "link_text =", "link_txt =");
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    let expected = std::fs::read_to_string(
+        support::repo().join("tests/fixtures/check/list-problems/expected.txt"),
+    )
+    .unwrap();
+    for line in expected.lines() {
+        assert!(
+            out.lines().any(|l| l == line),
+            "missing\n  {line}\nin\n{out}"
+        );
+    }
+    assert!(
+        out.contains("issues/example/02-openai.md:4: error: unknown field `link_txt`"),
+        "{out}"
+    );
+}

@@ -81,7 +81,8 @@ fn new_scaffolds_an_issue_that_builds() {
         .args(["build", "issues/next", "--out", "next"])
         .assert()
         .success();
-    assert!(project.read("next/email.txt").contains("A story title"));
+    // The example is a Korean newsletter: the samples are Korean.
+    assert!(project.read("next/email.txt").contains("이야기 제목"));
     project
         .cmd()
         .args(["new", "issues/next"])
@@ -345,4 +346,96 @@ fn a_closed_output_pipe_ends_the_command_quietly() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_ne!(output.status.code(), Some(101), "{stderr}");
+}
+
+#[test]
+fn help_names_what_build_writes_and_init_does_not_offer_config() {
+    let help = |args: &[&str]| {
+        let out = support::letterpress().args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let build = help(&["build", "--help"]);
+    for file in ["email.html", "email.txt", "web.html", "preview.eml"] {
+        assert!(build.contains(file), "build --help lacks {file}:\n{build}");
+    }
+    let init = help(&["init", "--help"]);
+    assert!(init.contains("--language"), "{init}");
+    assert!(
+        !init.contains("--config"),
+        "init --help offers --config:\n{init}"
+    );
+    // The other commands still take it.
+    assert!(help(&["check", "--help"]).contains("--config"));
+}
+
+#[test]
+fn a_list_of_one_is_one_entry() {
+    let project = Project::example();
+    project.write(
+        "config/subscribers.toml",
+        "[[subscriber]]\nemail = \"reader@example.com\"\ntags = [\"weekly\"]\n",
+    );
+    let out = project
+        .cmd()
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "a-test-secret-of-enough-length-0123456789",
+        )
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .output()
+        .unwrap();
+    let all =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(all.contains("1 entry in the list:"), "{all}");
+    assert!(!all.contains("1 entries"), "{all}");
+}
+
+#[test]
+fn new_writes_under_issues_and_a_mistyped_issue_names_the_nearest() {
+    let project = Project::example();
+    project
+        .cmd()
+        .args(["new", "2026-12-04-vol1"])
+        .assert()
+        .success();
+    assert!(project.path("issues/2026-12-04-vol1/issue.toml").is_file());
+    assert!(!project.path("2026-12-04-vol1").exists());
+    // The example is a Korean newsletter: Korean samples.
+    assert!(project
+        .read("issues/2026-12-04-vol1/01-intro.md")
+        .contains("안녕하세요"));
+    // A path stays as given.
+    project.cmd().args(["new", "drafts/one"]).assert().success();
+    assert!(project.path("drafts/one/issue.toml").is_file());
+
+    let out = project
+        .cmd()
+        .args(["build", "2026-12-04-vo1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("help: did you mean `2026-12-04-vol1`?"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("letterpress new"), "{stderr}");
+    let out = project.cmd().args(["check", "exmaple"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("did you mean `example`?"), "{stderr}");
+}
+
+#[test]
+fn build_reports_web_url_without_base_url_at_the_line_that_uses_it() {
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "base_url       = \"https://news.example.com\"\n",
+        "",
+    );
+    assert_build_error(
+        &project,
+        "issues/example/06-note.md:5",
+        "{{ web_url }} needs [newsletter] base_url",
+    );
 }

@@ -54,6 +54,26 @@ fn preheader_is_hidden_and_first_in_body() {
 }
 
 #[test]
+fn the_preheader_filler_never_fills_lines_of_its_own_in_a_text_mode_reader() {
+    let project = Project::example();
+    project.build();
+    let filler = |c: char| c == '\u{34f}' || c == '\u{200c}';
+    // w3m shows hidden text: the filler may only end the preheader's line.
+    if !support::require("/usr/bin/w3m", "the preheader in a text-mode reader") {
+        return;
+    }
+    let out = std::process::Command::new("w3m")
+        .args(["-dump", "-T", "text/html", "-O", "UTF-8", "-cols", "80"])
+        .arg(project.path("out/email.html"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains(filler)).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("오픈AI 초격차"), "{lines:?}");
+}
+
+#[test]
 fn layout_tables_are_presentation_and_column_is_fluid() {
     let (html, _) = example();
     let doc = Html::parse_document(&html);

@@ -271,3 +271,167 @@ fn a_sender_on_an_international_domain_gets_a_project_that_checks() {
         .stderr(predicate::str::contains("cannot stand in a mailto: link"));
     assert!(!empty.path().join("other").exists());
 }
+
+#[test]
+fn a_language_name_or_country_code_is_refused_with_the_tag_meant() {
+    for (written, meant) in [
+        ("korean", "ko"),
+        ("kr", "ko"),
+        ("kor", "ko"),
+        ("english", "en"),
+        ("japanese", "ja"),
+        ("chinese", "zh"),
+        ("ko_KR!", ""),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = cmd(dir.path())
+            .args([
+                "init",
+                "site",
+                "--name",
+                "N",
+                "--from",
+                "letter@example.com",
+            ])
+            .args(["--language", written])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{written}: {stderr}");
+        assert!(
+            stderr.contains(&format!("--language: `{written}` is not a language tag")),
+            "{stderr}"
+        );
+        if !meant.is_empty() {
+            assert!(
+                stderr.contains(&format!("did you mean \"{meant}\"?")),
+                "{stderr}"
+            );
+        }
+        assert!(!dir.path().join("site").exists(), "{written}: wrote files");
+    }
+    for good in ["ko", "en-GB", "zh-Hant-TW", "es-419"] {
+        let dir = tempfile::tempdir().unwrap();
+        cmd(dir.path())
+            .args([
+                "init",
+                "site",
+                "--name",
+                "N",
+                "--from",
+                "letter@example.com",
+            ])
+            .args(["--language", good])
+            .assert()
+            .success();
+    }
+}
+
+#[test]
+fn a_korean_project_gets_korean_samples_in_seouls_zone_and_day() {
+    let dir = tempfile::tempdir().unwrap();
+    cmd(dir.path())
+        .args([
+            "init",
+            "site",
+            "--name",
+            "작은 뉴스레터",
+            "--from",
+            "letter@example.com",
+        ])
+        .args(["--language", "ko"])
+        .assert()
+        .success();
+    let project = dir.path().join("site");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(project.join("config/newsletter.toml")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["newsletter"]["timezone"].as_str(),
+        Some("Asia/Seoul")
+    );
+    // The folder and the date are Seoul's day, not UTC's (they differ from
+    // 15:00 to 24:00 UTC). A run across Seoul's midnight may see either.
+    let seoul = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
+    let days: Vec<String> = (0..2)
+        .map(|_| {
+            jiff::Timestamp::now()
+                .to_zoned(seoul.clone())
+                .date()
+                .to_string()
+        })
+        .collect();
+    let issues: Vec<String> = std::fs::read_dir(project.join("issues"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(issues.len(), 1);
+    let day = issues[0].strip_suffix("-first").unwrap();
+    assert!(
+        days.iter().any(|d| d == day),
+        "{day} is not Seoul's {days:?}"
+    );
+    let issue = project.join("issues").join(&issues[0]);
+    let issue_toml = std::fs::read_to_string(issue.join("issue.toml")).unwrap();
+    assert!(
+        issue_toml.contains(&format!("date      = {day}")),
+        "{issue_toml}"
+    );
+    let intro = std::fs::read_to_string(issue.join("01-intro.md")).unwrap();
+    assert!(intro.contains("안녕하세요"), "{intro}");
+    assert!(std::fs::read_to_string(issue.join("03-note.md"))
+        .unwrap()
+        .contains("편집자"),);
+    cmd(&project)
+        .args(["check", &issues[0]])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors"));
+}
+
+#[test]
+fn a_bad_answer_on_a_terminal_is_asked_again() {
+    if !support::require("/usr/bin/script", "init on a terminal") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let binary = assert_cmd::cargo::cargo_bin("letterpress");
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("'{}' init site", binary.display()),
+            "/dev/null",
+        ])
+        .current_dir(dir.path())
+        .env_remove("LETTERPRESS_CONFIG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        // A name, a sender that is no address, then one that is; a time
+        // zone that does not exist, then the default (UTC).
+        stdin
+            .write_all(b"N\nnot an address\nN <letter@example.com>\nMars/Base\n\n")
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(
+        shown.contains("`not an address` is not a sender address"),
+        "{shown}"
+    );
+    assert!(shown.contains("`Mars/Base` is not a time zone"), "{shown}");
+    assert!(
+        !shown.contains("--from"),
+        "names a flag never typed: {shown}"
+    );
+    let config = std::fs::read_to_string(dir.path().join("site/config/newsletter.toml")).unwrap();
+    assert!(
+        config.contains("from     = \"N <letter@example.com>\""),
+        "{config}"
+    );
+}

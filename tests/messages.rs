@@ -423,6 +423,11 @@ fn local_images_travel_inline_as_related_parts() {
         "html does not refer to {cid}"
     );
     assert_eq!(image.contents(), png);
+    // A client that lists the parts shows the file's name, not "no name".
+    assert_eq!(image.attachment_name(), Some("chart.png"));
+    assert!(image
+        .content_disposition()
+        .is_some_and(|d| d.ctype() == "inline"));
 
     // build copies the image next to email.html, which refers to it by path.
     project

@@ -48,26 +48,28 @@ pub struct Report {
 }
 
 impl Report {
-    /// A file that does not load, as the one finding at its place; other
-    /// errors stay errors.
-    pub fn from_load_error(e: anyhow::Error) -> anyhow::Result<Report> {
-        let Some(located) = e
-            .chain()
-            .find_map(|c| c.downcast_ref::<crate::error::Located>())
-        else {
-            return Err(e);
+    /// Adds the problems of a file that does not load, each at its place;
+    /// an error about no place is given back.
+    pub fn add_load_error(&mut self, e: anyhow::Error) -> anyhow::Result<()> {
+        let found = match crate::error::located_parts(e) {
+            Ok(found) => found,
+            // A located error under a context (a theme's file).
+            Err(e) => match e
+                .chain()
+                .find_map(|c| c.downcast_ref::<crate::error::Located>())
+            {
+                Some(located) => vec![located.clone()],
+                None => return Err(e),
+            },
         };
-        let mut report = Report::default();
-        report.findings.push(Finding {
-            file: located.path.clone(),
-            line: located.line,
-            level: Level::Error,
-            message: located.help.as_ref().map_or_else(
+        for located in found {
+            let message = located.help.as_ref().map_or_else(
                 || located.message.clone(),
                 |h| format!("{} ({h})", located.message),
-            ),
-        });
-        Ok(report)
+            );
+            self.add(&located.path, located.line, Level::Error, message);
+        }
+        Ok(())
     }
 
     fn add(&mut self, file: &Path, line: usize, level: Level, message: impl Into<String>) {
@@ -170,7 +172,7 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-pub use setup::{check_issue, Scope};
+pub use setup::{check_issue, check_setup, Scope};
 
 /// 1-based line of the first occurrence of `needle` in `text` (1 if absent).
 fn line_of(text: &str, needle: &str) -> usize {

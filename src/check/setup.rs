@@ -37,6 +37,7 @@ pub fn check_issue(
     content::check_sections(issue, &mut report)?;
     check_issue_file(config, issue, list, sample.from_list, &mut report)?;
     check_config(config, &mut report)?;
+    check_tags_need_config(config, issue, &mut report)?;
     check_contrast(theme, &mut report);
     check_list(list, scope, &mut report);
     check_bounces(config, &mut report)?;
@@ -50,6 +51,22 @@ pub fn check_issue(
     }
     report.sort();
     Ok(report)
+}
+
+/// The checks of the config, the theme and the list alone, for a run in
+/// which the issue did not load: their findings still show in that run.
+pub fn check_setup(
+    config: &Config,
+    theme: &Theme,
+    list: &List,
+    scope: Scope,
+    report: &mut Report,
+) -> Result<()> {
+    check_config(config, report)?;
+    check_contrast(theme, report);
+    check_list(list, scope, report);
+    check_bounces(config, report)?;
+    Ok(())
 }
 
 fn check_issue_file(
@@ -154,6 +171,26 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
             ),
         );
     }
+}
+
+/// A merge tag whose value comes from the config, reported at each line
+/// that uses it when the config lacks that value.
+fn check_tags_need_config(config: &Config, issue: &Issue, report: &mut Report) -> Result<()> {
+    if config.newsletter().base_url.is_some() {
+        return Ok(());
+    }
+    for (path, line) in issue.tag_lines("web_url") {
+        report.add(
+            &path,
+            line,
+            Level::Error,
+            format!(
+                "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set (set base_url = \"https://…\" where the web versions are published, or remove the tag)",
+                config.path.display()
+            ),
+        );
+    }
+    Ok(())
 }
 
 fn check_config(config: &Config, report: &mut Report) -> Result<()> {

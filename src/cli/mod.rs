@@ -12,7 +12,7 @@ mod subscribers;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 pub use crate::send::Shard;
@@ -51,16 +51,26 @@ pub enum Command {
         /// The sender: "Name <address>" or "address".
         #[arg(long, value_name = "ADDR")]
         from: Option<String>,
-        /// The language of the issues: ko, en, ja, … (default en).
+        /// The language of the issues, a BCP 47 tag: ko, en, ja, …
+        /// (default en).
         #[arg(long, value_name = "TAG")]
         language: Option<String>,
+        /// The newsletter's IANA time zone, for send_at times and issue
+        /// dates (default: Asia/Seoul for ko, Asia/Tokyo for ja; asked on
+        /// a terminal for other languages, else UTC).
+        #[arg(long, value_name = "ZONE")]
+        timezone: Option<String>,
     },
-    /// Scaffold a new issue folder with issue.toml and sample sections.
+    /// Scaffold a new issue folder with issue.toml and sample sections in
+    /// the newsletter's language.
     New {
-        /// The folder to create, e.g. issues/2026-12-04.
+        /// The issue's name, made under the project's issues/ (e.g.
+        /// 2026-12-04-vol1), or a path with a `/`, taken as given.
         dir: PathBuf,
     },
-    /// Compose an issue: write email.html, email.txt and web.html.
+    /// Compose an issue: write email.html, email.txt, web.html and
+    /// preview.eml (the message the sample reader would get, to open in a
+    /// mail client), with the issue's local images.
     Build {
         /// The issue folder (or its name under the project's issues/).
         issue: PathBuf,
@@ -327,9 +337,29 @@ pub fn exit_code(outcome: &anyhow::Result<Exit>) -> u8 {
     }
 }
 
+/// The command line as `--help`, completions and the man page show it:
+/// `init` makes the configuration, so it does not list `--config`.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    // A hidden `--config` of its own keeps the global one out of `init`
+    // (and out of its help), while `init --config …` still parses.
+    Cli::command().mut_subcommand("init", |init| {
+        init.arg(
+            clap::Arg::new("config")
+                .long("config")
+                .value_name("CONFIG")
+                .value_parser(clap::value_parser!(std::path::PathBuf))
+                .hide(true),
+        )
+    })
+}
+
 /// Runs the command line.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version print to stdout and succeed; a usage
@@ -349,13 +379,14 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config = cli.config.as_path();
     let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
-        Command::New { dir } => done(new(&dir)),
+        Command::New { dir } => done(new(config, &dir)),
         Command::Init {
             dir,
             name,
             from,
             language,
-        } => done(init::run(&dir, name, from, language)),
+            timezone,
+        } => done(init::run(&dir, name, from, language, timezone)),
         Command::Completions { shell } => done(init::completions(shell)),
         Command::Man => done(init::man()),
         Command::Build {
@@ -409,8 +440,26 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
 }
 
 /// `letterpress new DIR`.
-fn new(dir: &Path) -> anyhow::Result<()> {
-    let files = crate::issue::scaffold::scaffold(dir)?;
+/// `letterpress new NAME`: a plain name is a folder under the project's
+/// `issues/`, a path (with a `/`) is taken as given. The samples are in the
+/// newsletter's language and dated by its time zone.
+fn new(config_path: &Path, name: &Path) -> anyhow::Result<()> {
+    let config = Config::load(config_path).ok();
+    let dir = match name.components().count() {
+        1 if !name.is_absolute() && name.to_str().is_some_and(|n| !n.contains('/')) => {
+            crate::config::project_dir(config_path)
+                .join("issues")
+                .join(name)
+        }
+        _ => name.to_path_buf(),
+    };
+    let dir = dir.as_path();
+    let (language, zone) = match &config {
+        Some(c) => (c.newsletter().language.clone(), c.time_zone()),
+        None => ("en".to_string(), jiff::tz::TimeZone::UTC),
+    };
+    let today = crate::time::today_in(&zone);
+    let files = crate::issue::scaffold::scaffold(dir, &language, &today)?;
     println!("Created {}:", dir.display());
     for file in files {
         println!("  {}", file.display());

@@ -14,6 +14,15 @@ use crate::issue::{Kind, Section};
 /// into the inbox preview.
 const PREHEADER_FILLER: &str = "&#847;&zwnj;&nbsp;";
 
+/// The most filler units after a preheader.
+const FILLER_UNITS: usize = 60;
+
+/// The columns of a text-mode reader's line (w3m, lynx). Such readers show
+/// hidden text and draw each filler unit three columns wide, so a preheader
+/// gets only as many units as fit beside it on its line: the filler never
+/// fills lines of its own there.
+const TEXT_COLUMNS: usize = 79;
+
 impl Layout<'_> {
     /// The whole document, with a `<style>` block holding the theme's CSS.
     pub(super) fn document(&self) -> String {
@@ -25,7 +34,7 @@ impl Layout<'_> {
                 @if self.web_page { (PreEscaped("<main>")) }
                 div.preheader style="display:none;font-size:1px;line-height:1px;max-height:0;max-width:0;opacity:0;overflow:hidden;mso-hide:all;" {
                     (self.preheader())
-                    (PreEscaped(PREHEADER_FILLER.repeat(60)))
+                    (PreEscaped(self.filler()))
                 }
                 table.wrapper role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" bgcolor=(self.theme.file.colors.background) {
                     tr { td align="center" {
@@ -94,6 +103,17 @@ impl Layout<'_> {
     /// The link to the web version, but not in the web version itself.
     fn web_link(&self) -> Option<&str> {
         self.web_url_marker.as_deref().filter(|_| !self.web_page)
+    }
+
+    /// The filler after the preheader: none without one (the inbox then
+    /// shows the first words of the body, as `check` says).
+    fn filler(&self) -> String {
+        let preheader = self.preheader();
+        if preheader.is_empty() {
+            return String::new();
+        }
+        let units = TEXT_COLUMNS.saturating_sub(crate::wrap::width(preheader)) / 3;
+        PREHEADER_FILLER.repeat(units.min(FILLER_UNITS))
     }
 
     fn topbar(&self) -> Markup {

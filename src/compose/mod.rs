@@ -53,7 +53,7 @@ impl<'a> Composed<'a> {
     /// Composes `issue` with `config` and `theme`.
     pub fn new(config: &'a Config, theme: &'a Theme, issue: &'a Issue) -> Result<Composed<'a>> {
         let mut tags = issue.tags.clone();
-        check_urls(config, &tags)?;
+        check_urls(config, issue)?;
         let mut marker = |field| {
             let mut out = String::new();
             tags.push_marker(
@@ -230,14 +230,23 @@ fn subject(config: &Config, issue: &Issue) -> Result<String> {
 }
 
 /// Tags that need a config value fail at build time, not at send time.
-fn check_urls(config: &Config, tags: &TagTable) -> Result<()> {
+fn check_urls(config: &Config, issue: &Issue) -> Result<()> {
     if config.newsletter().base_url.is_none()
-        && tags.tags().iter().any(|t| t.field == Field::WebUrl)
+        && issue.tags.tags().iter().any(|t| t.field == Field::WebUrl)
     {
-        bail!(
-            "{}: a section uses {{{{ web_url }}}} but [newsletter] has no `base_url`\n  help: set base_url = \"https://…\" where the web versions are published",
+        // At the line that uses the tag; the config only lacks the value.
+        let message = format!(
+            "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set",
             config.path.display()
         );
+        let help =
+            "set base_url = \"https://…\" where the web versions are published, or remove the tag";
+        if let Some((path, line)) = issue.tag_lines("web_url").into_iter().next() {
+            return Err(crate::error::Located::line(&path, line, message)
+                .help(help)
+                .into());
+        }
+        bail!("{message}\n  help: {help}");
     }
     let unsubscribe = &config.file.unsubscribe;
     if unsubscribe.url.is_none() && unsubscribe.mailto.is_none() {

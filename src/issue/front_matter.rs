@@ -56,8 +56,9 @@ pub struct Split<'a> {
     pub body_offset: usize,
 }
 
-/// Splits and parses `source`, the text of `path`.
-pub fn split<'a>(path: &Path, source: &'a str) -> Result<Split<'a>, Located> {
+/// Splits and parses `source`, the text of `path`; errors are every
+/// problem of the front matter, each at its place.
+pub fn split<'a>(path: &Path, source: &'a str) -> Result<Split<'a>, Vec<Located>> {
     let Some(after_open) = strip_fence(source) else {
         return Ok(Split {
             front: FrontMatter::default(),
@@ -75,8 +76,7 @@ pub fn split<'a>(path: &Path, source: &'a str) -> Result<Split<'a>, Located> {
         let line = &source[line_start..line_end];
         if line.trim_end() == "+++" {
             let front_text = &source[front_offset..line_start];
-            let front = toml::from_str(front_text)
-                .map_err(|e| Located::from_toml(path, source, front_offset, &e))?;
+            let front = crate::error::parse_toml(path, source, front_offset, front_text)?;
             return Ok(Split {
                 front,
                 front_offset,
@@ -85,10 +85,11 @@ pub fn split<'a>(path: &Path, source: &'a str) -> Result<Split<'a>, Located> {
             });
         }
         if line_end == source.len() {
-            return Err(
-                Located::file(path, "the front matter opened with `+++` is never closed")
-                    .help("add a line `+++` after the front matter"),
-            );
+            return Err(vec![Located::file(
+                path,
+                "the front matter opened with `+++` is never closed",
+            )
+            .help("add a line `+++` after the front matter")]);
         }
         line_start = line_end;
     }
@@ -126,7 +127,7 @@ mod tests {
     #[test]
     fn errors_point_at_file_lines() {
         let src = "+++\ntitle = \"T\"\nimgae = \"x.jpg\"\n+++\nBody\n";
-        let err = split(Path::new("a.md"), src).unwrap_err();
+        let err = &split(Path::new("a.md"), src).unwrap_err()[0];
         assert_eq!((err.line, err.column), (3, 1));
         assert!(
             err.message.contains("unknown field `imgae`"),
@@ -135,7 +136,7 @@ mod tests {
         );
 
         let src = "+++\nkind = \"stroy\"\n+++\n";
-        let err = split(Path::new("a.md"), src).unwrap_err();
+        let err = &split(Path::new("a.md"), src).unwrap_err()[0];
         assert_eq!(err.line, 2);
         assert!(
             err.message.contains("unknown variant `stroy`"),
@@ -146,7 +147,7 @@ mod tests {
 
     #[test]
     fn errors_on_unclosed_front_matter() {
-        let err = split(Path::new("a.md"), "+++\ntitle = \"T\"\n").unwrap_err();
+        let err = &split(Path::new("a.md"), "+++\ntitle = \"T\"\n").unwrap_err()[0];
         assert!(err.message.contains("never closed"));
     }
 }

@@ -154,32 +154,56 @@ impl Issue {
     /// Loads the issue in `dir`.
     pub fn load(dir: &Path) -> Result<Issue> {
         if !dir.is_dir() {
-            anyhow::bail!(
-                "{}: no such issue folder\n  help: create one with `letterpress new {}`",
-                dir.display(),
-                dir.display()
-            );
+            let help = match nearest_issue(dir) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("create one with `letterpress new {}`", dir.display()),
+            };
+            anyhow::bail!("{}: no such issue folder\n  help: {help}", dir.display());
         }
         let path = dir.join("issue.toml");
         let source = read_input(&path)?;
-        let file: IssueFile =
-            toml::from_str(&source).map_err(|e| Located::from_toml(&path, &source, 0, &e))?;
-        let date = file
-            .date
-            .as_ref()
-            .map(|d| to_date(&path, &source, d))
-            .transpose()?;
-        check_subject(&path, &source, &file.subject)?;
-        let send_at = file
-            .send_at
-            .as_ref()
-            .map(|d| to_send_at(&path, &source, d))
-            .transpose()?;
+        // Every problem of every file is found in one go: a file that does
+        // not parse still lets the others be read.
+        let mut found: Vec<Located> = Vec::new();
+        let file: Option<IssueFile> = crate::error::parse_toml(&path, &source, 0, &source)
+            .map_or_else(
+                |e| {
+                    found.extend(e);
+                    None
+                },
+                Some,
+            );
+        let mut date = None;
+        let mut send_at = None;
+        if let Some(file) = &file {
+            date = gather(
+                &mut found,
+                file.date
+                    .as_ref()
+                    .map(|d| to_date(&path, &source, d))
+                    .transpose(),
+            )?
+            .flatten();
+            gather(&mut found, check_subject(&path, &source, &file.subject))?;
+            send_at = gather(
+                &mut found,
+                file.send_at
+                    .as_ref()
+                    .map(|d| to_send_at(&path, &source, d))
+                    .transpose(),
+            )?
+            .flatten();
+        }
+        let listed = file.as_ref().and_then(|f| f.sections.as_deref());
         let mut tags = TagTable::default();
         let mut images: Vec<LocalImage> = Vec::new();
         let mut sections = Vec::new();
-        for section_path in section_files(dir, &path, &source, file.sections.as_deref())? {
-            let (section, section_images) = load_section(dir, &section_path, &mut tags)?;
+        for section_path in section_files(dir, &path, &source, listed, &mut found)? {
+            let Some((section, section_images)) =
+                gather(&mut found, load_section(dir, &section_path, &mut tags))?
+            else {
+                continue;
+            };
             sections.push(section);
             for image in section_images {
                 if !images.iter().any(|i| i.src == image.src) {
@@ -187,6 +211,16 @@ impl Issue {
                 }
             }
         }
+        let file = match file {
+            Some(file) if found.is_empty() => file,
+            _ => {
+                return Err(crate::error::together(
+                    found,
+                    "the issue has errors in several places",
+                    "fix each at its place, then build again",
+                ))
+            }
+        };
         Ok(Issue {
             dir: dir.to_path_buf(),
             slug: slug(dir),
@@ -204,6 +238,24 @@ impl Issue {
         })
     }
 
+    /// Where the merge tag `name` (`web_url`) is used: each section file
+    /// and line, in order.
+    pub fn tag_lines(&self, name: &str) -> Vec<(PathBuf, usize)> {
+        let mut out = Vec::new();
+        for section in &self.sections {
+            let Ok(text) = read_input(&section.path) else {
+                continue;
+            };
+            for offset in tags::places(&text, name) {
+                out.push((
+                    section.path.clone(),
+                    crate::error::line_col(&text, offset).0,
+                ));
+            }
+        }
+        out
+    }
+
     /// The sections that appear in the table of contents: those with a title,
     /// except the intro.
     pub fn toc_entries(&self) -> impl Iterator<Item = (usize, &Section)> {
@@ -211,6 +263,38 @@ impl Issue {
             .iter()
             .enumerate()
             .filter(|(_, s)| matches!(s.kind, Kind::Story | Kind::Note) && s.title.is_some())
+    }
+}
+
+/// The existing issue folder nearest to the missing `dir`, written as the
+/// user would: among its siblings, or among `issues/` for a plain name.
+fn nearest_issue(dir: &Path) -> Option<String> {
+    let name = dir.file_name()?.to_str()?;
+    let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+    let (folder, prefix) = match parent {
+        Some(parent) => (parent.to_path_buf(), format!("{}/", parent.display())),
+        None => (PathBuf::from("issues"), String::new()),
+    };
+    let names: Vec<String> = std::fs::read_dir(&folder)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .take(10_000)
+        .filter(|e| e.path().join("issue.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    let near = crate::error::nearest(name, names.iter().map(String::as_str))?;
+    Some(format!("{prefix}{near}"))
+}
+
+/// `Some` of a success; a located failure (one or several) goes to
+/// `found` and gives `None`; any other failure stops.
+fn gather<T>(found: &mut Vec<Located>, result: Result<T>) -> Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            found.extend(crate::error::located_parts(e)?);
+            Ok(None)
+        }
     }
 }
 
@@ -306,36 +390,40 @@ fn to_send_at(path: &Path, source: &str, value: &Spanned<toml::value::Datetime>)
 }
 
 /// The section files, in order: the `sections` list, or every `*.md` by name.
+/// A listed file that is missing is added to `found`; the others are
+/// still read.
 fn section_files(
     dir: &Path,
     toml_path: &Path,
     source: &str,
     listed: Option<&[Spanned<String>]>,
+    found: &mut Vec<Located>,
 ) -> Result<Vec<PathBuf>> {
     if let Some(listed) = listed {
         if listed.is_empty() {
             let offset = crate::error::key_offset(source, &["sections"]);
-            return Err(Located::at(
-                toml_path,
-                source,
-                offset,
-                "`sections = []` lists no section: the issue would be empty",
-            )
-            .help(
-                "list the section files, or remove `sections` to use every *.md file in the folder",
-            )
-            .into());
+            found.push(
+                Located::at(
+                    toml_path,
+                    source,
+                    offset,
+                    "`sections = []` lists no section: the issue would be empty",
+                )
+                .help(
+                    "list the section files, or remove `sections` to use every *.md file in the folder",
+                ),
+            );
+            return Ok(Vec::new());
         }
-        return listed
-            .iter()
-            .map(|name| {
-                listed_file(dir, name).map_err(|(message, help)| {
-                    Located::at(toml_path, source, name.span().start, message)
-                        .help(help)
-                        .into()
-                })
-            })
-            .collect();
+        let mut files = Vec::new();
+        for name in listed {
+            match listed_file(dir, name) {
+                Ok(file) => files.push(file),
+                Err((message, help)) => found
+                    .push(Located::at(toml_path, source, name.span().start, message).help(help)),
+            }
+        }
+        return Ok(files);
     }
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("{}: cannot list the issue folder", dir.display()))?
@@ -389,20 +477,27 @@ fn load_section(
     tags: &mut TagTable,
 ) -> Result<(Section, Vec<LocalImage>)> {
     let source = read_input(path)?;
-    let split = front_matter::split(path, &source)?;
+    let split = front_matter::split(path, &source).map_err(|found| {
+        crate::error::together(
+            found,
+            "the front matter has errors in several places",
+            "fix each at its place",
+        )
+    })?;
     let front = split.front;
+    let mut found: Vec<Located> = Vec::new();
     let at = |offset: usize, message: String| Located::at(path, &source, offset, message);
-    let mut mark = |value: &Spanned<String>| {
-        tags.mark(value.get_ref())
-            .map_err(|e| at(value.span().start + split.front_offset, e.message).help(TAG_HELP))
-    };
-    let title = front.title.as_ref().map(&mut mark).transpose()?;
-    let link = front
-        .link
-        .as_ref()
-        .map(&mut mark)
-        .transpose()?
-        .map(|l| tags.for_url(&l));
+    let mut mark =
+        |value: &Spanned<String>, found: &mut Vec<Located>| match tags.mark(value.get_ref()) {
+            Ok(marked) => Some(marked),
+            Err(e) => {
+                found.push(at(value.span().start + split.front_offset, e.message).help(TAG_HELP));
+                None
+            }
+        };
+    let title = front.title.as_ref().and_then(|t| mark(t, &mut found));
+    let link = front.link.as_ref().and_then(|l| mark(l, &mut found));
+    let link = link.map(|l| tags.for_url(&l));
     let image = match (front.image, front.image_alt) {
         (Some(src), Some(alt)) => Some(Image {
             src: src.into_inner(),
@@ -410,21 +505,38 @@ fn load_section(
         }),
         (Some(src), None) => {
             let offset = split.front_offset + src.span().start;
-            return Err(at(offset, "`image` is set but `image_alt` is not".into())
-                .help("add image_alt = \"…\" describing the image for readers who cannot see it")
-                .into());
+            found.push(
+                at(offset, "`image` is set but `image_alt` is not".into()).help(
+                    "add image_alt = \"…\" describing the image for readers who cannot see it",
+                ),
+            );
+            None
         }
         (None, _) => None,
     };
-    if front.kind == Kind::Story && title.is_none() {
-        return Err(at(0, "a story needs a `title`".into())
-            .help(
-                "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",
-            )
-            .into());
+    if front.kind == Kind::Story && front.title.is_none() {
+        found.push(at(0, "a story needs a `title`".into()).help(
+            "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",
+        ));
     }
-    let body = parse_body(path, &source, split.body, split.body_offset, tags)?;
-    let images = section_images(dir, path, &source, image.as_ref(), &body)?;
+    let body = gather(
+        &mut found,
+        parse_body(path, &source, split.body, split.body_offset, tags),
+    )?;
+    let images = match &body {
+        Some(body) => gather(
+            &mut found,
+            section_images(dir, path, &source, image.as_ref(), body),
+        )?,
+        None => None,
+    };
+    let (Some(body), Some(images), true) = (body, images, found.is_empty()) else {
+        return Err(crate::error::together(
+            found,
+            "the section has errors in several places",
+            "fix each at its place",
+        ));
+    };
     let section = Section {
         path: path.to_path_buf(),
         kind: front.kind,
@@ -449,15 +561,25 @@ fn section_images(
 ) -> Result<Vec<LocalImage>> {
     let mut srcs: Vec<&str> = lead.iter().map(|i| i.src.as_str()).collect();
     markdown::image_sources(&body.blocks, &mut srcs);
-    srcs.into_iter()
-        .filter(|src| is_local(src))
-        .map(|src| {
-            load_image(dir, src).map_err(|(message, help)| {
+    let mut images = Vec::new();
+    let mut found = Vec::new();
+    for src in srcs.into_iter().filter(|src| is_local(src)) {
+        match load_image(dir, src) {
+            Ok(image) => images.push(image),
+            Err((message, help)) => {
                 let offset = source.find(src).unwrap_or(0);
-                Located::at(path, source, offset, message).help(help).into()
-            })
-        })
-        .collect()
+                found.push(Located::at(path, source, offset, message).help(help));
+            }
+        }
+    }
+    match found.is_empty() {
+        true => Ok(images),
+        false => Err(crate::error::together(
+            found,
+            "the section's images have errors",
+            "fix each at its place",
+        )),
+    }
 }
 
 /// The Markdown body of a section, its merge tags marked (in links, for

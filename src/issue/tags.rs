@@ -13,6 +13,25 @@ pub const OPEN: char = '\u{E000}';
 /// Ends a marker.
 pub const CLOSE: char = '\u{E001}';
 
+/// Byte offsets of the `{{` of each tag named `name` in `text` (with or
+/// without a fallback).
+pub fn places(text: &str, name: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut rest = 0;
+    while let Some(found) = text[rest..].find("{{") {
+        let start = rest + found;
+        rest = start + 2;
+        let inner = text[rest..].trim_start();
+        let end = inner
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(inner.len());
+        if &inner[..end] == name {
+            out.push(start);
+        }
+    }
+    out
+}
+
 /// What a tag stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {

@@ -224,8 +224,14 @@ impl<'a> Factory<'a> {
         let mut related = MultiPart::related().singlepart(html);
         for (image, cid) in self.composed.inline_images() {
             let content_type = ContentType::parse(image.content_type).expect("a known image type");
+            // The file's own name: clients that list the parts show it
+            // rather than "no name".
+            let name = std::path::Path::new(&image.src)
+                .file_name()
+                .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
             related = related.singlepart(
-                Attachment::new_inline(cid.to_string()).body(image.bytes.clone(), content_type),
+                Attachment::new_inline_with_name(cid.to_string(), name)
+                    .body(image.bytes.clone(), content_type),
             );
         }
         MultiPart::alternative().singlepart(text).multipart(related)

@@ -95,9 +95,10 @@ pub fn dry_run_summary(ran: &Ran, plan: &Plan, list: &List, subject: &str, out: 
         .entries
         .len()
         .saturating_sub(written + c.unsubscribed + c.bounced + c.invalid + c.duplicates);
+    let n = list.entries.len();
     text + &format!(
-        "{} entries in the list: {written} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate, {other} outside the audience, tags or limit.\n",
-        list.entries.len(),
+        "{n} {} in the list: {written} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate, {other} outside the audience, tags or limit.\n",
+        if n == 1 { "entry" } else { "entries" },
         c.unsubscribed,
         c.bounced,
         c.invalid,
