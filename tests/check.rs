@@ -93,7 +93,7 @@ fn several_findings_are_grouped_and_counted() {
     let (_, json) = check(&project, &["--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(value["errors"], 1);
-    assert_eq!(value["warnings"], 5);
+    assert_eq!(value["warnings"], 6);
     let first = &value["findings"][0];
     assert_eq!(first["file"], "config/newsletter.toml");
     assert_eq!(first["level"], "warning");
@@ -410,6 +410,27 @@ fn an_issue_that_does_not_load_still_lets_the_list_and_config_be_checked() {
     }
     assert!(
         out.contains("issues/example/02-openai.md:4: error: unknown field `link_txt`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_link_whose_text_is_a_long_address_is_a_warning_at_its_line() {
+    let project = Project::example();
+    project.write(
+        "issues/example/07-links.md",
+        "+++\ntitle = \"Links\"\n+++\nShort: <https://example.com/a>.\n\n\
+         Long: [https://example.com/articles/2026/12/a-very-long-address-as-its-own-text](https://example.com/articles/2026/12/a-very-long-address-as-its-own-text)\n\n\
+         Named: [the essay](https://example.com/articles/2026/12/a-very-long-address-as-its-own-text)\n",
+    );
+    let (_, out) = check(&project, &[]);
+    let found: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("07-links.md") && l.contains("the address itself"))
+        .collect();
+    assert_eq!(found.len(), 1, "{out}");
+    assert!(
+        found[0].starts_with("issues/example/07-links.md:6: warning:"),
         "{out}"
     );
 }

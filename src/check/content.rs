@@ -245,6 +245,8 @@ impl Checker<'_> {
             );
         } else if VAGUE.contains(&text.to_lowercase().as_str()) {
             self.report.add(&self.section.path, line, Level::Warning, format!("the link text \"{text}\" says nothing about where {url} goes; screen readers list links by their text"));
+        } else if is_long_address(text) {
+            self.report.add(&self.section.path, line, Level::Warning, format!("the link text is the address itself, {} characters long: it is hard to read and to tap on a phone, and a screen reader spells it out; write what the page is, as [the essay](…)", text.chars().count()));
         }
         if let (Some(shown), Some(actual)) = (domain_in_text(text), host(url)) {
             let same = actual == shown
@@ -255,6 +257,17 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// Link texts longer than this that are a web address are worth a word.
+const LONG_ADDRESS_CHARS: usize = 40;
+
+/// Whether a link's text is a long web address (the URL as its own text).
+fn is_long_address(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("www."))
+        && !text.contains(char::is_whitespace)
+        && text.chars().count() > LONG_ADDRESS_CHARS
 }
 
 /// The host a link text shows, if it reads like an address.
