@@ -303,7 +303,7 @@ fn preview_is_off_unless_asked_and_shows_drafts_with_findings() {
         "the plain text is for the chosen reader"
     );
     assert!(
-        page.contains("0 errors, 1 warning"),
+        page.contains("0 errors, 2 warnings"),
         "the findings of check"
     );
     assert!(page.contains("data-events=\"/preview/example/events\""));
