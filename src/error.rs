@@ -171,11 +171,37 @@ pub fn read_text(path: &Path) -> anyhow::Result<String> {
 /// Where `key` (a path of table and key names) is in `source`: the start of
 /// its value, or of the file when it is absent (a default).
 pub fn key_offset(source: &str, key: &[&str]) -> usize {
+    key_offset_in(source, key, None)
+}
+
+/// [`key_offset`] for a key whose first table may be an array of tables
+/// (`[[dkim]]`): `index` picks the table of the array.
+pub fn key_offset_in(source: &str, key: &[&str], index: Option<usize>) -> usize {
     let Ok(doc) = source.parse::<toml_edit::Document<String>>() else {
         return 0;
     };
     let mut item = doc.as_item();
-    for part in key {
+    for (n, part) in key.iter().enumerate() {
+        match item.get(part) {
+            Some(next) => item = next,
+            None => return 0,
+        }
+        if let (0, Some(i), Some(tables)) = (n, index, item.as_array_of_tables()) {
+            match tables.get(i) {
+                Some(table) => return table_key_offset(table, &key[1..]),
+                None => return 0,
+            }
+        }
+    }
+    item.span().map_or(0, |s| s.start)
+}
+
+fn table_key_offset(table: &toml_edit::Table, key: &[&str]) -> usize {
+    let mut item = match key.first().and_then(|k| table.get(k)) {
+        Some(item) => item,
+        None => return table.span().map_or(0, |s| s.start),
+    };
+    for part in &key[1..] {
         match item.get(part) {
             Some(next) => item = next,
             None => return 0,
