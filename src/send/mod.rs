@@ -55,17 +55,24 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `[sending]` for a send through the relay: one thread (the relay is
-    /// the bottleneck), signals handled.
+    /// `[sending]` for a send through the relay, signals handled. Unsigned,
+    /// one thread carries every connection (the relay is the bottleneck);
+    /// with `[dkim]`, signing is the work, so the connections are spread
+    /// over one thread per core (never more threads than connections).
     pub fn from_config(config: &Config) -> Settings {
         let sending = &config.file.sending;
+        let threads = if config.file.dkim.is_empty() {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
         Settings {
             concurrency: sending.concurrency.max(1),
             rate_per_second: sending.rate_per_second,
             max_attempts: sending.max_attempts.max(1),
             max_per_connection: sending.max_messages_per_connection.max(1),
             retry_delay: Duration::from_secs_f64(sending.retry_delay_secs.max(0.0)),
-            threads: 1,
+            threads: threads.min(sending.concurrency.max(1)),
             signals: true,
         }
     }
