@@ -833,6 +833,27 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 mod tests {
     use super::*;
 
+    /// Unsigned, one thread carries the connections; signed, one thread
+    /// per core, never more threads than connections.
+    #[test]
+    fn a_signed_send_spreads_its_connections_over_the_cores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let threads = |concurrency: usize, dkim: bool| {
+            let mut text = format!("[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n\n[subscribers]\nfile = \"s.toml\"\n\n[sending]\nconcurrency = {concurrency}\n");
+            if dkim {
+                text.push_str("\n[dkim]\ndomain = \"example.com\"\nselector = \"s1\"\nprivate_key_file = \"k.pem\"\n");
+            }
+            std::fs::write(&path, text).unwrap();
+            Settings::from_config(&Config::load(&path).unwrap()).threads
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads(4, false), 1);
+        assert_eq!(threads(4, true), cores.min(4));
+        assert_eq!(threads(64, true), cores.min(64));
+        assert_eq!(threads(1, true), 1);
+    }
+
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {
         let base = Duration::from_secs(2);
