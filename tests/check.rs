@@ -275,3 +275,35 @@ fn an_ed25519_signature_alone_is_a_warning_that_names_the_receivers() {
     assert!(!out.contains("DKIM"), "{out}");
     assert_eq!(code, 0, "{out}");
 }
+
+/// Every `[[dkim]]` key is checked against its algorithm, each error at
+/// its own table and naming its file.
+#[test]
+fn each_dkim_key_is_checked_against_its_algorithm() {
+    let project = Project::example();
+    project.write("config/rsa.key", ED25519_SEED);
+    project.write("config/ed.key", "-----BEGIN PRIVATE KEY-----\nMIIE\n");
+    chmod(&project, "config/rsa.key", 0o600);
+    chmod(&project, "config/ed.key", 0o600);
+    let before = project.read("config/newsletter.toml").lines().count();
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "rsa.key"),
+            ("ed2026", "ed25519", "ed.key"),
+        ],
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    let rsa_line = before + 2;
+    let ed_line = before + 8;
+    assert!(
+        out.contains(&format!("config/newsletter.toml:{rsa_line}: error: config/rsa.key: not an RSA DKIM private key (private_key_file of the [[dkim]] table with selector = \"rsa2026\")")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("config/newsletter.toml:{ed_line}: error: config/ed.key: not an Ed25519 DKIM private key (private_key_file of the [[dkim]] table with selector = \"ed2026\")")),
+        "{out}"
+    );
+    assert_eq!(out.matches("DKIM private key").count(), 2, "{out}");
+}

@@ -176,9 +176,9 @@ fn check_config(config: &Config, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// Each `[dkim]` table: its domain aligned with From, its key file kept
-/// private, and what its algorithm means to receivers. A key that does not
-/// load is reported where the message is built ([`check_built`]).
+/// Each `[dkim]` table: its key loads and is of its algorithm, its domain
+/// is aligned with From, its key file is kept private, and what its
+/// algorithm means to receivers.
 fn check_dkim(config: &Config, text: &str, report: &mut Report) {
     use crate::message::dkim;
     // The line of each table: `[dkim]`, or the n-th `[[dkim]]`.
@@ -215,7 +215,7 @@ fn check_dkim(config: &Config, text: &str, report: &mut Report) {
             }
             Ok(dkim::Key::Rsa(_)) => rsa = true,
             Ok(dkim::Key::Ed25519(_)) => ed25519 = true,
-            Err(_) => {}
+            Err(e) => report.add(&config.path, line, Level::Error, format!("{e:#}")),
         }
     }
     if ed25519 && !rsa {
@@ -395,7 +395,14 @@ fn check_built(
     report: &mut Report,
 ) -> Result<()> {
     let (email, name) = (&sample.email, &sample.name);
+    let keys_fail = config
+        .file
+        .dkim
+        .iter()
+        .any(|table| crate::message::dkim::load_key(config, table).is_err());
     match Factory::new(composed, Some(b"check".to_vec()), run_date()) {
+        // Each key that does not load is reported at its table.
+        Err(_) if keys_fail => {}
         Err(e) => report.add(
             &config.path,
             line_of(&std::fs::read_to_string(&config.path)?, "[dkim]"),

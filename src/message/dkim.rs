@@ -204,7 +204,7 @@ fn parse_key(text: &[u8], algorithm: DkimAlgorithm) -> std::result::Result<Key, 
                 }
                 Err(e) => Err(match e.to_string().as_str() {
                     "WrongAlgorithm" => "the PEM holds a key of another algorithm".into(),
-                    "TooLarge" => "over 4096 bits".into(),
+                    "TooLarge" => "the key is larger than AWS-LC signs with".into(),
                     other => format!("the key is damaged or not RSA ({other})"),
                 }),
             }
