@@ -4,7 +4,11 @@
 # smtp-source sending one of letterpress's own messages over as many sessions
 # (median of RUNS=3 interleaved runs each: messages per second, peak RSS, CPU),
 # against Python's smtplib on one connection and the mailmerge CLI (PY_RUNS=3
-# runs on PY_READERS=2000 readers), then a 100,000-reader send at concurrency 4.
+# runs on PY_READERS=2000 readers), then a 100,000-reader send at concurrency 4,
+# then DKIM-signed sends (RSA-2048, Ed25519, both) of SIGNED_READERS=3000
+# readers at concurrency 4 against the unsigned send of the same readers and
+# `openssl speed rsa2048`, RUNS interleaved runs each. SIGNED_ONLY=1 runs the
+# DKIM rows alone.
 # Every run is checked against smtp-sink's message counter. Run as root:
 # smtp-sink drops to nobody. Scratch projects and results: bench/.cache/send/.
 set -euo pipefail
@@ -20,12 +24,14 @@ venv=$bench/.cache/mailmerge-venv
 runs=${RUNS:-3}
 py_readers=${PY_READERS:-2000}
 py_runs=${PY_RUNS:-3}
+signed_readers=${SIGNED_READERS:-3000}
+signed_only=${SIGNED_ONLY:-0}
 sessions=(1 4 16)
 export LETTERPRESS_UNSUBSCRIBE_SECRET=${LETTERPRESS_UNSUBSCRIBE_SECRET:-letterpress-bench-secret}
 
 die() { echo "error: $*" >&2; exit 1; }
-for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time; do
-  [[ -x $tool ]] || die "$tool is missing (apt-get install postfix time)"
+for tool in /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/time /usr/bin/openssl; do
+  [[ -x $tool ]] || die "$tool is missing (apt-get install postfix time openssl)"
 done
 
 (cd "$root" && cargo build --release --locked) || die "building letterpress in release failed"
@@ -33,7 +39,7 @@ rm -rf "$results" && mkdir -p "$results"
 cp "$root/target/release/letterpress" "$letterpress" || die "target/release/letterpress is missing after the build"
 echo "letterpress $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), copied to $letterpress" |
   tee "$results/letterpress-version.txt"
-if [[ ! -x $venv/bin/mailmerge ]]; then
+if [[ $signed_only != 1 && ! -x $venv/bin/mailmerge ]]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet mailmerge || die "installing mailmerge into $venv failed"
 fi
 
@@ -67,6 +73,8 @@ config() { # DEST CONCURRENCY [--subscribers FILE]: the project's config aimed a
 }
 
 echo "generating the scratch projects in $work"
+"${util[@]}" project "$work/signed" "$signed_readers" --root "$root"
+if [[ $signed_only != 1 ]]; then
 "${util[@]}" project "$work/10k" 10000 --root "$root"
 "${util[@]}" project "$work/100k" 100000 --root "$root"
 "${util[@]}" subscribers "$py_readers" "$work/10k/config/subscribers-py.toml"
@@ -107,6 +115,29 @@ cd "$work/100k"
 config config/send-c4.toml 4
 timed letterpress-100k 100000 1 --reset "$work/100k/state" --expect-output "100000 accepted" -- \
   "$letterpress" --config config/send-c4.toml send issues/example --yes
+
+fi
+
+echo "DKIM-signed sends to $signed_readers readers at concurrency 4, against the unsigned send and openssl speed"
+cd "$work/signed"
+config config/send-unsigned.toml 4
+openssl genrsa -out config/dkim-rsa.pem 2048 2>/dev/null
+openssl rand -base64 32 >config/dkim-ed25519.key
+chmod 600 config/dkim-rsa.pem config/dkim-ed25519.key
+dkim_table() { # SELECTOR ALGORITHM KEY
+  printf '\n[[dkim]]\ndomain = "example.com"\nselector = "%s"\nalgorithm = "%s"\nprivate_key_file = "%s"\n' "$@"
+}
+signs=(rsa ed25519 both)
+{ cat config/send-unsigned.toml; dkim_table rsa2026 rsa dkim-rsa.pem; } >config/send-rsa.toml
+{ cat config/send-unsigned.toml; dkim_table ed2026 ed25519 dkim-ed25519.key; } >config/send-ed25519.toml
+{ cat config/send-rsa.toml; dkim_table ed2026 ed25519 dkim-ed25519.key; } >config/send-both.toml
+for _ in $(seq "$runs"); do
+  for sign in unsigned "${signs[@]}"; do
+    timed "signed-$sign" "$signed_readers" 1 --append --reset "$work/signed/state" --expect-output "$signed_readers accepted" -- \
+      "$letterpress" --config "config/send-$sign.toml" send issues/example --yes
+  done
+  openssl speed -seconds 3 rsa2048 2>/dev/null | grep '^rsa 2048 bits' >>"$results/openssl-speed.txt"
+done
 
 echo
 "${send_util[@]}" summary "$results"

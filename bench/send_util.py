@@ -168,10 +168,10 @@ def summary(args):
             cpu = statistics.median(lp["cpu_seconds"]) / lp["messages"] * 1e6 if lp.get("cpu_seconds") else float("nan")
             print(f"letterpress / smtp-source at {s:>2} session(s): {share:6.1%}  (target ≥ 90%: {verdict(share >= 0.9)}); "
                   f"letterpress CPU {cpu:.0f} µs/msg (target ≤ 150: {verdict(cpu <= 150)})")
-    best = max((load(f"letterpress-c{s}") for s in sessions), key=lambda r: rate(r) if r else 0)
-    one = load(f"letterpress-c{sessions[0]}")
+    best = max((load(f"letterpress-c{s}") for s in sessions), key=lambda r: rate(r) if r else 0, default=None)
+    one = load(f"letterpress-c{sessions[0]}") if sessions else None
     for label, base in (("Python smtplib", load("smtplib")), ("mailmerge", load("mailmerge"))):
-        if base and one:
+        if base and one and best:
             r1, rb = rate(one) / rate(base), rate(best) / rate(base)
             print(
                 f"letterpress / {label}: {r1:6.1f}× at concurrency {sessions[0]}, {rb:6.1f}× at its best "
@@ -186,6 +186,37 @@ def summary(args):
         if r and one and r["messages"] != one["messages"]:
             print(f"note: {name} was timed on {r['messages']:,} readers, letterpress on {one['messages']:,}; compare msgs/s")
     print(f"peak RSS from {one['rss_from'] if one else '?'}; every run checked against smtp-sink's message counter")
+    signed_summary(folder, load, rate, verdict)
+
+
+def signed_summary(folder, load, rate, verdict):
+    """The DKIM rows: each signed send against the unsigned send of the same
+    readers in the same run, and its signing CPU against openssl speed's."""
+    unsigned = load("signed-unsigned")
+    speed = folder / "openssl-speed.txt"
+    if not unsigned:
+        return
+    # "rsa 2048 bits 0.000255s 0.000019s 3919.4 53454.4": seconds per signature.
+    per_sig = [float(line.split()[3].rstrip("s")) for line in speed.read_text().splitlines()] if speed.exists() else []
+    openssl = statistics.median(per_sig) if per_sig else float("nan")
+    cpu_per_msg = lambda r: statistics.median(r["cpu_seconds"]) / r["messages"]
+    print()
+    print(f"{'DKIM, ' + format(unsigned['messages'], ',') + ' readers, concurrency 4':<40} {'msgs/s':>8} {'× unsigned':>10} {'CPU µs/msg':>10} {'signing µs/msg':>14} {'× openssl':>9}")
+    print(f"{'unsigned':<40} {rate(unsigned):>8.0f} {1:>10.2f} {cpu_per_msg(unsigned) * 1e6:>10.0f} {'':>14} {'':>9}")
+    verdicts = []
+    for sign, label in (("rsa", "signed, RSA-2048"), ("ed25519", "signed, Ed25519"), ("both", "signed, RSA-2048 + Ed25519")):
+        r = load(f"signed-{sign}")
+        if not r:
+            continue
+        share = rate(r) / rate(unsigned)
+        signing = cpu_per_msg(r) - cpu_per_msg(unsigned)
+        print(f"{label:<40} {rate(r):>8.0f} {share:>10.2f} {cpu_per_msg(r) * 1e6:>10.0f} {signing * 1e6:>14.0f} {signing / openssl:>9.2f}")
+        if sign == "rsa":
+            verdicts.append(f"RSA-2048 signed / unsigned: {share:.2f}× (target ≥ 0.7×: {verdict(share >= 0.7)}); "
+                            f"signing CPU {signing * 1e6:.0f} µs/msg = {signing / openssl:.2f}× openssl's {openssl * 1e6:.0f} µs "
+                            f"(target ≤ 1.5×: {verdict(signing <= 1.5 * openssl)})")
+    print(f"{'openssl speed rsa2048 (one core)':<40} {1 / openssl:>8.0f} {'':>10} {openssl * 1e6:>10.0f} {'signatures/s, µs per signature'}")
+    print("\n".join(verdicts))
 
 
 def main():

@@ -36,8 +36,10 @@ pub struct ConfigFile {
     /// `[sending]`: throughput and retries.
     #[serde(default)]
     pub sending: Sending,
-    /// `[dkim]`: optional message signing.
-    pub dkim: Option<Dkim>,
+    /// `[dkim]` or `[[dkim]]`: optional message signing, once per table
+    /// (say RSA and Ed25519 side by side). Empty when there is none.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub dkim: Vec<Dkim>,
     /// `[subscribe]`: the sign-up form, with double opt-in.
     pub subscribe: Option<Subscribe>,
     /// `[bounces]`: VERP envelope senders and the bounce policy.
@@ -250,7 +252,7 @@ impl Default for Sending {
     }
 }
 
-/// `[dkim]`.
+/// A `[dkim]` table, or each of the `[[dkim]]` tables.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dkim {
@@ -260,9 +262,37 @@ pub struct Dkim {
     pub selector: String,
     /// The private key, relative to the config file.
     pub private_key_file: PathBuf,
-    /// `rsa` (PKCS#1 PEM, the default) or `ed25519` (base64 seed).
+    /// `rsa` (PKCS#1 or PKCS#8 PEM, the default) or `ed25519` (the base64
+    /// of the 32-byte seed, or PKCS#8 PEM).
     #[serde(default)]
     pub algorithm: DkimAlgorithm,
+}
+
+/// One table (`[dkim]`) or an array of them (`[[dkim]]`), read as a list;
+/// a mistake inside a table keeps its own message and place.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<Vec<Dkim>, D::Error> {
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<Dkim>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a [dkim] table or [[dkim]] tables")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<Vec<Dkim>, A::Error> {
+            Dkim::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|d| vec![d])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            seq: A,
+        ) -> std::result::Result<Vec<Dkim>, A::Error> {
+            Vec::<Dkim>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    deserializer.deserialize_any(OneOrMany)
 }
 
 /// DKIM signing algorithms.
@@ -536,16 +566,14 @@ fn validate(path: &Path, source: &str, file: &ConfigFile) -> Vec<Located> {
     }
     for rule in rules(file) {
         if let Err((why, help)) = rule.verdict {
-            let offset = crate::error::key_offset(source, rule.key);
-            found.push(
-                Located::at(
-                    path,
-                    source,
-                    offset,
-                    format!("`{}`: {why}", rule.key.join(".")),
-                )
-                .help(help),
-            );
+            let offset = crate::error::key_offset_in(source, rule.key, rule.index);
+            let key = match (rule.index, rule.key) {
+                (Some(i), [table, rest @ ..]) if array_of_tables(source, table) => {
+                    format!("{table}[{i}].{}", rest.join("."))
+                }
+                _ => rule.key.join("."),
+            };
+            found.push(Located::at(path, source, offset, format!("`{key}`: {why}")).help(help));
         }
     }
     found
@@ -554,7 +582,18 @@ fn validate(path: &Path, source: &str, file: &ConfigFile) -> Vec<Located> {
 /// One value's check: the key it is at and what is wrong with it.
 struct Rule {
     key: &'static [&'static str],
+    /// Which of the tables of an array (`[[dkim]]`) the key is in.
+    index: Option<usize>,
     verdict: std::result::Result<(), (String, &'static str)>,
+}
+
+impl Rule {
+    fn at(self, index: usize) -> Rule {
+        Rule {
+            index: Some(index),
+            ..self
+        }
+    }
 }
 
 /// Every value of the file that reaches a header, a URL, a page, a timer or
@@ -647,9 +686,9 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
             rules.push(rule(&["bounces", "return_path"], return_path(base)));
         }
     }
-    if let Some(dkim) = &file.dkim {
-        rules.push(rule(&["dkim", "domain"], dns_name(&dkim.domain)));
-        rules.push(rule(&["dkim", "selector"], dns_name(&dkim.selector)));
+    for (i, dkim) in file.dkim.iter().enumerate() {
+        rules.push(rule(&["dkim", "domain"], dns_name(&dkim.domain)).at(i));
+        rules.push(rule(&["dkim", "selector"], dns_name(&dkim.selector)).at(i));
     }
     rules
 }
@@ -698,8 +737,19 @@ fn optional_values(file: &ConfigFile) -> Vec<(&'static [&'static str], Option<&s
 type Verdict = std::result::Result<(), (String, &'static str)>;
 type Check = fn(&str) -> Verdict;
 
+/// Whether `table` is written as an array of tables (`[[dkim]]`).
+fn array_of_tables(source: &str, table: &str) -> bool {
+    source
+        .parse::<toml_edit::Document<String>>()
+        .is_ok_and(|doc| doc.get(table).is_some_and(|t| t.is_array_of_tables()))
+}
+
 fn rule(key: &'static [&'static str], verdict: Verdict) -> Rule {
-    Rule { key, verdict }
+    Rule {
+        key,
+        index: None,
+        verdict,
+    }
 }
 
 fn float_in(value: f64, min: f64, max: f64, zero_ok: bool) -> Verdict {
@@ -1004,6 +1054,44 @@ mod tests {
         assert_eq!(config.file.newsletter.language, "en");
         assert_eq!(config.file.sending.concurrency, 4);
         assert_eq!(config.file.newsletter.theme, "default");
+    }
+
+    #[test]
+    fn one_dkim_table_or_an_array_of_them() {
+        let one = format!("{MINIMAL}\n[dkim]\ndomain = \"example.com\"\nselector = \"s1\"\nprivate_key_file = \"k.pem\"\n");
+        let config = load_str(&one).unwrap();
+        assert_eq!(config.file.dkim.len(), 1);
+        assert_eq!(config.file.dkim[0].algorithm, DkimAlgorithm::Rsa);
+        let many = format!("{MINIMAL}\n[[dkim]]\ndomain = \"example.com\"\nselector = \"s1\"\nprivate_key_file = \"k.pem\"\n\n[[dkim]]\ndomain = \"example.com\"\nselector = \"s2\"\nprivate_key_file = \"e.key\"\nalgorithm = \"ed25519\"\n");
+        let config = load_str(&many).unwrap();
+        let selectors: Vec<_> = config
+            .file
+            .dkim
+            .iter()
+            .map(|d| d.selector.as_str())
+            .collect();
+        assert_eq!(selectors, ["s1", "s2"]);
+        assert_eq!(config.file.dkim[1].algorithm, DkimAlgorithm::Ed25519);
+        assert!(load_str(MINIMAL).unwrap().file.dkim.is_empty());
+        // A mistake inside the second table is found at its own line.
+        let typo = many.replace("selector = \"s2\"", "selector = \"s2\"\nalgoritm = \"rsa\"");
+        let err = load_str(&typo).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert!(
+            located.message.contains("unknown field `algoritm`"),
+            "{}",
+            located.message
+        );
+        assert_eq!(located.line, 16);
+        let bad = many.replace("selector = \"s2\"", "selector = \"s2; h=from\"");
+        let err = load_str(&bad).unwrap_err();
+        let located = err.downcast_ref::<Located>().unwrap();
+        assert!(
+            located.message.contains("`dkim[1].selector`"),
+            "{}",
+            located.message
+        );
+        assert_eq!(located.line, 15);
     }
 
     #[test]

@@ -251,11 +251,37 @@ fn utf8(path: &Path, bytes: Vec<u8>) -> anyhow::Result<String> {
 /// Where `key` (a path of table and key names) is in `source`: the start of
 /// its value, or of the file when it is absent (a default).
 pub fn key_offset(source: &str, key: &[&str]) -> usize {
+    key_offset_in(source, key, None)
+}
+
+/// [`key_offset`] for a key whose first table may be an array of tables
+/// (`[[dkim]]`): `index` picks the table of the array.
+pub fn key_offset_in(source: &str, key: &[&str], index: Option<usize>) -> usize {
     let Ok(doc) = source.parse::<toml_edit::Document<String>>() else {
         return 0;
     };
     let mut item = doc.as_item();
-    for part in key {
+    for (n, part) in key.iter().enumerate() {
+        match item.get(part) {
+            Some(next) => item = next,
+            None => return 0,
+        }
+        if let (0, Some(i), Some(tables)) = (n, index, item.as_array_of_tables()) {
+            match tables.get(i) {
+                Some(table) => return table_key_offset(table, &key[1..]),
+                None => return 0,
+            }
+        }
+    }
+    item.span().map_or(0, |s| s.start)
+}
+
+fn table_key_offset(table: &toml_edit::Table, key: &[&str]) -> usize {
+    let mut item = match key.first().and_then(|k| table.get(k)) {
+        Some(item) => item,
+        None => return table.span().map_or(0, |s| s.start),
+    };
+    for part in &key[1..] {
         match item.get(part) {
             Some(next) => item = next,
             None => return 0,
@@ -308,6 +334,10 @@ pub fn parse_toml_partly<T: serde::de::DeserializeOwned>(
         };
         let mut alone = value;
         for key in leaf.path.iter().rev() {
+            if key.starts_with('#') {
+                alone = toml::Value::Array(vec![alone]);
+                continue;
+            }
             let mut table = toml::Table::new();
             table.insert(key.clone(), alone);
             alone = toml::Value::Table(table);
@@ -375,6 +405,22 @@ fn leaves_of(table: &toml::de::DeTable<'_>, path: &mut Vec<String>, out: &mut Ve
         path.push(key.get_ref().to_string());
         match value.get_ref() {
             toml::de::DeValue::Table(inner) if !inner.is_empty() => leaves_of(inner, path, out),
+            // An array of tables (`[[dkim]]`): each table's keys at their
+            // own lines, the table named by its place (`#N`).
+            toml::de::DeValue::Array(items)
+                if !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|item| matches!(item.get_ref(), toml::de::DeValue::Table(_))) =>
+            {
+                for (i, item) in items.iter().enumerate() {
+                    if let toml::de::DeValue::Table(inner) = item.get_ref() {
+                        path.push(format!("#{i}"));
+                        leaves_of(inner, path, out);
+                        path.pop();
+                    }
+                }
+            }
             _ => out.push(Leaf {
                 path: path.clone(),
                 key_start: key.span().start,
@@ -388,8 +434,19 @@ fn leaves_of(table: &toml::de::DeTable<'_>, path: &mut Vec<String>, out: &mut Ve
 fn value_at(table: &toml::Table, path: &[String]) -> Option<toml::Value> {
     let (last, parents) = path.split_last()?;
     let mut table = table;
-    for key in parents {
-        table = table.get(key)?.as_table()?;
+    let mut parents = parents.iter().peekable();
+    while let Some(key) = parents.next() {
+        let value = table.get(key)?;
+        table = match parents.peek().and_then(|next| next.strip_prefix('#')) {
+            Some(index) => {
+                parents.next();
+                value
+                    .as_array()?
+                    .get(index.parse::<usize>().ok()?)?
+                    .as_table()?
+            }
+            None => value.as_table()?,
+        };
     }
     table.get(last).cloned()
 }

@@ -434,3 +434,102 @@ fn a_link_whose_text_is_a_long_address_is_a_warning_at_its_line() {
         "{out}"
     );
 }
+
+/// `[[dkim]]` tables to the example's config, one per (selector,
+/// algorithm, key file).
+fn dkim_tables(project: &Project, tables: &[(&str, &str, &str)]) {
+    let mut config = project.read("config/newsletter.toml");
+    for (selector, algorithm, key) in tables {
+        config.push_str(&format!("\n[[dkim]]\ndomain = \"example.com\"\nselector = \"{selector}\"\nprivate_key_file = \"{key}\"\nalgorithm = \"{algorithm}\"\n"));
+    }
+    project.write("config/newsletter.toml", config);
+}
+
+fn chmod(project: &Project, file: &str, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(project.path(file), std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+const ED25519_SEED: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// A DKIM key others can read is a warning naming the file and how to fix
+/// it; a key only its owner reads is not.
+#[test]
+fn a_dkim_key_readable_by_others_is_a_warning() {
+    let project = Project::example();
+    project.write("config/dkim.key", ED25519_SEED);
+    dkim_tables(&project, &[("ed2026", "ed25519", "dkim.key")]);
+    chmod(&project, "config/dkim.key", 0o644);
+    let (_, out) = check(&project, &[]);
+    assert!(
+        out.contains("config/dkim.key: the DKIM private key is readable by others (mode 644)")
+            && out.contains("chmod 600 config/dkim.key"),
+        "{out}"
+    );
+    chmod(&project, "config/dkim.key", 0o600);
+    let (_, out) = check(&project, &[]);
+    assert!(!out.contains("readable by others"), "{out}");
+}
+
+/// `check` says which receivers verify which signature: Ed25519 alone is
+/// not verified by Gmail, Yahoo or Outlook.com; beside RSA it is fine.
+#[test]
+fn an_ed25519_signature_alone_is_a_warning_that_names_the_receivers() {
+    let project = Project::example();
+    project.write("config/dkim.key", ED25519_SEED);
+    chmod(&project, "config/dkim.key", 0o600);
+    dkim_tables(&project, &[("ed2026", "ed25519", "dkim.key")]);
+    let (_, out) = check(&project, &[]);
+    assert!(
+        out.contains("only an Ed25519 DKIM signature: Gmail, Yahoo and Outlook.com do not verify"),
+        "{out}"
+    );
+    if !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    let key = project.path("config/rsa.key");
+    let status = std::process::Command::new("/usr/bin/openssl")
+        .args(["genrsa", "-out", key.to_str().unwrap(), "2048"])
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    chmod(&project, "config/rsa.key", 0o600);
+    dkim_tables(&project, &[("rsa2026", "rsa", "rsa.key")]);
+    let (code, out) = check(&project, &[]);
+    assert!(!out.contains("Ed25519"), "{out}");
+    assert!(!out.contains("DKIM"), "{out}");
+    assert_eq!(code, 0, "{out}");
+}
+
+/// Every `[[dkim]]` key is checked against its algorithm, each error at
+/// its own table and naming its file.
+#[test]
+fn each_dkim_key_is_checked_against_its_algorithm() {
+    let project = Project::example();
+    project.write("config/rsa.key", ED25519_SEED);
+    project.write("config/ed.key", "-----BEGIN PRIVATE KEY-----\nMIIE\n");
+    chmod(&project, "config/rsa.key", 0o600);
+    chmod(&project, "config/ed.key", 0o600);
+    let before = project.read("config/newsletter.toml").lines().count();
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "rsa.key"),
+            ("ed2026", "ed25519", "ed.key"),
+        ],
+    );
+    let (code, out) = check(&project, &[]);
+    assert_eq!(code, 1, "{out}");
+    let rsa_line = before + 2;
+    let ed_line = before + 8;
+    assert!(
+        out.contains(&format!("config/newsletter.toml:{rsa_line}: error: config/rsa.key: not an RSA DKIM private key (private_key_file of the [[dkim]] table with selector = \"rsa2026\")")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("config/newsletter.toml:{ed_line}: error: config/ed.key: not an Ed25519 DKIM private key (private_key_file of the [[dkim]] table with selector = \"ed2026\")")),
+        "{out}"
+    );
+    assert_eq!(out.matches("DKIM private key").count(), 2, "{out}");
+}

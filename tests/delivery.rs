@@ -451,6 +451,75 @@ fn a_killed_send_resumes_without_loss_and_few_duplicates() {
     }
 }
 
+// Test that a signed send (RSA and Ed25519, one signing thread per core)
+// killed at any moment and run again misses nobody, sends at most the
+// messages in flight twice, and every message carries both signatures.
+#[test]
+fn a_killed_signed_send_resumes_without_loss_and_few_duplicates() {
+    if !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    for after in [150, 600, 1100] {
+        let script = Script {
+            delay: Duration::from_millis(2),
+            ..Script::default()
+        };
+        let server = Server::start(script);
+        let concurrency = 4;
+        let project = project(
+            server.port,
+            150,
+            &format!("concurrency = {concurrency}\nrate_per_second = 100"),
+        );
+        let key = project.path("config/rsa.key");
+        let made = std::process::Command::new("/usr/bin/openssl")
+            .args(["genrsa", "-out", key.to_str().unwrap(), "2048"])
+            .output()
+            .unwrap();
+        assert!(made.status.success());
+        project.write(
+            "config/ed25519.key",
+            "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=",
+        );
+        let mut config = project.read("config/newsletter.toml");
+        for (selector, algorithm, file) in [
+            ("rsa2026", "rsa", "rsa.key"),
+            ("ed2026", "ed25519", "ed25519.key"),
+        ] {
+            config.push_str(&format!("\n[[dkim]]\ndomain = \"example.com\"\nselector = \"{selector}\"\nprivate_key_file = \"{file}\"\nalgorithm = \"{algorithm}\"\n"));
+        }
+        project.write("config/newsletter.toml", config);
+        let output = interrupted_send(&project, Duration::from_millis(after), "-KILL");
+        assert!(!output.status.success());
+        let before = server.received().len();
+        assert!(
+            before < 150,
+            "the send finished before the kill at {after} ms"
+        );
+        send(&project, &[]).success();
+        let counts = server.counts();
+        assert_eq!(
+            counts.len(),
+            150,
+            "a reader was missed after a kill at {after} ms"
+        );
+        let duplicates: usize = counts.values().map(|n| n - 1).sum();
+        assert!(
+            duplicates <= concurrency,
+            "{duplicates} duplicates after a kill at {after} ms"
+        );
+        for message in server.received() {
+            let text = String::from_utf8_lossy(&message.data);
+            assert!(
+                text.starts_with("DKIM-Signature: ")
+                    && text.contains("a=rsa-sha256")
+                    && text.contains("a=ed25519-sha256"),
+                "a message without both signatures:\n{text}"
+            );
+        }
+    }
+}
+
 // Test that Ctrl-C lets the messages in flight finish, saves the journal,
 // says how to resume and exits 130; the rerun sends nobody twice.
 #[test]

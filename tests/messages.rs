@@ -8,6 +8,7 @@ mod rigs;
 
 use std::collections::HashSet;
 use std::net::TcpListener;
+use std::path::PathBuf;
 
 use mail_parser::{MessageParser, MimeHeaders};
 use predicates::prelude::*;
@@ -520,7 +521,9 @@ fn dkim_signature_covers_the_unsubscribe_headers() {
     project.write("config/dkim.key", "not a key");
     dry_run(&project, &[])
         .code(1)
-        .stderr(predicate::str::contains("not a Ed25519 DKIM key"));
+        .stderr(predicate::str::contains(
+            "config/dkim.key: not an Ed25519 DKIM private key ([dkim] private_key_file)",
+        ));
 }
 
 /// Verifies a message's DKIM signature with dkimpy (Debian's python3-dkim),
@@ -641,6 +644,258 @@ fn ed25519_dkim_signatures_verify_independently() {
     assert!(raw.contains("\r\nFeedback-ID: 48:weekly:letterpress:news\r\n"));
 }
 
+/// Verifies every DKIM signature of a message with dkimpy, each against
+/// the record of its selector (`records.json`: selector -> record); fails
+/// unless there are exactly `argv[3]` signatures and each verifies.
+const VERIFY_EACH: &str = r#"
+import sys, json, dkim
+message = open(sys.argv[1], 'rb').read()
+records = json.load(open(sys.argv[2]))
+def dns(name, timeout=5):
+    return records[name.decode().split('.')[0]].encode()
+d = dkim.DKIM(message)
+count = sum(1 for name, _ in d.headers if name.lower() == b'dkim-signature')
+results = [d.verify(idx=i, dnsfunc=dns) for i in range(count)]
+print('signatures:', count, 'verified:', results)
+sys.exit(0 if count == int(sys.argv[3]) and all(results) else 1)
+"#;
+
+/// `[[dkim]]` tables, one per (selector, algorithm, key file).
+fn dkim_tables(project: &Project, tables: &[(&str, &str, &str)]) {
+    let mut config = project.read("config/newsletter.toml");
+    for (selector, algorithm, key) in tables {
+        config.push_str(&format!("\n[[dkim]]\ndomain = \"example.com\"\nselector = \"{selector}\"\nprivate_key_file = \"{key}\"\nalgorithm = \"{algorithm}\"\n"));
+    }
+    project.write("config/newsletter.toml", config);
+}
+
+const ED25519_SEED: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+
+/// The DKIM record of the Ed25519 key [`ED25519_SEED`].
+fn ed25519_record() -> String {
+    let output = std::process::Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import base64, sys, nacl.signing; print(base64.b64encode(bytes(nacl.signing.SigningKey(base64.b64decode(sys.argv[1])).verify_key)).decode())",
+            ED25519_SEED,
+        ])
+        .output()
+        .unwrap();
+    format!(
+        "v=DKIM1; k=ed25519; p={}",
+        String::from_utf8(output.stdout).unwrap().trim()
+    )
+}
+
+/// Writes the records and the verifier; asserts every file's `count`
+/// signatures verify.
+fn assert_each_verifies(
+    project: &Project,
+    records: &[(&str, String)],
+    files: &[PathBuf],
+    count: usize,
+) {
+    let json: Vec<String> = records
+        .iter()
+        .map(|(selector, record)| format!("{selector:?}: {record:?}"))
+        .collect();
+    project.write("records.json", format!("{{{}}}", json.join(", ")));
+    project.write("verify_each.py", VERIFY_EACH);
+    for file in files {
+        let output = std::process::Command::new("/usr/bin/python3")
+            .arg(project.path("verify_each.py"))
+            .arg(file)
+            .arg(project.path("records.json"))
+            .arg(count.to_string())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "the DKIM signatures of {} do not all verify: {}{}",
+            file.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// `[[dkim]]` tables sign each message once per table: RSA and Ed25519
+/// side by side (RFC 8463), each verified by dkimpy against its record.
+#[test]
+fn rsa_and_ed25519_signatures_side_by_side_each_verify() {
+    if !have_dkimpy() || !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    let project = Project::example();
+    let public = rsa_key(&project);
+    project.write("config/ed25519.key", ED25519_SEED);
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "dkim.key"),
+            ("ed2026", "ed25519", "ed25519.key"),
+        ],
+    );
+    dry_run(&project, &[]).success();
+    let raw = String::from_utf8(read_eml(&project, "reader@example.com")).unwrap();
+    let rsa = raw.find("a=rsa-sha256").unwrap();
+    let ed = raw.find("a=ed25519-sha256").unwrap();
+    assert!(rsa < ed, "the first table's signature is not on top");
+    let files: Vec<PathBuf> = ["reader@example.com", "jane.doe@example.org"]
+        .iter()
+        .map(|a| project.path(&format!("outbox/{a}.eml")))
+        .collect();
+    assert_each_verifies(
+        &project,
+        &[
+            ("rsa2026", format!("v=DKIM1; k=rsa; p={public}")),
+            ("ed2026", ed25519_record()),
+        ],
+        &files,
+        2,
+    );
+}
+
+/// An RSA key in PKCS#8 PEM (BEGIN PRIVATE KEY, what `openssl genpkey`
+/// writes) signs as a PKCS#1 one does, and so does an Ed25519 key in
+/// PKCS#8 PEM.
+#[test]
+fn pkcs8_dkim_keys_sign_like_pkcs1_and_seeds() {
+    if !have_dkimpy() || !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    let project = Project::example();
+    let key = project.path("config/dkim.key");
+    let openssl = |args: &[&str]| {
+        let output = std::process::Command::new("/usr/bin/openssl")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    let key_path = key.to_str().unwrap();
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        key_path,
+    ]);
+    assert!(project
+        .read("config/dkim.key")
+        .starts_with("-----BEGIN PRIVATE KEY-----"));
+    let public = base64_encode(&openssl(&[
+        "pkey", "-in", key_path, "-pubout", "-outform", "DER",
+    ]));
+    let ed = project.path("config/ed25519.pem");
+    let ed_path = ed.to_str().unwrap();
+    openssl(&["genpkey", "-algorithm", "ed25519", "-out", ed_path]);
+    // The raw 32-byte public key is the last 32 bytes of its DER.
+    let ed_der = openssl(&["pkey", "-in", ed_path, "-pubout", "-outform", "DER"]);
+    let ed_public = base64_encode(&ed_der[ed_der.len() - 32..]);
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "dkim.key"),
+            ("ed2026", "ed25519", "ed25519.pem"),
+        ],
+    );
+    dry_run(&project, &[]).success();
+    assert_each_verifies(
+        &project,
+        &[
+            ("rsa2026", format!("v=DKIM1; k=rsa; p={public}")),
+            ("ed2026", format!("v=DKIM1; k=ed25519; p={ed_public}")),
+        ],
+        &[project.path("outbox/reader@example.com.eml")],
+        2,
+    );
+}
+
+/// A key cut short, a key of the other algorithm, or no key at all is an
+/// error before anything is sent, naming the file and the table; never a
+/// panic, and no message is written.
+#[test]
+fn a_truncated_or_wrong_dkim_key_is_an_error_naming_the_file_and_table() {
+    if !support::require("/usr/bin/openssl", "apt-get install -y openssl") {
+        return;
+    }
+    let project = Project::example();
+    rsa_key(&project);
+    let pem = project.read("config/dkim.key");
+    project.write("config/ed25519.key", ED25519_SEED);
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "dkim.key"),
+            ("ed2026", "ed25519", "ed25519.key"),
+        ],
+    );
+    let cut = &pem[..pem.len() / 2];
+    let damaged = pem.replacen("MII", "MIA", 1);
+    let rsa_table = "private_key_file of the [[dkim]] table with selector = \"rsa2026\"";
+    let ed_table = "private_key_file of the [[dkim]] table with selector = \"ed2026\"";
+    for (file, text, table, why) in [
+        (
+            "config/dkim.key",
+            cut,
+            rsa_table,
+            "not an RSA DKIM private key",
+        ),
+        (
+            "config/dkim.key",
+            &damaged,
+            rsa_table,
+            "not an RSA DKIM private key",
+        ),
+        (
+            "config/dkim.key",
+            ED25519_SEED,
+            rsa_table,
+            "not an RSA DKIM private key",
+        ),
+        (
+            "config/dkim.key",
+            "",
+            rsa_table,
+            "not an RSA DKIM private key",
+        ),
+        (
+            "config/ed25519.key",
+            &pem,
+            ed_table,
+            "not an Ed25519 DKIM private key",
+        ),
+        (
+            "config/ed25519.key",
+            &ED25519_SEED[..20],
+            ed_table,
+            "not an Ed25519 DKIM private key",
+        ),
+    ] {
+        project.write("config/dkim.key", &pem);
+        project.write("config/ed25519.key", ED25519_SEED);
+        project.write(file, text);
+        let output = dry_run(&project, &[]).code(1).get_output().clone();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{file}: {why} ({table})")) && !stderr.contains("panicked"),
+            "{file} as {text:?}: {stderr}"
+        );
+        assert!(
+            !project.path("outbox/reader@example.com.eml").exists(),
+            "a message was written with a bad key"
+        );
+    }
+}
+
 /// A fresh 2048-bit RSA key in `config/dkim.key` (PKCS#1 PEM, made with
 /// openssl); its public key as the base64 of a DKIM record's `p=`.
 fn rsa_key(project: &Project) -> String {
@@ -730,6 +985,63 @@ fn dkim_signatures_still_verify_after_a_hop_through_postfix() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// Through a real MTA with two signatures: RSA and Ed25519 side by side
+/// each still verify after Postfix took the message and delivered it.
+#[test]
+fn rsa_and_ed25519_signatures_verify_after_a_hop_through_postfix() {
+    if !have_dkimpy()
+        || !support::require("/usr/bin/openssl", "apt-get install -y openssl")
+        || !rigs::available(
+            &["/usr/sbin/postfix", "/usr/lib/postfix/sbin/master"],
+            "postfix",
+        )
+    {
+        return;
+    }
+    let postfix = rigs::Postfix::start(&["alive", "alive2", "alive3"]);
+    let list = "[[subscriber]]\nemail = \"alive@example.org\"\nname = \"김독자\"\ntags = [\"weekly\"]\n\n[[subscriber]]\nemail = \"alive2@example.org\"\nname = \"Jane Doe\"\ntags = [\"weekly\"]\n\n[[subscriber]]\nemail = \"alive3@example.org\"\ntags = [\"weekly\"]\n";
+    let project = Project::with_relay(
+        postfix.port,
+        list,
+        "rate_per_second = 0\nstate_dir = \"../state\"",
+    );
+    let public = rsa_key(&project);
+    project.write("config/ed25519.key", ED25519_SEED);
+    dkim_tables(
+        &project,
+        &[
+            ("rsa2026", "rsa", "dkim.key"),
+            ("ed2026", "ed25519", "ed25519.key"),
+        ],
+    );
+    project
+        .cmd()
+        .env(
+            "LETTERPRESS_UNSUBSCRIBE_SECRET",
+            "postfix-hop-secret-0123456789",
+        )
+        .args(["send", "issues/example", "--yes"])
+        .assert()
+        .success();
+    let delivered = postfix.wait_for(&postfix.delivered(), 3);
+    for file in &delivered {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.contains("\nReceived: from ") && text.contains("Delivered-To: alive"),
+            "not delivered by Postfix:\n{text}"
+        );
+    }
+    assert_each_verifies(
+        &project,
+        &[
+            ("rsa2026", format!("v=DKIM1; k=rsa; p={public}")),
+            ("ed2026", ed25519_record()),
+        ],
+        &delivered,
+        2,
+    );
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

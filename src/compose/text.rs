@@ -7,7 +7,7 @@
 use super::wrap::{width, wrap};
 use super::Composed;
 use crate::issue::markdown::{Block, Inline};
-use crate::issue::tags::{TagTable, Values, OPEN};
+use crate::issue::tags::{find_marker, TagTable, Values, OPEN};
 use crate::issue::{Kind, Section};
 
 /// Line width of the plain-text part.
@@ -43,10 +43,10 @@ impl TextTemplate {
         }
         let mut out = String::with_capacity(filled.len() + 256);
         let mut rest = filled.as_str();
-        while let Some(open) = rest.find(DEFERRED_OPEN) {
+        while let Some(open) = find_marker(rest, DEFERRED_OPEN) {
             out.push_str(&rest[..open]);
             let after = &rest[open + DEFERRED_OPEN.len_utf8()..];
-            let close = after.find(DEFERRED_CLOSE).expect("placeholders are closed");
+            let close = find_marker(after, DEFERRED_CLOSE).expect("placeholders are closed");
             let paragraph = &self.deferred[after[..close]
                 .parse::<usize>()
                 .expect("a placeholder index")];

@@ -212,6 +212,26 @@ impl TagTable {
     }
 }
 
+/// Where the marker character `marker` (private use, U+E000 to U+E003)
+/// first is in `text`. It is looked for by its first byte, which Hangul and
+/// Latin text never hold: `str::find` looks for its last byte, 0x80, a
+/// continuation byte Korean text is full of, and spent more time than the
+/// filling itself.
+pub(crate) fn find_marker(text: &str, marker: char) -> Option<usize> {
+    let mut buf = [0; 4];
+    let needle = marker.encode_utf8(&mut buf).as_bytes();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(needle[0], &bytes[from..]) {
+        let at = from + i;
+        if bytes[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// Copies `text` into `out`, handing each marker to `marker` instead: its
 /// number (if it is one) and its raw text.
 fn each_marker(
@@ -220,10 +240,10 @@ fn each_marker(
     mut marker: impl FnMut(Option<usize>, &str, &mut String),
 ) {
     let mut rest = text;
-    while let Some(open) = rest.find(OPEN) {
+    while let Some(open) = find_marker(rest, OPEN) {
         out.push_str(&rest[..open]);
         let after = &rest[open + OPEN.len_utf8()..];
-        let close = after.find(CLOSE).unwrap_or(after.len());
+        let close = find_marker(after, CLOSE).unwrap_or(after.len());
         let end = (close + CLOSE.len_utf8()).min(after.len());
         marker(
             after[..close].parse().ok(),
@@ -273,6 +293,24 @@ fn parse_fallback(text: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markers_are_found_among_korean_text_and_lookalike_bytes() {
+        // U+E000 is EE 80 80; Hangul is full of 0x80 continuation bytes, and
+        // U+E080 (EE 82 80) shares its first byte.
+        let text = "가나다\u{E080}라\u{E000}3\u{E001}마";
+        let open = text.find(OPEN).unwrap();
+        assert_eq!(find_marker(text, OPEN), Some(open));
+        assert_eq!(find_marker(text, CLOSE), text.find(CLOSE));
+        assert_eq!(find_marker("가나다", OPEN), None);
+        assert_eq!(find_marker("", OPEN), None);
+        assert_eq!(find_marker("\u{E000}", OPEN), Some(0));
+        let mut out = String::new();
+        each_marker(text, &mut out, |index, _, out| {
+            out.push_str(&format!("<{index:?}>"))
+        });
+        assert_eq!(out, "가나다\u{E080}라<Some(3)>마");
+    }
 
     fn plain(value: &str, out: &mut String) {
         out.push_str(value);

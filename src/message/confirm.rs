@@ -53,12 +53,7 @@ impl Confirmer {
                     config.path.display()
                 )
             })?;
-        let dkim = config
-            .file
-            .dkim
-            .as_ref()
-            .map(|_| Signer::load(config))
-            .transpose()?;
+        let dkim = Signer::load(config)?;
         Ok(Confirmer {
             domain: from.email.domain().to_string(),
             from,

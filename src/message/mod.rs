@@ -104,12 +104,7 @@ impl<'a> Factory<'a> {
             .as_ref()
             .map(|v| raw_header("Feedback-ID", v.clone(), "[newsletter] feedback_id"))
             .transpose()?;
-        let dkim = config
-            .file
-            .dkim
-            .as_ref()
-            .map(|_| Signer::load(config))
-            .transpose()?;
+        let dkim = Signer::load(config)?;
         Ok(Factory {
             composed,
             config,

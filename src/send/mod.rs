@@ -55,17 +55,24 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// `[sending]` for a send through the relay: one thread (the relay is
-    /// the bottleneck), signals handled.
+    /// `[sending]` for a send through the relay, signals handled. Unsigned,
+    /// one thread carries every connection (the relay is the bottleneck);
+    /// with `[dkim]`, signing is the work, so the connections are spread
+    /// over one thread per core (never more threads than connections).
     pub fn from_config(config: &Config) -> Settings {
         let sending = &config.file.sending;
+        let threads = if config.file.dkim.is_empty() {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
         Settings {
             concurrency: sending.concurrency.max(1),
             rate_per_second: sending.rate_per_second,
             max_attempts: sending.max_attempts.max(1),
             max_per_connection: sending.max_messages_per_connection.max(1),
             retry_delay: Duration::from_secs_f64(sending.retry_delay_secs.max(0.0)),
-            threads: 1,
+            threads: threads.min(sending.concurrency.max(1)),
             signals: true,
         }
     }
@@ -828,6 +835,27 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Unsigned, one thread carries the connections; signed, one thread
+    /// per core, never more threads than connections.
+    #[test]
+    fn a_signed_send_spreads_its_connections_over_the_cores() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        let threads = |concurrency: usize, dkim: bool| {
+            let mut text = format!("[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\n\n[subscribers]\nfile = \"s.toml\"\n\n[sending]\nconcurrency = {concurrency}\n");
+            if dkim {
+                text.push_str("\n[dkim]\ndomain = \"example.com\"\nselector = \"s1\"\nprivate_key_file = \"k.pem\"\n");
+            }
+            std::fs::write(&path, text).unwrap();
+            Settings::from_config(&Config::load(&path).unwrap()).threads
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads(4, false), 1);
+        assert_eq!(threads(4, true), cores.min(4));
+        assert_eq!(threads(64, true), cores.min(64));
+        assert_eq!(threads(1, true), 1);
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_caps() {

@@ -387,31 +387,39 @@ impl Session {
         first?;
         to?;
         data?;
-        self.connection.command(Data(text)).await
+        self.connection
+            .command(with_end_of_data(text).as_str())
+            .await
     }
 }
 
-/// A message's text with its end-of-data mark, dot-stuffed if need be.
-struct Data<'a>(&'a str);
-
-impl std::fmt::Display for Data<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = self.0;
-        if !text.starts_with('.') && !text.contains("\r\n.") {
-            f.write_str(text)?;
-        } else {
-            for (i, line) in text.split("\r\n").enumerate() {
-                if i > 0 {
-                    f.write_str("\r\n")?;
-                }
-                if line.starts_with('.') {
-                    f.write_str(".")?;
-                }
-                f.write_str(line)?;
+/// A message's text with its end-of-data mark, dot-stuffed if need be, in
+/// one allocation of the right size (lettre copies a command it is given as
+/// `&str` once; one it must format grows its buffer as it goes).
+fn with_end_of_data(text: &str) -> String {
+    const END: &str = "\r\n.\r\n";
+    let stuffed = text.starts_with('.') || text.contains("\r\n.");
+    let dots = if stuffed {
+        usize::from(text.starts_with('.')) + text.matches("\r\n.").count()
+    } else {
+        0
+    };
+    let mut out = String::with_capacity(text.len() + dots + END.len());
+    if !stuffed {
+        out.push_str(text);
+    } else {
+        for (i, line) in text.split("\r\n").enumerate() {
+            if i > 0 {
+                out.push_str("\r\n");
             }
+            if line.starts_with('.') {
+                out.push('.');
+            }
+            out.push_str(line);
         }
-        f.write_str("\r\n.\r\n")
     }
+    out.push_str(END);
+    out
 }
 
 impl Transport for Relay {
@@ -582,10 +590,10 @@ mod tests {
     #[test]
     fn data_is_dot_stuffed_only_where_a_line_starts_with_a_dot() {
         let plain = "Subject: x\r\n\r\nno dots at line starts. none.\r\n";
-        assert_eq!(Data(plain).to_string(), format!("{plain}\r\n.\r\n"));
+        assert_eq!(with_end_of_data(plain), format!("{plain}\r\n.\r\n"));
         let dotted = ".first\r\nmiddle\r\n.\r\n..two\r\nend.\r\n";
         assert_eq!(
-            Data(dotted).to_string(),
+            with_end_of_data(dotted),
             "..first\r\nmiddle\r\n..\r\n...two\r\nend.\r\n\r\n.\r\n"
         );
     }
