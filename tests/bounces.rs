@@ -2,11 +2,10 @@
 //! classified as expected.toml says, `bounces import` from a file, an mbox
 //! and a Maildir, the policy and its log, and the send-time rules.
 
-mod support;
+use crate::support;
 
 #[allow(dead_code)]
-#[path = "support/smtp.rs"]
-mod smtp;
+use crate::smtp;
 
 use std::path::{Path, PathBuf};
 
@@ -619,8 +618,7 @@ fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
         );
 }
 
-#[path = "support/rigs.rs"]
-mod rigs;
+use crate::rigs;
 
 /// A real MTA: letterpress sends the example to a private Postfix on
 /// loopback, which refuses one reader at RCPT and cannot deliver to three

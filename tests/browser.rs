@@ -2,11 +2,9 @@
 //! (chromedriver): no horizontal scrolling on a 375 px phone, a column of at
 //! most 600 px on an 800 px screen. Screenshots land in target/screenshots/.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! `expected.txt` lists the exact findings (file, line, level, message) the
 //! check must print, and no other error may appear.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! The command line as a user meets it: `build`, `new`, and the errors that
 //! must name the file, the line and what to do.
 
-mod support;
+use crate::support;
 
 use predicates::prelude::*;
 use support::{letterpress, Project};

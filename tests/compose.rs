@@ -2,7 +2,7 @@
 //! email-client rules, themes, personalisation. Plus snapshots of the
 //! example's email.html and email.txt.
 
-mod support;
+use crate::support;
 
 use scraper::{Html, Selector};
 use support::Project;

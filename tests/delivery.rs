@@ -2,10 +2,9 @@
 //! tests/support/smtp.rs: every reader exactly once, failures classified by
 //! reply code, retries, the journal and resuming, the rate limit, the lock.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-mod smtp;
+use crate::smtp;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

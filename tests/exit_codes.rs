@@ -4,11 +4,9 @@
 //! some were accepted, with the resume command); 130 interrupted. No
 //! message says `error:` twice.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use std::collections::HashMap;
 use std::time::Duration;

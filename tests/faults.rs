@@ -3,11 +3,9 @@
 //! as root also a real full tmpfs), a dry run that fills its disk, and a
 //! reader who unsubscribes while the send runs.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;

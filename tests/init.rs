@@ -2,7 +2,7 @@
 //! file from this repository, then build, check, a dry run and `serve`;
 //! `init` never overwrites; completions and the man page.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,10 +1,9 @@
 //! The messages of a send, written by `send --dry-run` and `build`, parsed
 //! back with an independent MIME parser (mail-parser).
 
-mod support;
+use crate::support;
 
-#[path = "support/rigs.rs"]
-mod rigs;
+use crate::rigs;
 
 use std::collections::HashSet;
 use std::net::TcpListener;

@@ -4,11 +4,9 @@
 //! checked at load with its line, and whatever letterpress writes it reads
 //! back.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use predicates::prelude::*;
 use smtp::{Script, Server};

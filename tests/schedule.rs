@@ -3,11 +3,10 @@
 //! once under concurrent passes and a kill, the grace, DST, quiet hours
 //! and deferred readers.
 
-mod support;
+use crate::support;
 
 #[allow(dead_code)]
-#[path = "support/smtp.rs"]
-mod smtp;
+use crate::smtp;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! valid, tampered and replayed tokens against a real subscribers.toml,
 //! concurrent edits, and the web archive.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

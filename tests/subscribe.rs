@@ -3,11 +3,9 @@
 //! Postfix's smtp-sink), a real subscribers.toml, the abuse limits, and
 //! many readers joining while other edits go on.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! `letterpress subscribers …` on a real list file: edits keep the user's
 //! comments, imports never drop an entry, exports round-trip.
 
-mod support;
+use crate::support;
 
 use predicates::prelude::*;
 use support::Project;

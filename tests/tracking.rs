@@ -5,11 +5,9 @@
 //! report of a send to the scriptable SMTP server with planted refusals
 //! and deferrals.
 
-mod support;
+use crate::support;
 
-#[path = "support/smtp.rs"]
-#[allow(dead_code)]
-mod smtp;
+use crate::smtp;
 
 use std::collections::BTreeMap;
 

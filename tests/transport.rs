@@ -3,7 +3,7 @@
 //! scripted replies per reader. Temporary failures are retried, permanent
 //! ones are not, and a fatal one stops the run with the rest left over.
 
-mod support;
+use crate::support;
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,0 +1,28 @@
+//! The integration tests, linked once: one module per area, the shared rigs
+//! (a project copy, a scripted SMTP relay, servers and browsers) under
+//! `support/`.
+
+#[path = "support/rigs.rs"]
+mod rigs;
+#[path = "support/smtp.rs"]
+mod smtp;
+mod support;
+
+mod bounces;
+mod browser;
+mod check;
+mod cli;
+mod compose;
+mod delivery;
+mod exit_codes;
+mod faults;
+mod init;
+mod messages;
+mod promises;
+mod properties;
+mod schedule;
+mod serve;
+mod subscribe;
+mod subscribers;
+mod tracking;
+mod transport;
