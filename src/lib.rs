@@ -11,6 +11,7 @@ mod check;
 pub mod cli;
 mod compose;
 mod config;
+pub mod dispatch;
 mod error;
 mod fs;
 mod init;

@@ -587,38 +587,34 @@ impl Sender for Deliver {
 }
 
 fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
-    use crate::send::{self, Plan, Request, Settings, Transport};
+    use crate::dispatch::{How, Prepared};
     let project = crate::project::Project::load(config_path, dir)?;
     let name = project.issue.slug.clone();
-    let request = Request {
+    let request = crate::send::Request {
         journaled: true,
-        ..Request::default()
+        ..crate::send::Request::default()
     };
-    let plan = match Plan::new(&project, &request) {
+    let prepared = match Prepared::new(&project, &request) {
         Err(e) if e.downcast_ref::<journal::Busy>().is_some() => return Ok(Event::Busy { name }),
-        plan => plan?,
+        prepared => prepared?,
     };
-    let p = &project;
-    if let Some(why) = check_errors(p)? {
+    if let Some(why) = check_errors(&project)? {
         return Ok(Event::Failed { name, why });
     }
-    if plan.jobs.is_empty() {
+    if prepared.plan.jobs.is_empty() {
         // Another pass finished it between our look and our lock.
         return Ok(Event::Settled { name });
     }
-    let secret = crate::message::reader::secret_for_links(&p.config)?;
-    let issue = crate::tracking::prepare(&p.config, &p.issue, secret.as_deref())?;
-    let composed = crate::compose::Composed::new(&p.config, &p.theme, &issue)?;
-    let factory = crate::message::Factory::new(&composed, secret, crate::message::run_date())?;
-    let relay = send::Relay::from_config(&p.config)?;
-    let settings = Settings {
-        signals,
-        ..Settings::from_config(&p.config)
-    };
+    let secret = crate::message::reader::secret_for_links(&project.config)?;
+    let relay = crate::send::Relay::from_config(&project.config)?;
     let hidden = indicatif::ProgressBar::hidden();
-    let (ran, marked) = send::deliver(&p.config, &plan, &factory, &relay, &settings, &hidden)?;
-    let marked = marked?.len();
-    let (mut summary, complete) = summary(&ran, &relay.name());
+    let how = How {
+        signals,
+        progress: &hidden,
+    };
+    let sent = prepared.compose(secret, |factory| prepared.send(factory, &relay, &how))?;
+    let (mut summary, complete) = (summary(&sent), sent.complete());
+    let marked = sent.marked?.len();
     if marked > 0 {
         // A change to the list: counted, never named.
         summary.push_str(&format!(
@@ -652,35 +648,24 @@ fn check_errors(p: &crate::project::Project) -> Result<Option<String>> {
     )))
 }
 
-/// One line about a run, and whether every reader got through.
-fn summary(ran: &crate::send::Ran, relay: &str) -> (String, bool) {
+/// One line about a run.
+fn summary(sent: &crate::dispatch::Sent) -> String {
     use crate::send::Stopped;
-    let s = &ran.summary;
+    let s = &sent.ran.summary;
     let mut summary = format!(
-        "{} accepted, {} failed, {} deferred, {} not attempted through {relay}",
+        "{} accepted, {} failed, {} deferred, {} not attempted through {}",
         s.accepted,
         s.failed.len(),
         s.deferred.len(),
         s.remaining,
+        sent.relay,
     );
-    let complete =
-        matches!(ran.stopped, Stopped::Finished) && s.failed.is_empty() && s.deferred.is_empty();
-    match &ran.stopped {
+    match &sent.ran.stopped {
         Stopped::Finished => {}
         Stopped::Interrupted => summary.push_str("; interrupted, the next pass resumes it"),
-        Stopped::Fatal(e) => summary.push_str(&format!("; stopped: {e:#}")),
-        Stopped::Journal(e) => summary.push_str(&format!("; stopped: {e}")),
-        Stopped::SenderRefused { refused, of } => summary.push_str(&format!(
-            "; stopped: the relay refused {refused} of the first {of} readers (it refuses the sender)"
-        )),
-        Stopped::RefusedInARow { refused } => summary.push_str(&format!(
-            "; stopped: the relay refused {refused} readers in a row (it refuses the sender)"
-        )),
-        Stopped::Unreachable { tries, last } => summary.push_str(&format!(
-            "; stopped: the relay did not answer {tries} connections in a row ({last})"
-        )),
+        stopped => summary.push_str(&format!("; stopped: {stopped}")),
     }
-    (summary, complete)
+    summary
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub use mailbox::Source;
 pub use verp::TAG_LEN;
 
 use crate::config::Config;
+use crate::send::Failure;
 use crate::subscribers::{identity, Editor, List, Status};
 
 /// A report's claim about one reader, to be weighed by the policy.
@@ -327,11 +328,11 @@ pub fn after_send(
     place: &crate::send::journal::Place,
 ) -> Result<Vec<String>> {
     let in_a_row = &ran.summary.refused_in_a_row;
-    let failed: Vec<(String, String)> = ran
+    let failed: Vec<Failure> = ran
         .summary
         .failed
         .iter()
-        .filter(|(address, _)| !in_a_row.contains(address))
+        .filter(|f| !in_a_row.contains(&f.address))
         .cloned()
         .collect();
     if matches!(ran.stopped, crate::send::Stopped::SenderRefused { .. }) || failed.is_empty() {
@@ -352,10 +353,7 @@ pub fn after_send(
 /// The claims of the relay's permanent refusals during a send (the reply
 /// codes of `send`'s summary), for [`record`]: a reader refused with a
 /// 5.1.x-class code is a hard bounce, 5.2.2 or 5.7.x a soft one.
-pub fn refusals<'a>(
-    failed: &'a [(String, String)],
-    report: &str,
-) -> impl Fn(&List) -> Vec<Claim> + 'a {
+pub fn refusals<'a>(failed: &'a [Failure], report: &str) -> impl Fn(&List) -> Vec<Claim> + 'a {
     let report = report.to_string();
     move |list: &List| {
         let index: HashMap<&str, usize> = list
@@ -367,13 +365,13 @@ pub fn refusals<'a>(
         let now = Timestamp::now();
         failed
             .iter()
-            .filter(|(_, reply)| reply.starts_with("permanent error (5"))
-            .map(|(address, reply)| {
-                let code = classify::first_code(reply);
+            .filter(|f| f.refused_by_relay())
+            .map(|f| {
+                let code = classify::first_code(&f.reply);
                 Claim {
-                    address: address.clone(),
-                    entry: index.get(identity(address).as_str()).copied(),
-                    kind: classify::failure_kind(code.as_deref(), reply),
+                    address: f.address.clone(),
+                    entry: index.get(identity(&f.address).as_str()).copied(),
+                    kind: classify::failure_kind(code.as_deref(), &f.reply),
                     status: code,
                     report: report.clone(),
                     at: now,
