@@ -941,7 +941,7 @@ fn web_url(value: &str) -> Verdict {
 }
 
 fn mailto(value: &str) -> Verdict {
-    match crate::subscribers::parse_address(value) {
+    match crate::address::parse_address(value) {
         Ok(_) if value.is_ascii() && !value.contains(['?', '&', '%']) => Ok(()),
         Ok(_) => Err((
             format!("`{value}` cannot stand in a mailto: link as it is"),
@@ -977,7 +977,7 @@ fn return_path(value: &str) -> Verdict {
         ));
     }
     dns_name(domain).map_err(|(why, _)| (why, help))?;
-    match crate::subscribers::parse_address(value) {
+    match crate::address::parse_address(value) {
         Ok(_) => Ok(()),
         Err(why) => Err((why, help)),
     }

@@ -5,6 +5,7 @@
 //! [`Theme::load`] → [`Composed::new`] → per reader
 //! [`Composed::html`] / [`Composed::text`].
 
+mod address;
 pub mod bounces;
 mod build;
 mod check;
