@@ -17,10 +17,12 @@ mod fs;
 mod init;
 mod issue;
 mod message;
+mod percent;
 pub mod project;
 mod redact;
 pub mod schedule;
 pub mod send;
+mod sign;
 pub mod stats;
 pub mod subscribe;
 mod subscribers;
@@ -34,8 +36,8 @@ pub use config::Config;
 pub use error::Located;
 pub use issue::tags::Values;
 pub use issue::{Issue, Kind};
-pub use message::reader::{token, verify};
 pub use message::{run_date, Factory, Outgoing, Purpose};
+pub use sign::{token, verify};
 /// "s" for counts other than one.
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {

@@ -606,7 +606,7 @@ fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
         // Another pass finished it between our look and our lock.
         return Ok(Event::Settled { name });
     }
-    let secret = crate::message::reader::secret_for_links(&p.config)?;
+    let secret = crate::message::secret::secret_for_links(&p.config)?;
     let issue = crate::tracking::prepare(&p.config, &p.issue, secret.as_deref())?;
     let composed = crate::compose::Composed::new(&p.config, &p.theme, &issue)?;
     let factory = crate::message::Factory::new(&composed, secret, crate::message::run_date())?;

@@ -56,7 +56,7 @@ pub struct Verdict {
 
 /// Imports `source`; what became of each message.
 pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<Vec<Verdict>> {
-    let secret = crate::message::reader::secret_from_env(config)?;
+    let secret = crate::message::secret::secret_from_env(config)?;
     let ours = super::ours(config);
     let seen = RefCell::new(Vec::new());
     let verdicts = RefCell::new(Vec::new());
@@ -262,7 +262,7 @@ fn readers(
                 .chain(&r.also)
                 .find_map(|a| index.find(a));
             let verified = entry.zip(secret).is_some_and(|(e, secret)| {
-                let token = crate::message::reader::token(secret, list.entries[e].key());
+                let token = crate::sign::token(secret, list.entries[e].key());
                 report.tokens.contains(&token)
             });
             Named {

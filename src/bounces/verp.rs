@@ -11,9 +11,7 @@
 
 use std::collections::HashMap;
 
-use hmac::{Hmac, KeyInit, Mac};
 use lettre::Address;
-use sha2::Sha256;
 
 use crate::subscribers::{identity, List};
 
@@ -22,14 +20,8 @@ pub const TAG_LEN: usize = 20;
 
 /// The tag of `address` under `secret`.
 pub fn tag(secret: &[u8], address: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"verp:");
-    mac.update(identity(address).as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..TAG_LEN / 2]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let digest = crate::sign::mac(secret, b"verp:", &[identity(address).as_bytes()]);
+    crate::sign::hex(&digest[..TAG_LEN / 2])
 }
 
 /// The envelope sender of a message to `address`: `<local>+<tag>@<domain>`

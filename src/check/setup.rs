@@ -4,10 +4,10 @@
 use anyhow::Result;
 
 use super::{content, line_of, Level, Report};
+use crate::compose::values;
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
-use crate::message::reader;
 use crate::message::{run_date, Factory, Purpose};
 use crate::subscribers::{List, Severity};
 
@@ -391,7 +391,7 @@ fn check_message(
 ) -> Result<()> {
     let (email, name) = (&sample.email, &sample.name);
     let issue_toml = issue.dir.join("issue.toml");
-    let values = reader::values(config, issue, email, name.as_deref(), Some(b"check"));
+    let values = values::values(config, issue, email, name.as_deref(), Some(b"check"));
     let html = composed.mail_html(&values);
     let kb = html.len() as f64 / 1000.0;
     if html.len() > 102_000 {

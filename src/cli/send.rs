@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use super::{Exit, SendArgs};
 use crate::check::{check_issue, Scope};
 use crate::compose::Composed;
-use crate::message::{reader, run_date, Factory};
+use crate::message::{run_date, secret, Factory};
 use crate::plural;
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
@@ -18,7 +18,7 @@ use crate::send::{self, Plan, Ran, Relay, Request, Settings, Stopped, Transport}
 /// Composes the issue, checks it, plans the readers, then writes or delivers.
 pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     let project = Project::load(config_path, &args.issue)?;
-    let secret = reader::secret_for_links(&project.config)?;
+    let secret = secret::secret_for_links(&project.config)?;
     preflight(&project, args)?;
     let issue = crate::tracking::prepare(&project.config, &project.issue, secret.as_deref())?;
     let composed = Composed::new(&project.config, &project.theme, &issue)?;

@@ -5,7 +5,7 @@
 
 pub mod confirm;
 pub mod dkim;
-pub mod reader;
+pub mod secret;
 
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -146,7 +146,7 @@ impl<'a> Factory<'a> {
     /// The message for one reader.
     pub fn build(&self, to: &Address, name: Option<&str>, purpose: Purpose) -> Result<Outgoing> {
         let issue = self.composed.issue;
-        let values = reader::values(
+        let values = crate::compose::values::values(
             self.config,
             issue,
             AsRef::<str>::as_ref(to),

@@ -27,7 +27,6 @@ use maud::{html, Markup, DOCTYPE};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::message::reader;
 
 /// What the handlers share.
 pub(crate) struct App {
@@ -244,12 +243,12 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     // the preview without a secret.
     let needs_secret =
         path.is_some() || config.file.subscribe.is_some() || config.file.tracking.clicks;
-    let secret = match reader::secret_from_env(&config)? {
+    let secret = match crate::message::secret::secret_from_env(&config)? {
         Some(secret) => secret,
         None if !needs_secret => Vec::new(),
         None => bail!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
-            reader::secret_env_name(&config)
+            crate::message::secret::secret_env_name(&config)
         ),
     };
     let subscribe_paths = subscribe_paths(&config);
