@@ -27,7 +27,9 @@ pub mod stats;
 pub mod subscribe;
 mod subscribers;
 mod time;
+mod tls;
 pub mod tracking;
+mod verp;
 mod web;
 
 pub use compose::wrap;

@@ -167,7 +167,7 @@ pub fn import(
         .await?
         .with_context(|| format!("cannot connect to {}:{}", target.host, target.port))?;
         if target.tls {
-            let config = crate::send::client_config(plan.ca.as_ref())?;
+            let config = crate::tls::client_config(plan.ca.as_ref())?;
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|e| anyhow!("`{}` is not a TLS server name: {e}", target.host))?;
             let tls = step(

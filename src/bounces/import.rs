@@ -10,9 +10,10 @@ use serde::Serialize;
 use super::classify::{classify, Kind, Report};
 use super::log::Action;
 use super::mailbox::{mark_seen, Handle, Read, Source};
-use super::{imap, record, verp, Claim, Decision};
+use super::{imap, record, Claim, Decision};
 use crate::config::Config;
 use crate::subscribers::{identity, List};
+use crate::verp;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,7 +158,10 @@ fn weigh(
     let found = RefCell::new(Vec::new());
     let decisions = record(config, dry_run, |list| {
         let tags = match (config.bounces().return_path.clone(), secret) {
-            (Some(base), Some(secret)) => Some((base, verp::Tags::new(list, secret))),
+            (Some(base), Some(secret)) => Some((
+                base,
+                verp::Tags::new(list.entries.iter().map(|e| e.key()), secret),
+            )),
             _ => None,
         };
         let index = Index::new(list);

@@ -128,9 +128,7 @@ impl<'a> Factory<'a> {
             return self.from.email.clone();
         };
         let tagged = match (purpose, &self.secret) {
-            (Purpose::List, Some(secret)) => {
-                crate::bounces::verp::envelope(base, secret, to.as_ref())
-            }
+            (Purpose::List, Some(secret)) => crate::verp::envelope(base, secret, to.as_ref()),
             _ => None,
         };
         tagged

@@ -30,7 +30,6 @@ use crate::subscribers::{changes, identity, stamp, Change, List, Stamp};
 pub use dryrun::DryRun;
 use journal::{Journal, Outcome, Pending, Record, WriteFailed};
 pub use plan::{Plan, Request, Shard};
-pub(crate) use smtp::client_config;
 pub use smtp::Relay;
 pub use transport::{Error, Transport};
 

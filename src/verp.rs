@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 use lettre::Address;
 
-use crate::subscribers::{identity, List};
+use crate::address::identity;
 
 /// The length of a tag, in characters.
 pub const TAG_LEN: usize = 20;
@@ -53,13 +53,13 @@ pub struct Tags {
 }
 
 impl Tags {
-    /// Computes the tag of every entry of `list` (by index into its entries).
-    pub fn new(list: &List, secret: &[u8]) -> Tags {
-        let by_tag = list
-            .entries
-            .iter()
+    /// Computes the tag of every address of a list, by its index in `keys`
+    /// (the list's entries, in order).
+    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>, secret: &[u8]) -> Tags {
+        let by_tag = keys
+            .into_iter()
             .enumerate()
-            .map(|(i, e)| (tag(secret, e.key()), i))
+            .map(|(i, key)| (tag(secret, key), i))
             .collect();
         Tags { by_tag }
     }
