@@ -31,6 +31,7 @@ mod tls;
 pub mod tracking;
 mod verp;
 mod web;
+pub mod words;
 
 pub use compose::wrap;
 pub use compose::{Composed, Theme};

@@ -80,7 +80,7 @@ fn ask_to_confirm(config: &Config, address: &str, name: Option<&str>) -> Result<
     let (parsed, name) =
         crate::subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
     let relay = crate::send::Relay::from_config(config)?;
-    let confirmer = crate::message::confirm::Confirmer::new(config)?;
+    let confirmer = crate::subscribe::confirm::Confirmer::new(config)?;
     let mail = crate::subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
     crate::subscribe::send_now(&relay, &mail)?;
     println!(

@@ -3,7 +3,6 @@
 //! the bulk-sender headers (List-Id, List-Unsubscribe, One-Click), a
 //! Message-ID on the sender's domain and, when configured, a DKIM signature.
 
-pub mod confirm;
 pub mod dkim;
 pub mod secret;
 
@@ -279,7 +278,7 @@ pub(crate) fn header_address(address: &Address) -> Address {
 /// A subject holding `=?` is encoded whole: lettre leaves ASCII words as
 /// they are, and a word like `=?utf-8?b?…?=` would be decoded by mail
 /// programs into text the editor never wrote.
-fn encoded_subject(subject: &str) -> Option<HeaderValue> {
+pub(crate) fn encoded_subject(subject: &str) -> Option<HeaderValue> {
     if !subject.contains("=?") {
         return None;
     }
@@ -302,7 +301,7 @@ fn encoded_subject(subject: &str) -> Option<HeaderValue> {
 /// A header written exactly as given: never RFC 2047-encoded, never folded
 /// (RFC 2369 headers must stay readable and DKIM-stable). Only printable
 /// ASCII on one line is accepted, so no value can inject a header.
-fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderValue> {
+pub(crate) fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderValue> {
     if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
         bail!(
             "the {name} header from {source} contains {:?}; header values must be printable ASCII on one line",
@@ -322,7 +321,7 @@ fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderV
 /// A text part in base64 (a third larger than UTF-8 Korean, where
 /// quoted-printable triples it), with CRLF line ends as MIME wants them and
 /// encoded lines of 76 characters.
-fn base64(text: String) -> Body {
+pub(crate) fn base64(text: String) -> Body {
     use base64::Engine;
     let mut canonical = Vec::with_capacity(text.len() + text.len() / 32);
     for line in text.split_inclusive('\n') {
