@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use super::classify::{classify, Kind, Report};
 use super::log::Action;
-use super::mailbox::{mark_seen, Handle, Read, Source};
-use super::{imap, record, Claim, Decision};
+use super::mailbox::maildir::mark_seen;
+use super::mailbox::{imap, Handle, Read, Source};
+use super::{record, Claim, Decision};
 use crate::config::Config;
 use crate::subscribers::{identity, List};
 use crate::verp;

@@ -4,15 +4,14 @@
 //!
 //! - [`crate::verp`]: the envelope sender that names its reader;
 //! - [`classify`]: what a report is and whom it is about;
-//! - [`mailbox`] and [`imap`]: where reports are read from, and marking
-//!   the ones that were recognised;
+//! - [`mailbox`]: where reports are read from (a file, an mbox, a Maildir,
+//!   IMAP), and marking the ones that were recognised;
 //! - [`log`]: the history;
 //! - [`health`]: the list's bounce and complaint rates, for `check`;
 //! - here: the policy, applied under the list's lock.
 
 pub mod classify;
 pub mod health;
-pub mod imap;
 mod import;
 pub mod log;
 pub mod mailbox;

@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures_util::StreamExt;
 use rustls::pki_types::ServerName;
 
-use super::mailbox::{Handle, Read, MAX_MESSAGES, MAX_MESSAGE_BYTES};
+use super::{Handle, Read, MAX_MESSAGES, MAX_MESSAGE_BYTES};
 
 /// The environment variable that holds the IMAP password.
 pub const PASSWORD_ENV: &str = "LETTERPRESS_IMAP_PASSWORD";
