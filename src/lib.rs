@@ -31,6 +31,7 @@ mod tls;
 pub mod tracking;
 mod verp;
 mod web;
+mod window;
 pub mod words;
 
 pub use compose::wrap;

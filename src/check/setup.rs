@@ -125,7 +125,7 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         return;
     };
     let path = issue.dir.join("issue.toml");
-    let at = match crate::schedule::instant(send_at, &config.time_zone()) {
+    let at = match crate::window::instant(send_at, &config.time_zone()) {
         Ok(at) => at,
         Err(why) => return report.add(&path, send_at.line, Level::Error, why),
     };
@@ -140,11 +140,11 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         .to_zoned(zone.clone())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string();
-    let quiet = crate::schedule::Quiet::of(config);
+    let quiet = crate::window::Quiet::of(config);
     if at < now && !started {
         let grace =
             jiff::SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
-        let what = match now <= crate::schedule::deadline(quiet.as_ref(), at, grace) {
+        let what = match now <= crate::window::deadline(quiet.as_ref(), at, grace) {
             true => "the next scheduled pass sends it (it is within the grace of [sending] schedule_grace_minutes)",
             false => "it is past the grace, so no scheduled pass sends it: send it by hand with `letterpress send`, or set a new send_at",
         };
