@@ -244,7 +244,7 @@ impl<'a> Factory<'a> {
 
     fn message_id(&self, to: &Address, purpose: Purpose) -> String {
         let mut hash = Sha256::new();
-        let address = crate::subscribers::identity(AsRef::<str>::as_ref(to));
+        let address = crate::address::identity(AsRef::<str>::as_ref(to));
         for part in [
             self.list_id.as_str(),
             self.composed.issue.slug.as_str(),
@@ -272,7 +272,7 @@ impl<'a> Factory<'a> {
 /// every relay gets this form. A local part that is not ASCII stays as it
 /// is: only a relay with SMTPUTF8 can take that reader at all.
 pub(crate) fn header_address(address: &Address) -> Address {
-    crate::subscribers::ascii_form(address).unwrap_or_else(|| address.clone())
+    crate::address::ascii_form(address).unwrap_or_else(|| address.clone())
 }
 
 /// A subject holding `=?` is encoded whole: lettre leaves ASCII words as
