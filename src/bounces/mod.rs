@@ -2,21 +2,19 @@
 //! refusals during a send) change readers' status by one policy, with an
 //! append-only history in `state_dir/bounces.log`.
 //!
-//! - [`verp`]: the envelope sender that names its reader;
+//! - [`crate::verp`]: the envelope sender that names its reader;
 //! - [`classify`]: what a report is and whom it is about;
-//! - [`mailbox`] and [`imap`]: where reports are read from, and marking
-//!   the ones that were recognised;
+//! - [`mailbox`]: where reports are read from (a file, an mbox, a Maildir,
+//!   IMAP), and marking the ones that were recognised;
 //! - [`log`]: the history;
 //! - [`health`]: the list's bounce and complaint rates, for `check`;
 //! - here: the policy, applied under the list's lock.
 
 pub mod classify;
 pub mod health;
-pub mod imap;
 mod import;
 pub mod log;
 pub mod mailbox;
-pub mod verp;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -28,7 +26,6 @@ pub use classify::{Kind, Ours};
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
 pub use mailbox::Source;
-pub use verp::TAG_LEN;
 
 use crate::config::Config;
 use crate::send::Failure;

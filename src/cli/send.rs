@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use super::{Exit, SendArgs};
 use crate::check::{check_issue, Scope};
 use crate::dispatch::{How, Prepared};
-use crate::message::{reader, Factory};
+use crate::message::{secret, Factory};
 use crate::plural;
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
@@ -18,7 +18,7 @@ use crate::send::{self, Ran, Relay, Request, Stopped, Transport};
 /// Checks the issue, plans the readers, composes, then writes or sends.
 pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     let project = Project::load(config_path, &args.issue)?;
-    let secret = reader::secret_for_links(&project.config)?;
+    let secret = secret::secret_for_links(&project.config)?;
     preflight(&project, args)?;
     let prepared = Prepared::new(&project, &request(args))?;
     prepared.compose(secret, |factory| match args.dry_run {

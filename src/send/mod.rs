@@ -30,7 +30,6 @@ pub use outcome::{
 };
 pub use plan::{NoReaders, Plan, Request, Shard};
 pub use run::run;
-pub(crate) use smtp::client_config;
 pub use smtp::Relay;
 pub use transport::{Error, Transport};
 pub use watch::{ListUnreadable, ListWatch, RELOAD_EVERY};
