@@ -14,6 +14,7 @@ mod check;
 mod cli;
 mod compose;
 mod delivery;
+mod docs;
 mod exit_codes;
 mod faults;
 mod init;
