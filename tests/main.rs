@@ -18,6 +18,7 @@ mod docs;
 mod exit_codes;
 mod faults;
 mod init;
+mod layers;
 mod messages;
 mod promises;
 mod properties;
