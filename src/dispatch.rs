@@ -2,7 +2,7 @@
 //! welcome issue take. It plans the readers, prepares the issue (click
 //! tracking included), sends through the relay and applies the relay's
 //! refusals to the list by the bounce policy; what happened comes back
-//! typed ([`Outcome`], [`Sent`]), for callers to print, never to parse.
+//! typed ([`Dispatched`], [`Sent`]), for callers to print, never to parse.
 
 use anyhow::Result;
 use indicatif::ProgressBar;
@@ -54,7 +54,7 @@ impl Sent {
 
 /// What [`send_issue`] did.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Dispatched {
     /// No reader of the list is in the issue's audience (or the request's
     /// readers): nothing was sent.
     NoReaders(NoReaders),
@@ -125,22 +125,22 @@ pub fn send_issue(
     request: &Request<'_>,
     secret: Option<Vec<u8>>,
     how: &How<'_>,
-) -> Result<Outcome> {
+) -> Result<Dispatched> {
     let prepared = match Prepared::new(project, request) {
         Ok(prepared) => prepared,
         Err(e) => {
             return match e.downcast::<NoReaders>() {
-                Ok(none) => Ok(Outcome::NoReaders(none)),
+                Ok(none) => Ok(Dispatched::NoReaders(none)),
                 Err(e) => Err(e),
             }
         }
     };
     if prepared.plan.jobs.is_empty() {
-        return Ok(Outcome::Settled {
+        return Ok(Dispatched::Settled {
             failed_before: prepared.plan.failed_before,
         });
     }
     let relay = Relay::from_config(&project.config)?;
     let sent = prepared.compose(secret, |factory| prepared.send(factory, &relay, how))?;
-    Ok(Outcome::Sent(sent))
+    Ok(Dispatched::Sent(sent))
 }

@@ -460,7 +460,7 @@ impl Sender for Deliver {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match deliver(&self.config_path, dir, self.signals) {
+        match send_scheduled(&self.config_path, dir, self.signals) {
             Ok(event) => event,
             Err(e) => Event::Failed {
                 name,
@@ -470,7 +470,7 @@ impl Sender for Deliver {
     }
 }
 
-fn deliver(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
+fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
     use crate::dispatch::{How, Prepared};
     let project = crate::project::Project::load(config_path, dir)?;
     let name = project.issue.slug.clone();

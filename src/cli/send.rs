@@ -23,7 +23,7 @@ pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     let prepared = Prepared::new(&project, &request(args))?;
     prepared.compose(secret, |factory| match args.dry_run {
         true => dry_run(&prepared, factory, args),
-        false => deliver(&prepared, factory, args),
+        false => send_through_relay(&prepared, factory, args),
     })
 }
 
@@ -80,7 +80,11 @@ fn dry_run(prepared: &Prepared<'_>, factory: &Factory<'_>, args: &SendArgs) -> R
     })
 }
 
-fn deliver(prepared: &Prepared<'_>, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+fn send_through_relay(
+    prepared: &Prepared<'_>,
+    factory: &Factory<'_>,
+    args: &SendArgs,
+) -> Result<Exit> {
     let (p, plan) = (prepared.project, &prepared.plan);
     let relay = Relay::from_config(&p.config)?;
     print!("{}", plan.resuming());

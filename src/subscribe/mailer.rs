@@ -50,7 +50,7 @@ async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<R
         };
         let Some((message, done)) = next else { break };
         // The form's handler logs a failure (without the address).
-        let result = deliver(&relay, &mut open, per_connection, &message).await;
+        let result = hand_over(&relay, &mut open, per_connection, &message).await;
         let _ = done.send(result);
     }
     if let Some((connection, _)) = open.take() {
@@ -60,7 +60,7 @@ async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<R
 
 /// Sends one mail, opening a connection when none is open; a connection
 /// that broke while idle is opened again once.
-async fn deliver(
+async fn hand_over(
     relay: &Relay,
     open: &mut Option<(<Relay as Transport>::Connection, usize)>,
     per_connection: usize,

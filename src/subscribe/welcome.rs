@@ -17,7 +17,7 @@ use anyhow::Result;
 
 use crate::compose::Composed;
 use crate::config::Config;
-use crate::dispatch::{send_issue, How, Outcome};
+use crate::dispatch::{send_issue, Dispatched, How};
 use crate::message::{run_date, Factory};
 use crate::project::Project;
 use crate::send::{Relay, Request, Stopped};
@@ -101,7 +101,7 @@ fn waiting(config: &Config, now: jiff::Timestamp) -> Result<HashSet<String>> {
 
 fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) {
     for attempt in 1..=TRIES {
-        match deliver(config, dir, secret, batch) {
+        match send_welcome(config, dir, secret, batch) {
             Ok(()) => return,
             Err(e) if attempt < TRIES => {
                 eprintln!(
@@ -122,7 +122,7 @@ fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
 
 /// One journaled send of the welcome issue to the readers of `batch` who
 /// have not had it.
-fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) -> Result<()> {
+fn send_welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) -> Result<()> {
     let project = Project::with_config(config.clone(), dir)?;
     let request = Request {
         only: Some(batch),
@@ -138,8 +138,8 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
     let sent = match send_issue(&project, &request, Some(secret.to_vec()), &how)? {
         // The readers are not in the issue's audience (or left again), or
         // had it already.
-        Outcome::NoReaders(_) | Outcome::Settled { .. } => return Ok(()),
-        Outcome::Sent(sent) => sent,
+        Dispatched::NoReaders(_) | Dispatched::Settled { .. } => return Ok(()),
+        Dispatched::Sent(sent) => sent,
     };
     let summary = &sent.ran.summary;
     eprintln!(
