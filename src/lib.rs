@@ -24,6 +24,7 @@ pub mod stats;
 pub mod subscribe;
 mod subscribers;
 mod time;
+mod timetable;
 pub mod tracking;
 mod web;
 

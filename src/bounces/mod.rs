@@ -11,6 +11,7 @@
 //! - here: the policy, applied under the list's lock.
 
 pub mod classify;
+mod command;
 pub mod health;
 pub mod imap;
 mod import;
@@ -25,6 +26,7 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
 pub use classify::{Kind, Ours};
+pub use command::import_and_report;
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
 pub use mailbox::Source;

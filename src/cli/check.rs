@@ -1,78 +1,35 @@
 //! `letterpress check ISSUE [--format json] [--links]`.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
 use super::{CheckFormat, Exit};
-use crate::check::{check_issue, check_links, check_setup, link_targets, Report, Scope};
-use crate::compose::Theme;
-use crate::config::{project_dir, Config};
-use crate::issue::Issue;
-use crate::project::{issue_dir, issue_dir_in};
-use crate::subscribers::List;
 
-/// Runs every check; exit 1 when there is an error.
-pub fn run(config_path: &Path, issue: &Path, format: CheckFormat, links: bool) -> Result<Exit> {
-    let report = load_and_check(config_path, issue, links)?;
-    match format {
-        CheckFormat::Human => print!("{}", report.human()),
-        CheckFormat::Json => print!("{}", report.json()),
-    }
-    Ok(if report.errors() > 0 {
-        Exit::Refused
-    } else {
-        Exit::Ok
-    })
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The issue folder (or its name under the project's issues/).
+    issue: PathBuf,
+    /// human (default) or json.
+    #[arg(long, value_enum, default_value = "human")]
+    format: CheckFormat,
+    /// Also ask every link target over the network whether it exists.
+    #[arg(long)]
+    links: bool,
 }
 
-/// Loads every file it can and checks what loaded: a file that does not
-/// load is reported with all its problems, and the other files are still
-/// read and their problems reported in the same run.
-fn load_and_check(config_path: &Path, issue: &Path, links: bool) -> Result<Report> {
-    let mut report = Report::default();
-    let config = loaded(&mut report, Config::load(config_path))?;
-    let dir = match &config {
-        Some(config) => issue_dir(config, issue),
-        None => issue_dir_in(&project_dir(config_path), issue),
-    };
-    let issue = loaded(&mut report, Issue::load(&dir))?;
-    let (theme, list) = match &config {
-        Some(config) => (
-            loaded(&mut report, Theme::load(config))?,
-            loaded(
-                &mut report,
-                List::load(&config.resolve(&config.file.subscribers.file)),
-            )?,
-        ),
-        None => (None, None),
-    };
-    let (Some(config), Some(theme), Some(list)) = (config, theme, list) else {
-        report.sort();
-        return Ok(report);
-    };
-    let Some(issue) = issue else {
-        // What did load is still checked.
-        check_setup(&config, &theme, &list, Scope::All, &mut report)?;
-        report.sort();
-        return Ok(report);
-    };
-    let mut checked = check_issue(&config, &issue, &theme, &list, Scope::All)?;
-    checked.findings.append(&mut report.findings);
-    let mut report = checked;
-    if links {
-        check_links(&link_targets(&issue)?, Duration::from_secs(10), &mut report);
-    }
-    report.sort();
-    Ok(report)
-}
-
-/// `Some` of what loaded; a file that did not load adds its problems to
-/// `report` and gives `None`.
-fn loaded<T>(report: &mut Report, result: Result<T>) -> Result<Option<T>> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(e) => report.add_load_error(e).map(|()| None),
+impl CheckArgs {
+    /// Runs every check; exit 1 when there is an error.
+    pub fn run(self, config: &Path) -> Result<Exit> {
+        let report = crate::project::check(config, &self.issue, self.links)?;
+        match self.format {
+            CheckFormat::Human => print!("{}", report.human()),
+            CheckFormat::Json => print!("{}", report.json()),
+        }
+        Ok(if report.errors() > 0 {
+            Exit::Refused
+        } else {
+            Exit::Ok
+        })
     }
 }

@@ -3,6 +3,7 @@
 
 mod address;
 pub mod changes;
+pub mod commands;
 mod csv_io;
 mod edit;
 mod entry;
