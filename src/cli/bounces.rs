@@ -10,16 +10,9 @@ use super::CheckFormat;
 use crate::bounces::{import_and_report, Options};
 use crate::config::Config;
 
-#[derive(Debug, clap::Args)]
-pub struct BouncesArgs {
-    /// What to do.
-    #[command(subcommand)]
-    command: BouncesCommand,
-}
-
 /// `bounces` subcommands.
 #[derive(Debug, Subcommand)]
-enum BouncesCommand {
+pub enum BouncesCommand {
     /// Read bounce, complaint and auto-reply messages and apply the policy: hard bounces and
     /// complaints act at once, soft bounces count within the window. Only recognised messages
     /// are marked as handled.
@@ -39,22 +32,20 @@ enum BouncesCommand {
     },
 }
 
-impl BouncesArgs {
-    /// Imports the reports of the source and prints what each did.
-    pub fn run(self, config: &Path) -> Result<()> {
-        let BouncesCommand::Import {
-            source,
-            dry_run,
-            format,
-            move_to,
-        } = self.command;
-        let config = Config::load(config)?;
-        let options = Options {
-            dry_run,
-            move_to: move_to.as_deref(),
-        };
-        let json = format == CheckFormat::Json;
-        let (out, notes) = (&mut std::io::stdout().lock(), &mut std::io::stderr());
-        import_and_report(&config, &source, options, json, out, notes)
-    }
+/// Imports the reports of the source and prints what each did.
+pub fn import(command: BouncesCommand, config: &Path) -> Result<()> {
+    let BouncesCommand::Import {
+        source,
+        dry_run,
+        format,
+        move_to,
+    } = command;
+    let config = Config::load(config)?;
+    let options = Options {
+        dry_run,
+        move_to: move_to.as_deref(),
+    };
+    let json = format == CheckFormat::Json;
+    let (out, notes) = (&mut std::io::stdout().lock(), &mut std::io::stderr());
+    import_and_report(&config, &source, options, json, out, notes)
 }

@@ -1,12 +1,12 @@
-//! `letterpress init [DIR]`, `letterpress new NAME`, `letterpress completions SHELL` and
-//! `letterpress man`. Wiring only.
+//! `letterpress init [DIR]`, `letterpress completions SHELL` and `letterpress man`. Wiring
+//! only.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::init::{ask, init, new_issue};
+use crate::init::{ask, init};
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
@@ -28,27 +28,11 @@ pub struct InitArgs {
     timezone: Option<String>,
 }
 
-impl InitArgs {
-    /// Creates the project, asking on a terminal for what the flags leave out.
-    pub fn run(self) -> Result<()> {
-        let answers = ask::answers(self.name, self.from, self.language, self.timezone)?;
-        print!("{}", init(&self.dir, &answers)?.summary(&self.dir));
-        Ok(())
-    }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct NewArgs {
-    /// The issue's name, made under the project's issues/ (e.g. 2026-12-04-vol1), or a path with
-    /// a `/`, taken as given.
-    dir: PathBuf,
-}
-
-impl NewArgs {
-    pub fn run(self, config: &Path) -> Result<()> {
-        print!("{}", new_issue(config, &self.dir)?);
-        Ok(())
-    }
+/// Creates the project, asking on a terminal for what the flags leave out.
+pub fn run(args: InitArgs) -> Result<()> {
+    let answers = ask::answers(args.name, args.from, args.language, args.timezone)?;
+    print!("{}", init(&args.dir, &answers)?.summary(&args.dir));
+    Ok(())
 }
 
 /// Shell completions on standard output.

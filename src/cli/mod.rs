@@ -2,9 +2,8 @@
 //! per command, and exit codes.
 
 mod bounces;
-mod build;
-mod check;
 mod init;
+mod issue;
 mod schedule;
 mod send;
 mod subscribers;
@@ -43,25 +42,29 @@ pub enum Command {
     Init(init::InitArgs),
     /// Scaffold a new issue folder with issue.toml and sample sections in the newsletter's
     /// language.
-    New(init::NewArgs),
+    New(issue::NewArgs),
     /// Compose an issue: write email.html, email.txt, web.html and preview.eml (the message the
     /// sample reader would get, to open in a mail client), with the issue's local images.
-    Build(build::BuildArgs),
+    Build(issue::BuildArgs),
     /// Check an issue, its config, theme and list for what would embarrass a send; exit 1 if
     /// anything is an error.
-    Check(check::CheckArgs),
+    Check(issue::CheckArgs),
     /// Deliver an issue to the list (or --to test addresses) through the relay, resuming where an
     /// earlier run stopped; --dry-run writes the messages to files instead.
     Send(SendArgs),
     /// What happened to a sent issue: delivery, bounces and complaints, unsubscribes from its
     /// links and, with [tracking] clicks, clicks per link. Aggregates only, never a reader.
-    Stats(web::StatsArgs),
+    Stats(issue::StatsArgs),
     /// Serve /unsubscribe (one-click, RFC 8058), the web archive of sent issues and, with
     /// [subscribe], the sign-up form (double opt-in).
     Serve(web::ServeArgs),
     /// List the issues with a send_at (time, readers, state); `schedule run` sends those that are
     /// due, once (for cron or a systemd timer).
-    Schedule(schedule::ScheduleArgs),
+    Schedule {
+        /// `run`: one pass.
+        #[command(subcommand)]
+        command: Option<schedule::ScheduleCommand>,
+    },
     /// Write the web archive of sent issues (index, Atom feed, one page per issue) as static
     /// files for any web host.
     Archive(web::ArchiveArgs),
@@ -74,9 +77,17 @@ pub enum Command {
     Man,
     /// Bounce and complaint reports: they change readers' status by the list's policy
     /// ([bounces] in the config).
-    Bounces(bounces::BouncesArgs),
+    Bounces {
+        /// What to do.
+        #[command(subcommand)]
+        command: bounces::BouncesCommand,
+    },
     /// Manage the subscriber list (comments and layout of the file are kept).
-    Subscribers(subscribers::SubscribersArgs),
+    Subscribers {
+        /// What to do with the list.
+        #[command(subcommand)]
+        command: subscribers::SubscribersCommand,
+    },
 }
 
 /// `--format` of `check` and `bounces import`.
@@ -194,18 +205,18 @@ fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config = cli.config.as_path();
     let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
-        Command::Init(args) => done(args.run()),
-        Command::New(args) => done(args.run(config)),
+        Command::Init(args) => done(init::run(args)),
+        Command::New(args) => done(issue::new(args, config)),
         Command::Completions { shell } => done(init::completions(shell)),
         Command::Man => done(init::man()),
-        Command::Build(args) => done(args.run(config)),
-        Command::Check(args) => args.run(config),
-        Command::Stats(args) => done(args.run(config)),
-        Command::Serve(args) => done(args.run(config)),
-        Command::Schedule(args) => args.run(config),
-        Command::Archive(args) => done(args.run(config)),
+        Command::Build(args) => done(issue::build(args, config)),
+        Command::Check(args) => issue::check(args, config),
+        Command::Stats(args) => done(issue::stats(args, config)),
+        Command::Serve(args) => done(web::serve(args, config)),
+        Command::Schedule { command } => schedule::run(command, config),
+        Command::Archive(args) => done(web::archive(args, config)),
         Command::Send(args) => send::run(config, &args),
-        Command::Subscribers(args) => done(args.run(config)),
-        Command::Bounces(args) => done(args.run(config)),
+        Command::Subscribers { command } => done(subscribers::run(command, config)),
+        Command::Bounces { command } => done(bounces::import(command, config)),
     }
 }

@@ -11,27 +11,19 @@ use super::Exit;
 use crate::config::Config;
 use crate::schedule::{self, Deliver};
 
-#[derive(Debug, clap::Args)]
-pub struct ScheduleArgs {
-    /// `run`: one pass.
-    #[command(subcommand)]
-    command: Option<ScheduleCommand>,
-}
-
 /// `schedule` subcommands.
 #[derive(Debug, Subcommand)]
-enum ScheduleCommand {
+pub enum ScheduleCommand {
     /// One pass: check and send each issue that is due, report those missed, then exit (0
     /// nothing failed, 2 an issue could not be sent, 1 bad input).
     Run,
 }
 
-impl ScheduleArgs {
-    pub fn run(self, config: &Path) -> Result<Exit> {
-        match self.command {
-            None => list(config),
-            Some(ScheduleCommand::Run) => pass(config),
-        }
+/// The listing, or with `run` one pass.
+pub fn run(command: Option<ScheduleCommand>, config: &Path) -> Result<Exit> {
+    match command {
+        None => list(config),
+        Some(ScheduleCommand::Run) => pass(config),
     }
 }
 

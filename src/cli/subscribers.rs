@@ -1,24 +1,21 @@
 //! `letterpress subscribers …`: list, add, remove, unsubscribe, import, compact, export. Wiring
 //! only.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{anyhow, Result};
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::subscribers::commands;
-
-#[derive(Debug, clap::Args)]
-pub struct SubscribersArgs {
-    /// What to do with the list.
-    #[command(subcommand)]
-    command: SubscribersCommand,
-}
+use crate::message::{confirm::Confirmer, reader};
+use crate::send::{Relay, Transport};
+use crate::subscribe;
+use crate::subscribers::{commands, Source};
 
 /// `subscribers` subcommands.
 #[derive(Debug, Subcommand)]
-enum SubscribersCommand {
+pub enum SubscribersCommand {
     /// Print the readers (tab-separated) and their counts.
     List {
         /// Print only the counts.
@@ -75,33 +72,59 @@ enum SubscribersCommand {
     },
 }
 
-impl SubscribersArgs {
-    /// Runs one list command.
-    pub fn run(self, config_path: &Path) -> Result<()> {
-        use SubscribersCommand as C;
-        let config = Config::load(config_path)?;
-        let path = config.resolve(&config.file.subscribers.file);
-        let (out, notes) = (&mut std::io::stdout().lock(), &mut std::io::stderr());
-        match self.command {
-            C::List { count, tag } => commands::list(&path, &tag, count, out, notes),
-            C::Add {
-                address,
-                name,
-                confirm: true,
-                ..
-            } => commands::ask_to_confirm(&config, &address, name.as_deref(), out),
-            C::Add {
-                address, name, tag, ..
-            } => commands::add(&path, &address, name, tag, out),
-            C::Remove { address } => commands::remove(&path, &address, out),
-            C::Unsubscribe { address } => commands::unsubscribe(&path, &address, out),
-            C::Import {
-                file,
-                email_column,
-                tag,
-            } => commands::import(&path, &file, email_column.as_deref(), &tag, out, notes),
-            C::Compact => commands::compact(&path, out),
-            C::Export { out: file } => commands::export(&path, file.as_deref(), out, notes),
-        }
+/// Runs one list command.
+pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
+    use SubscribersCommand as C;
+    let config = Config::load(config_path)?;
+    let path = config.resolve(&config.file.subscribers.file);
+    let (out, notes) = (&mut std::io::stdout().lock(), &mut std::io::stderr());
+    match command {
+        C::List { count, tag } => commands::list(&path, &tag, count, out, notes),
+        C::Add {
+            address,
+            name,
+            confirm: true,
+            ..
+        } => ask_to_confirm(&config, &address, name.as_deref(), out),
+        C::Add {
+            address, name, tag, ..
+        } => commands::add(&path, &address, name, tag, out),
+        C::Remove { address } => commands::remove(&path, &address, out),
+        C::Unsubscribe { address } => commands::unsubscribe(&path, &address, out),
+        C::Import {
+            file,
+            email_column,
+            tag,
+        } => commands::import(&path, &file, email_column.as_deref(), &tag, out, notes),
+        C::Compact => commands::compact(&path, out),
+        C::Export { out: file } => commands::export(&path, file.as_deref(), out, notes),
     }
+}
+
+/// `add ADDR --confirm`: the form's confirmation mail, sent now.
+fn ask_to_confirm(
+    config: &Config,
+    address: &str,
+    name: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    crate::subscribe::form_url(config)?;
+    let secret = reader::secret_from_env(config)?.ok_or_else(|| {
+        anyhow!(
+            "the unsubscribe secret is not set, so the confirmation link cannot be signed\n  help: export {} (the same value `serve` uses)",
+            reader::secret_env_name(config)
+        )
+    })?;
+    let (parsed, name) =
+        subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
+    let relay = Relay::from_config(config)?;
+    let confirmer = Confirmer::new(config)?;
+    let mail = subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
+    subscribe::send_now(&relay, &mail)?;
+    writeln!(
+        out,
+        "Sent a confirmation mail to {parsed} through {}; they join the list when they press its button (the link works for 7 days)",
+        relay.name()
+    )?;
+    Ok(())
 }

@@ -1,5 +1,4 @@
-//! `letterpress serve`, `letterpress archive --out DIR` and `letterpress stats ISSUE`. Wiring
-//! only.
+//! `letterpress serve` and `letterpress archive --out DIR`. Wiring only.
 
 use std::path::{Path, PathBuf};
 
@@ -29,16 +28,14 @@ pub struct ServeArgs {
     schedule: bool,
 }
 
-impl ServeArgs {
-    pub fn run(self, config: &Path) -> Result<()> {
-        let options = crate::web::Options {
-            preview: self.preview,
-            trust_proxy: self.trust_proxy,
-            schedule: self.schedule,
-        };
-        let bind = std::net::SocketAddr::new(self.bind, self.port);
-        crate::web::serve(Config::load(config)?, bind, options)
-    }
+pub fn serve(args: ServeArgs, config: &Path) -> Result<()> {
+    let options = crate::web::Options {
+        preview: args.preview,
+        trust_proxy: args.trust_proxy,
+        schedule: args.schedule,
+    };
+    let bind = std::net::SocketAddr::new(args.bind, args.port);
+    crate::web::serve(Config::load(config)?, bind, options)
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,45 +45,12 @@ pub struct ArchiveArgs {
     out: PathBuf,
 }
 
-impl ArchiveArgs {
-    pub fn run(self, config: &Path) -> Result<()> {
-        let written = crate::web::archive::write(&Config::load(config)?, &self.out)?;
-        let out = self.out.display();
-        println!(
-            "Wrote the archive of {written} issue{} to {out}",
-            plural(written)
-        );
-        Ok(())
-    }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct StatsArgs {
-    /// The issue folder (or its name under the project's issues/).
-    issue: PathBuf,
-    /// table (default) or json.
-    #[arg(long, value_enum, default_value = "table")]
-    format: StatsFormat,
-}
-
-/// Output of `stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum StatsFormat {
-    /// A table for the terminal.
-    Table,
-    /// One JSON document.
-    Json,
-}
-
-impl StatsArgs {
-    pub fn run(self, config: &Path) -> Result<()> {
-        let config = Config::load(config)?;
-        let stats =
-            crate::stats::gather(&config, &crate::project::issue_dir(&config, &self.issue))?;
-        match self.format {
-            StatsFormat::Table => print!("{}", stats.table()),
-            StatsFormat::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
-        }
-        Ok(())
-    }
+pub fn archive(args: ArchiveArgs, config: &Path) -> Result<()> {
+    let written = crate::web::archive::write(&Config::load(config)?, &args.out)?;
+    let out = args.out.display();
+    println!(
+        "Wrote the archive of {written} issue{} to {out}",
+        plural(written)
+    );
+    Ok(())
 }

@@ -5,11 +5,9 @@
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 use super::{changes, export_csv, import_into, report, Editor, List, Source, Status, Subscriber};
-use crate::config::Config;
-use crate::send::Transport;
 
 /// `list`: the list's findings as notes, then the readers (or their counts).
 pub fn list(
@@ -104,34 +102,6 @@ pub fn export(
         "Exported {} readers to {}",
         list.entries.len(),
         file.display()
-    )?;
-    Ok(())
-}
-
-/// `add ADDR --confirm`: the form's confirmation mail, sent now.
-pub fn ask_to_confirm(
-    config: &Config,
-    address: &str,
-    name: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    crate::subscribe::form_url(config)?;
-    let secret = crate::message::reader::secret_from_env(config)?.ok_or_else(|| {
-        anyhow!(
-            "the unsubscribe secret is not set, so the confirmation link cannot be signed\n  help: export {} (the same value `serve` uses)",
-            crate::message::reader::secret_env_name(config)
-        )
-    })?;
-    let (parsed, name) =
-        crate::subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
-    let relay = crate::send::Relay::from_config(config)?;
-    let confirmer = crate::message::confirm::Confirmer::new(config)?;
-    let mail = crate::subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
-    crate::subscribe::send_now(&relay, &mail)?;
-    writeln!(
-        out,
-        "Sent a confirmation mail to {parsed} through {}; they join the list when they press its button (the link works for 7 days)",
-        relay.name()
     )?;
     Ok(())
 }
