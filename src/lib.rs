@@ -28,6 +28,7 @@ pub mod stats;
 pub mod subscribe;
 mod subscribers;
 mod time;
+mod timetable;
 mod tls;
 pub mod tracking;
 mod verp;

@@ -3,7 +3,7 @@
 //! `bounces.log`, each event counted against the send it followed.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
@@ -109,12 +109,46 @@ pub fn figures(config: &Config, now: Timestamp) -> Result<Health> {
 /// The figures of the sends and events from `since` to `now`.
 pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Result<Health> {
     let state = super::state_dir(config);
-    // Per journal: each reader's last outcome (an accepted one stays) and
-    // the journal's first time.
-    let mut journals: HashMap<String, (i64, HashMap<String, Outcome>)> = HashMap::new();
+    let mut sends = sends_since(&state, since)?;
+    let log = super::log::path(&state);
+    let mut health = Health {
+        log: log.clone(),
+        ..Health::default()
+    };
+    for (line, event) in super::log::read_lines(&log)? {
+        if event.at < since || event.at > now {
+            continue;
+        }
+        match event.kind {
+            Kind::Hard => health.hard += 1,
+            Kind::Soft => health.soft += 1,
+            Kind::Complaint => health.complaints += 1,
+            _ => continue,
+        }
+        let Some(send) = sends.iter_mut().rev().find(|s| s.started <= event.at) else {
+            continue;
+        };
+        match event.kind {
+            Kind::Complaint => send.complaints += 1,
+            _ => send.bounces += 1,
+        }
+        send.first_line.get_or_insert(line);
+    }
+    health.sends = sends;
+    Ok(health)
+}
+
+/// Per journal: its first time and each reader's last outcome (an
+/// accepted one stays).
+type Journals = HashMap<String, (i64, HashMap<String, Outcome>)>;
+
+/// The sends that started since `since`, oldest first, with the readers
+/// their journals count as accepted and refused (shards added together).
+fn sends_since(state: &Path, since: Timestamp) -> Result<Vec<Send>> {
+    let mut journals: Journals = HashMap::new();
     let recent = std::time::SystemTime::UNIX_EPOCH
         + std::time::Duration::from_secs(since.as_second().max(0) as u64);
-    each_journal(&state, recent, |name, r| {
+    each_journal(state, recent, |name, r| {
         let (started, last) = journals
             .entry(name.to_string())
             .or_insert((i64::MAX, HashMap::new()));
@@ -145,30 +179,5 @@ pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Resul
     }
     let mut sends: Vec<Send> = sends.into_values().filter(|s| s.started >= since).collect();
     sends.sort_by_key(|s| s.started);
-    let log = super::log::path(&state);
-    let mut health = Health {
-        log: log.clone(),
-        ..Health::default()
-    };
-    for (line, event) in super::log::read_lines(&log)? {
-        if event.at < since || event.at > now {
-            continue;
-        }
-        match event.kind {
-            Kind::Hard => health.hard += 1,
-            Kind::Soft => health.soft += 1,
-            Kind::Complaint => health.complaints += 1,
-            _ => continue,
-        }
-        let Some(send) = sends.iter_mut().rev().find(|s| s.started <= event.at) else {
-            continue;
-        };
-        match event.kind {
-            Kind::Complaint => send.complaints += 1,
-            _ => send.bounces += 1,
-        }
-        send.first_line.get_or_insert(line);
-    }
-    health.sends = sends;
-    Ok(health)
+    Ok(sends)
 }

@@ -83,22 +83,7 @@ pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<
     };
     match source {
         Source::Imap(target) => {
-            let ca = config
-                .bounces()
-                .ca_file
-                .as_ref()
-                .map(|f| {
-                    let path = config.resolve(f);
-                    std::fs::read(&path)
-                        .map(|pem| (path.clone(), pem))
-                        .map_err(|e| {
-                            anyhow::anyhow!(
-                                "{}: cannot read [bounces] ca_file: {e}",
-                                path.display()
-                            )
-                        })
-                })
-                .transpose()?;
+            let ca = ca_file(config)?;
             let plan = imap::Plan {
                 target,
                 ca,
@@ -118,6 +103,24 @@ pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<
         }
     }
     Ok(verdicts.into_inner())
+}
+
+/// `[bounces] ca_file`, read: the certificates an IMAP server is checked
+/// against besides the system's.
+fn ca_file(config: &Config) -> Result<Option<(std::path::PathBuf, Vec<u8>)>> {
+    config
+        .bounces()
+        .ca_file
+        .as_ref()
+        .map(|f| {
+            let path = config.resolve(f);
+            std::fs::read(&path)
+                .map(|pem| (path.clone(), pem))
+                .map_err(|e| {
+                    anyhow::anyhow!("{}: cannot read [bounces] ca_file: {e}", path.display())
+                })
+        })
+        .transpose()
 }
 
 /// Whether a message is one letterpress knows what to do with, and so may
@@ -378,40 +381,46 @@ fn details(
         }
     }
     for d in decisions {
-        let who = &d.claim.address;
-        details.push(match (d.repeat, d.action) {
-            (true, _) => format!("{who}: this report was imported before and counts once"),
-            (false, Action::Bounced) if d.soft_count.is_some() => format!(
-                "{who}: soft bounce {} of {limit} within the window: marked bounced",
-                d.soft_count.unwrap_or(0)
-            ),
-            (false, Action::Bounced) => format!("{who}: marked bounced"),
-            (false, Action::Unsubscribed) => {
-                format!("{who}: complained: marked unsubscribed, never mailed again")
-            }
-            (false, Action::Counted) => format!(
-                "{who}: soft bounce {} of {limit} counted; the reader stays",
-                d.soft_count.unwrap_or(0)
-            ),
-            (false, Action::Nothing) => format!(
-                "{who}: no change (not active, or the report is older than the reader's consent)"
-            ),
-        });
+        details.push(decided(d, limit));
     }
-    match kind {
-        Kind::AutoReply => {
-            details.push("an automatic reply, never a bounce: nothing changes".into())
-        }
-        Kind::Delayed => {
-            details.push("a delay warning: the relay is still trying; nothing changes".into())
-        }
-        Kind::Unrecognised if message.problem.is_none() => {
-            details.push("not a report letterpress knows: left as it is".into())
-        }
-        _ if !recognised => {
-            details.push("no recipient found in it: left as it is for a person to read".into())
-        }
-        _ => {}
+    if let Some(note) = kind_note(kind, message, recognised) {
+        details.push(note.into());
     }
     details
+}
+
+/// What a decision did to its reader, for people.
+fn decided(d: &Decision, limit: u32) -> String {
+    let who = &d.claim.address;
+    match (d.repeat, d.action) {
+        (true, _) => format!("{who}: this report was imported before and counts once"),
+        (false, Action::Bounced) if d.soft_count.is_some() => format!(
+            "{who}: soft bounce {} of {limit} within the window: marked bounced",
+            d.soft_count.unwrap_or(0)
+        ),
+        (false, Action::Bounced) => format!("{who}: marked bounced"),
+        (false, Action::Unsubscribed) => {
+            format!("{who}: complained: marked unsubscribed, never mailed again")
+        }
+        (false, Action::Counted) => format!(
+            "{who}: soft bounce {} of {limit} counted; the reader stays",
+            d.soft_count.unwrap_or(0)
+        ),
+        (false, Action::Nothing) => format!(
+            "{who}: no change (not active, or the report is older than the reader's consent)"
+        ),
+    }
+}
+
+/// Why a message of this kind changes nothing, when that is so.
+fn kind_note(kind: Kind, message: &Seen, recognised: bool) -> Option<&'static str> {
+    match kind {
+        Kind::AutoReply => Some("an automatic reply, never a bounce: nothing changes"),
+        Kind::Delayed => Some("a delay warning: the relay is still trying; nothing changes"),
+        Kind::Unrecognised if message.problem.is_none() => {
+            Some("not a report letterpress knows: left as it is")
+        }
+        _ if !recognised => Some("no recipient found in it: left as it is for a person to read"),
+        _ => None,
+    }
 }

@@ -11,6 +11,7 @@
 //! - here: the policy, applied under the list's lock.
 
 pub mod classify;
+mod command;
 pub mod health;
 mod import;
 pub mod log;
@@ -23,6 +24,7 @@ use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
 pub use classify::{Kind, Ours};
+pub use command::import_and_report;
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
 pub use mailbox::Source;

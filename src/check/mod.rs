@@ -2,6 +2,7 @@
 //! before it goes out: content, size, accessibility, deliverability and the
 //! list. Each finding names the file and line that cause it.
 
+mod all;
 mod content;
 mod links;
 mod setup;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+pub use all::check_all;
 pub use content::link_targets;
 pub use links::check_links;
 

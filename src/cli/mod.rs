@@ -1,20 +1,19 @@
-//! The command line: argument definitions (their doc comments are the
-//! `--help`), one function per command, and exit codes.
+//! The command line: argument definitions (their doc comments are the `--help`), one function
+//! per command, and exit codes.
 
 mod bounces;
-mod build;
-mod check;
 mod init;
+mod issue;
 mod schedule;
 mod send;
 mod subscribers;
+mod web;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{FromArgMatches, Parser, Subcommand};
 
-use crate::config::Config;
 pub use crate::send::Shard;
 
 /// Compose Markdown issues into responsive HTML email and send them.
@@ -37,111 +36,38 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a project that builds at once: config/newsletter.toml,
-    /// config/subscribers.toml, a first issue and a .gitignore. Asks for
-    /// the name and sender on a terminal when the flags leave them out;
-    /// never overwrites a file.
-    Init {
-        /// The project folder (default: this one).
-        #[arg(default_value = ".")]
-        dir: PathBuf,
-        /// The newsletter's name.
-        #[arg(long)]
-        name: Option<String>,
-        /// The sender: "Name <address>" or "address".
-        #[arg(long, value_name = "ADDR")]
-        from: Option<String>,
-        /// The language of the issues, a BCP 47 tag: ko, en, ja, …
-        /// (default en).
-        #[arg(long, value_name = "TAG")]
-        language: Option<String>,
-        /// The newsletter's IANA time zone, for send_at times and issue
-        /// dates (default: Asia/Seoul for ko, Asia/Tokyo for ja; asked on
-        /// a terminal for other languages, else UTC).
-        #[arg(long, value_name = "ZONE")]
-        timezone: Option<String>,
-    },
-    /// Scaffold a new issue folder with issue.toml and sample sections in
-    /// the newsletter's language.
-    New {
-        /// The issue's name, made under the project's issues/ (e.g.
-        /// 2026-12-04-vol1), or a path with a `/`, taken as given.
-        dir: PathBuf,
-    },
-    /// Compose an issue: write email.html, email.txt, web.html and
-    /// preview.eml (the message the sample reader would get, to open in a
-    /// mail client), with the issue's local images.
-    Build {
-        /// The issue folder (or its name under the project's issues/).
-        issue: PathBuf,
-        /// Where to write the files (default: ISSUE/build).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Render for this subscriber instead of the first active one.
-        #[arg(long = "as", value_name = "ADDR")]
-        as_reader: Option<String>,
-    },
-    /// Check an issue, its config, theme and list for what would embarrass
-    /// a send; exit 1 if anything is an error.
-    Check {
-        /// The issue folder (or its name under the project's issues/).
-        issue: PathBuf,
-        /// human (default) or json.
-        #[arg(long, value_enum, default_value = "human")]
-        format: CheckFormat,
-        /// Also ask every link target over the network whether it exists.
-        #[arg(long)]
-        links: bool,
-    },
-    /// Deliver an issue to the list (or --to test addresses) through the
-    /// relay, resuming where an earlier run stopped; --dry-run writes the
-    /// messages to files instead.
+    /// Create a project that builds at once: config/newsletter.toml, config/subscribers.toml, a
+    /// first issue and a .gitignore. Asks for the name and sender on a terminal when the flags
+    /// leave them out; never overwrites a file.
+    Init(init::InitArgs),
+    /// Scaffold a new issue folder with issue.toml and sample sections in the newsletter's
+    /// language.
+    New(issue::NewArgs),
+    /// Compose an issue: write email.html, email.txt, web.html and preview.eml (the message the
+    /// sample reader would get, to open in a mail client), with the issue's local images.
+    Build(issue::BuildArgs),
+    /// Check an issue, its config, theme and list for what would embarrass a send; exit 1 if
+    /// anything is an error.
+    Check(issue::CheckArgs),
+    /// Deliver an issue to the list (or --to test addresses) through the relay, resuming where an
+    /// earlier run stopped; --dry-run writes the messages to files instead.
     Send(SendArgs),
-    /// What happened to a sent issue: delivery, bounces and complaints,
-    /// unsubscribes from its links and, with [tracking] clicks, clicks per
-    /// link. Aggregates only, never a reader.
-    Stats {
-        /// The issue folder (or its name under the project's issues/).
-        issue: PathBuf,
-        /// table (default) or json.
-        #[arg(long, value_enum, default_value = "table")]
-        format: StatsFormat,
-    },
-    /// Serve /unsubscribe (one-click, RFC 8058), the web archive of sent
-    /// issues and, with [subscribe], the sign-up form (double opt-in).
-    Serve {
-        /// The port to listen on.
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// The address to listen on; the default serves this machine only
-        /// (put a reverse proxy with TLS in front for the world).
-        #[arg(long, default_value = "127.0.0.1")]
-        bind: std::net::IpAddr,
-        /// Also serve /preview/: the drafts in issues/, reloading on save.
-        #[arg(long)]
-        preview: bool,
-        /// Behind a reverse proxy: count subscribe requests per client by
-        /// the first X-Forwarded-For hop instead of the peer address.
-        #[arg(long)]
-        trust_proxy: bool,
-        /// Also send scheduled issues when due (a pass every 30 seconds).
-        #[arg(long)]
-        schedule: bool,
-    },
-    /// List the issues with a send_at (time, readers, state); `schedule
-    /// run` sends those that are due, once (for cron or a systemd timer).
+    /// What happened to a sent issue: delivery, bounces and complaints, unsubscribes from its
+    /// links and, with [tracking] clicks, clicks per link. Aggregates only, never a reader.
+    Stats(issue::StatsArgs),
+    /// Serve /unsubscribe (one-click, RFC 8058), the web archive of sent issues and, with
+    /// [subscribe], the sign-up form (double opt-in).
+    Serve(web::ServeArgs),
+    /// List the issues with a send_at (time, readers, state); `schedule run` sends those that are
+    /// due, once (for cron or a systemd timer).
     Schedule {
         /// `run`: one pass.
         #[command(subcommand)]
-        command: Option<ScheduleCommand>,
+        command: Option<schedule::ScheduleCommand>,
     },
-    /// Write the web archive of sent issues (index, Atom feed, one page per
-    /// issue) as static files for any web host.
-    Archive {
-        /// The folder to write.
-        #[arg(long, value_name = "DIR")]
-        out: PathBuf,
-    },
+    /// Write the web archive of sent issues (index, Atom feed, one page per issue) as static
+    /// files for any web host.
+    Archive(web::ArchiveArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell.
@@ -149,35 +75,26 @@ pub enum Command {
     },
     /// Print the man page (roff): `letterpress man > letterpress.1`.
     Man,
-    /// Bounce and complaint reports: they change readers' status by the
-    /// list's policy ([bounces] in the config).
+    /// Bounce and complaint reports: they change readers' status by the list's policy
+    /// ([bounces] in the config).
     Bounces {
         /// What to do.
         #[command(subcommand)]
-        command: BouncesCommand,
+        command: bounces::BouncesCommand,
     },
     /// Manage the subscriber list (comments and layout of the file are kept).
     Subscribers {
         /// What to do with the list.
         #[command(subcommand)]
-        command: SubscribersCommand,
+        command: subscribers::SubscribersCommand,
     },
 }
 
-/// Output of `check`.
+/// `--format` of `check` and `bounces import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CheckFormat {
     /// `file:line: level: message` lines and counts.
     Human,
-    /// One JSON document.
-    Json,
-}
-
-/// Output of `stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum StatsFormat {
-    /// A table for the terminal.
-    Table,
     /// One JSON document.
     Json,
 }
@@ -214,101 +131,10 @@ pub struct SendArgs {
     /// Try again the readers the relay refused permanently in an earlier run.
     #[arg(long)]
     pub retry_failed: bool,
-    /// Only the readers whose address hashes to shard K of N, with a journal
-    /// of its own, so N machines can share a list.
+    /// Only the readers whose address hashes to shard K of N, with a journal of its own, so N
+    /// machines can share a list.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
-}
-
-/// `subscribers` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum SubscribersCommand {
-    /// Print the readers (tab-separated) and their counts.
-    List {
-        /// Print only the counts.
-        #[arg(long)]
-        count: bool,
-        /// Only readers carrying one of these tags.
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-    },
-    /// Add a reader.
-    Add {
-        /// The address.
-        address: String,
-        /// The reader's name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Tags (repeat for several).
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-        /// Send the confirmation mail of the subscribe form instead: the
-        /// reader is added (with the [subscribe] tags) once they confirm.
-        #[arg(long, conflicts_with = "tag")]
-        confirm: bool,
-    },
-    /// Remove a reader's entry entirely.
-    Remove {
-        /// The address.
-        address: String,
-    },
-    /// Mark a reader unsubscribed (the entry stays, so a re-import cannot re-add it).
-    Unsubscribe {
-        /// The address.
-        address: String,
-    },
-    /// Add the readers of a CSV export (Mailchimp, Stibee, a spreadsheet).
-    Import {
-        /// The CSV file, UTF-8, with a header row.
-        file: PathBuf,
-        /// The header of the address column, when it is not one of email,
-        /// Email Address, 이메일.
-        #[arg(long, value_name = "HEADER")]
-        email_column: Option<String>,
-        /// Tags for every imported reader.
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-    },
-    /// Fold the change log (`<list>.changes`: unsubscribes and confirmed
-    /// subscriptions recorded by `serve`) into the list file, comments kept.
-    Compact,
-    /// Write the list as CSV (email, name, status, tags).
-    Export {
-        /// A file to write instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-}
-
-/// `schedule` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum ScheduleCommand {
-    /// One pass: check and send each issue that is due, report those
-    /// missed, then exit (0 nothing failed, 2 an issue could not be sent,
-    /// 1 bad input).
-    Run,
-}
-
-/// `bounces` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum BouncesCommand {
-    /// Read bounce, complaint and auto-reply messages and apply the policy:
-    /// hard bounces and complaints act at once, soft bounces count within
-    /// the window. Only recognised messages are marked as handled.
-    Import {
-        /// A message file, an mbox file, a Maildir folder, or
-        /// imaps://user@host[:port]/FOLDER (password in LETTERPRESS_IMAP_PASSWORD).
-        source: String,
-        /// Change nothing; print what each message would do.
-        #[arg(long)]
-        dry_run: bool,
-        /// human (default) or json (one object per message and line).
-        #[arg(long, value_enum, default_value = "human")]
-        format: CheckFormat,
-        /// IMAP: move recognised messages to this folder.
-        #[arg(long, value_name = "FOLDER")]
-        move_to: Option<String>,
-    },
 }
 
 /// How a command ended, for the exit status.
@@ -324,10 +150,9 @@ pub enum Exit {
     Interrupted,
 }
 
-/// The exit status, from one place: 0 success; 1 an error in input, config
-/// or arguments (usage errors included), nothing done; 2 some readers not
-/// delivered (refused, deferred, or a fatal relay error after some were
-/// accepted); 130 interrupted (resumable).
+/// The exit status, from one place: 0 success; 1 an error in input, config or arguments (usage
+/// errors included), nothing done; 2 some readers not delivered (refused, deferred, or a fatal
+/// relay error after some were accepted); 130 interrupted (resumable).
 pub fn exit_code(outcome: &anyhow::Result<Exit>) -> u8 {
     match outcome {
         Ok(Exit::Ok) => 0,
@@ -337,12 +162,12 @@ pub fn exit_code(outcome: &anyhow::Result<Exit>) -> u8 {
     }
 }
 
-/// The command line as `--help`, completions and the man page show it:
-/// `init` makes the configuration, so it does not list `--config`.
+/// The command line as `--help`, completions and the man page show it: `init` makes the
+/// configuration, so it does not list `--config`.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
-    // A hidden `--config` of its own keeps the global one out of `init`
-    // (and out of its help), while `init --config …` still parses.
+    // A hidden `--config` of its own keeps the global one out of `init` (and out of its help),
+    // while `init --config …` still parses.
     Cli::command().mut_subcommand("init", |init| {
         init.arg(
             clap::Arg::new("config")
@@ -362,8 +187,8 @@ pub fn main() -> ExitCode {
     {
         Ok(cli) => cli,
         Err(e) => {
-            // --help and --version print to stdout and succeed; a usage
-            // error is an error in the arguments like any other.
+            // --help and --version print to stdout and succeed; a usage error is an error in
+            // the arguments like any other.
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 1 } else { 0 });
         }
@@ -375,133 +200,23 @@ pub fn main() -> ExitCode {
     ExitCode::from(exit_code(&outcome))
 }
 
+/// Runs one command.
 fn run(cli: Cli) -> anyhow::Result<Exit> {
     let config = cli.config.as_path();
     let done = |r: anyhow::Result<()>| r.map(|()| Exit::Ok);
     match cli.command {
-        Command::New { dir } => done(new(config, &dir)),
-        Command::Init {
-            dir,
-            name,
-            from,
-            language,
-            timezone,
-        } => done(init::run(&dir, name, from, language, timezone)),
+        Command::Init(args) => done(init::run(args)),
+        Command::New(args) => done(issue::new(args, config)),
         Command::Completions { shell } => done(init::completions(shell)),
         Command::Man => done(init::man()),
-        Command::Build {
-            issue,
-            out,
-            as_reader,
-        } => done(build::run(
-            config,
-            &issue,
-            out.as_deref(),
-            as_reader.as_deref(),
-        )),
-        Command::Check {
-            issue,
-            format,
-            links,
-        } => check::run(config, &issue, format, links),
-        Command::Stats { issue, format } => done(stats(config, &issue, format)),
-        Command::Serve {
-            port,
-            bind,
-            preview,
-            trust_proxy,
-            schedule,
-        } => done(serve(
-            config,
-            std::net::SocketAddr::new(bind, port),
-            crate::web::Options {
-                preview,
-                trust_proxy,
-                schedule,
-            },
-        )),
-        Command::Schedule { command: None } => schedule::list(config),
-        Command::Schedule {
-            command: Some(ScheduleCommand::Run),
-        } => schedule::run(config),
-        Command::Archive { out } => done(archive(config, &out)),
+        Command::Build(args) => done(issue::build(args, config)),
+        Command::Check(args) => issue::check(args, config),
+        Command::Stats(args) => done(issue::stats(args, config)),
+        Command::Serve(args) => done(web::serve(args, config)),
+        Command::Schedule { command } => schedule::run(command, config),
+        Command::Archive(args) => done(web::archive(args, config)),
         Command::Send(args) => send::run(config, &args),
-        Command::Subscribers { command } => done(subscribers::run(config, &command)),
-        Command::Bounces {
-            command:
-                BouncesCommand::Import {
-                    source,
-                    dry_run,
-                    format,
-                    move_to,
-                },
-        } => bounces::import(config, &source, dry_run, format, move_to.as_deref()),
+        Command::Subscribers { command } => done(subscribers::run(command, config)),
+        Command::Bounces { command } => done(bounces::import(command, config)),
     }
-}
-
-/// `letterpress new DIR`.
-/// `letterpress new NAME`: a plain name is a folder under the project's
-/// `issues/`, a path (with a `/`) is taken as given. The samples are in the
-/// newsletter's language and dated by its time zone.
-fn new(config_path: &Path, name: &Path) -> anyhow::Result<()> {
-    let config = Config::load(config_path).ok();
-    let dir = match name.components().count() {
-        1 if !name.is_absolute() && name.to_str().is_some_and(|n| !n.contains('/')) => {
-            crate::config::project_dir(config_path)
-                .join("issues")
-                .join(name)
-        }
-        _ => name.to_path_buf(),
-    };
-    let dir = dir.as_path();
-    let (language, zone) = match &config {
-        Some(c) => (c.newsletter().language.clone(), c.time_zone()),
-        None => ("en".to_string(), jiff::tz::TimeZone::UTC),
-    };
-    let today = crate::time::today_in(&zone);
-    let files = crate::issue::scaffold::scaffold(dir, &language, &today)?;
-    println!("Created {}:", dir.display());
-    for file in files {
-        println!("  {}", file.display());
-    }
-    println!(
-        "Edit the sections, then run: letterpress build {}",
-        dir.display()
-    );
-    Ok(())
-}
-
-fn serve(
-    config: &Path,
-    bind: std::net::SocketAddr,
-    options: crate::web::Options,
-) -> anyhow::Result<()> {
-    let config = Config::load(config)?;
-    crate::web::serve(config, bind, options)
-}
-
-/// `letterpress archive --out DIR`.
-fn archive(config_path: &Path, out: &Path) -> anyhow::Result<()> {
-    let config = Config::load(config_path)?;
-    let written = crate::web::archive::write(&config, out)?;
-    println!(
-        "Wrote the archive of {written} issue{} to {}",
-        plural(written),
-        out.display()
-    );
-    Ok(())
-}
-
-use crate::plural;
-
-/// `letterpress stats ISSUE`.
-fn stats(config_path: &Path, issue: &Path, format: StatsFormat) -> anyhow::Result<()> {
-    let config = crate::config::Config::load(config_path)?;
-    let dir = crate::project::issue_dir(&config, issue);
-    let stats = crate::stats::gather(&config, &dir)?;
-    match format {
-        StatsFormat::Table => print!("{}", stats.table()),
-        StatsFormat::Json => println!("{}", serde_json::to_string_pretty(&stats)?),
-    }
-    Ok(())
 }

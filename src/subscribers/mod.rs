@@ -2,6 +2,7 @@
 //! de-duplication and audience selection.
 
 pub mod changes;
+pub mod commands;
 mod csv_io;
 mod edit;
 mod entry;

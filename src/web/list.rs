@@ -3,7 +3,7 @@
 //! to the log in batches (one sync per batch), and folded into the list
 //! file when the server is idle.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -38,13 +38,15 @@ pub const MAX_RETRY: Duration = Duration::from_secs(300);
 /// busy: a bound on what every command reads after the list.
 pub const MAX_PENDING: usize = 20_000;
 
+/// When to fold next after a failed fold, and the wait it came after.
+type Retry = (tokio::time::Instant, Duration);
+
 /// Applies changes in batches: every request that arrives while a batch
 /// is being recorded waits for the next one, so a burst costs a few syncs,
 /// and each request is answered once its change is on disk.
 pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
     let mut live: Option<Live> = None;
-    // After a failure: when to fold next, and the wait it came after.
-    let mut retry: Option<(tokio::time::Instant, Duration)> = None;
+    let mut retry: Option<Retry> = None;
     loop {
         let pending = live.as_ref().map_or(0, Live::pending);
         let fold_at = match retry {
@@ -57,26 +59,7 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
             Some(at) => match tokio::time::timeout_at(at, receiver.recv()).await {
                 Ok(request) => request,
                 Err(_) => {
-                    let (next, outcome) =
-                        blocking(live, &list, |live| live.compact().map(drop)).await;
-                    live = next;
-                    retry = match outcome {
-                        Ok(()) => {
-                            if retry.is_some() {
-                                note("the change log is folded into the list again");
-                            }
-                            None
-                        }
-                        Err(e) => {
-                            let wait = retry.map_or(FIRST_RETRY, |(_, w)| (w * 2).min(MAX_RETRY));
-                            note(&format!(
-                                "the change log could not be folded into the list; trying again in {} s: {}",
-                                wait.as_secs(),
-                                super::loggable(&e)
-                            ));
-                            Some((tokio::time::Instant::now() + wait, wait))
-                        }
-                    };
+                    (live, retry) = fold(live, &list, retry).await;
                     continue;
                 }
             },
@@ -86,35 +69,74 @@ pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
         while let Ok(more) = receiver.try_recv() {
             batch.push(more);
         }
-        let (changes, answers): (Vec<Change>, Vec<_>) = batch.into_iter().unzip();
-        let (next, outcome) = blocking(live, &list, move |live| {
-            let results = live.apply(&changes)?;
-            log(&changes, &results);
-            if live.pending() >= MAX_PENDING {
-                live.compact()?;
-            }
-            Ok(results.into_iter().map(Ok).collect::<Vec<Answer>>())
-        })
-        .await;
-        live = next;
-        let results = match outcome {
-            Ok(results) => results,
-            Err(e) => {
-                // The changes logged before stay to be folded: try soon,
-                // not only at the next request.
-                if retry.is_none() {
-                    retry = Some((tokio::time::Instant::now() + FIRST_RETRY, FIRST_RETRY));
-                }
-                vec![Err(e); answers.len()]
-            }
-        };
-        for (done, result) in answers.into_iter().zip(results) {
-            if let Err(e) = &result {
-                eprintln!("error: {}", super::loggable(e));
-            }
-            let _ = done.send(result);
-        }
+        (live, retry) = record(live, &list, retry, batch).await;
     }
+}
+
+/// Folds the log into the list while the server is idle; after a failure,
+/// when to try again (twice the last wait, at most [`MAX_RETRY`]).
+async fn fold(
+    live: Option<Live>,
+    list: &Path,
+    retry: Option<Retry>,
+) -> (Option<Live>, Option<Retry>) {
+    let (live, outcome) = blocking(live, list, |live| live.compact().map(drop)).await;
+    let retry = match outcome {
+        Ok(()) => {
+            if retry.is_some() {
+                note("the change log is folded into the list again");
+            }
+            None
+        }
+        Err(e) => {
+            let wait = retry.map_or(FIRST_RETRY, |(_, w)| (w * 2).min(MAX_RETRY));
+            note(&format!(
+                "the change log could not be folded into the list; trying again in {} s: {}",
+                wait.as_secs(),
+                super::loggable(&e)
+            ));
+            Some((tokio::time::Instant::now() + wait, wait))
+        }
+    };
+    (live, retry)
+}
+
+/// Records a batch of changes in the log (folding it when it holds
+/// [`MAX_PENDING`]) and answers each request.
+async fn record(
+    live: Option<Live>,
+    list: &Path,
+    mut retry: Option<Retry>,
+    batch: Vec<Request>,
+) -> (Option<Live>, Option<Retry>) {
+    let (changes, answers): (Vec<Change>, Vec<_>) = batch.into_iter().unzip();
+    let (live, outcome) = blocking(live, list, move |live| {
+        let results = live.apply(&changes)?;
+        log(&changes, &results);
+        if live.pending() >= MAX_PENDING {
+            live.compact()?;
+        }
+        Ok(results.into_iter().map(Ok).collect::<Vec<Answer>>())
+    })
+    .await;
+    let results = match outcome {
+        Ok(results) => results,
+        Err(e) => {
+            // The changes logged before stay to be folded: try soon,
+            // not only at the next request.
+            if retry.is_none() {
+                retry = Some((tokio::time::Instant::now() + FIRST_RETRY, FIRST_RETRY));
+            }
+            vec![Err(e); answers.len()]
+        }
+    };
+    for (done, result) in answers.into_iter().zip(results) {
+        if let Err(e) = &result {
+            eprintln!("error: {}", super::loggable(e));
+        }
+        let _ = done.send(result);
+    }
+    (live, retry)
 }
 
 /// Runs `work` on the list away from the server's thread; the list to keep

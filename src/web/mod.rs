@@ -130,11 +130,13 @@ fn under(path: &str, page: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Checks every path the config gives serve before a route is made: each
-/// must be usable as a route, and none may be another configured path or
-/// one of serve's own pages. The error names the config file and the key.
-fn check_paths(config: &Config, options: Options) -> Result<()> {
-    let mut configured: Vec<(String, &str, &[&str])> = Vec::new();
+/// A path the config gives serve: the path, the key as people read it,
+/// and the key's place in the file.
+type Configured = (String, &'static str, &'static [&'static str]);
+
+/// The paths the config gives serve, in the order they are checked.
+fn configured_paths(config: &Config) -> Vec<Configured> {
+    let mut configured: Vec<Configured> = Vec::new();
     if let Some(path) = unsubscribe::path(config) {
         configured.push((path, "[unsubscribe] url", &["unsubscribe", "url"]));
     }
@@ -146,6 +148,14 @@ fn check_paths(config: &Config, options: Options) -> Result<()> {
             &["subscribe", "url"],
         ));
     }
+    configured
+}
+
+/// Checks every path the config gives serve before a route is made: each
+/// must be usable as a route, and none may be another configured path or
+/// one of serve's own pages. The error names the config file and the key.
+fn check_paths(config: &Config, options: Options) -> Result<()> {
+    let configured = configured_paths(config);
     // The error names the key's line in the file it came from.
     let source = crate::error::read_input(&config.path).unwrap_or_default();
     let refuse = |key: &[&str], message: String, help: &str| -> anyhow::Error {
@@ -233,25 +243,12 @@ fn scheduler(config_path: &std::path::Path) {
     }
 }
 
-/// Serves until the process is stopped.
+/// Serves until the process is stopped: checks the configured paths,
+/// reads the secret, starts the confirmation mailer and the scheduler, then
+/// the list's writer and the routes on one thread.
 pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     check_paths(&config, options)?;
-    let preview = options.preview;
-    let path = unsubscribe::path(&config);
-    // Tokens are only checked by the unsubscribe endpoint and the form: a
-    // project with neither (a mailto-only start) serves the archive and
-    // the preview without a secret.
-    let needs_secret =
-        path.is_some() || config.file.subscribe.is_some() || config.file.tracking.clicks;
-    let secret = match crate::message::secret::secret_from_env(&config)? {
-        Some(secret) => secret,
-        None if !needs_secret => Vec::new(),
-        None => bail!(
-            "the unsubscribe secret is not set: export {} (the same value the sends used)",
-            crate::message::secret::secret_env_name(&config)
-        ),
-    };
-    let subscribe_paths = subscribe_paths(&config);
+    let secret = secret(&config)?;
     let joining = joining(&config, &secret, options)?;
     if options.schedule {
         start_scheduler(&config)?;
@@ -266,10 +263,11 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             config.resolve(&config.file.subscribers.file),
             receiver,
         ));
-        let preview_routes = match preview {
+        let preview = match options.preview {
             true => Some(preview_router(&config)?),
             false => None,
         };
+        let greeting = greeting(&config, bind, options);
         let app = Arc::new(App {
             config,
             secret,
@@ -277,59 +275,97 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
             joining,
             clicks: clicks::Cache::default(),
         });
-        let mut router = Router::new()
-            .route("/archive/", get(archive::index))
-            .route("/archive/feed.xml", get(archive::feed))
-            .route("/archive/{issue}/", get(archive::issue))
-            .route("/archive/{issue}/{*file}", get(archive::image));
-        if let Some(path) = &path {
-            router = router.route(path, get(unsubscribe::page_handler).post(unsubscribe::post));
-        }
-        if app.config.file.tracking.clicks {
-            router = router.route("/c/{issue}/{n}/{signature}", get(clicks::click));
-        }
-        if let Some((form, confirm)) = &subscribe_paths {
-            router = router
-                .route(form, get(subscribe::form_page).post(subscribe::form_post))
-                .route(
-                    confirm,
-                    get(subscribe::confirm_page).post(subscribe::confirm_post),
-                );
-        }
-        let mut router = router.fallback(fallback).with_state(app);
-        if let Some(routes) = preview_routes {
-            router = router.merge(routes);
-        }
-        let bucket = Arc::new(std::sync::Mutex::new(rate::Bucket::new(
-            rate::RATE_PER_SECOND,
-        )));
-        let router = router
-            .layer(axum::middleware::from_fn(move |request, next| {
-                rate::limit_rate(bucket.clone(), request, next)
-            }))
-            .layer(axum::extract::DefaultBodyLimit::max(conn::MAX_BODY))
-            .layer(tower::limit::ConcurrencyLimitLayer::new(256))
-            // Outside the handlers' turns: a body that trickles in holds
-            // no turn, and is cut off after conn::BODY_TIMEOUT.
-            .layer(axum::middleware::from_fn(conn::read_body))
-            .layer(axum::middleware::from_fn(log_request));
+        let router = bounded(routes(app, preview));
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on {bind}"))?;
-        let form = subscribe_paths
-            .as_ref()
-            .map_or(String::new(), |(f, _)| format!(", {f}"));
-        let unsubscribe = path.map_or_else(
-            || "(no [unsubscribe] url: no one-click endpoint)".to_string(),
-            |p| p.to_string(),
-        );
-        println!(
-            "Serving on http://{bind}: {unsubscribe}{form} and /archive/{}",
-            if preview { " and /preview/" } else { "" }
-        );
+        println!("{greeting}");
         conn::serve_bounded(listener, router).await;
         Ok(())
     })
+}
+
+/// The secret that signs and checks tokens. Tokens are only checked by the
+/// unsubscribe endpoint, the form and counted links: a project with none
+/// of them (a mailto-only start) serves the archive and the preview
+/// without a secret.
+fn secret(config: &Config) -> Result<Vec<u8>> {
+    let needs_secret = unsubscribe::path(config).is_some()
+        || config.file.subscribe.is_some()
+        || config.file.tracking.clicks;
+    Ok(match crate::message::secret::secret_from_env(config)? {
+        Some(secret) => secret,
+        None if !needs_secret => Vec::new(),
+        None => bail!(
+            "the unsubscribe secret is not set: export {} (the same value the sends used)",
+            crate::message::secret::secret_env_name(config)
+        ),
+    })
+}
+
+/// Every route: the archive, and with the config the unsubscribe
+/// endpoint, counted links and the form; with --preview the drafts.
+fn routes(app: Arc<App>, preview: Option<Router>) -> Router {
+    let mut router = Router::new()
+        .route("/archive/", get(archive::index))
+        .route("/archive/feed.xml", get(archive::feed))
+        .route("/archive/{issue}/", get(archive::issue))
+        .route("/archive/{issue}/{*file}", get(archive::image));
+    if let Some(path) = unsubscribe::path(&app.config) {
+        router = router.route(
+            &path,
+            get(unsubscribe::page_handler).post(unsubscribe::post),
+        );
+    }
+    if app.config.file.tracking.clicks {
+        router = router.route("/c/{issue}/{n}/{signature}", get(clicks::click));
+    }
+    if let Some((form, confirm)) = subscribe_paths(&app.config) {
+        router = router
+            .route(&form, get(subscribe::form_page).post(subscribe::form_post))
+            .route(
+                &confirm,
+                get(subscribe::confirm_page).post(subscribe::confirm_post),
+            );
+    }
+    let mut router = router.fallback(fallback).with_state(app);
+    if let Some(routes) = preview {
+        router = router.merge(routes);
+    }
+    router
+}
+
+/// The bounds around every route: requests per second, body size, requests
+/// at once, the time a body may take, and the log line.
+fn bounded(router: Router) -> Router {
+    let bucket = Arc::new(std::sync::Mutex::new(rate::Bucket::new(
+        rate::RATE_PER_SECOND,
+    )));
+    router
+        .layer(axum::middleware::from_fn(move |request, next| {
+            rate::limit_rate(bucket.clone(), request, next)
+        }))
+        .layer(axum::extract::DefaultBodyLimit::max(conn::MAX_BODY))
+        .layer(tower::limit::ConcurrencyLimitLayer::new(256))
+        // Outside the handlers' turns: a body that trickles in holds
+        // no turn, and is cut off after conn::BODY_TIMEOUT.
+        .layer(axum::middleware::from_fn(conn::read_body))
+        .layer(axum::middleware::from_fn(log_request))
+}
+
+/// The line `serve` starts with: where it listens and what it serves.
+fn greeting(config: &Config, bind: SocketAddr, options: Options) -> String {
+    let form = subscribe_paths(config).map_or(String::new(), |(f, _)| format!(", {f}"));
+    let unsubscribe = unsubscribe::path(config)
+        .unwrap_or_else(|| "(no [unsubscribe] url: no one-click endpoint)".to_string());
+    format!(
+        "Serving on http://{bind}: {unsubscribe}{form} and /archive/{}",
+        if options.preview {
+            " and /preview/"
+        } else {
+            ""
+        }
+    )
 }
 
 /// One line per request: time, method, path (no query: tokens travel

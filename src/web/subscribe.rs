@@ -156,35 +156,13 @@ pub async fn form_post(
     body: String,
 ) -> Response {
     let j = joining(&app);
-    let w = j.words;
     let submitted: Form = serde_urlencoded::from_str(&body).unwrap_or_default();
-    if !submitted.website.is_empty() {
-        return refused(&app, StatusCode::BAD_REQUEST);
-    }
-    match token::check_form_stamp(&app.secret, &submitted.f, now()) {
-        Ok(()) => {}
-        Err(Stamp::TooFast) => return refused(&app, StatusCode::BAD_REQUEST),
-        // A form posted from another site, or one left open for a day:
-        // this server's own form, filled in, to press once more.
-        Err(Stamp::Missing | Stamp::Stale) => {
-            return form(&app, StatusCode::OK, &submitted, None, true)
-        }
+    if let Some(answer) = turned_away(&app, &submitted) {
+        return answer;
     }
     let (address, name) = match subscribe::check_input(&submitted.email, &submitted.name) {
         Ok(checked) => checked,
-        Err(_) => {
-            let problem = match subscribe::check_input(&submitted.email, "") {
-                Ok(_) => w.bad_name,
-                Err(_) => w.bad_address,
-            };
-            return form(
-                &app,
-                StatusCode::BAD_REQUEST,
-                &submitted,
-                Some(problem),
-                false,
-            );
-        }
+        Err(_) => return mistaken(&app, &submitted),
     };
     let key = identity(address.as_ref());
     let client = client(j, peer.map(|Extension(p)| p), &headers);
@@ -193,48 +171,20 @@ pub async fn form_post(
         .lock()
         .expect("limits")
         .check(&key, client, std::time::Instant::now());
-    let sent = || {
-        let title = w.sent_title;
-        message(
-            &app,
-            StatusCode::OK,
-            title,
-            &fill(w.sent_body, &app.config.newsletter().name, address.as_ref()),
-        )
-    };
     match verdict {
         Verdict::Refused => return refused(&app, StatusCode::TOO_MANY_REQUESTS),
-        Verdict::Quiet => return sent(),
+        Verdict::Quiet => return sent(&app, address.as_ref()),
         Verdict::Send => {}
     }
-    let mail = subscribe::request(
-        &app.config,
-        &j.confirmer,
-        &app.secret,
-        &address,
-        name,
-        Source::Form,
-    );
-    let delivered = match mail {
-        Ok(mail) => {
-            let (done, wait) = oneshot::channel();
-            match j.mailer.try_send((mail, done)) {
-                Ok(()) => wait
-                    .await
-                    .unwrap_or_else(|_| Err("the mailer stopped".into())),
-                Err(_) => Err("too many confirmation mails are waiting".into()),
-            }
-        }
-        Err(e) => Err(format!("{e:#}")),
-    };
-    match delivered {
-        Ok(()) => sent(),
+    match send_confirmation(&app, &address, name).await {
+        Ok(()) => sent(&app, address.as_ref()),
         Err(e) => {
             eprintln!(
                 "error: a confirmation mail was not sent: {}",
                 super::loggable(&e)
             );
             j.limits.lock().expect("limits").forget(&key);
+            let w = j.words;
             message(
                 &app,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -242,6 +192,72 @@ pub async fn form_post(
                 w.failed_body,
             )
         }
+    }
+}
+
+/// The honeypot and the form's stamp: the answer to a bot, or to a form
+/// posted from elsewhere or left open for a day; `None` to go on.
+fn turned_away(app: &App, submitted: &Form) -> Option<Response> {
+    if !submitted.website.is_empty() {
+        return Some(refused(app, StatusCode::BAD_REQUEST));
+    }
+    match token::check_form_stamp(&app.secret, &submitted.f, now()) {
+        Ok(()) => None,
+        Err(Stamp::TooFast) => Some(refused(app, StatusCode::BAD_REQUEST)),
+        // A form posted from another site, or one left open for a day:
+        // this server's own form, filled in, to press once more.
+        Err(Stamp::Missing | Stamp::Stale) => {
+            Some(form(app, StatusCode::OK, submitted, None, true))
+        }
+    }
+}
+
+/// The form again, saying whether the address or the name does not fit.
+fn mistaken(app: &App, submitted: &Form) -> Response {
+    let w = joining(app).words;
+    let problem = match subscribe::check_input(&submitted.email, "") {
+        Ok(_) => w.bad_name,
+        Err(_) => w.bad_address,
+    };
+    form(
+        app,
+        StatusCode::BAD_REQUEST,
+        submitted,
+        Some(problem),
+        false,
+    )
+}
+
+/// The page that says a confirmation mail is on its way to `address`.
+fn sent(app: &App, address: &str) -> Response {
+    let w = joining(app).words;
+    let body = fill(w.sent_body, &app.config.newsletter().name, address);
+    message(app, StatusCode::OK, w.sent_title, &body)
+}
+
+/// Signs the confirmation mail for `address` and hands it to the mailer;
+/// the relay's answer, or why the mail was not sent.
+async fn send_confirmation(
+    app: &App,
+    address: &lettre::Address,
+    name: Option<String>,
+) -> Result<(), String> {
+    let j = joining(app);
+    let mail = subscribe::request(
+        &app.config,
+        &j.confirmer,
+        &app.secret,
+        address,
+        name,
+        Source::Form,
+    )
+    .map_err(|e| format!("{e:#}"))?;
+    let (done, wait) = oneshot::channel();
+    match j.mailer.try_send((mail, done)) {
+        Ok(()) => wait
+            .await
+            .unwrap_or_else(|_| Err("the mailer stopped".into())),
+        Err(_) => Err("too many confirmation mails are waiting".into()),
     }
 }
 

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use crate::config::Config;
 use crate::fs::write_atomic;
 use crate::subscribers::mailbox_address;
+
+pub mod ask;
 
 /// What the project is called and who sends it.
 #[derive(Debug, Clone)]
@@ -29,6 +32,25 @@ pub struct Created {
     pub files: Vec<PathBuf>,
     /// The first issue's folder, relative to the project folder.
     pub issue: PathBuf,
+}
+
+impl Created {
+    /// What was written into `dir` and the commands to run next.
+    pub fn summary(&self, dir: &Path) -> String {
+        let mut out = format!("Created a letterpress project in {}:\n", dir.display());
+        for file in &self.files {
+            out.push_str(&format!("  {}\n", file.display()));
+        }
+        let issue = self.issue.display();
+        let cd = match dir == Path::new(".") {
+            true => String::new(),
+            false => format!("  cd {}\n", dir.display()),
+        };
+        out.push_str(&format!(
+            "\nNext:\n{cd}  letterpress build {issue}          # compose it; open {issue}/build/email.html\n  letterpress check {issue}          # what would embarrass a send\n  letterpress send {issue} --dry-run --out outbox   # every message as a file\n  letterpress serve --preview        # the live preview at http://127.0.0.1:8080/preview/\nBefore the first real send, add [smtp] to config/newsletter.toml (see the comments there).\n"
+        ));
+        out
+    }
 }
 
 /// Checks the answers as the config will: one line, an address, a
@@ -167,8 +189,18 @@ fn quoted(value: &str) -> String {
     toml::Value::String(value.to_string()).to_string()
 }
 
+/// `config/newsletter.toml`: the answers, and the rest commented out.
 fn newsletter_toml(a: &Answers) -> Result<String> {
     let address = unsubscribe_address(&a.from).map_err(anyhow::Error::msg)?;
+    Ok(format!(
+        "{}{}",
+        newsletter_table(a),
+        delivery_tables(&quoted(&address))
+    ))
+}
+
+/// The file's head and its `[newsletter]` table.
+fn newsletter_table(a: &Answers) -> String {
     let timezone = match &a.timezone {
         Some(zone) => format!(
             "timezone = {}       # send_at times and issue dates",
@@ -178,7 +210,7 @@ fn newsletter_toml(a: &Answers) -> Result<String> {
             "# timezone = \"Asia/Seoul\"       # send_at times and issue dates (default UTC)".into()
         }
     };
-    Ok(format!(
+    format!(
         r#"# letterpress configuration. Paths are relative to this file. Secrets never
 # live here: they are read from the environment variables the *_env keys name.
 # Every key is described in letterpress's README.
@@ -192,7 +224,19 @@ language = {language}                # <html lang>, labels, line wrapping
 # postal_address = "Your postal address"        # anti-spam laws ask for it
 # theme          = "default"                    # or "letter", or a path
 {timezone}
+"#,
+        name = quoted(&a.name),
+        from = quoted(&a.from),
+        language = quoted(&a.language),
+        timezone = timezone,
+    )
+}
 
+/// The tables after `[newsletter]`; `mailto` is the sender's address as a
+/// TOML string.
+fn delivery_tables(mailto: &str) -> String {
+    format!(
+        r#"
 [subscribers]
 file = "subscribers.toml"
 
@@ -221,13 +265,39 @@ state_dir       = "../state"     # delivery journals: keep them
 # domain           = "example.com"
 # selector         = "letterpress"
 # private_key_file = "dkim.pem"
-"#,
-        name = quoted(&a.name),
-        from = quoted(&a.from),
-        language = quoted(&a.language),
-        mailto = quoted(&address),
-        timezone = timezone,
-    ))
+"#
+    )
+}
+
+/// `letterpress new NAME`: a plain name is a folder under the project's
+/// `issues/`, a path (with a `/`) is taken as given. The samples are in the
+/// newsletter's language and dated by its time zone. What was written and
+/// what to do next.
+pub fn new_issue(config_path: &Path, name: &Path) -> Result<String> {
+    let config = Config::load(config_path).ok();
+    let dir = match name.components().count() {
+        1 if !name.is_absolute() && name.to_str().is_some_and(|n| !n.contains('/')) => {
+            crate::config::project_dir(config_path)
+                .join("issues")
+                .join(name)
+        }
+        _ => name.to_path_buf(),
+    };
+    let (language, zone) = match &config {
+        Some(c) => (c.newsletter().language.clone(), c.time_zone()),
+        None => ("en".to_string(), jiff::tz::TimeZone::UTC),
+    };
+    let today = crate::time::today_in(&zone);
+    let files = crate::issue::scaffold::scaffold(&dir, &language, &today)?;
+    let mut out = format!("Created {}:\n", dir.display());
+    for file in files {
+        out.push_str(&format!("  {}\n", file.display()));
+    }
+    out.push_str(&format!(
+        "Edit the sections, then run: letterpress build {}\n",
+        dir.display()
+    ));
+    Ok(out)
 }
 
 fn subscribers_toml(a: &Answers) -> String {

@@ -1,36 +1,22 @@
-//! `letterpress check ISSUE [--format json] [--links]`.
+//! `letterpress check` on a project: every file that loads is checked, and
+//! every one that does not is reported with all its problems, in one run.
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{CheckFormat, Exit};
-use crate::check::{check_issue, check_links, check_setup, link_targets, Report, Scope};
+use super::{check_issue, check_links, check_setup, link_targets, Report, Scope};
 use crate::compose::Theme;
 use crate::config::{project_dir, Config};
 use crate::issue::Issue;
 use crate::project::{issue_dir, issue_dir_in};
 use crate::subscribers::List;
 
-/// Runs every check; exit 1 when there is an error.
-pub fn run(config_path: &Path, issue: &Path, format: CheckFormat, links: bool) -> Result<Exit> {
-    let report = load_and_check(config_path, issue, links)?;
-    match format {
-        CheckFormat::Human => print!("{}", report.human()),
-        CheckFormat::Json => print!("{}", report.json()),
-    }
-    Ok(if report.errors() > 0 {
-        Exit::Refused
-    } else {
-        Exit::Ok
-    })
-}
-
-/// Loads every file it can and checks what loaded: a file that does not
-/// load is reported with all its problems, and the other files are still
-/// read and their problems reported in the same run.
-fn load_and_check(config_path: &Path, issue: &Path, links: bool) -> Result<Report> {
+/// `letterpress check`: loads every file it can and checks what loaded: a file that
+/// does not load is reported with all its problems, and the other files
+/// are still read and their problems reported in the same run.
+pub fn check_all(config_path: &Path, issue: &Path, links: bool) -> Result<Report> {
     let mut report = Report::default();
     let config = loaded(&mut report, Config::load(config_path))?;
     let dir = match &config {
