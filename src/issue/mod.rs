@@ -5,6 +5,7 @@ mod front_matter;
 pub mod markdown;
 pub mod scaffold;
 pub mod tags;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 
