@@ -41,10 +41,7 @@ fn load_and_check(config_path: &Path, issue: &Path, links: bool) -> Result<Repor
     let (theme, list) = match &config {
         Some(config) => (
             loaded(&mut report, Theme::load(config))?,
-            loaded(
-                &mut report,
-                List::load(&config.resolve(&config.file.subscribers.file)),
-            )?,
+            loaded(&mut report, List::load(&config.list_path()))?,
         ),
         None => (None, None),
     };

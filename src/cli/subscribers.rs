@@ -15,7 +15,7 @@ use crate::subscribers::{
 /// Runs one list command.
 pub fn run(config_path: &Path, command: &C) -> Result<()> {
     let config = Config::load(config_path)?;
-    let path = config.resolve(&config.file.subscribers.file);
+    let path = config.list_path();
     let shown = path.display();
     match command {
         C::List { count, tag } => {

@@ -133,6 +133,21 @@ impl Config {
         out
     }
 
+    /// The project's `issues/` folder.
+    pub fn issues_dir(&self) -> PathBuf {
+        issues_dir(&self.project_dir)
+    }
+
+    /// `[sending] state_dir`, resolved: the delivery journals and the logs.
+    pub fn state_dir(&self) -> PathBuf {
+        self.resolve(&self.file.sending.state_dir)
+    }
+
+    /// `[subscribers] file`, resolved: the list.
+    pub fn list_path(&self) -> PathBuf {
+        self.resolve(&self.file.subscribers.file)
+    }
+
     /// The newsletter table.
     pub fn newsletter(&self) -> &Newsletter {
         &self.file.newsletter
@@ -190,6 +205,11 @@ pub fn project_dir(path: &Path) -> PathBuf {
         p if p == Path::new(".") => PathBuf::new(),
         p => p,
     }
+}
+
+/// The `issues/` folder of the project in `project_dir`.
+pub fn issues_dir(project_dir: &Path) -> PathBuf {
+    project_dir.join("issues")
 }
 
 fn parent(path: &Path) -> PathBuf {
