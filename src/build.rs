@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::compose::values;
 use crate::compose::Composed;
 use crate::fs;
-use crate::message::{reader, run_date, Factory, Purpose};
+use crate::message::{run_date, secret, Factory, Purpose};
 use crate::project::Project;
 use crate::subscribers::parse_address;
 
@@ -31,7 +32,7 @@ pub fn build(project: &Project, out: Option<&Path>, as_reader: Option<&str>) -> 
     let (config, issue) = (&project.config, &project.issue);
     let composed = Composed::new(config, &project.theme, issue)?;
     let sample = project.sample_strict(as_reader)?;
-    let secret = reader::secret_from_env(config)?;
+    let secret = secret::secret_from_env(config)?;
     let mut notes = Vec::new();
     if !sample.from_list {
         notes.push(format!(
@@ -44,7 +45,7 @@ pub fn build(project: &Project, out: Option<&Path>, as_reader: Option<&str>) -> 
         notes.push("note: the unsubscribe secret is not set; preview unsubscribe links carry the token `unsigned`".into());
     }
     let name = sample.name.as_deref();
-    let values = reader::values(config, issue, &sample.email, name, secret.as_deref());
+    let values = values::values(config, issue, &sample.email, name, secret.as_deref());
     let address = parse_address(&sample.email).map_err(anyhow::Error::msg)?;
     let preview =
         Factory::new(&composed, secret, run_date())?.build(&address, name, Purpose::List)?;

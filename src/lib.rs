@@ -5,27 +5,35 @@
 //! [`Theme::load`] → [`Composed::new`] → per reader
 //! [`Composed::html`] / [`Composed::text`].
 
+mod address;
 pub mod bounces;
 mod build;
 mod check;
 pub mod cli;
 mod compose;
 mod config;
+pub mod dispatch;
 mod error;
 mod fs;
 mod init;
 mod issue;
 mod message;
+mod percent;
 pub mod project;
 mod redact;
 pub mod schedule;
 pub mod send;
+mod sign;
 pub mod stats;
 pub mod subscribe;
 mod subscribers;
 mod time;
+mod tls;
 pub mod tracking;
+mod verp;
 mod web;
+mod window;
+pub mod words;
 
 pub use compose::wrap;
 pub use compose::{Composed, Theme};
@@ -33,8 +41,8 @@ pub use config::Config;
 pub use error::Located;
 pub use issue::tags::Values;
 pub use issue::{Issue, Kind};
-pub use message::reader::{token, verify};
 pub use message::{run_date, Factory, Outgoing, Purpose};
+pub use sign::{token, verify};
 /// "s" for counts other than one.
 pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {

@@ -15,7 +15,7 @@ use anyhow::{anyhow, Result};
 
 use crate::issue::walk::{self, Target};
 use crate::issue::Issue;
-use crate::message::reader::same_bytes;
+use crate::sign::same_bytes;
 
 /// The links of an issue that are counted, in order: link `n` is
 /// `urls[n - 1]`.
@@ -68,8 +68,8 @@ impl Links {
 pub fn sign(secret: &[u8], issue: &str, n: usize, url: &str) -> String {
     let n = n.to_string();
     let parts: [&[u8]; 5] = [issue.as_bytes(), b"\0", n.as_bytes(), b"\0", url.as_bytes()];
-    let digest = crate::subscribe::token::mac(secret, b"letterpress click\0", &parts);
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let digest = crate::sign::mac(secret, b"letterpress click\0", &parts);
+    crate::sign::hex(&digest[..8])
 }
 
 /// Rewrites the counted links of `issue` to their counting addresses under
@@ -80,7 +80,7 @@ pub fn rewrite(issue: &mut Issue, base: &str, secret: &[u8]) -> Links {
     let mut links = Links::default();
     walk(issue, &mut |url| {
         let n = links.number(url);
-        let encoded = crate::message::reader::percent_encode(&slug);
+        let encoded = crate::percent::encode(&slug);
         *url = format!("{base}/c/{encoded}/{n}/{}", sign(secret, &slug, n, url));
     });
     links
@@ -320,9 +320,9 @@ pub fn prepare<'a>(
     let secret = secret.ok_or_else(|| {
         anyhow!(
             "[tracking] clicks = true signs each counted link with the unsubscribe secret, and {} is not set\n  help: export {}=… (at least {} bytes)",
-            crate::message::reader::secret_env_name(config),
-            crate::message::reader::secret_env_name(config),
-            crate::message::reader::MIN_SECRET_BYTES
+            crate::message::secret::secret_env_name(config),
+            crate::message::secret::secret_env_name(config),
+            crate::message::secret::MIN_SECRET_BYTES
         )
     })?;
     if !is_issue_name(&issue.slug) {

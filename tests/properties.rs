@@ -330,6 +330,6 @@ proptest! {
 
     #[test]
     fn any_imap_url_parses_or_is_refused_without_a_panic(url in "(imaps?|pop3)://[ -~]{0,80}") {
-        let _ = letterpress::bounces::imap::Target::parse(&url);
+        let _ = letterpress::bounces::mailbox::imap::Target::parse(&url);
     }
 }

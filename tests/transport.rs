@@ -137,13 +137,15 @@ fn transient_failures_are_retried_and_permanent_ones_are_not() {
     assert_eq!(*stub.delivered.lock().unwrap(), ["reader@example.com"]);
     assert_eq!(
         ran.summary.failed,
-        [(
-            "jane.doe@example.org".to_string(),
-            "550 no such user".to_string()
-        )]
+        [send::Failure {
+            address: "jane.doe@example.org".to_string(),
+            code: Some(550),
+            reply: "550 no such user".to_string()
+        }]
     );
     assert_eq!(ran.summary.deferred.len(), 1);
-    assert_eq!(ran.summary.deferred[0].1, "421 try later");
+    assert_eq!(ran.summary.deferred[0].reply, "421 try later");
+    assert_eq!(ran.summary.deferred[0].code, Some(421));
     // park had five 421s scripted and three attempts: two are left.
     assert_eq!(stub.script.lock().unwrap()["park@example.net"].len(), 2);
     // Every failure drops its connection: the retry starts on a fresh one.

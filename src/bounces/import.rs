@@ -9,10 +9,12 @@ use serde::Serialize;
 
 use super::classify::{classify, Kind, Report};
 use super::log::Action;
-use super::mailbox::{mark_seen, Handle, Read, Source};
-use super::{imap, record, verp, Claim, Decision};
+use super::mailbox::maildir::mark_seen;
+use super::mailbox::{imap, Handle, Read, Source};
+use super::{record, Claim, Decision};
 use crate::config::Config;
 use crate::subscribers::{identity, List};
+use crate::verp;
 
 /// How to import.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,7 +58,7 @@ pub struct Verdict {
 
 /// Imports `source`; what became of each message.
 pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<Vec<Verdict>> {
-    let secret = crate::message::reader::secret_from_env(config)?;
+    let secret = crate::message::secret::secret_from_env(config)?;
     let ours = super::ours(config);
     let seen = RefCell::new(Vec::new());
     let verdicts = RefCell::new(Vec::new());
@@ -157,7 +159,10 @@ fn weigh(
     let found = RefCell::new(Vec::new());
     let decisions = record(config, dry_run, |list| {
         let tags = match (config.bounces().return_path.clone(), secret) {
-            (Some(base), Some(secret)) => Some((base, verp::Tags::new(list, secret))),
+            (Some(base), Some(secret)) => Some((
+                base,
+                verp::Tags::new(list.entries.iter().map(|e| e.key()), secret),
+            )),
             _ => None,
         };
         let index = Index::new(list);
@@ -262,7 +267,7 @@ fn readers(
                 .chain(&r.also)
                 .find_map(|a| index.find(a));
             let verified = entry.zip(secret).is_some_and(|(e, secret)| {
-                let token = crate::message::reader::token(secret, list.entries[e].key());
+                let token = crate::sign::token(secret, list.entries[e].key());
                 report.tokens.contains(&token)
             });
             Named {

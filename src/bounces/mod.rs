@@ -2,21 +2,19 @@
 //! refusals during a send) change readers' status by one policy, with an
 //! append-only history in `state_dir/bounces.log`.
 //!
-//! - [`verp`]: the envelope sender that names its reader;
+//! - [`crate::verp`]: the envelope sender that names its reader;
 //! - [`classify`]: what a report is and whom it is about;
-//! - [`mailbox`] and [`imap`]: where reports are read from, and marking
-//!   the ones that were recognised;
+//! - [`mailbox`]: where reports are read from (a file, an mbox, a Maildir,
+//!   IMAP), and marking the ones that were recognised;
 //! - [`log`]: the history;
 //! - [`health`]: the list's bounce and complaint rates, for `check`;
 //! - here: the policy, applied under the list's lock.
 
 pub mod classify;
 pub mod health;
-pub mod imap;
 mod import;
 pub mod log;
 pub mod mailbox;
-pub mod verp;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -28,9 +26,9 @@ pub use classify::{Kind, Ours};
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
 pub use mailbox::Source;
-pub use verp::TAG_LEN;
 
 use crate::config::Config;
+use crate::send::Failure;
 use crate::subscribers::{identity, Editor, List, Status};
 
 /// A report's claim about one reader, to be weighed by the policy.
@@ -327,11 +325,11 @@ pub fn after_send(
     place: &crate::send::journal::Place,
 ) -> Result<Vec<String>> {
     let in_a_row = &ran.summary.refused_in_a_row;
-    let failed: Vec<(String, String)> = ran
+    let failed: Vec<Failure> = ran
         .summary
         .failed
         .iter()
-        .filter(|(address, _)| !in_a_row.contains(address))
+        .filter(|f| !in_a_row.contains(&f.address))
         .cloned()
         .collect();
     if matches!(ran.stopped, crate::send::Stopped::SenderRefused { .. }) || failed.is_empty() {
@@ -352,10 +350,7 @@ pub fn after_send(
 /// The claims of the relay's permanent refusals during a send (the reply
 /// codes of `send`'s summary), for [`record`]: a reader refused with a
 /// 5.1.x-class code is a hard bounce, 5.2.2 or 5.7.x a soft one.
-pub fn refusals<'a>(
-    failed: &'a [(String, String)],
-    report: &str,
-) -> impl Fn(&List) -> Vec<Claim> + 'a {
+pub fn refusals<'a>(failed: &'a [Failure], report: &str) -> impl Fn(&List) -> Vec<Claim> + 'a {
     let report = report.to_string();
     move |list: &List| {
         let index: HashMap<&str, usize> = list
@@ -367,13 +362,13 @@ pub fn refusals<'a>(
         let now = Timestamp::now();
         failed
             .iter()
-            .filter(|(_, reply)| reply.starts_with("permanent error (5"))
-            .map(|(address, reply)| {
-                let code = classify::first_code(reply);
+            .filter(|f| f.refused_by_relay())
+            .map(|f| {
+                let code = classify::first_code(&f.reply);
                 Claim {
-                    address: address.clone(),
-                    entry: index.get(identity(address).as_str()).copied(),
-                    kind: classify::failure_kind(code.as_deref(), reply),
+                    address: f.address.clone(),
+                    entry: index.get(identity(&f.address).as_str()).copied(),
+                    kind: classify::failure_kind(code.as_deref(), &f.reply),
                     status: code,
                     report: report.clone(),
                     at: now,

@@ -4,10 +4,10 @@
 use anyhow::Result;
 
 use super::{content, line_of, Level, Report};
+use crate::compose::values;
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
-use crate::message::reader;
 use crate::message::{run_date, Factory, Purpose};
 use crate::subscribers::{List, Severity};
 
@@ -125,7 +125,7 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         return;
     };
     let path = issue.dir.join("issue.toml");
-    let at = match crate::schedule::instant(send_at, &config.time_zone()) {
+    let at = match crate::window::instant(send_at, &config.time_zone()) {
         Ok(at) => at,
         Err(why) => return report.add(&path, send_at.line, Level::Error, why),
     };
@@ -140,11 +140,11 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         .to_zoned(zone.clone())
         .strftime("%Y-%m-%d %H:%M %Z")
         .to_string();
-    let quiet = crate::schedule::Quiet::of(config);
+    let quiet = crate::window::Quiet::of(config);
     if at < now && !started {
         let grace =
             jiff::SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
-        let what = match now <= crate::schedule::deadline(quiet.as_ref(), at, grace) {
+        let what = match now <= crate::window::deadline(quiet.as_ref(), at, grace) {
             true => "the next scheduled pass sends it (it is within the grace of [sending] schedule_grace_minutes)",
             false => "it is past the grace, so no scheduled pass sends it: send it by hand with `letterpress send`, or set a new send_at",
         };
@@ -391,7 +391,7 @@ fn check_message(
 ) -> Result<()> {
     let (email, name) = (&sample.email, &sample.name);
     let issue_toml = issue.dir.join("issue.toml");
-    let values = reader::values(config, issue, email, name.as_deref(), Some(b"check"));
+    let values = values::values(config, issue, email, name.as_deref(), Some(b"check"));
     let html = composed.mail_html(&values);
     let kb = html.len() as f64 / 1000.0;
     if html.len() > 102_000 {

@@ -28,11 +28,11 @@ pub fn import(
         );
     }
     if config.bounces().return_path.is_some()
-        && crate::message::reader::secret_from_env(&config)?.is_none()
+        && crate::message::secret::secret_from_env(&config)?.is_none()
     {
         eprintln!(
             "warning: the unsubscribe secret ({}) is not set, so VERP tags cannot be read; readers are found from the reports' contents only",
-            crate::message::reader::secret_env_name(&config)
+            crate::message::secret::secret_env_name(&config)
         );
     }
     let verdicts = bounces::import(&config, &source, Options { dry_run, move_to })?;

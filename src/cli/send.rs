@@ -8,26 +8,23 @@ use anyhow::{bail, Result};
 
 use super::{Exit, SendArgs};
 use crate::check::{check_issue, Scope};
-use crate::compose::Composed;
-use crate::message::{reader, run_date, Factory};
+use crate::dispatch::{How, Prepared};
+use crate::message::{secret, Factory};
 use crate::plural;
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
-use crate::send::{self, Plan, Ran, Relay, Request, Settings, Stopped, Transport};
+use crate::send::{self, Ran, Relay, Request, Stopped, Transport};
 
-/// Composes the issue, checks it, plans the readers, then writes or delivers.
+/// Checks the issue, plans the readers, composes, then writes or sends.
 pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     let project = Project::load(config_path, &args.issue)?;
-    let secret = reader::secret_for_links(&project.config)?;
+    let secret = secret::secret_for_links(&project.config)?;
     preflight(&project, args)?;
-    let issue = crate::tracking::prepare(&project.config, &project.issue, secret.as_deref())?;
-    let composed = Composed::new(&project.config, &project.theme, &issue)?;
-    let factory = Factory::new(&composed, secret, run_date())?;
-    let plan = Plan::new(&project, &request(args))?;
-    match args.dry_run {
-        true => dry_run(&project, &plan, &factory, args),
-        false => deliver(&project, &plan, &factory, args),
-    }
+    let prepared = Prepared::new(&project, &request(args))?;
+    prepared.compose(secret, |factory| match args.dry_run {
+        true => dry_run(&prepared, factory, args),
+        false => deliver(&prepared, factory, args),
+    })
 }
 
 fn request(args: &SendArgs) -> Request<'_> {
@@ -61,17 +58,21 @@ fn preflight(p: &Project, args: &SendArgs) -> Result<()> {
     Ok(())
 }
 
-fn dry_run(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+fn dry_run(prepared: &Prepared<'_>, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
     let Some(out) = &args.out else {
         bail!("--dry-run needs --out DIR: the folder to write the messages into");
     };
+    let (plan, list) = (&prepared.plan, &prepared.project.list);
     let ran = send::dry_run(plan, factory, out)?;
     print!(
         "{}",
-        dry_run_summary(&ran, plan, &p.list, factory.subject(), out)
+        dry_run_summary(&ran, plan, list, factory.subject(), out)
     );
-    for (address, why) in &ran.summary.failed {
-        eprintln!("error: no message for {address}: {why}");
+    for failure in &ran.summary.failed {
+        eprintln!(
+            "error: no message for {}: {}",
+            failure.address, failure.reply
+        );
     }
     Ok(match ran.summary.failed.is_empty() {
         true => Exit::Ok,
@@ -79,7 +80,8 @@ fn dry_run(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> 
     })
 }
 
-fn deliver(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+fn deliver(prepared: &Prepared<'_>, factory: &Factory<'_>, args: &SendArgs) -> Result<Exit> {
+    let (p, plan) = (prepared.project, &prepared.plan);
     let relay = Relay::from_config(&p.config)?;
     print!("{}", plan.resuming());
     if plan.jobs.is_empty() {
@@ -92,15 +94,19 @@ fn deliver(p: &Project, plan: &Plan, factory: &Factory<'_>, args: &SendArgs) -> 
     }
     confirm(factory.subject(), plan.jobs.len(), &relay.name(), args.yes)?;
     let progress = progress_bar(plan.jobs.len());
-    let settings = Settings::from_config(&p.config);
-    let delivered = send::deliver(&p.config, plan, factory, &relay, &settings, &progress);
+    let how = How {
+        signals: true,
+        progress: &progress,
+    };
+    let sent = prepared.send(factory, &relay, &how);
     progress.finish_and_clear();
-    let (ran, marked) = delivered?;
-    print!("{}", summary(&ran, plan, factory.subject(), &relay.name()));
+    let sent = sent?;
+    let ran = sent.ran;
+    print!("{}", summary(&ran, plan, factory.subject(), &sent.relay));
     if let Some(place) = &plan.place {
         println!("Journal: {}", place.journal().display());
     }
-    let marked = marked?;
+    let marked = sent.marked?;
     if !marked.is_empty() {
         println!(
             "Marked bounced (the relay said the address does not exist): {}",

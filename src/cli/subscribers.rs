@@ -71,16 +71,16 @@ pub fn run(config_path: &Path, command: &C) -> Result<()> {
 /// `add ADDR --confirm`: the form's confirmation mail, sent now.
 fn ask_to_confirm(config: &Config, address: &str, name: Option<&str>) -> Result<()> {
     crate::subscribe::form_url(config)?;
-    let secret = crate::message::reader::secret_from_env(config)?.ok_or_else(|| {
+    let secret = crate::message::secret::secret_from_env(config)?.ok_or_else(|| {
         anyhow!(
             "the unsubscribe secret is not set, so the confirmation link cannot be signed\n  help: export {} (the same value `serve` uses)",
-            crate::message::reader::secret_env_name(config)
+            crate::message::secret::secret_env_name(config)
         )
     })?;
     let (parsed, name) =
         crate::subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
     let relay = crate::send::Relay::from_config(config)?;
-    let confirmer = crate::message::confirm::Confirmer::new(config)?;
+    let confirmer = crate::subscribe::confirm::Confirmer::new(config)?;
     let mail = crate::subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
     crate::subscribe::send_now(&relay, &mail)?;
     println!(

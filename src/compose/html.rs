@@ -135,8 +135,8 @@ impl Layout<'_> {
             .as_ref()
             .filter(|_| self.web_page)?;
         let newsletter = self.config.newsletter();
-        let words = crate::subscribe::words::words(&newsletter.language);
-        let label = crate::subscribe::words::fill(words.form_title, &newsletter.name, "");
+        let words = crate::words::words(&newsletter.language);
+        let label = crate::words::fill(words.form_title, &newsletter.name, "");
         Some((table.url.as_str(), label))
     }
 

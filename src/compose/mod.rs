@@ -8,6 +8,7 @@
 mod html;
 pub mod text;
 pub mod theme;
+pub mod values;
 pub mod wrap;
 
 use anyhow::{bail, Result};
@@ -140,7 +141,7 @@ impl<'a> Composed<'a> {
             ..self.layout
         };
         let html = inline_css(&layout.document(), &self.layout.theme.inline_css)?;
-        let values = crate::message::reader::web_values(self.layout.config, self.issue);
+        let values = values::web_values(self.layout.config, self.issue);
         Ok(self.tags.fill(&html, &values, escape_into))
     }
 

@@ -83,7 +83,7 @@ fn return_path(value: &str) -> Verdict {
         ));
     };
     let local_ok = !local.is_empty()
-        && local.len() + 1 + crate::bounces::TAG_LEN <= 64
+        && local.len() + 1 + crate::verp::TAG_LEN <= 64
         && local
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
@@ -92,13 +92,13 @@ fn return_path(value: &str) -> Verdict {
             format!(
                 "`{}` cannot take a VERP tag: its local part must be letters, digits, `.`, `-` or `_`, at most {} characters, with no `+`",
                 value.escape_debug(),
-                63 - crate::bounces::TAG_LEN
+                63 - crate::verp::TAG_LEN
             ),
             help,
         ));
     }
     dns_name(domain).map_err(|(why, _)| (why, help))?;
-    match crate::subscribers::parse_address(value) {
+    match crate::address::parse_address(value) {
         Ok(_) => Ok(()),
         Err(why) => Err((why, help)),
     }

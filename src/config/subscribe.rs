@@ -75,7 +75,7 @@ impl Subscribe {
 }
 
 fn mailto(value: &str) -> Verdict {
-    match crate::subscribers::parse_address(value) {
+    match crate::address::parse_address(value) {
         Ok(_) if value.is_ascii() && !value.contains(['?', '&', '%']) => Ok(()),
         Ok(_) => Err((
             format!("`{value}` cannot stand in a mailto: link as it is"),

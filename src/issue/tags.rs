@@ -199,10 +199,7 @@ impl TagTable {
         each_marker(text, &mut out, |index, raw, out| {
             match index.and_then(|i| self.tags.get(i)) {
                 Some(tag) if tag.in_url && matches!(tag.field, Field::Name | Field::Email) => {
-                    escape(
-                        &crate::message::reader::percent_encode(values.get(tag)),
-                        out,
-                    )
+                    escape(&crate::percent::encode(values.get(tag)), out)
                 }
                 Some(tag) => escape(values.get(tag), out),
                 None => out.push_str(raw.trim_start_matches(OPEN).trim_end_matches(CLOSE)),

@@ -3,9 +3,8 @@
 //! the bulk-sender headers (List-Id, List-Unsubscribe, One-Click), a
 //! Message-ID on the sender's domain and, when configured, a DKIM signature.
 
-pub mod confirm;
 pub mod dkim;
-pub mod reader;
+pub mod secret;
 
 use std::str::FromStr;
 use std::time::SystemTime;
@@ -128,9 +127,7 @@ impl<'a> Factory<'a> {
             return self.from.email.clone();
         };
         let tagged = match (purpose, &self.secret) {
-            (Purpose::List, Some(secret)) => {
-                crate::bounces::verp::envelope(base, secret, to.as_ref())
-            }
+            (Purpose::List, Some(secret)) => crate::verp::envelope(base, secret, to.as_ref()),
             _ => None,
         };
         tagged
@@ -146,7 +143,7 @@ impl<'a> Factory<'a> {
     /// The message for one reader.
     pub fn build(&self, to: &Address, name: Option<&str>, purpose: Purpose) -> Result<Outgoing> {
         let issue = self.composed.issue;
-        let values = reader::values(
+        let values = crate::compose::values::values(
             self.config,
             issue,
             AsRef::<str>::as_ref(to),
@@ -247,7 +244,7 @@ impl<'a> Factory<'a> {
 
     fn message_id(&self, to: &Address, purpose: Purpose) -> String {
         let mut hash = Sha256::new();
-        let address = crate::subscribers::identity(AsRef::<str>::as_ref(to));
+        let address = crate::address::identity(AsRef::<str>::as_ref(to));
         for part in [
             self.list_id.as_str(),
             self.composed.issue.slug.as_str(),
@@ -275,13 +272,13 @@ impl<'a> Factory<'a> {
 /// every relay gets this form. A local part that is not ASCII stays as it
 /// is: only a relay with SMTPUTF8 can take that reader at all.
 pub(crate) fn header_address(address: &Address) -> Address {
-    crate::subscribers::ascii_form(address).unwrap_or_else(|| address.clone())
+    crate::address::ascii_form(address).unwrap_or_else(|| address.clone())
 }
 
 /// A subject holding `=?` is encoded whole: lettre leaves ASCII words as
 /// they are, and a word like `=?utf-8?b?…?=` would be decoded by mail
 /// programs into text the editor never wrote.
-fn encoded_subject(subject: &str) -> Option<HeaderValue> {
+pub(crate) fn encoded_subject(subject: &str) -> Option<HeaderValue> {
     if !subject.contains("=?") {
         return None;
     }
@@ -304,7 +301,7 @@ fn encoded_subject(subject: &str) -> Option<HeaderValue> {
 /// A header written exactly as given: never RFC 2047-encoded, never folded
 /// (RFC 2369 headers must stay readable and DKIM-stable). Only printable
 /// ASCII on one line is accepted, so no value can inject a header.
-fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderValue> {
+pub(crate) fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderValue> {
     if let Some(c) = value.chars().find(|c| !(' '..='~').contains(c)) {
         bail!(
             "the {name} header from {source} contains {:?}; header values must be printable ASCII on one line",
@@ -324,7 +321,7 @@ fn raw_header(name: &'static str, value: String, source: &str) -> Result<HeaderV
 /// A text part in base64 (a third larger than UTF-8 Korean, where
 /// quoted-printable triples it), with CRLF line ends as MIME wants them and
 /// encoded lines of 76 characters.
-fn base64(text: String) -> Body {
+pub(crate) fn base64(text: String) -> Body {
     use base64::Engine;
     let mut canonical = Vec::with_capacity(text.len() + text.len() / 32);
     for line in text.split_inclusive('\n') {

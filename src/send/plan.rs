@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::journal::{Lock, Outcome, Place, State};
 use super::Job;
@@ -215,12 +215,26 @@ fn list_readers(project: &Project, request: &Request<'_>) -> Result<Vec<Job>> {
             true => String::new(),
             false => format!(" {what} {}", tags.join(joiner)),
         };
-        bail!(
+        return Err(NoReaders(format!(
             "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
             list.path.display(),
             tagged("tagged", audience, " or "),
             tagged("with --tag", request.tags, ", "),
-        );
+        ))
+        .into());
     }
     Ok(jobs)
 }
+
+/// No reader of the list is in the issue's audience (with the request's
+/// tags and readers): why, and what to check.
+#[derive(Debug)]
+pub struct NoReaders(pub String);
+
+impl std::fmt::Display for NoReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NoReaders {}

@@ -48,10 +48,10 @@ pub fn summary(ran: &Ran, plan: &Plan, subject: &str, relay: &str) -> String {
         s.connections,
         plural(s.connections),
     );
-    let replies = |failed: &[(String, String)]| -> Vec<String> {
+    let replies = |failed: &[super::Failure]| -> Vec<String> {
         failed
             .iter()
-            .map(|(a, reply)| format!("{a}: {reply}"))
+            .map(|f| format!("{}: {}", f.address, f.reply))
             .collect()
     };
     let groups = [

@@ -14,13 +14,14 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
 use lettre::transport::smtp::commands::{Ehlo, Mail, Rcpt, Starttls};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::{Response, Severity};
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 
 use super::transport::{Error, Transport};
 use super::wire::Lossy;
 use crate::config::{Config, Security};
 use crate::message::Outgoing;
 use crate::subscribers::ascii_form;
+use crate::tls::client_config;
 
 /// How to reach and log in to the relay.
 pub struct Relay {
@@ -493,31 +494,6 @@ fn tls_failure<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustl
         current = err.source();
     }
     None
-}
-
-/// Trusts the web PKI roots and, when given, the relay's private CA.
-pub(crate) fn client_config(
-    ca: Option<&(std::path::PathBuf, Vec<u8>)>,
-) -> Result<Arc<rustls::ClientConfig>> {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some((path, pem)) = ca {
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert =
-                cert.map_err(|e| anyhow!("{}: not a PEM certificate: {e}", path.display()))?;
-            roots
-                .add(cert)
-                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| anyhow!("cannot set up TLS: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// A TLS stream handed to lettre as its transport.

@@ -3,11 +3,11 @@
 //! a signed token; the reader is written only when the link's button is
 //! pressed. Then the welcome issue, if any, goes to them once.
 
+pub mod confirm;
 pub mod limits;
 pub mod mailer;
 pub mod token;
 pub mod welcome;
-pub mod words;
 
 use anyhow::{anyhow, bail, Result};
 use lettre::Address;
@@ -16,10 +16,10 @@ pub use crate::subscribers::Source;
 pub use token::{Confirmation, Invalid};
 
 use crate::config::Config;
-use crate::message::confirm::Confirmer;
 use crate::message::Outgoing;
 use crate::send::{Relay, Transport};
 use crate::subscribers::{validate, Subscriber};
+use confirm::Confirmer;
 
 /// `[subscribe] url` without its query: the form's address.
 pub fn form_url(config: &Config) -> Result<&str> {

@@ -14,11 +14,9 @@
 //! a submission can be refused when it comes too fast (a bot) or too late.
 
 use base64::Engine;
-use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
-use sha2::Sha256;
 
-use crate::message::reader::same_bytes;
+use crate::sign::{hex, mac, same_bytes};
 use crate::subscribers::Source;
 
 /// How long a confirmation link works.
@@ -56,18 +54,6 @@ pub enum Invalid {
     Tampered,
     /// Older than [`VALID_SECS`] (or from the future).
     Expired,
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-/// HMAC-SHA256 under `secret` of `label` and then `parts`.
-pub(crate) fn mac(secret: &[u8], label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(label);
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 /// XORs `bytes` with the keystream of (`issued`, `address`).
@@ -165,11 +151,7 @@ pub fn open(secret: &[u8], token: &str, now: Timestamp) -> Result<Confirmation, 
 pub fn form_stamp(secret: &[u8], now: Timestamp) -> String {
     let secs = now.as_second();
     let tag = mac(secret, b"letterpress form\0", &[&secs.to_be_bytes()]);
-    let hex: String = tag[..MAC_BYTES]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{secs}.{hex}")
+    format!("{secs}.{}", hex(&tag[..MAC_BYTES]))
 }
 
 /// Why a form's stamp is refused.

@@ -17,9 +17,10 @@ use anyhow::Result;
 
 use crate::compose::Composed;
 use crate::config::Config;
+use crate::dispatch::{send_issue, How, Outcome};
 use crate::message::{run_date, Factory};
 use crate::project::Project;
-use crate::send::{self, Plan, Relay, Request, Settings};
+use crate::send::{Relay, Request, Stopped};
 use crate::subscribers::{List, Source, Status};
 
 /// After a failed welcome send, the next try waits this long.
@@ -123,29 +124,24 @@ fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
 /// have not had it.
 fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) -> Result<()> {
     let project = Project::with_config(config.clone(), dir)?;
-    let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
-    let factory = Factory::new(&composed, Some(secret.to_vec()), run_date())?;
     let request = Request {
         only: Some(batch),
         journaled: true,
         skip_invalid: true,
         ..Request::default()
     };
-    let plan = match Plan::new(&project, &request) {
-        Ok(plan) => plan,
-        // The readers are not in the issue's audience (or left again).
-        Err(e) if e.to_string().starts_with("no reader receives") => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    if plan.jobs.is_empty() {
-        return Ok(());
-    }
-    let relay = Relay::from_config(&project.config)?;
-    let mut settings = Settings::from_config(&project.config);
-    settings.signals = false;
     let progress = indicatif::ProgressBar::hidden();
-    let (ran, marked) = send::deliver(config, &plan, &factory, &relay, &settings, &progress)?;
-    let summary = &ran.summary;
+    let how = How {
+        signals: false,
+        progress: &progress,
+    };
+    let sent = match send_issue(&project, &request, Some(secret.to_vec()), &how)? {
+        // The readers are not in the issue's audience (or left again), or
+        // had it already.
+        Outcome::NoReaders(_) | Outcome::Settled { .. } => return Ok(()),
+        Outcome::Sent(sent) => sent,
+    };
+    let summary = &sent.ran.summary;
     eprintln!(
         "welcome: {} accepted, {} refused, {} deferred",
         summary.accepted,
@@ -153,7 +149,7 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
         summary.deferred.len()
     );
     // A change to the list: counted, never named.
-    match marked {
+    match &sent.marked {
         Ok(marked) if !marked.is_empty() => eprintln!(
             "welcome: {} reader(s) marked bounced (the relay said the address does not exist)",
             marked.len()
@@ -164,22 +160,13 @@ fn deliver(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
             crate::redact::loggable(&format!("{e:#}"))
         ),
     }
-    match ran.stopped {
-        send::Stopped::Finished if summary.deferred.is_empty() => Ok(()),
-        send::Stopped::Finished => {
+    match sent.ran.stopped {
+        Stopped::Finished if summary.deferred.is_empty() => Ok(()),
+        Stopped::Finished => {
             anyhow::bail!("{} reader(s) deferred by the relay", summary.deferred.len())
         }
-        send::Stopped::Fatal(e) => Err(e),
-        send::Stopped::Journal(e) => Err(anyhow::anyhow!("{e}")),
-        send::Stopped::Interrupted => Ok(()),
-        send::Stopped::SenderRefused { refused, of } => Err(anyhow::anyhow!(
-            "the relay refused {refused} of {of} readers: it is refusing the sender"
-        )),
-        send::Stopped::RefusedInARow { refused } => Err(anyhow::anyhow!(
-            "the relay refused {refused} readers in a row: it is refusing the sender"
-        )),
-        send::Stopped::Unreachable { tries, last } => Err(anyhow::anyhow!(
-            "the relay did not answer {tries} connections in a row: {last}"
-        )),
+        Stopped::Interrupted => Ok(()),
+        Stopped::Fatal(e) => Err(e),
+        stopped => Err(anyhow::anyhow!("{stopped}")),
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use lettre::Address;
 
-use super::address::is_own_identity;
 use super::{identity, Status, Subscriber};
+use crate::address::is_own_identity;
 
 /// The flags of [`Entry::has`].
 const NAME: u8 = 1;

@@ -11,11 +11,11 @@ use std::path::Path;
 use anyhow::{anyhow, Result};
 use toml_edit::DocumentMut;
 
-use super::address::is_own_identity;
 use super::changes::{self, Change};
 use super::edit::lock_list;
 use super::read::{is_subscriber_header, tables};
 use super::{identity, Editor};
+use crate::address::is_own_identity;
 use crate::error::read_text;
 use crate::fs::write_atomic;
 

@@ -1,7 +1,6 @@
 //! `subscribers.toml`: the readers, their status and tags; validation,
 //! de-duplication and audience selection.
 
-mod address;
 pub mod changes;
 mod csv_io;
 mod edit;
@@ -19,7 +18,7 @@ use lettre::Address;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-pub use address::{ascii_form, identity, mailbox_address, parse_address};
+pub use crate::address::{ascii_form, identity, mailbox_address, parse_address};
 pub use changes::{Change, Leaving};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, Joined, Stamp};

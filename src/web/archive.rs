@@ -12,10 +12,10 @@ use axum::response::{Html, IntoResponse, Response};
 use maud::{html, DOCTYPE};
 
 use super::{server_error, App};
+use crate::compose::values;
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
-use crate::message::reader;
 
 /// Writes the archive into `out`: `index.html`, `feed.xml` and
 /// `<issue>/index.html` with the issue's images; the number of issues.
@@ -245,7 +245,7 @@ pub fn atom_feed(config: &Config, issues: &[Issue]) -> String {
         x(&config.newsletter().name)
     ));
     for (issue, at) in entries {
-        let url = x(&reader::web_url(config, issue).unwrap_or_default());
+        let url = x(&values::web_url(config, issue).unwrap_or_default());
         out.push_str(&format!(
             "  <entry>\n    <title>{}</title>\n    <id>{url}</id>\n    <link href=\"{url}\"/>\n    <updated>{}</updated>\n",
             x(&issue.subject),

@@ -27,7 +27,6 @@ use maud::{html, Markup, DOCTYPE};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use crate::message::reader;
 
 /// What the handlers share.
 pub(crate) struct App {
@@ -69,7 +68,7 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
         return Ok(None);
     };
     let relay = crate::send::Relay::from_config(config)?;
-    let confirmer = crate::message::confirm::Confirmer::new(config)?;
+    let confirmer = crate::subscribe::confirm::Confirmer::new(config)?;
     let welcome = match crate::subscribe::welcome::dir(config) {
         Some(dir) => {
             crate::subscribe::welcome::check(config, &dir, secret).with_context(|| {
@@ -96,7 +95,7 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
         mailer: crate::subscribe::mailer::start(relay, per_connection)?,
         welcome,
         trust_proxy: options.trust_proxy,
-        words: crate::subscribe::words::words(&config.newsletter().language),
+        words: crate::words::words(&config.newsletter().language),
     }))
 }
 
@@ -244,12 +243,12 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
     // the preview without a secret.
     let needs_secret =
         path.is_some() || config.file.subscribe.is_some() || config.file.tracking.clicks;
-    let secret = match reader::secret_from_env(&config)? {
+    let secret = match crate::message::secret::secret_from_env(&config)? {
         Some(secret) => secret,
         None if !needs_secret => Vec::new(),
         None => bail!(
             "the unsubscribe secret is not set: export {} (the same value the sends used)",
-            reader::secret_env_name(&config)
+            crate::message::secret::secret_env_name(&config)
         ),
     };
     let subscribe_paths = subscribe_paths(&config);
@@ -390,15 +389,15 @@ fn preview_router(config: &Config) -> Result<Router> {
 }
 
 /// The words of the newsletter's language.
-pub(crate) fn words(config: &Config) -> &'static crate::subscribe::words::Words {
-    crate::subscribe::words::words(&config.newsletter().language)
+pub(crate) fn words(config: &Config) -> &'static crate::words::Words {
+    crate::words::words(&config.newsletter().language)
 }
 
 /// `text` with `{newsletter}` and `{address}` filled in, as markup: the
 /// newsletter's name never splits inside a word.
 pub(crate) fn said(config: &Config, text: &str, address: &str) -> Markup {
     let name = &config.newsletter().name;
-    let filled = crate::subscribe::words::fill(text, name, address);
+    let filled = crate::words::fill(text, name, address);
     if name.is_empty() {
         return html! { (filled) };
     }
@@ -450,7 +449,7 @@ const PAGE_STYLE: &str = "body{font-family:-apple-system,'Segoe UI','Apple SD Go
 /// content in one `<main>`.
 fn page(config: &Config, status: StatusCode, title: &str, body: Markup) -> Response {
     let w = words(config);
-    let title = crate::subscribe::words::fill(title, &config.newsletter().name, "");
+    let title = crate::words::fill(title, &config.newsletter().name, "");
     let markup = html! {
         (DOCTYPE)
         html lang=(config.newsletter().language) {

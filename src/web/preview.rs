@@ -17,9 +17,9 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use crate::check::{check_issue, Scope};
+use crate::compose::values;
 use crate::compose::Composed;
 use crate::config::Config;
-use crate::message::reader;
 use crate::project::Project;
 
 /// File watching for the preview.
@@ -120,7 +120,7 @@ pub async fn index(State(state): State<Arc<PreviewState>>) -> Response {
     };
     shell(
         "Drafts",
-        html! { h1 { "Drafts" } ul { @for name in drafts(&config) { li { a href=(format!("/preview/{}", reader::percent_encode(&name))) { (name) } } } } },
+        html! { h1 { "Drafts" } ul { @for name in drafts(&config) { li { a href=(format!("/preview/{}", crate::percent::encode(&name))) { (name) } } } } },
         None,
     )
 }
@@ -139,7 +139,7 @@ fn load(state: &PreviewState, name: &str) -> Result<Option<Project>> {
 /// list, else the first reader the issue reaches.
 fn values(project: &Project, wanted: Option<&str>) -> (String, crate::issue::tags::Values) {
     let sample = project.sample(wanted);
-    let values = reader::values(
+    let values = values::values(
         &project.config,
         &project.issue,
         &sample.email,
@@ -195,8 +195,8 @@ fn draft(
         .collect();
     let src = format!(
         "/preview/{}/email.html?as={}&v={generation}",
-        reader::percent_encode(name),
-        reader::percent_encode(email)
+        crate::percent::encode(name),
+        crate::percent::encode(email)
     );
     html! {
         header {
@@ -344,7 +344,7 @@ fn shell(title: &str, body: Markup, issue: Option<(&str, u64)>) -> Response {
                 // The script is a constant; the issue's name and the change
                 // count reach it as escaped attributes, never as code.
                 @if let Some((issue, generation)) = issue {
-                    script data-events=(format!("/preview/{}/events", reader::percent_encode(issue))) data-generation=(generation) {
+                    script data-events=(format!("/preview/{}/events", crate::percent::encode(issue))) data-generation=(generation) {
                         (PreEscaped(RELOAD_SCRIPT))
                     }
                 }

@@ -16,12 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::list::Change;
 use super::{page, said, App};
-use crate::message::confirm::Confirmer;
+use crate::subscribe::confirm::Confirmer;
 use crate::subscribe::limits::{Limits, Verdict};
 use crate::subscribe::token::{self, Stamp};
-use crate::subscribe::words::{fill, Words};
 use crate::subscribe::{self, mailer, Invalid};
 use crate::subscribers::{identity, Joined, Source};
+use crate::words::{fill, Words};
 
 /// What the subscribe routes share.
 pub struct Joining {

@@ -14,7 +14,6 @@ use tokio::sync::oneshot;
 use super::list::Change;
 use super::{error_page, page, said, words, App};
 use crate::config::Config;
-use crate::message::reader;
 use crate::subscribers::Leaving;
 
 /// The path part of `[unsubscribe] url`.
@@ -32,7 +31,7 @@ pub struct Reader {
 
 fn verified(app: &App, who: &Reader) -> Option<String> {
     let (email, token) = (who.e.as_deref()?, who.t.as_deref()?);
-    reader::verify(&app.secret, email, token).then(|| email.to_string())
+    crate::sign::verify(&app.secret, email, token).then(|| email.to_string())
 }
 
 /// GET never unsubscribes (mail scanners follow links): it asks. Without

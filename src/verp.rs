@@ -11,25 +11,17 @@
 
 use std::collections::HashMap;
 
-use hmac::{Hmac, KeyInit, Mac};
 use lettre::Address;
-use sha2::Sha256;
 
-use crate::subscribers::{identity, List};
+use crate::address::identity;
 
 /// The length of a tag, in characters.
 pub const TAG_LEN: usize = 20;
 
 /// The tag of `address` under `secret`.
 pub fn tag(secret: &[u8], address: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"verp:");
-    mac.update(identity(address).as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..TAG_LEN / 2]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let digest = crate::sign::mac(secret, b"verp:", &[identity(address).as_bytes()]);
+    crate::sign::hex(&digest[..TAG_LEN / 2])
 }
 
 /// The envelope sender of a message to `address`: `<local>+<tag>@<domain>`
@@ -61,13 +53,13 @@ pub struct Tags {
 }
 
 impl Tags {
-    /// Computes the tag of every entry of `list` (by index into its entries).
-    pub fn new(list: &List, secret: &[u8]) -> Tags {
-        let by_tag = list
-            .entries
-            .iter()
+    /// Computes the tag of every address of a list, by its index in `keys`
+    /// (the list's entries, in order).
+    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>, secret: &[u8]) -> Tags {
+        let by_tag = keys
+            .into_iter()
             .enumerate()
-            .map(|(i, e)| (tag(secret, e.key()), i))
+            .map(|(i, key)| (tag(secret, key), i))
             .collect();
         Tags { by_tag }
     }

@@ -11,11 +11,11 @@ use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use maud::{html, DOCTYPE};
 
-use super::dkim::Signer;
-use super::{base64, encoded_subject, raw_header, Outgoing};
 use crate::compose::Theme;
 use crate::config::Config;
-use crate::subscribe::words::{fill, words, Words};
+use crate::message::dkim::Signer;
+use crate::message::{base64, encoded_subject, header_address, raw_header, Outgoing};
+use crate::words::{fill, words, Words};
 
 /// Builds confirmation mails for one newsletter.
 pub struct Confirmer {
@@ -36,13 +36,13 @@ impl Confirmer {
         let newsletter = config.newsletter();
         let mut from = Mailbox::from_str(newsletter.from.get_ref())
             .map_err(|e| anyhow!("{}: `from` is not a mailbox: {e}", config.path.display()))?;
-        from.email = super::header_address(&from.email);
+        from.email = header_address(&from.email);
         let reply_to = newsletter
             .reply_to
             .as_ref()
             .map(|r| {
                 Mailbox::from_str(r.get_ref()).map(|mut mailbox| {
-                    mailbox.email = super::header_address(&mailbox.email);
+                    mailbox.email = header_address(&mailbox.email);
                     mailbox
                 })
             })
@@ -82,7 +82,7 @@ impl Confirmer {
         let html = self.html(&subject, link, &say);
         let mut builder = Message::builder()
             .from(self.from.clone())
-            .to(Mailbox::new(None, super::header_address(to)))
+            .to(Mailbox::new(None, header_address(to)))
             .date(SystemTime::now())
             .message_id(Some(format!(
                 "<lp.confirm.{:016x}{:016x}@{}>",

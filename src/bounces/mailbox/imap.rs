@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures_util::StreamExt;
 use rustls::pki_types::ServerName;
 
-use super::mailbox::{Handle, Read, MAX_MESSAGES, MAX_MESSAGE_BYTES};
+use super::{Handle, Read, MAX_MESSAGES, MAX_MESSAGE_BYTES};
 
 /// The environment variable that holds the IMAP password.
 pub const PASSWORD_ENV: &str = "LETTERPRESS_IMAP_PASSWORD";
@@ -167,7 +167,7 @@ pub fn import(
         .await?
         .with_context(|| format!("cannot connect to {}:{}", target.host, target.port))?;
         if target.tls {
-            let config = crate::send::client_config(plan.ca.as_ref())?;
+            let config = crate::tls::client_config(plan.ca.as_ref())?;
             let name = ServerName::try_from(target.host.clone())
                 .map_err(|e| anyhow!("`{}` is not a TLS server name: {e}", target.host))?;
             let tls = step(

@@ -1,0 +1,411 @@
+//! The delivery journal: one human-readable line per reader outcome,
+//! appended and flushed to disk as each outcome is known.
+//!
+//! ```text
+//! 2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply="250 2.0.0 Ok: queued as 4F2A"
+//! 2026-11-27T09:00:01Z failed gone@example.org attempts=1 reply="550 5.1.1 Recipient address rejected"
+//! 2026-11-27T09:00:09Z deferred slow@example.net attempts=5 reply="451 4.7.1 Try again later"
+//! ```
+//!
+//! A record is one `write` of a whole line; a line without its newline (the
+//! process died mid-write) is ignored when the journal is read again.
+
+mod lock;
+mod place;
+mod timed;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+
+pub use lock::{Busy, Lock};
+pub use place::{check_owner, header, is_journal_of, journals_of, read_all, Place};
+pub use timed::{each_journal, Timed};
+pub use writer::{Journal, WriteFailed, SYNC_EVERY};
+
+/// What happened to a reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The relay accepted the message: never send it again.
+    Accepted,
+    /// The relay refused it permanently (5xx): retried only on request.
+    Failed,
+    /// Temporary failures used up every attempt: retried by the next run.
+    Deferred,
+}
+
+impl Outcome {
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Failed => "failed",
+            Outcome::Deferred => "deferred",
+        }
+    }
+
+    fn parse(word: &str) -> Option<Outcome> {
+        match word {
+            "accepted" => Some(Outcome::Accepted),
+            "failed" => Some(Outcome::Failed),
+            "deferred" => Some(Outcome::Deferred),
+            _ => None,
+        }
+    }
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The reader's address.
+    pub address: String,
+    /// What happened.
+    pub outcome: Outcome,
+    /// How many attempts it took.
+    pub attempts: u32,
+    /// The relay's reply (or the network error).
+    pub reply: String,
+}
+
+impl Record {
+    fn line(&self, at: SystemTime) -> String {
+        let reply: String = self
+            .reply
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect::<String>()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"");
+        format!(
+            "{} {} {} attempts={} reply=\"{reply}\"\n",
+            crate::time::rfc3339(at),
+            self.outcome.word(),
+            encode_address(&self.address),
+            self.attempts
+        )
+    }
+
+    fn parse(line: &str) -> Option<Record> {
+        let mut fields = line.splitn(5, ' ');
+        let _time = fields.next()?;
+        let outcome = Outcome::parse(fields.next()?)?;
+        let address = decode_address(fields.next()?);
+        let attempts = fields.next()?.strip_prefix("attempts=")?.parse().ok()?;
+        let reply = fields.next()?.strip_prefix("reply=\"")?.strip_suffix('"')?;
+        let reply = reply.replace("\\\"", "\"").replace("\\\\", "\\");
+        Some(Record {
+            address,
+            outcome,
+            attempts,
+            reply,
+        })
+    }
+}
+
+/// Spaces and quotes are legal in quoted local parts: keep a line splittable.
+fn encode_address(address: &str) -> String {
+    address
+        .replace('%', "%25")
+        .replace(' ', "%20")
+        .replace('"', "%22")
+}
+
+fn decode_address(field: &str) -> String {
+    field
+        .replace("%22", "\"")
+        .replace("%20", " ")
+        .replace("%25", "%")
+}
+
+/// A record on its way to the journal, with who to tell once it is written.
+#[derive(Debug)]
+pub struct Pending {
+    /// The record.
+    pub record: Record,
+    /// Told when the record is written to the file (not yet synced): the
+    /// worker that sent it waits for this before it takes its next reader,
+    /// so a journal that stops accepting writes loses at most one record
+    /// per connection.
+    pub written: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl From<Record> for Pending {
+    fn from(record: Record) -> Pending {
+        Pending {
+            record,
+            written: None,
+        }
+    }
+}
+
+/// The last outcome of every reader the journal knows, by address identity.
+pub type State = HashMap<String, Record>;
+
+/// Reads a journal; a missing file is an empty state.
+pub fn read(path: &Path) -> Result<State> {
+    let text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("{}: cannot read the journal", path.display()))
+        }
+    };
+    let mut state = State::new();
+    let complete = match text.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &text[..=end],
+        None => &text[..0],
+    };
+    for (index, line) in String::from_utf8_lossy(complete).lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let Some(record) = Record::parse(line) else {
+            return Err(crate::error::Located::line(path, index + 1, format!("not a journal record: {line}"))
+                .help("the journal is written by letterpress only; restore it or move it away to start the send afresh")
+                .into());
+        };
+        state.insert(crate::subscribers::identity(&record.address), record);
+    }
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::writer::{write_loop, Sink};
+    use super::*;
+
+    fn record(address: &str, outcome: Outcome) -> Record {
+        Record {
+            address: address.into(),
+            outcome,
+            attempts: 1,
+            reply: "250 2.0.0 \"Ok\" \\ queued".into(),
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_last_outcome_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.journal");
+        let journal = Journal::open(&path, "test journal").unwrap();
+        let sender = journal.sender();
+        sender
+            .send(record("a@example.com", Outcome::Deferred).into())
+            .unwrap();
+        sender
+            .send(record("\"odd name\"@example.com", Outcome::Failed).into())
+            .unwrap();
+        sender
+            .send(record("A@example.com", Outcome::Accepted).into())
+            .unwrap();
+        drop(sender);
+        journal.close().unwrap();
+        let state = read(&path).unwrap();
+        assert_eq!(state.len(), 2);
+        assert_eq!(state["a@example.com"].outcome, Outcome::Accepted);
+        assert_eq!(state["a@example.com"].reply, "250 2.0.0 \"Ok\" \\ queued");
+        assert_eq!(state["\"odd name\"@example.com"].outcome, Outcome::Failed);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# test journal\n"));
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(" deferred a@example.com attempts=1 reply="));
+    }
+
+    #[test]
+    fn a_torn_last_record_is_ignored_and_closed_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.journal");
+        std::fs::write(
+            &path,
+            "# j\n2026-11-27T09:00:01Z accepted a@example.com attempts=1 reply=\"250 ok\"\n2026-11-27T09:00:02Z accepted b@exa",
+        )
+        .unwrap();
+        let state = read(&path).unwrap();
+        assert_eq!(state.len(), 1);
+        assert!(state.contains_key("a@example.com"));
+        let journal = Journal::open(&path, "j").unwrap();
+        journal
+            .sender()
+            .send(record("c@example.com", Outcome::Accepted).into())
+            .unwrap();
+        journal.close().unwrap();
+        let state = read(&path).unwrap();
+        assert_eq!(state.len(), 2, "{:?}", std::fs::read_to_string(&path));
+    }
+
+    #[test]
+    fn a_damaged_record_in_the_middle_is_an_error_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.journal");
+        std::fs::write(
+            &path,
+            "# j\nnonsense\n2026-11-27T09:00:01Z accepted a@example.com attempts=1 reply=\"\"\n",
+        )
+        .unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("issue.journal:2: not a journal record"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_state_folder_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        std::fs::write(&state, "a file, not a folder").unwrap();
+        let error = format!("{:#}", journals_of(&state, "issue").unwrap_err());
+        assert!(
+            error.starts_with(&format!(
+                "{}: cannot read the state folder",
+                state.display()
+            )),
+            "{error}"
+        );
+        assert!(journals_of(&dir.path().join("none"), "issue")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.lock");
+        let first = Lock::take(&path).unwrap();
+        let err = Lock::take(&path).err().unwrap().to_string();
+        assert!(
+            err.contains("another letterpress send of this issue is running"),
+            "{err}"
+        );
+        drop(first);
+        Lock::take(&path).unwrap();
+    }
+
+    /// A sink that takes `room` bytes, then fails like a full disk.
+    struct Full {
+        written: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut written = self.written.lock().unwrap();
+            if written.len() + buf.len() > self.room {
+                return Err(std::io::Error::new(std::io::ErrorKind::StorageFull, "full"));
+            }
+            written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for Full {
+        fn sync(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_record_is_acknowledged_once_written_and_never_when_the_write_fails() {
+        let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let line = record("a@example.com", Outcome::Accepted)
+            .line(SystemTime::UNIX_EPOCH)
+            .len();
+        let sink = Full {
+            written: written.clone(),
+            room: line * 2,
+        };
+        let (sender, receiver) = mpsc::channel::<Pending>();
+        let mut acks = Vec::new();
+        for address in ["a@example.com", "b@example.com", "c@example.com"] {
+            let (tell, ack) = tokio::sync::oneshot::channel();
+            sender
+                .send(Pending {
+                    record: record(address, Outcome::Accepted),
+                    written: Some(tell),
+                })
+                .unwrap();
+            acks.push(ack);
+        }
+        drop(sender);
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let outcome = write_loop(Box::new(sink), receiver, || {
+            failed.store(true, std::sync::atomic::Ordering::SeqCst)
+        });
+        assert!(outcome.error.is_some());
+        assert!(failed.load(std::sync::atomic::Ordering::SeqCst));
+        let told: Vec<bool> = acks.into_iter().map(|mut a| a.try_recv().is_ok()).collect();
+        assert_eq!(
+            told,
+            [true, true, false],
+            "only written records are acknowledged"
+        );
+        let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 2);
+    }
+
+    /// Counts what was written when each sync came.
+    struct Counting {
+        lines: usize,
+        synced_at: std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.lines += buf.iter().filter(|&&b| b == b'\n').count();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink for Counting {
+        fn sync(&mut self) -> std::io::Result<()> {
+            self.synced_at.lock().unwrap().push(self.lines);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn syncs_are_grouped_and_the_last_record_is_synced_before_the_end() {
+        let synced_at = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Counting {
+            lines: 0,
+            synced_at: synced_at.clone(),
+        };
+        let (sender, receiver) = mpsc::channel::<Pending>();
+        let writer = std::thread::spawn(move || write_loop(Box::new(sink), receiver, || {}));
+        // A record a millisecond, as a fast send on one connection makes them.
+        for i in 0..200 {
+            let record = record(&format!("r{i}@example.com"), Outcome::Accepted);
+            sender
+                .send(Pending {
+                    record,
+                    written: None,
+                })
+                .unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(sender);
+        assert!(writer.join().unwrap().error.is_none());
+        let syncs = synced_at.lock().unwrap().clone();
+        assert!(
+            syncs.len() >= 2 && syncs.len() <= 200 * 5 / SYNC_EVERY.as_millis() as usize,
+            "{} syncs for 200 records over about 200 ms: {syncs:?}",
+            syncs.len()
+        );
+        assert_eq!(syncs.last(), Some(&200), "the end waits for the disk");
+    }
+}
