@@ -329,58 +329,17 @@ pub fn parse_toml_partly<T: serde::de::DeserializeOwned>(
     // Each value alone, in a table of its own: serde stops at the first
     // problem of a table, one value at a time stops at none but its own.
     for leaf in leaves.iter().take(1000) {
-        let Some(value) = value_at(&owned, &leaf.path) else {
-            continue;
-        };
-        let mut alone = value;
-        for key in leaf.path.iter().rev() {
-            if key.starts_with('#') {
-                alone = toml::Value::Array(vec![alone]);
-                continue;
-            }
-            let mut table = toml::Table::new();
-            table.insert(key.clone(), alone);
-            alone = toml::Value::Table(table);
-        }
-        let Ok(alone_text) = toml::to_string(&alone) else {
+        let Some(alone_text) = alone(&owned, &leaf.path) else {
             continue;
         };
         let Err(e) = toml::from_str::<T>(&alone_text) else {
             continue;
         };
-        let message = e.message().trim_end();
-        if message.starts_with("missing field") {
+        let Some(located) = leaf_problem(path, source, offset, leaf, &e) else {
             continue;
-        }
-        let located = match unknown_key(message) {
-            Some((key, known)) => {
-                let mut message = format!("unknown field `{key}`");
-                if let Some(near) = nearest(&key, known.iter().map(String::as_str)) {
-                    message.push_str(&format!("; did you mean `{near}`?"));
-                }
-                let help = match known.is_empty() {
-                    true => "remove the key".to_string(),
-                    false => format!(
-                        "remove the key or fix its spelling; the keys known here are {}",
-                        known
-                            .iter()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                };
-                Located::at(path, source, offset + leaf.key_start, message).help(help)
-            }
-            None => Located::at(path, source, offset + leaf.value_start, message)
-                .help("fix the value at this place; see README.md for what it takes"),
         };
         found.push(located);
-        // The rest of the text without this line, same length, same spans.
-        let start = text[..leaf.key_start].rfind('\n').map_or(0, |i| i + 1);
-        let end = text[leaf.value_start..]
-            .find('\n')
-            .map_or(text.len(), |i| leaf.value_start + i);
-        blanked[start..end].fill(b' ');
+        blank_line(text, &mut blanked, leaf);
     }
     if found.is_empty() || first.message().starts_with("missing field") {
         found.extend(whole(&first));
@@ -391,6 +350,69 @@ pub fn parse_toml_partly<T: serde::de::DeserializeOwned>(
         .ok()
         .and_then(|rest| toml::from_str::<T>(&rest).ok());
     Err((found, rest))
+}
+
+/// The TOML text of the value at `key_path` of `owned` alone, inside the
+/// tables (and arrays of tables, `#N`) that lead to it.
+fn alone(owned: &toml::Table, key_path: &[String]) -> Option<String> {
+    let mut alone = value_at(owned, key_path)?;
+    for key in key_path.iter().rev() {
+        if key.starts_with('#') {
+            alone = toml::Value::Array(vec![alone]);
+            continue;
+        }
+        let mut table = toml::Table::new();
+        table.insert(key.clone(), alone);
+        alone = toml::Value::Table(table);
+    }
+    toml::to_string(&alone).ok()
+}
+
+/// What `e`, the error of `leaf` alone, says about it, at its key (an
+/// unknown key, with the nearest known one) or its value; a missing field
+/// is no problem of the leaf's.
+fn leaf_problem(
+    path: &Path,
+    source: &str,
+    offset: usize,
+    leaf: &Leaf,
+    e: &toml::de::Error,
+) -> Option<Located> {
+    let message = e.message().trim_end();
+    if message.starts_with("missing field") {
+        return None;
+    }
+    let Some((key, known)) = unknown_key(message) else {
+        return Some(
+            Located::at(path, source, offset + leaf.value_start, message)
+                .help("fix the value at this place; see README.md for what it takes"),
+        );
+    };
+    let mut message = format!("unknown field `{key}`");
+    if let Some(near) = nearest(&key, known.iter().map(String::as_str)) {
+        message.push_str(&format!("; did you mean `{near}`?"));
+    }
+    let help = match known.is_empty() {
+        true => "remove the key".to_string(),
+        false => format!(
+            "remove the key or fix its spelling; the keys known here are {}",
+            known
+                .iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Some(Located::at(path, source, offset + leaf.key_start, message).help(help))
+}
+
+/// The rest of the text without the line of `leaf`: same length, same spans.
+fn blank_line(text: &str, blanked: &mut [u8], leaf: &Leaf) {
+    let start = text[..leaf.key_start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[leaf.value_start..]
+        .find('\n')
+        .map_or(text.len(), |i| leaf.value_start + i);
+    blanked[start..end].fill(b' ');
 }
 
 /// A key with a value that is not a table, and where both are.

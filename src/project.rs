@@ -51,7 +51,7 @@ impl Project {
     pub fn with_config(config: Config, dir: &Path) -> Result<Project> {
         let issue = Issue::load(dir)?;
         let theme = Theme::load(&config)?;
-        let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+        let list = List::load(&config.list_path())?;
         Ok(Project {
             config,
             issue,
@@ -109,7 +109,7 @@ pub fn issue_dir(config: &Config, issue: &Path) -> PathBuf {
 
 /// [`issue_dir`] for the project in `project_dir`.
 pub fn issue_dir_in(project_dir: &Path, issue: &Path) -> PathBuf {
-    let in_project = project_dir.join("issues").join(issue);
+    let in_project = crate::config::issues_dir(project_dir).join(issue);
     if !issue.exists() && issue.components().count() == 1 && in_project.is_dir() {
         in_project
     } else {

@@ -120,7 +120,7 @@ pub struct Entry {
 
 /// Every issue under the project's `issues/` with a `send_at`, by time.
 pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    let list = List::load(&config.list_path())?;
     let mut out = Vec::new();
     for dir in issue_dirs(config)? {
         let name = dir
@@ -162,7 +162,7 @@ pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
 
 /// The folders under `issues/` that hold an `issue.toml`, by name.
 fn issue_dirs(config: &Config) -> Result<Vec<PathBuf>> {
-    let issues = config.project_dir.join("issues");
+    let issues = config.issues_dir();
     let mut dirs: Vec<PathBuf> = match std::fs::read_dir(&issues) {
         Ok(read) => read
             .flatten()
@@ -185,7 +185,7 @@ fn standing(
     now: Timestamp,
 ) -> Result<Entry> {
     let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
-    let state_dir = config.resolve(&config.file.sending.state_dir);
+    let state_dir = config.state_dir();
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
     let journals = journal::journals_of(&state_dir, &place.name)?;
     let readers: Vec<&str> = list
@@ -380,7 +380,7 @@ pub trait Sender {
 /// issue that needed anything.
 pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<Event>> {
     let mut events = Vec::new();
-    let state_dir = config.resolve(&config.file.sending.state_dir);
+    let state_dir = config.state_dir();
     for entry in entries(config, now)? {
         match entry.state {
             State::Due | State::Sending => events.push(sender.send(&entry.dir)),

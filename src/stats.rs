@@ -69,7 +69,7 @@ pub struct LinkClicks {
 /// Gathers the figures of the issue in `dir`.
 pub fn gather(config: &Config, dir: &Path) -> Result<Stats> {
     let issue = Issue::load(dir)?;
-    let state = config.resolve(&config.file.sending.state_dir);
+    let state = config.state_dir();
     let place = Place::new(state.clone(), &config.project_dir, dir, None);
     let mut last: HashMap<String, (i64, Outcome)> = HashMap::new();
     let shards = format!("{}.shard-", place.name);

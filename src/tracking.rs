@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use crate::issue::markdown::{Block, Inline};
+use crate::issue::walk::{self, Target};
 use crate::issue::Issue;
 use crate::sign::same_bytes;
 
@@ -93,39 +93,13 @@ fn walk(issue: &mut Issue, each: &mut dyn FnMut(&mut String)) {
         if let Some(link) = section.link.as_mut().filter(|l| counted(l)) {
             each(link);
         }
-        blocks(&mut section.body.blocks, each);
-        for note in &mut section.body.footnotes {
-            blocks(note, each);
-        }
-    }
-}
-
-fn blocks(blocks: &mut [Block], each: &mut dyn FnMut(&mut String)) {
-    for block in blocks {
-        match block {
-            Block::Paragraph(inl) | Block::Heading(_, inl) => inlines(inl, each),
-            Block::List { items, .. } => items.iter_mut().for_each(|b| self::blocks(b, each)),
-            Block::Quote(b) => self::blocks(b, each),
-            Block::Table { head, rows, .. } => {
-                head.iter_mut().for_each(|c| inlines(c, each));
-                rows.iter_mut().flatten().for_each(|c| inlines(c, each));
-            }
-            Block::Code(_) | Block::Rule => {}
-        }
-    }
-}
-
-fn inlines(inlines: &mut [Inline], each: &mut dyn FnMut(&mut String)) {
-    for inline in inlines {
-        match inline {
-            Inline::Link { url, children } => {
-                if counted(url) {
+        let bodies = std::iter::once(&mut section.body.blocks).chain(&mut section.body.footnotes);
+        for blocks in bodies {
+            walk::targets_mut(blocks, &mut |target, url| {
+                if target == Target::Link && counted(url) {
                     each(url);
                 }
-                self::inlines(children, each);
-            }
-            Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => self::inlines(c, each),
-            _ => {}
+            });
         }
     }
 }

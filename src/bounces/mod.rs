@@ -85,7 +85,7 @@ impl Policy {
 
 /// `state_dir`.
 pub fn state_dir(config: &Config) -> PathBuf {
-    config.resolve(&config.file.sending.state_dir)
+    config.state_dir()
 }
 
 /// The newsletter's own addresses, which are never a bounced reader.
@@ -122,7 +122,7 @@ pub fn record(
     dry_run: bool,
     claims_for: impl FnOnce(&List) -> Vec<Claim>,
 ) -> Result<Vec<Decision>> {
-    let list_path = config.resolve(&config.file.subscribers.file);
+    let list_path = config.list_path();
     let (editor, list) = match dry_run {
         true => (None, List::load(&list_path)?),
         false => {

@@ -27,10 +27,7 @@ pub fn check_all(config_path: &Path, issue: &Path, links: bool) -> Result<Report
     let (theme, list) = match &config {
         Some(config) => (
             loaded(&mut report, Theme::load(config))?,
-            loaded(
-                &mut report,
-                List::load(&config.resolve(&config.file.subscribers.file)),
-            )?,
+            loaded(&mut report, List::load(&config.list_path()))?,
         ),
         None => (None, None),
     };

@@ -5,6 +5,7 @@ use anyhow::Result;
 use super::{line_of, Level, Report};
 use crate::issue::markdown::{plain_text, Block, Inline};
 use crate::issue::tags::OPEN;
+use crate::issue::walk::{self, Node};
 use crate::issue::{Issue, Kind, Section};
 
 /// Link texts that say nothing about where the link goes.
@@ -65,31 +66,11 @@ pub fn link_targets(issue: &Issue) -> Result<Vec<(String, std::path::PathBuf, us
 }
 
 fn collect_urls(blocks: &[Block], out: &mut Vec<String>) {
-    fn inlines(items: &[Inline], out: &mut Vec<String>) {
-        for inline in items {
-            match inline {
-                Inline::Link { url, children } => {
-                    out.push(url.clone());
-                    inlines(children, out);
-                }
-                Inline::Image { src, .. } => out.push(src.clone()),
-                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, out),
-                _ => {}
-            }
-        }
-    }
-    for block in blocks {
-        match block {
-            Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, out),
-            Block::List { items, .. } => items.iter().for_each(|b| collect_urls(b, out)),
-            Block::Quote(b) => collect_urls(b, out),
-            Block::Table { head, rows, .. } => head
-                .iter()
-                .chain(rows.iter().flatten())
-                .for_each(|c| inlines(c, out)),
-            Block::Code(_) | Block::Rule => {}
-        }
-    }
+    walk::nodes(blocks, &mut |node| match node {
+        Node::Link { url, .. } => out.push(url.to_string()),
+        Node::Image { src, .. } => out.push(src.to_string()),
+        Node::Heading(..) => {}
+    });
 }
 
 struct Checker<'a> {
@@ -146,48 +127,27 @@ impl Checker<'_> {
     }
 
     fn blocks(&mut self, blocks: &[Block]) {
-        for block in blocks {
-            match block {
-                Block::Paragraph(i) => self.inlines(i),
-                Block::Heading(level, i) => {
-                    self.heading(*level, i);
-                    self.inlines(i);
-                }
-                Block::List { items, .. } => items.iter().for_each(|b| self.blocks(b)),
-                Block::Quote(b) => self.blocks(b),
-                Block::Table { head, rows, .. } => {
-                    head.iter().for_each(|c| self.inlines(c));
-                    rows.iter().flatten().for_each(|c| self.inlines(c));
-                }
-                Block::Code(_) | Block::Rule => {}
-            }
-        }
+        walk::nodes(blocks, &mut |node| self.node(node));
     }
 
-    fn inlines(&mut self, inlines: &[Inline]) {
-        for inline in inlines {
-            match inline {
-                Inline::Link { url, children } => {
-                    let label = plain_text(children);
-                    let line = self.target_line(url);
-                    self.link(url, Some(&label), line);
-                    self.inlines(children);
+    fn node(&mut self, node: Node<'_>) {
+        match node {
+            Node::Heading(level, i) => self.heading(level, i),
+            Node::Link { url, label } => {
+                let label = plain_text(label);
+                let line = self.target_line(url);
+                self.link(url, Some(&label), line);
+            }
+            Node::Image { src, alt } => {
+                let line = self.target_line(src);
+                if alt.trim().is_empty() {
+                    self.report.add(
+                        &self.section.path,
+                        line,
+                        Level::Error,
+                        format!("the image {src} has no alt text: write ![what it shows]({src})"),
+                    );
                 }
-                Inline::Image { src, alt } => {
-                    let line = self.target_line(src);
-                    if alt.trim().is_empty() {
-                        self.report.add(
-                            &self.section.path,
-                            line,
-                            Level::Error,
-                            format!(
-                                "the image {src} has no alt text: write ![what it shows]({src})"
-                            ),
-                        );
-                    }
-                }
-                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => self.inlines(c),
-                _ => {}
             }
         }
     }

@@ -129,7 +129,7 @@ fn check_send_at(config: &Config, issue: &Issue, report: &mut Report) {
         Ok(at) => at,
         Err(why) => return report.add(&path, send_at.line, Level::Error, why),
     };
-    let state_dir = config.resolve(&config.file.sending.state_dir);
+    let state_dir = config.state_dir();
     let place =
         crate::send::journal::Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
     let started = crate::send::journal::journals_of(&state_dir, &place.name)

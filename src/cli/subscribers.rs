@@ -76,7 +76,7 @@ pub enum SubscribersCommand {
 pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
     use SubscribersCommand as C;
     let config = Config::load(config_path)?;
-    let path = config.resolve(&config.file.subscribers.file);
+    let path = config.list_path();
     let (out, notes) = (&mut std::io::stdout().lock(), &mut std::io::stderr());
     match command {
         C::List { count, tag } => commands::list(&path, &tag, count, out, notes),

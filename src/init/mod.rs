@@ -277,9 +277,7 @@ pub fn new_issue(config_path: &Path, name: &Path) -> Result<String> {
     let config = Config::load(config_path).ok();
     let dir = match name.components().count() {
         1 if !name.is_absolute() && name.to_str().is_some_and(|n| !n.contains('/')) => {
-            crate::config::project_dir(config_path)
-                .join("issues")
-                .join(name)
+            crate::config::issues_dir(&crate::config::project_dir(config_path)).join(name)
         }
         _ => name.to_path_buf(),
     };

@@ -413,61 +413,18 @@ fn to_align(a: Alignment) -> Align {
 
 /// Appends the source of every image in `blocks`, in order.
 pub fn image_sources<'a>(blocks: &'a [Block], out: &mut Vec<&'a str>) {
-    fn inlines<'a>(items: &'a [Inline], out: &mut Vec<&'a str>) {
-        for inline in items {
-            match inline {
-                Inline::Image { src, .. } => out.push(src),
-                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, out),
-                Inline::Link { children, .. } => inlines(children, out),
-                _ => {}
-            }
+    super::walk::nodes(blocks, &mut |node| {
+        if let super::walk::Node::Image { src, .. } = node {
+            out.push(src);
         }
-    }
-    for block in blocks {
-        match block {
-            Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, out),
-            Block::Quote(b) => image_sources(b, out),
-            Block::List { items, .. } => items.iter().for_each(|b| image_sources(b, out)),
-            Block::Table { head, rows, .. } => {
-                head.iter().for_each(|c| inlines(c, out));
-                rows.iter().flatten().for_each(|c| inlines(c, out));
-            }
-            Block::Code(_) | Block::Rule => {}
-        }
-    }
+    });
 }
 
 /// Calls `f` on every link target and image source, footnotes included.
 pub fn for_each_url(body: &mut Body, f: &mut impl FnMut(&mut String)) {
-    fn inlines(items: &mut [Inline], f: &mut impl FnMut(&mut String)) {
-        for inline in items {
-            match inline {
-                Inline::Image { src, .. } => f(src),
-                Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inlines(c, f),
-                Inline::Link { url, children } => {
-                    f(url);
-                    inlines(children, f);
-                }
-                _ => {}
-            }
-        }
+    for blocks in std::iter::once(&mut body.blocks).chain(&mut body.footnotes) {
+        super::walk::targets_mut(blocks, &mut |_, url| f(url));
     }
-    fn blocks(items: &mut [Block], f: &mut impl FnMut(&mut String)) {
-        for block in items {
-            match block {
-                Block::Paragraph(i) | Block::Heading(_, i) => inlines(i, f),
-                Block::Quote(b) => blocks(b, f),
-                Block::List { items, .. } => items.iter_mut().for_each(|b| blocks(b, f)),
-                Block::Table { head, rows, .. } => {
-                    head.iter_mut().for_each(|c| inlines(c, f));
-                    rows.iter_mut().flatten().for_each(|c| inlines(c, f));
-                }
-                Block::Code(_) | Block::Rule => {}
-            }
-        }
-    }
-    blocks(&mut body.blocks, f);
-    body.footnotes.iter_mut().for_each(|b| blocks(b, f));
 }
 
 /// The text of inline content without formatting (image alt text, titles).

@@ -5,6 +5,7 @@ mod front_matter;
 pub mod markdown;
 pub mod scaffold;
 pub mod tags;
+pub mod walk;
 
 use std::path::{Path, PathBuf};
 
@@ -154,11 +155,7 @@ impl Issue {
     /// Loads the issue in `dir`.
     pub fn load(dir: &Path) -> Result<Issue> {
         if !dir.is_dir() {
-            let help = match nearest_issue(dir) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("create one with `letterpress new {}`", dir.display()),
-            };
-            anyhow::bail!("{}: no such issue folder\n  help: {help}", dir.display());
+            return Err(no_such_issue(dir));
         }
         let path = dir.join("issue.toml");
         let source = read_input(&path)?;
@@ -173,44 +170,13 @@ impl Issue {
                 },
                 Some,
             );
-        let mut date = None;
-        let mut send_at = None;
-        if let Some(file) = &file {
-            date = gather(
-                &mut found,
-                file.date
-                    .as_ref()
-                    .map(|d| to_date(&path, &source, d))
-                    .transpose(),
-            )?
-            .flatten();
-            gather(&mut found, check_subject(&path, &source, &file.subject))?;
-            send_at = gather(
-                &mut found,
-                file.send_at
-                    .as_ref()
-                    .map(|d| to_send_at(&path, &source, d))
-                    .transpose(),
-            )?
-            .flatten();
-        }
+        let (date, send_at) = match &file {
+            Some(file) => issue_times(&path, &source, file, &mut found)?,
+            None => (None, None),
+        };
         let listed = file.as_ref().and_then(|f| f.sections.as_deref());
-        let mut tags = TagTable::default();
-        let mut images: Vec<LocalImage> = Vec::new();
-        let mut sections = Vec::new();
-        for section_path in section_files(dir, &path, &source, listed, &mut found)? {
-            let Some((section, section_images)) =
-                gather(&mut found, load_section(dir, &section_path, &mut tags))?
-            else {
-                continue;
-            };
-            sections.push(section);
-            for image in section_images {
-                if !images.iter().any(|i| i.src == image.src) {
-                    images.push(image);
-                }
-            }
-        }
+        let files = section_files(dir, &path, &source, listed, &mut found)?;
+        let (sections, tags, images) = load_sections(dir, &files, &mut found)?;
         let file = match file {
             Some(file) if found.is_empty() => file,
             _ => {
@@ -284,6 +250,69 @@ fn nearest_issue(dir: &Path) -> Option<String> {
         .collect();
     let near = crate::error::nearest(name, names.iter().map(String::as_str))?;
     Some(format!("{prefix}{near}"))
+}
+
+/// `dir` is not a folder: the nearest issue's name, or how to make one.
+fn no_such_issue(dir: &Path) -> anyhow::Error {
+    let help = match nearest_issue(dir) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => format!("create one with `letterpress new {}`", dir.display()),
+    };
+    anyhow::anyhow!("{}: no such issue folder\n  help: {help}", dir.display())
+}
+
+/// The issue's `date` and `send_at`, with the subject checked; each
+/// problem into `found`.
+fn issue_times(
+    path: &Path,
+    source: &str,
+    file: &IssueFile,
+    found: &mut Vec<Located>,
+) -> Result<(Option<Date>, Option<SendAt>)> {
+    let date = gather(
+        found,
+        file.date
+            .as_ref()
+            .map(|d| to_date(path, source, d))
+            .transpose(),
+    )?
+    .flatten();
+    gather(found, check_subject(path, source, &file.subject))?;
+    let send_at = gather(
+        found,
+        file.send_at
+            .as_ref()
+            .map(|d| to_send_at(path, source, d))
+            .transpose(),
+    )?
+    .flatten();
+    Ok((date, send_at))
+}
+
+/// The sections in `files`, the merge tags they use and their local
+/// images, each image once; each section's problems into `found`.
+fn load_sections(
+    dir: &Path,
+    files: &[PathBuf],
+    found: &mut Vec<Located>,
+) -> Result<(Vec<Section>, TagTable, Vec<LocalImage>)> {
+    let mut tags = TagTable::default();
+    let mut images: Vec<LocalImage> = Vec::new();
+    let mut sections = Vec::new();
+    for section_path in files {
+        let Some((section, section_images)) =
+            gather(found, load_section(dir, section_path, &mut tags))?
+        else {
+            continue;
+        };
+        sections.push(section);
+        for image in section_images {
+            if !images.iter().any(|i| i.src == image.src) {
+                images.push(image);
+            }
+        }
+    }
+    Ok((sections, tags, images))
 }
 
 /// `Some` of a success; a located failure (one or several) goes to
@@ -484,40 +513,15 @@ fn load_section(
             "fix each at its place",
         )
     })?;
-    let front = split.front;
     let mut found: Vec<Located> = Vec::new();
-    let at = |offset: usize, message: String| Located::at(path, &source, offset, message);
-    let mut mark =
-        |value: &Spanned<String>, found: &mut Vec<Located>| match tags.mark(value.get_ref()) {
-            Ok(marked) => Some(marked),
-            Err(e) => {
-                found.push(at(value.span().start + split.front_offset, e.message).help(TAG_HELP));
-                None
-            }
-        };
-    let title = front.title.as_ref().and_then(|t| mark(t, &mut found));
-    let link = front.link.as_ref().and_then(|l| mark(l, &mut found));
-    let link = link.map(|l| tags.for_url(&l));
-    let image = match (front.image, front.image_alt) {
-        (Some(src), Some(alt)) => Some(Image {
-            src: src.into_inner(),
-            alt,
-        }),
-        (Some(src), None) => {
-            let offset = split.front_offset + src.span().start;
-            found.push(
-                at(offset, "`image` is set but `image_alt` is not".into()).help(
-                    "add image_alt = \"…\" describing the image for readers who cannot see it",
-                ),
-            );
-            None
-        }
-        (None, _) => None,
-    };
-    if front.kind == Kind::Story && front.title.is_none() {
-        found.push(at(0, "a story needs a `title`".into()).help(
-            "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",
-        ));
+    let (title, link) = title_and_link(path, &source, &split, tags, &mut found);
+    let image = lead_image(path, &source, &split, &mut found);
+    if split.front.kind == Kind::Story && split.front.title.is_none() {
+        found.push(
+            Located::at(path, &source, 0, "a story needs a `title`").help(
+                "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",
+            ),
+        );
     }
     let body = gather(
         &mut found,
@@ -537,6 +541,7 @@ fn load_section(
             "fix each at its place",
         ));
     };
+    let front = split.front;
     let section = Section {
         path: path.to_path_buf(),
         kind: front.kind,
@@ -548,6 +553,58 @@ fn load_section(
         body,
     };
     Ok((section, images))
+}
+
+/// The section's title and link, their merge tags marked (the link's for
+/// a URL); a bad tag into `found` at its place.
+fn title_and_link(
+    path: &Path,
+    source: &str,
+    split: &front_matter::Split,
+    tags: &mut TagTable,
+    found: &mut Vec<Located>,
+) -> (Option<String>, Option<String>) {
+    let mut mark =
+        |value: &Spanned<String>, found: &mut Vec<Located>| match tags.mark(value.get_ref()) {
+            Ok(marked) => Some(marked),
+            Err(e) => {
+                let offset = value.span().start + split.front_offset;
+                found.push(Located::at(path, source, offset, e.message).help(TAG_HELP));
+                None
+            }
+        };
+    let title = split.front.title.as_ref().and_then(|t| mark(t, found));
+    let link = split.front.link.as_ref().and_then(|l| mark(l, found));
+    (title, link.map(|l| tags.for_url(&l)))
+}
+
+/// The section's lead image; `image` without `image_alt` into `found`.
+fn lead_image(
+    path: &Path,
+    source: &str,
+    split: &front_matter::Split,
+    found: &mut Vec<Located>,
+) -> Option<Image> {
+    match (&split.front.image, &split.front.image_alt) {
+        (Some(src), Some(alt)) => Some(Image {
+            src: src.get_ref().clone(),
+            alt: alt.clone(),
+        }),
+        (Some(src), None) => {
+            let offset = split.front_offset + src.span().start;
+            found.push(
+                Located::at(
+                    path,
+                    source,
+                    offset,
+                    "`image` is set but `image_alt` is not",
+                )
+                .help("add image_alt = \"…\" describing the image for readers who cannot see it"),
+            );
+            None
+        }
+        (None, _) => None,
+    }
 }
 
 /// The local images a section shows, loaded; errors at the line that
@@ -634,8 +691,33 @@ pub fn is_local(src: &str) -> bool {
         .any(|p| src.starts_with(p))
 }
 
-fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String, &'static str)> {
+type ImageError = (String, &'static str);
+
+fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, ImageError> {
     let relative = Path::new(src);
+    let content_type = image_type_by_name(src, relative)?;
+    stays_inside(dir, src, relative)?;
+    let help = "make the image smaller (a newsletter image rarely needs more than 1 MB), or put it on the web and use its https:// URL";
+    let bytes = crate::error::read_within(&dir.join(relative), crate::error::IMAGE_LIMIT, help)
+        .map_err(|e| match e.downcast_ref::<Located>() {
+            Some(too_big) => (format!("the image `{src}`: {}", too_big.message), help),
+            None => (
+                format!("cannot read the image `{src}`: {e:#}"),
+                "check the file name; it is relative to the issue folder",
+            ),
+        })?;
+    // The type the bytes really have wins over the name's extension.
+    let content_type = sniff_image(&bytes).unwrap_or(content_type);
+    Ok(LocalImage {
+        src: src.to_string(),
+        bytes,
+        content_type,
+    })
+}
+
+/// The image's type by its name, when the name is a relative path inside
+/// the issue folder and a format mail clients show.
+fn image_type_by_name(src: &str, relative: &Path) -> std::result::Result<&'static str, ImageError> {
     let inside = relative.components().all(|c| {
         matches!(
             c,
@@ -653,19 +735,20 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String,
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let content_type = match extension.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        _ => {
-            return Err((
-                format!("the image `{src}` is not PNG, JPEG, GIF or WebP"),
-                "convert it to PNG or JPEG: mail clients do not show other formats reliably",
-            ))
-        }
-    };
-    // A link may point anywhere: what counts is where the file really is.
+    match extension.as_str() {
+        "png" => Ok("image/png"),
+        "jpg" | "jpeg" => Ok("image/jpeg"),
+        "gif" => Ok("image/gif"),
+        "webp" => Ok("image/webp"),
+        _ => Err((
+            format!("the image `{src}` is not PNG, JPEG, GIF or WebP"),
+            "convert it to PNG or JPEG: mail clients do not show other formats reliably",
+        )),
+    }
+}
+
+/// A link may point anywhere: what counts is where the file really is.
+fn stays_inside(dir: &Path, src: &str, relative: &Path) -> std::result::Result<(), ImageError> {
     let real = std::fs::canonicalize(dir.join(relative));
     let real_dir = std::fs::canonicalize(dir);
     if let (Ok(real), Ok(real_dir)) = (&real, &real_dir) {
@@ -679,22 +762,7 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, (String,
             ));
         }
     }
-    let help = "make the image smaller (a newsletter image rarely needs more than 1 MB), or put it on the web and use its https:// URL";
-    let bytes = crate::error::read_within(&dir.join(relative), crate::error::IMAGE_LIMIT, help)
-        .map_err(|e| match e.downcast_ref::<Located>() {
-            Some(too_big) => (format!("the image `{src}`: {}", too_big.message), help),
-            None => (
-                format!("cannot read the image `{src}`: {e:#}"),
-                "check the file name; it is relative to the issue folder",
-            ),
-        })?;
-    // The type the bytes really have wins over the name's extension.
-    let content_type = sniff_image(&bytes).unwrap_or(content_type);
-    Ok(LocalImage {
-        src: src.to_string(),
-        bytes,
-        content_type,
-    })
+    Ok(())
 }
 
 /// The image type the first bytes of `bytes` show: PNG, JPEG, GIF or WebP.

@@ -108,7 +108,7 @@ impl Plan {
         let config = &project.config;
         let place = request.journaled.then(|| {
             Place::new(
-                config.resolve(&config.file.sending.state_dir),
+                config.state_dir(),
                 &config.project_dir,
                 &project.issue.dir,
                 request.shard.map(|s| (s.index, s.count)),

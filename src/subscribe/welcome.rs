@@ -42,7 +42,7 @@ pub fn dir(config: &Config) -> Option<PathBuf> {
     let welcome = config.file.subscribe.as_ref()?.welcome.as_ref()?;
     Some(match welcome.is_absolute() {
         true => welcome.clone(),
-        false => config.project_dir.join("issues").join(welcome),
+        false => config.issues_dir().join(welcome),
     })
 }
 
@@ -88,7 +88,7 @@ pub fn start(
 /// joined through the form within [`CATCH_UP`]. The journaled send leaves
 /// out those who had it.
 fn waiting(config: &Config, now: jiff::Timestamp) -> Result<HashSet<String>> {
-    let list = List::load(&config.resolve(&config.file.subscribers.file))?;
+    let list = List::load(&config.list_path())?;
     let since = now - jiff::SignedDuration::try_from(CATCH_UP)?;
     Ok(list
         .entries

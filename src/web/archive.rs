@@ -40,8 +40,8 @@ pub fn write(config: &Config, out: &Path) -> Result<usize> {
 /// newest first. An issue that no longer loads is left out and logged, so
 /// one broken folder never takes the archive down.
 pub fn sent_issues(config: &Config) -> Result<Vec<Issue>> {
-    let state = config.resolve(&config.file.sending.state_dir);
-    let issues_dir = config.project_dir.join("issues");
+    let state = config.state_dir();
+    let issues_dir = config.issues_dir();
     let mut issues = Vec::new();
     let Ok(entries) = std::fs::read_dir(&issues_dir) else {
         return Ok(issues);
@@ -82,7 +82,7 @@ pub fn issued(config: &Config, issue: &Issue) -> Option<jiff::Timestamp> {
             .ok()
             .map(|z| z.timestamp());
     }
-    let state = config.resolve(&config.file.sending.state_dir);
+    let state = config.state_dir();
     let name =
         crate::send::journal::Place::new(state.clone(), &config.project_dir, &issue.dir, None).name;
     crate::send::journal::journals_of(&state, &name)

@@ -34,7 +34,7 @@ impl Cache {
                 return Some(Arc::clone(links));
             }
         }
-        let dir = app.config.project_dir.join("issues").join(name);
+        let dir = app.config.issues_dir().join(name);
         let links = Arc::new(Links::of(&Issue::load(&dir).ok()?));
         if issues.len() >= MAX_ISSUES {
             issues.retain(|_, (at, _)| at.elapsed() < KEEP);
@@ -75,7 +75,7 @@ pub async fn click(
         link: n,
         agent: tracking::agent(method == Method::HEAD, user_agent),
     };
-    let state = app.config.resolve(&app.config.file.sending.state_dir);
+    let state = app.config.state_dir();
     if let Err(e) = tracking::record(&state, &click) {
         eprintln!("warning: {}", super::loggable(&format!("{e:#}")));
     }

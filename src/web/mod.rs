@@ -259,10 +259,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let (sender, receiver) = mpsc::channel(list::QUEUE);
-        tokio::spawn(list::writer(
-            config.resolve(&config.file.subscribers.file),
-            receiver,
-        ));
+        tokio::spawn(list::writer(config.list_path(), receiver));
         let preview = match options.preview {
             true => Some(preview_router(&config)?),
             false => None,

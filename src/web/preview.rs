@@ -53,7 +53,7 @@ impl Preview {
             config.project_dir.clone()
         };
         for dir in [
-            project.join("issues"),
+            crate::config::issues_dir(&project),
             project.join("templates"),
             config.dir(),
         ] {
@@ -102,7 +102,7 @@ pub struct As {
 
 /// The issue folders under `issues/`: the only names the preview serves.
 pub(super) fn drafts(config: &Config) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(config.project_dir.join("issues"))
+    let mut names: Vec<String> = std::fs::read_dir(config.issues_dir())
         .into_iter()
         .flatten()
         .flatten()
@@ -131,7 +131,7 @@ fn load(state: &PreviewState, name: &str) -> Result<Option<Project>> {
     if !drafts(&config).iter().any(|d| d == name) {
         return Ok(None);
     }
-    let dir = config.project_dir.join("issues").join(name);
+    let dir = config.issues_dir().join(name);
     Project::with_config(config, &dir).map(Some)
 }
 
@@ -249,7 +249,7 @@ pub async fn image(
     if !drafts(&config).contains(&name) {
         return not_found();
     }
-    let issue = match crate::issue::Issue::load(&config.project_dir.join("issues").join(&name)) {
+    let issue = match crate::issue::Issue::load(&config.issues_dir().join(&name)) {
         Ok(issue) => issue,
         Err(e) => return error_panel(&name, &format!("{e:#}"), None),
     };

@@ -25,7 +25,7 @@ pub async fn page(
         if !drafts(&config).contains(&name) {
             return Ok(None);
         }
-        let dir = config.project_dir.join("issues").join(&name);
+        let dir = config.issues_dir().join(&name);
         crate::stats::gather(&config, &dir).map(Some)
     })
     .await;

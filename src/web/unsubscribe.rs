@@ -136,7 +136,7 @@ fn record_unsubscribe(app: &App, issue: &str) {
     if !crate::tracking::is_issue_name(issue) {
         return;
     }
-    let state = app.config.resolve(&app.config.file.sending.state_dir);
+    let state = app.config.state_dir();
     if let Err(e) = crate::tracking::record_unsubscribe(&state, issue) {
         eprintln!("warning: {}", super::loggable(&format!("{e:#}")));
     }

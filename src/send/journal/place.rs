@@ -32,7 +32,7 @@ impl Place {
         shard: Option<(u32, u32)>,
     ) -> Place {
         let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        let issues = real(&project_dir.join("issues"));
+        let issues = real(&crate::config::issues_dir(project_dir));
         let dir = real(issue_dir);
         let folder = dir
             .file_name()
