@@ -6,6 +6,7 @@
 //! [`Composed::html`] / [`Composed::text`].
 
 mod address;
+pub mod args;
 pub mod bounces;
 mod build;
 mod check;

@@ -326,7 +326,7 @@ fn errors_on_missing_issue_folder() {
 #[test]
 fn the_command_line_definition_is_consistent() {
     use clap::CommandFactory;
-    letterpress::cli::Cli::command().debug_assert();
+    letterpress::args::Cli::command().debug_assert();
 }
 
 #[test]

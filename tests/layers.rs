@@ -19,7 +19,7 @@ const ORDER: &[&str] = &[
     // Sending, counting and what the relay said.
     "send", "tracking", "build", "bounces", "dispatch",
     // The commands and the reader's side.
-    "check", "stats", "init", "subscribe", "schedule", "timetable", "web", "cli",
+    "check", "stats", "init", "subscribe", "schedule", "timetable", "web", "args", "cli",
 ];
 
 // Test that no module uses one above it in ORDER, and that ORDER names

@@ -4,33 +4,10 @@
 use std::path::Path;
 
 use anyhow::Result;
-use clap::Subcommand;
 
-use super::CheckFormat;
+use crate::args::{BouncesCommand, CheckFormat};
 use crate::bounces::{import_and_report, Options};
 use crate::config::Config;
-
-/// `bounces` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum BouncesCommand {
-    /// Read bounce, complaint and auto-reply messages and apply the policy: hard bounces and
-    /// complaints act at once, soft bounces count within the window. Only recognised messages
-    /// are marked as handled.
-    Import {
-        /// A message file, an mbox file, a Maildir folder, or imaps://user@host[:port]/FOLDER
-        /// (password in LETTERPRESS_IMAP_PASSWORD).
-        source: String,
-        /// Change nothing; print what each message would do.
-        #[arg(long)]
-        dry_run: bool,
-        /// human (default) or json (one object per message and line).
-        #[arg(long, value_enum, default_value = "human")]
-        format: CheckFormat,
-        /// IMAP: move recognised messages to this folder.
-        #[arg(long, value_name = "FOLDER")]
-        move_to: Option<String>,
-    },
-}
 
 /// Imports the reports of the source and prints what each did.
 pub fn import(command: BouncesCommand, config: &Path) -> Result<()> {

@@ -2,31 +2,11 @@
 //! only.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::Result;
 
+use crate::args::InitArgs;
 use crate::init::{ask, init};
-
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {
-    /// The project folder (default: this one).
-    #[arg(default_value = ".")]
-    dir: PathBuf,
-    /// The newsletter's name.
-    #[arg(long)]
-    name: Option<String>,
-    /// The sender: "Name <address>" or "address".
-    #[arg(long, value_name = "ADDR")]
-    from: Option<String>,
-    /// The language of the issues, a BCP 47 tag: ko, en, ja, … (default en).
-    #[arg(long, value_name = "TAG")]
-    language: Option<String>,
-    /// The newsletter's IANA time zone, for send_at times and issue dates (default: Asia/Seoul
-    /// for ko, Asia/Tokyo for ja; asked on a terminal for other languages, else UTC).
-    #[arg(long, value_name = "ZONE")]
-    timezone: Option<String>,
-}
 
 /// Creates the project, asking on a terminal for what the flags leave out.
 pub fn run(args: InitArgs) -> Result<()> {

@@ -1,37 +1,19 @@
 //! The commands on one issue: `letterpress new NAME`, `build ISSUE [--out DIR] [--as ADDR]`,
 //! `check ISSUE [--format json] [--links]` and `stats ISSUE [--format json]`. Wiring only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 
-use super::{CheckFormat, Exit};
+use super::Exit;
+use crate::args::{BuildArgs, CheckArgs, CheckFormat, NewArgs, StatsArgs, StatsFormat};
 use crate::config::Config;
 use crate::project::Project;
-
-#[derive(Debug, clap::Args)]
-pub struct NewArgs {
-    /// The issue's name, made under the project's issues/ (e.g. 2026-12-04-vol1), or a path with
-    /// a `/`, taken as given.
-    dir: PathBuf,
-}
 
 /// Scaffolds the issue and lists its files.
 pub fn new(args: NewArgs, config: &Path) -> Result<()> {
     print!("{}", crate::init::new_issue(config, &args.dir)?);
     Ok(())
-}
-
-#[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// The issue folder (or its name under the project's issues/).
-    issue: PathBuf,
-    /// Where to write the files (default: ISSUE/build).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Render for this subscriber instead of the first active one.
-    #[arg(long = "as", value_name = "ADDR")]
-    as_reader: Option<String>,
 }
 
 /// Builds the issue for a sample reader and lists the files written.
@@ -52,18 +34,6 @@ pub fn build(args: BuildArgs, config: &Path) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, clap::Args)]
-pub struct CheckArgs {
-    /// The issue folder (or its name under the project's issues/).
-    issue: PathBuf,
-    /// human (default) or json.
-    #[arg(long, value_enum, default_value = "human")]
-    format: CheckFormat,
-    /// Also ask every link target over the network whether it exists.
-    #[arg(long)]
-    links: bool,
-}
-
 /// Runs every check; exit 1 when there is an error.
 pub fn check(args: CheckArgs, config: &Path) -> Result<Exit> {
     let report = crate::check::check_all(config, &args.issue, args.links)?;
@@ -76,24 +46,6 @@ pub fn check(args: CheckArgs, config: &Path) -> Result<Exit> {
     } else {
         Exit::Ok
     })
-}
-
-#[derive(Debug, clap::Args)]
-pub struct StatsArgs {
-    /// The issue folder (or its name under the project's issues/).
-    issue: PathBuf,
-    /// table (default) or json.
-    #[arg(long, value_enum, default_value = "table")]
-    format: StatsFormat,
-}
-
-/// Output of `stats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum StatsFormat {
-    /// A table for the terminal.
-    Table,
-    /// One JSON document.
-    Json,
 }
 
 pub fn stats(args: StatsArgs, config: &Path) -> Result<()> {

@@ -4,20 +4,12 @@
 use std::path::Path;
 
 use anyhow::Result;
-use clap::Subcommand;
 use jiff::Timestamp;
 
 use super::Exit;
+use crate::args::ScheduleCommand;
 use crate::config::Config;
 use crate::schedule::{self, Deliver};
-
-/// `schedule` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum ScheduleCommand {
-    /// One pass: check and send each issue that is due, report those missed, then exit (0
-    /// nothing failed, 2 an issue could not be sent, 1 bad input).
-    Run,
-}
 
 /// The listing, or with `run` one pass.
 pub fn run(command: Option<ScheduleCommand>, config: &Path) -> Result<Exit> {

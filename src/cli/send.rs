@@ -6,7 +6,8 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::{bail, Result};
 
-use super::{Exit, SendArgs};
+use super::Exit;
+use crate::args::SendArgs;
 use crate::check::{check_issue, Scope};
 use crate::dispatch::{How, Prepared};
 use crate::message::{secret, Factory};

@@ -2,75 +2,16 @@
 //! only.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use clap::Subcommand;
 
+use crate::args::SubscribersCommand;
 use crate::config::Config;
 use crate::send::{Relay, Transport};
 use crate::subscribe;
 use crate::subscribe::confirm::Confirmer;
 use crate::subscribers::{commands, Source};
-
-/// `subscribers` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum SubscribersCommand {
-    /// Print the readers (tab-separated) and their counts.
-    List {
-        /// Print only the counts.
-        #[arg(long)]
-        count: bool,
-        /// Only readers carrying one of these tags.
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-    },
-    /// Add a reader.
-    Add {
-        /// The address.
-        address: String,
-        /// The reader's name.
-        #[arg(long)]
-        name: Option<String>,
-        /// Tags (repeat for several).
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-        /// Send the confirmation mail of the subscribe form instead: the reader is added (with
-        /// the [subscribe] tags) once they confirm.
-        #[arg(long, conflicts_with = "tag")]
-        confirm: bool,
-    },
-    /// Remove a reader's entry entirely.
-    Remove {
-        /// The address.
-        address: String,
-    },
-    /// Mark a reader unsubscribed (the entry stays, so a re-import cannot re-add it).
-    Unsubscribe {
-        /// The address.
-        address: String,
-    },
-    /// Add the readers of a CSV export (Mailchimp, Stibee, a spreadsheet).
-    Import {
-        /// The CSV file, UTF-8, with a header row.
-        file: PathBuf,
-        /// The header of the address column, when it is not one of email, Email Address, 이메일.
-        #[arg(long, value_name = "HEADER")]
-        email_column: Option<String>,
-        /// Tags for every imported reader.
-        #[arg(long, value_name = "TAG")]
-        tag: Vec<String>,
-    },
-    /// Fold the change log (`<list>.changes`: unsubscribes and confirmed subscriptions recorded
-    /// by `serve`) into the list file, comments kept.
-    Compact,
-    /// Write the list as CSV (email, name, status, tags).
-    Export {
-        /// A file to write instead of standard output.
-        #[arg(long, value_name = "FILE")]
-        out: Option<PathBuf>,
-    },
-}
 
 /// Runs one list command.
 pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
