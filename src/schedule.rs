@@ -184,7 +184,6 @@ fn standing(
     at: Timestamp,
     now: Timestamp,
 ) -> Result<Entry> {
-    let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
     let state_dir = config.state_dir();
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
     let journals = journal::journals_of(&state_dir, &place.name)?;
@@ -215,6 +214,44 @@ fn standing(
         .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
         .max()
         .and_then(|t| Timestamp::try_from(t).ok());
+    let progress = Progress {
+        last_activity,
+        unattempted,
+        remaining,
+    };
+    let state = state_now(config, &journals, at, now, &progress);
+    Ok(Entry {
+        dir: issue.dir.clone(),
+        name: issue.slug.clone(),
+        at: Some(at),
+        readers: readers.len(),
+        remaining,
+        deferred,
+        state,
+    })
+}
+
+/// What the journals of a scheduled issue say so far.
+struct Progress {
+    /// When a journal was last written.
+    last_activity: Option<Timestamp>,
+    /// Readers never tried.
+    unattempted: usize,
+    /// Readers never tried or deferred.
+    remaining: usize,
+}
+
+/// The state rule: where an issue due at `at` stands at `now`, from its
+/// `journals` and what they say.
+fn state_now(
+    config: &Config,
+    journals: &[PathBuf],
+    at: Timestamp,
+    now: Timestamp,
+    progress: &Progress,
+) -> State {
+    let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
+    let (unattempted, remaining) = (progress.unattempted, progress.remaining);
     let quiet = Quiet::of(config);
     // The moment of this pass decides, never `send_at`.
     let waiting = |state: State| match quiet.as_ref().and_then(|q| q.until(now)) {
@@ -222,7 +259,7 @@ fn standing(
         None => state,
     };
     let resume_grace = grace.max(SignedDuration::from_mins(5));
-    let state = match (journals.is_empty(), last_activity) {
+    match (journals.is_empty(), progress.last_activity) {
         (true, _) if now < at => State::Scheduled,
         (true, _) if now <= deadline(quiet.as_ref(), at, grace) => waiting(State::Due),
         (true, _) => State::Missed,
@@ -247,16 +284,7 @@ fn standing(
             }
         }
         (false, _) => State::Missed,
-    };
-    Ok(Entry {
-        dir: issue.dir.clone(),
-        name: issue.slug.clone(),
-        at: Some(at),
-        readers: readers.len(),
-        remaining,
-        deferred,
-        state,
-    })
+    }
 }
 
 /// The time of a journal's first record: the first of its first lines

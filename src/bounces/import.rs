@@ -151,6 +151,21 @@ fn mark_maildir(seen: &[Seen], verdicts: &[Verdict]) {
     }
 }
 
+/// The claim a report makes on a reader it names.
+fn claim(named: &Named, report: &Report) -> Claim {
+    Claim {
+        address: named.address.clone(),
+        entry: named.entry,
+        kind: named.kind,
+        status: named.status.clone(),
+        report: report.id.clone(),
+        at: report
+            .date
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .unwrap_or_else(jiff::Timestamp::now),
+    }
+}
+
 /// Finds each message's readers in the list and weighs the claims.
 fn weigh(
     config: &Config,
@@ -180,17 +195,7 @@ fn weigh(
                 let trusted = |n: &Named| n.verified || !config.bounces().verify;
                 for named in readers.iter().filter(|n| n.entry.is_some() && trusted(n)) {
                     owners.borrow_mut().push(i);
-                    claims.push(Claim {
-                        address: named.address.clone(),
-                        entry: named.entry,
-                        kind: named.kind,
-                        status: named.status.clone(),
-                        report: report.id.clone(),
-                        at: report
-                            .date
-                            .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                            .unwrap_or_else(jiff::Timestamp::now),
-                    });
+                    claims.push(claim(named, report));
                 }
             }
             found.borrow_mut().push(readers);

@@ -170,7 +170,30 @@ impl<'a> Factory<'a> {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let unsubscribe = self.list_unsubscribe(&values.unsubscribe_url);
+        builder = self.list_headers(builder, &values.unsubscribe_url)?;
+        let message = builder
+            .multipart(self.body(text, html))
+            .context("cannot build the message")?;
+        let mut bytes = message.formatted();
+        if let Some(dkim) = &self.dkim {
+            bytes = dkim.sign(bytes)?;
+        }
+        Ok(Outgoing {
+            from: self.envelope_sender(to, purpose),
+            to: to.clone(),
+            bytes,
+            return_path: self.return_path.is_some(),
+        })
+    }
+
+    /// List-Unsubscribe (with the one-click POST when `serve` answers
+    /// it) and Feedback-ID.
+    fn list_headers(
+        &self,
+        mut builder: lettre::message::MessageBuilder,
+        unsubscribe_url: &str,
+    ) -> Result<lettre::message::MessageBuilder> {
+        let unsubscribe = self.list_unsubscribe(unsubscribe_url);
         if !unsubscribe.is_empty() {
             builder = builder.raw_header(raw_header(
                 "List-Unsubscribe",
@@ -188,19 +211,7 @@ impl<'a> Factory<'a> {
         if let Some(feedback_id) = &self.feedback_id {
             builder = builder.raw_header(feedback_id.clone());
         }
-        let message = builder
-            .multipart(self.body(text, html))
-            .context("cannot build the message")?;
-        let mut bytes = message.formatted();
-        if let Some(dkim) = &self.dkim {
-            bytes = dkim.sign(bytes)?;
-        }
-        Ok(Outgoing {
-            from: self.envelope_sender(to, purpose),
-            to: to.clone(),
-            bytes,
-            return_path: self.return_path.is_some(),
-        })
+        Ok(builder)
     }
 
     fn body(&self, text: String, html: String) -> MultiPart {
