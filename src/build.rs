@@ -10,9 +10,9 @@ use anyhow::Result;
 use crate::compose::values;
 use crate::compose::Composed;
 use crate::fs;
+use crate::list::parse_address;
 use crate::message::{run_date, secret, Factory, Purpose};
 use crate::project::Project;
-use crate::subscribers::parse_address;
 
 /// What a build wrote.
 pub struct Built {

@@ -18,6 +18,7 @@ mod error;
 mod fs;
 mod init;
 mod issue;
+mod list;
 mod message;
 mod percent;
 pub mod project;
@@ -25,9 +26,8 @@ mod redact;
 pub mod schedule;
 pub mod send;
 mod sign;
+pub mod signup;
 pub mod stats;
-pub mod subscribe;
-mod subscribers;
 mod time;
 mod timetable;
 mod tls;
@@ -54,4 +54,4 @@ pub(crate) fn plural(n: usize) -> &'static str {
     }
 }
 
-pub use subscribers::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};
+pub use list::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};

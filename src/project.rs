@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 use crate::compose::Theme;
 use crate::config::Config;
 use crate::issue::Issue;
-use crate::subscribers::List;
+use crate::list::List;
 
 /// Everything an issue is composed, checked and sent from.
 pub struct Project {

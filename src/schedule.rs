@@ -30,8 +30,8 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::Config;
 use crate::error::Located;
 use crate::issue::Issue;
+use crate::list::List;
 use crate::send::journal::{self, Place};
-use crate::subscribers::List;
 pub use crate::window::{deadline, instant, Quiet};
 
 /// How long after the last try a pass tries deferred readers again.

@@ -13,13 +13,13 @@ const ORDER: &[&str] = &[
     // Leaves: what everyone shares.
     "error", "time", "redact", "address", "percent", "tls", "fs", "sign", "verp",
     // The list and the config.
-    "subscribers", "config", "words",
+    "list", "config", "words",
     // An issue, composed, as a message.
     "issue", "window", "compose", "message", "project",
     // Sending, counting and what the relay said.
     "send", "tracking", "build", "bounces", "dispatch",
     // The commands and the reader's side.
-    "check", "stats", "init", "subscribe", "schedule", "timetable", "web", "args", "cli",
+    "check", "stats", "init", "signup", "schedule", "timetable", "web", "args", "cli",
 ];
 
 // Test that no module uses one above it in ORDER, and that ORDER names

@@ -10,8 +10,8 @@ use crate::smtp;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use letterpress::subscribe::token::{self, Confirmation};
-use letterpress::subscribe::Source;
+use letterpress::signup::token::{self, Confirmation};
+use letterpress::signup::Source;
 use predicates::prelude::*;
 use support::{Project, Served};
 

@@ -13,7 +13,7 @@ use super::mailbox::maildir::mark_seen;
 use super::mailbox::{imap, Handle, Read, Source};
 use super::{record, Claim, Decision};
 use crate::config::Config;
-use crate::subscribers::{identity, List};
+use crate::list::{identity, List};
 use crate::verp;
 
 /// How to import.

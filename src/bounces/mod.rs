@@ -30,8 +30,8 @@ use log::{Action, Event};
 pub use mailbox::Source;
 
 use crate::config::Config;
+use crate::list::{identity, Editor, List, Status};
 use crate::send::Failure;
-use crate::subscribers::{identity, Editor, List, Status};
 
 /// A report's claim about one reader, to be weighed by the policy.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub fn ours(config: &Config) -> Ours {
     .into_iter()
     .flatten()
     {
-        addresses.push(identity(crate::subscribers::mailbox_address(value)));
+        addresses.push(identity(crate::list::mailbox_address(value)));
     }
     if let Some(base) = &config.bounces().return_path {
         addresses.push(identity(base));

@@ -10,8 +10,8 @@ use super::{check_issue, check_links, check_setup, link_targets, Report, Scope};
 use crate::compose::Theme;
 use crate::config::{project_dir, Config};
 use crate::issue::Issue;
+use crate::list::List;
 use crate::project::{issue_dir, issue_dir_in};
-use crate::subscribers::List;
 
 /// `letterpress check`: loads every file it can and checks what loaded: a file that
 /// does not load is reported with all its problems, and the other files

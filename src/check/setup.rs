@@ -8,8 +8,8 @@ use crate::compose::values;
 use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
+use crate::list::{List, Severity};
 use crate::message::{run_date, Factory, Purpose};
-use crate::subscribers::{List, Severity};
 
 /// What to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -458,7 +458,7 @@ fn check_built(
             format!("{e:#}"),
         ),
         Ok(factory) => {
-            let address = crate::subscribers::parse_address(email).map_err(anyhow::Error::msg)?;
+            let address = crate::list::parse_address(email).map_err(anyhow::Error::msg)?;
             let message = factory.build(&address, name.as_deref(), Purpose::List)?;
             if message.bytes.len() > 10_000_000 {
                 report.add(

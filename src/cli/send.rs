@@ -54,7 +54,7 @@ fn preflight(p: &Project, args: &SendArgs) -> Result<()> {
     }
     if args.to.is_empty() {
         let errors = args.skip_invalid.then_some("skipped");
-        eprint!("{}", crate::subscribers::report::findings(&p.list, errors));
+        eprint!("{}", crate::list::report::findings(&p.list, errors));
     }
     Ok(())
 }

@@ -8,10 +8,10 @@ use anyhow::{anyhow, Result};
 
 use crate::args::SubscribersCommand;
 use crate::config::Config;
+use crate::list::{commands, Source};
 use crate::send::{Relay, Transport};
-use crate::subscribe;
-use crate::subscribe::confirm::Confirmer;
-use crate::subscribers::{commands, Source};
+use crate::signup;
+use crate::signup::confirm::Confirmer;
 
 /// Runs one list command.
 pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
@@ -49,7 +49,7 @@ fn ask_to_confirm(
     name: Option<&str>,
     out: &mut dyn Write,
 ) -> Result<()> {
-    crate::subscribe::form_url(config)?;
+    crate::signup::form_url(config)?;
     let secret = crate::message::secret::secret_from_env(config)?.ok_or_else(|| {
         anyhow!(
             "the unsubscribe secret is not set, so the confirmation link cannot be signed\n  help: export {} (the same value `serve` uses)",
@@ -57,11 +57,11 @@ fn ask_to_confirm(
         )
     })?;
     let (parsed, name) =
-        subscribe::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
+        signup::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
     let relay = Relay::from_config(config)?;
     let confirmer = Confirmer::new(config)?;
-    let mail = subscribe::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
-    subscribe::send_now(&relay, &mail)?;
+    let mail = signup::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
+    signup::send_now(&relay, &mail)?;
     writeln!(
         out,
         "Sent a confirmation mail to {parsed} through {}; they join the list when they press its button (the link works for 7 days)",

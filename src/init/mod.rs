@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 
 use crate::config::Config;
 use crate::fs::write_atomic;
-use crate::subscribers::mailbox_address;
+use crate::list::mailbox_address;
 
 pub mod ask;
 
@@ -86,7 +86,7 @@ pub fn check_name(name: &str) -> std::result::Result<(), String> {
 pub fn check_from(from: &str) -> std::result::Result<(), String> {
     let address = mailbox_address(from);
     if from.contains(['\r', '\n'])
-        || crate::subscribers::parse_address(address).is_err()
+        || crate::list::parse_address(address).is_err()
         || from.parse::<lettre::message::Mailbox>().is_err()
     {
         return Err(format!(
@@ -119,8 +119,8 @@ pub fn check_timezone(zone: &str) -> std::result::Result<(), String> {
 /// A local part that is not ASCII (or holds `?`, `&` or `%`) cannot, so it
 /// is refused rather than written into a project whose check fails.
 fn unsubscribe_address(from: &str) -> std::result::Result<String, String> {
-    let address = crate::subscribers::parse_address(mailbox_address(from))?;
-    match crate::subscribers::ascii_form(&address) {
+    let address = crate::list::parse_address(mailbox_address(from))?;
+    match crate::list::ascii_form(&address) {
         Some(ascii) if !ascii.to_string().contains(['?', '&', '%']) => Ok(ascii.to_string()),
         _ => Err(format!(
             "`{}` cannot stand in a mailto: link, which readers use to unsubscribe by mail\n  help: use an address whose part before the @ is plain ASCII without ?, & or %, such as letter@example.com",

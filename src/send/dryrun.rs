@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::transport::{Error, Transport};
+use crate::list::identity;
 use crate::message::Outgoing;
-use crate::subscribers::identity;
 
 /// Writes messages into a folder instead of sending them.
 pub struct DryRun {

@@ -9,9 +9,9 @@ use anyhow::Result;
 
 use super::journal::{Lock, Outcome, Place, State};
 use super::Job;
+use crate::list::{identity, parse_address};
 use crate::message::Purpose;
 use crate::project::Project;
-use crate::subscribers::{identity, parse_address};
 
 /// Shard K of N (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,7 +172,7 @@ impl Plan {
         let mut seen = std::collections::HashSet::new();
         let jobs = to
             .iter()
-            .filter(|raw| seen.insert(crate::subscribers::identity(raw)))
+            .filter(|raw| seen.insert(crate::list::identity(raw)))
             .map(|raw| {
                 let address = parse_address(raw).map_err(|e| anyhow::anyhow!("--to {e}"))?;
                 let name = project

@@ -8,9 +8,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
 
 use super::{Plan, Ran, Shard, Stopped};
+use crate::list::List;
 use crate::message::Purpose;
 use crate::plural;
-use crate::subscribers::List;
 
 /// A progress bar with count, rate and time left on a terminal; hidden
 /// elsewhere.

@@ -19,8 +19,8 @@ use rustls::pki_types::ServerName;
 use super::transport::{Error, Transport};
 use super::wire::Lossy;
 use crate::config::{Config, Security};
+use crate::list::ascii_form;
 use crate::message::Outgoing;
-use crate::subscribers::ascii_form;
 use crate::tls::client_config;
 
 /// How to reach and log in to the relay.

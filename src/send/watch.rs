@@ -9,7 +9,7 @@ use anyhow::Result;
 use lettre::Address;
 use tokio::time::Instant;
 
-use crate::subscribers::{changes, identity, stamp, Change, List, Stamp};
+use crate::list::{changes, identity, stamp, Change, List, Stamp};
 
 /// The list, looked at again before every message: a reader who
 /// unsubscribes (or is marked bounced) while a send runs is not mailed in
@@ -116,5 +116,5 @@ impl std::error::Error for ListUnreadable {}
 
 /// The length of the list's change log; 0 when there is none.
 fn log_len(path: &std::path::Path) -> u64 {
-    std::fs::metadata(crate::subscribers::changes::log_path(path)).map_or(0, |m| m.len())
+    std::fs::metadata(crate::list::changes::log_path(path)).map_or(0, |m| m.len())
 }

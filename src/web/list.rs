@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use crate::subscribers::Change;
-use crate::subscribers::{Joined, Live};
+pub use crate::list::Change;
+use crate::list::{Joined, Live};
 
 /// What a change did: whether it changed the list, and for a join how it
 /// went.

@@ -68,17 +68,17 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
         return Ok(None);
     };
     let relay = crate::send::Relay::from_config(config)?;
-    let confirmer = crate::subscribe::confirm::Confirmer::new(config)?;
-    let welcome = match crate::subscribe::welcome::dir(config) {
+    let confirmer = crate::signup::confirm::Confirmer::new(config)?;
+    let welcome = match crate::signup::welcome::dir(config) {
         Some(dir) => {
-            crate::subscribe::welcome::check(config, &dir, secret).with_context(|| {
+            crate::signup::welcome::check(config, &dir, secret).with_context(|| {
                 format!(
                     "{}: [subscribe] welcome = {} cannot be sent",
                     config.path.display(),
                     dir.display()
                 )
             })?;
-            Some(crate::subscribe::welcome::start(
+            Some(crate::signup::welcome::start(
                 config.clone(),
                 dir,
                 secret.to_vec(),
@@ -89,10 +89,10 @@ fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<su
     let per_connection = config.file.sending.max_messages_per_connection;
     Ok(Some(subscribe::Joining {
         confirmer,
-        limits: std::sync::Mutex::new(crate::subscribe::limits::Limits::new(
+        limits: std::sync::Mutex::new(crate::signup::limits::Limits::new(
             table.per_client_per_hour,
         )),
-        mailer: crate::subscribe::mailer::start(relay, per_connection)?,
+        mailer: crate::signup::mailer::start(relay, per_connection)?,
         welcome,
         trust_proxy: options.trust_proxy,
         words: crate::words::words(&config.newsletter().language),

@@ -16,11 +16,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::list::Change;
 use super::{page, said, App};
-use crate::subscribe::confirm::Confirmer;
-use crate::subscribe::limits::{Limits, Verdict};
-use crate::subscribe::token::{self, Stamp};
-use crate::subscribe::{self, mailer, Invalid};
-use crate::subscribers::{identity, Joined, Source};
+use crate::list::{identity, Joined, Source};
+use crate::signup::confirm::Confirmer;
+use crate::signup::limits::{Limits, Verdict};
+use crate::signup::token::{self, Stamp};
+use crate::signup::{self, mailer, Invalid};
 use crate::words::{fill, Words};
 
 /// What the subscribe routes share.
@@ -160,7 +160,7 @@ pub async fn form_post(
     if let Some(answer) = turned_away(&app, &submitted) {
         return answer;
     }
-    let (address, name) = match subscribe::check_input(&submitted.email, &submitted.name) {
+    let (address, name) = match signup::check_input(&submitted.email, &submitted.name) {
         Ok(checked) => checked,
         Err(_) => return mistaken(&app, &submitted),
     };
@@ -215,7 +215,7 @@ fn turned_away(app: &App, submitted: &Form) -> Option<Response> {
 /// The form again, saying whether the address or the name does not fit.
 fn mistaken(app: &App, submitted: &Form) -> Response {
     let w = joining(app).words;
-    let problem = match subscribe::check_input(&submitted.email, "") {
+    let problem = match signup::check_input(&submitted.email, "") {
         Ok(_) => w.bad_name,
         Err(_) => w.bad_address,
     };
@@ -243,7 +243,7 @@ async fn send_confirmation(
     name: Option<String>,
 ) -> Result<(), String> {
     let j = joining(app);
-    let mail = subscribe::request(
+    let mail = signup::request(
         &app.config,
         &j.confirmer,
         &app.secret,
@@ -262,7 +262,7 @@ async fn send_confirmation(
 }
 
 /// The confirmation a link carries, or why it is refused.
-fn opened(app: &App, token: &str) -> Result<subscribe::Confirmation, Invalid> {
+fn opened(app: &App, token: &str) -> Result<signup::Confirmation, Invalid> {
     token::open(&app.secret, token, now())
 }
 
@@ -316,7 +316,7 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
         Err(why) => return invalid(&app, why),
     };
     if let Some(name) = &link.name {
-        match subscribe::check_input(&confirmation.address, name) {
+        match signup::check_input(&confirmation.address, name) {
             Ok((_, name)) => confirmation.name = name,
             Err(_) => {
                 let w = joining(&app).words;
@@ -324,7 +324,7 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
             }
         }
     }
-    let reader = subscribe::reader(&app.config, &confirmation);
+    let reader = signup::reader(&app.config, &confirmation);
     let (done, wait) = oneshot::channel();
     let change = Change::Join {
         reader: Box::new(reader),

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use super::list::Change;
 use super::{error_page, page, said, words, App};
 use crate::config::Config;
-use crate::subscribers::Leaving;
+use crate::list::Leaving;
 
 /// The path part of `[unsubscribe] url`.
 pub fn path(config: &Config) -> Option<String> {

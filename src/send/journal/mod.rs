@@ -166,7 +166,7 @@ pub fn read(path: &Path) -> Result<State> {
                 .help("the journal is written by letterpress only; restore it or move it away to start the send afresh")
                 .into());
         };
-        state.insert(crate::subscribers::identity(&record.address), record);
+        state.insert(crate::list::identity(&record.address), record);
     }
     Ok(state)
 }

@@ -91,7 +91,7 @@ fn each_record(path: &Path, each: &mut impl FnMut(&str, Timed)) -> Result<()> {
                 &name,
                 Timed {
                     at: at.as_second(),
-                    key: crate::subscribers::identity(&record.address),
+                    key: crate::list::identity(&record.address),
                     outcome: record.outcome,
                     reply: record.reply,
                 },

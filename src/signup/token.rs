@@ -16,8 +16,8 @@
 use base64::Engine;
 use jiff::Timestamp;
 
+use crate::list::Source;
 use crate::sign::{hex, mac, same_bytes};
-use crate::subscribers::Source;
 
 /// How long a confirmation link works.
 pub const VALID_SECS: i64 = 7 * 24 * 3600;

@@ -122,7 +122,7 @@ fn split(text: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscribers::{Leaving, List, Source, Status, Subscriber};
+    use crate::list::{Leaving, List, Source, Status, Subscriber};
 
     const LIST: &str = "# Our readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # the first one\nname  = \"김독자\"\n\n# VIPs below\n[[subscriber]]\nemail = \"B@example.com\"\ntags  = [\"vip\"]\nstatus = \"unsubscribed\"\nsubscribed_at = \"2026-01-01T00:00:00Z\"\n\n[[subscriber]] # twice\nemail = \"b@example.com\"\n\n[[subscriber]]\nemail = \"c@example.com\"\n";
 

@@ -18,10 +18,10 @@ use anyhow::Result;
 use crate::compose::Composed;
 use crate::config::Config;
 use crate::dispatch::{send_issue, Dispatched, How};
+use crate::list::{List, Source, Status};
 use crate::message::{run_date, Factory};
 use crate::project::Project;
 use crate::send::{Relay, Request, Stopped};
-use crate::subscribers::{List, Source, Status};
 
 /// After a failed welcome send, the next try waits this long.
 const RETRY_AFTER: Duration = Duration::from_secs(30);

@@ -12,13 +12,13 @@ pub mod welcome;
 use anyhow::{anyhow, bail, Result};
 use lettre::Address;
 
-pub use crate::subscribers::Source;
+pub use crate::list::Source;
 pub use token::{Confirmation, Invalid};
 
 use crate::config::Config;
+use crate::list::{validate, Subscriber};
 use crate::message::Outgoing;
 use crate::send::{Relay, Transport};
-use crate::subscribers::{validate, Subscriber};
 use confirm::Confirmer;
 
 /// `[subscribe] url` without its query: the form's address.

@@ -321,7 +321,7 @@ fn reactivated(entry: &Entry, reader: &Subscriber) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::subscribers::{Editor, Source};
+    use crate::list::{Editor, Source};
 
     const LIST: &str = "# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\n\n[[subscriber]]\nemail = \"b@example.com\"\nstatus = \"unsubscribed\"\nsubscribed_at = \"2026-01-01T00:00:00Z\"\n";
 
