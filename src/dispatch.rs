@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use crate::compose::Composed;
 use crate::message::{run_date, Factory};
 use crate::project::Project;
-use crate::send::{self, NoReaders, Plan, Ran, Relay, Request, Settings, Transport};
+use crate::send::{self, NoReaders, Plan, Ran, Relay, Selection, Settings, Transport};
 
 /// An issue with its readers planned (for a journaled send, holding the
 /// issue's send lock until dropped).
@@ -71,7 +71,7 @@ impl<'p> Prepared<'p> {
     /// Plans the readers of `request`; for a journaled send this takes the
     /// issue's send lock (a [`crate::send::journal::Busy`] error when
     /// another send holds it) and reads what earlier runs did.
-    pub fn new(project: &'p Project, request: &Request<'_>) -> Result<Prepared<'p>> {
+    pub fn new(project: &'p Project, request: &Selection<'_>) -> Result<Prepared<'p>> {
         let plan = Plan::new(project, request)?;
         Ok(Prepared { project, plan })
     }
@@ -122,7 +122,7 @@ impl<'p> Prepared<'p> {
 /// it, without asking: plan, prepare, send, apply the refusals.
 pub fn send_issue(
     project: &Project,
-    request: &Request<'_>,
+    request: &Selection<'_>,
     secret: Option<Vec<u8>>,
     how: &How<'_>,
 ) -> Result<Dispatched> {

@@ -42,7 +42,7 @@ pub use compose::{Composed, Theme};
 pub use config::Config;
 pub use error::Located;
 pub use issue::tags::Values;
-pub use issue::{Issue, Kind};
+pub use issue::{Issue, SectionKind};
 pub use message::{run_date, Factory, Outgoing, Purpose};
 pub use sign::{token, verify};
 /// "s" for counts other than one.

@@ -53,7 +53,7 @@ pub fn issue_instant(config: &Config, issue: &Issue) -> Result<Option<Timestamp>
 
 /// Where a scheduled issue stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum State {
+pub enum Standing {
     /// Its time has not come.
     Scheduled,
     /// Its time has come, within the grace: the next pass sends it.
@@ -83,25 +83,25 @@ pub enum State {
     Invalid(String),
 }
 
-impl State {
+impl Standing {
     /// The word for people.
     pub fn word(&self) -> &'static str {
         match self {
-            State::Scheduled => "scheduled",
-            State::Due => "due",
-            State::Waiting { .. } => "waiting",
-            State::Deferred { .. } => "deferred",
-            State::Sending => "sending",
-            State::Sent => "sent",
-            State::Missed => "missed",
-            State::Invalid(_) => "invalid",
+            Standing::Scheduled => "scheduled",
+            Standing::Due => "due",
+            Standing::Waiting { .. } => "waiting",
+            Standing::Deferred { .. } => "deferred",
+            Standing::Sending => "sending",
+            Standing::Sent => "sent",
+            Standing::Missed => "missed",
+            Standing::Invalid(_) => "invalid",
         }
     }
 }
 
 /// One issue with a `send_at`.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub struct ScheduledIssue {
     /// The issue folder.
     pub dir: PathBuf,
     /// Its name.
@@ -115,11 +115,11 @@ pub struct Entry {
     /// Of those, deferred by the relay.
     pub deferred: usize,
     /// Where it stands.
-    pub state: State,
+    pub state: Standing,
 }
 
 /// Every issue under the project's `issues/` with a `send_at`, by time.
-pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
+pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<ScheduledIssue>> {
     let list = List::load(&config.list_path())?;
     let mut out = Vec::new();
     for dir in issue_dirs(config)? {
@@ -127,14 +127,14 @@ pub fn entries(config: &Config, now: Timestamp) -> Result<Vec<Entry>> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let invalid = |why: String| Entry {
+        let invalid = |why: String| ScheduledIssue {
             dir: dir.clone(),
             name: name.clone(),
             at: None,
             readers: 0,
             remaining: 0,
             deferred: 0,
-            state: State::Invalid(why),
+            state: Standing::Invalid(why),
         };
         let issue = match Issue::load(&dir) {
             Ok(issue) => issue,
@@ -183,7 +183,7 @@ fn standing(
     issue: &Issue,
     at: Timestamp,
     now: Timestamp,
-) -> Result<Entry> {
+) -> Result<ScheduledIssue> {
     let state_dir = config.state_dir();
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
     let journals = journal::journals_of(&state_dir, &place.name)?;
@@ -220,7 +220,7 @@ fn standing(
         remaining,
     };
     let state = state_now(config, &journals, at, now, &progress);
-    Ok(Entry {
+    Ok(ScheduledIssue {
         dir: issue.dir.clone(),
         name: issue.slug.clone(),
         at: Some(at),
@@ -249,25 +249,25 @@ fn state_now(
     at: Timestamp,
     now: Timestamp,
     progress: &Progress,
-) -> State {
+) -> Standing {
     let grace = SignedDuration::from_mins(i64::from(config.file.sending.schedule_grace_minutes));
     let (unattempted, remaining) = (progress.unattempted, progress.remaining);
     let quiet = Quiet::of(config);
     // The moment of this pass decides, never `send_at`.
-    let waiting = |state: State| match quiet.as_ref().and_then(|q| q.until(now)) {
-        Some(until) => State::Waiting { until },
+    let waiting = |state: Standing| match quiet.as_ref().and_then(|q| q.until(now)) {
+        Some(until) => Standing::Waiting { until },
         None => state,
     };
     let resume_grace = grace.max(SignedDuration::from_mins(5));
     match (journals.is_empty(), progress.last_activity) {
-        (true, _) if now < at => State::Scheduled,
-        (true, _) if now <= deadline(quiet.as_ref(), at, grace) => waiting(State::Due),
-        (true, _) => State::Missed,
-        (false, _) if remaining == 0 => State::Sent,
+        (true, _) if now < at => Standing::Scheduled,
+        (true, _) if now <= deadline(quiet.as_ref(), at, grace) => waiting(Standing::Due),
+        (true, _) => Standing::Missed,
+        (false, _) if remaining == 0 => Standing::Sent,
         (false, Some(last))
             if unattempted > 0 && now <= deadline(quiet.as_ref(), last, resume_grace) =>
         {
-            waiting(State::Sending)
+            waiting(Standing::Sending)
         }
         (false, Some(last)) if unattempted == 0 => {
             let first = journals
@@ -276,14 +276,14 @@ fn state_now(
                 .min()
                 .unwrap_or(last);
             match now <= first + RETRY_FOR {
-                true if now < last + RETRY_EVERY => State::Deferred {
+                true if now < last + RETRY_EVERY => Standing::Deferred {
                     next: last + RETRY_EVERY,
                 },
-                true => waiting(State::Deferred { next: now }),
-                false => State::Missed,
+                true => waiting(Standing::Deferred { next: now }),
+                false => Standing::Missed,
             }
         }
-        (false, _) => State::Missed,
+        (false, _) => Standing::Missed,
     }
 }
 
@@ -301,7 +301,7 @@ pub fn first_record_time(path: &Path) -> Option<Timestamp> {
 
 /// What one pass did with one issue.
 #[derive(Debug)]
-pub enum Event {
+pub enum PassEvent {
     /// Sent (or resumed) now.
     Sent {
         /// The issue.
@@ -355,23 +355,23 @@ pub enum Event {
     },
 }
 
-impl Event {
+impl PassEvent {
     /// Nothing worth a line: another pass or send is doing (or did) it.
     pub fn quiet(&self) -> bool {
-        matches!(self, Event::Settled { .. } | Event::Busy { .. })
+        matches!(self, PassEvent::Settled { .. } | PassEvent::Busy { .. })
     }
 
     /// One line for people and logs.
     pub fn line(&self, config: &Config) -> String {
         let zone = config.time_zone();
         match self {
-            Event::Sent { name, summary, .. } => format!("{name}: sent: {summary}"),
-            Event::Failed { name, why } => format!("{name}: not sent: {why}"),
-            Event::Busy { name } => {
+            PassEvent::Sent { name, summary, .. } => format!("{name}: sent: {summary}"),
+            PassEvent::Failed { name, why } => format!("{name}: not sent: {why}"),
+            PassEvent::Busy { name } => {
                 format!("{name}: another send of it is running; leaving it to that one")
             }
-            Event::Settled { name } => format!("{name}: every reader was already handled"),
-            Event::Missed {
+            PassEvent::Settled { name } => format!("{name}: every reader was already handled"),
+            PassEvent::Missed {
                 name, deferred: 0, at,
             } => format!(
                 "{name}: missed: it was due at {}, more than {} minutes ago{}, and is not sent automatically; send it by hand with `letterpress send {name}`",
@@ -382,17 +382,17 @@ impl Event {
                     None => "",
                 }
             ),
-            Event::Missed { name, deferred, .. } => format!(
+            PassEvent::Missed { name, deferred, .. } => format!(
                 "{name}: {deferred} reader{} still deferred by the relay {} hours after the first try; passes no longer try them: `letterpress send {name}` does",
                 crate::plural(*deferred),
                 RETRY_FOR.as_hours()
             ),
-            Event::Waiting { name, until } => format!(
+            PassEvent::Waiting { name, until } => format!(
                 "{name}: waits for the end of the quiet hours ([sending] quiet_hours = \"{}\"): the first pass from {} sends it",
                 Quiet::of(config).map(|q| q.written()).unwrap_or_default(),
                 until.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z")
             ),
-            Event::Invalid { name, why } => format!("{name}: cannot be scheduled: {why}"),
+            PassEvent::Invalid { name, why } => format!("{name}: cannot be scheduled: {why}"),
         }
     }
 }
@@ -400,21 +400,21 @@ impl Event {
 /// How a pass sends an issue (the caller decides about signals and output).
 pub trait Sender {
     /// Checks and sends the issue in `dir`.
-    fn send(&self, dir: &Path) -> Event;
+    fn send(&self, dir: &Path) -> PassEvent;
 }
 
 /// One pass: every due issue (and every recently cut-off one) is checked
 /// and sent; a missed one is reported once. What happened, one event per
 /// issue that needed anything.
-pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<Event>> {
+pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<PassEvent>> {
     let mut events = Vec::new();
     let state_dir = config.state_dir();
     for entry in entries(config, now)? {
         match entry.state {
-            State::Due | State::Sending => events.push(sender.send(&entry.dir)),
-            State::Deferred { next } if next <= now => events.push(sender.send(&entry.dir)),
-            State::Deferred { .. } => {}
-            State::Waiting { until } => {
+            Standing::Due | Standing::Sending => events.push(sender.send(&entry.dir)),
+            Standing::Deferred { next } if next <= now => events.push(sender.send(&entry.dir)),
+            Standing::Deferred { .. } => {}
+            Standing::Waiting { until } => {
                 // Said once per quiet period: a pass every minute must not
                 // repeat it.
                 let marker = state_dir.join(format!("{}.waiting", entry.name));
@@ -422,19 +422,19 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
                 if std::fs::read_to_string(&marker).ok().as_deref() != Some(stamp.as_str()) {
                     std::fs::create_dir_all(&state_dir).ok();
                     crate::fs::write_atomic(&marker, stamp.as_bytes())?;
-                    events.push(Event::Waiting {
+                    events.push(PassEvent::Waiting {
                         name: entry.name,
                         until,
                     });
                 }
             }
-            State::Missed => {
+            Standing::Missed => {
                 // Reported once: a pass every minute must not repeat it.
                 let marker = state_dir.join(format!("{}.missed", entry.name));
                 if !marker.exists() {
                     std::fs::create_dir_all(&state_dir).ok();
                     crate::fs::write_atomic(&marker, b"reported missed\n")?;
-                    events.push(Event::Missed {
+                    events.push(PassEvent::Missed {
                         name: entry.name,
                         at: entry.at.unwrap_or(now),
                         // Only when nobody else is left: else it was cut off.
@@ -445,11 +445,11 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
                     });
                 }
             }
-            State::Invalid(why) => events.push(Event::Invalid {
+            Standing::Invalid(why) => events.push(PassEvent::Invalid {
                 name: entry.name,
                 why,
             }),
-            State::Scheduled | State::Sent => {}
+            Standing::Scheduled | Standing::Sent => {}
         }
     }
     Ok(events)
@@ -457,18 +457,20 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
 
 /// The exit status of a pass: 2 if an issue could not be sent, else 1 if
 /// an issue could not be read, else 0.
-pub fn failed(events: &[Event]) -> (bool, bool) {
+pub fn failed(events: &[PassEvent]) -> (bool, bool) {
     let unsent = events.iter().any(|e| {
         matches!(
             e,
-            Event::Failed { .. }
-                | Event::Sent {
+            PassEvent::Failed { .. }
+                | PassEvent::Sent {
                     complete: false,
                     ..
                 }
         )
     });
-    let invalid = events.iter().any(|e| matches!(e, Event::Invalid { .. }));
+    let invalid = events
+        .iter()
+        .any(|e| matches!(e, PassEvent::Invalid { .. }));
     (unsent, invalid)
 }
 
@@ -483,14 +485,14 @@ pub struct Deliver {
 }
 
 impl Sender for Deliver {
-    fn send(&self, dir: &Path) -> Event {
+    fn send(&self, dir: &Path) -> PassEvent {
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         match send_scheduled(&self.config_path, dir, self.signals) {
             Ok(event) => event,
-            Err(e) => Event::Failed {
+            Err(e) => PassEvent::Failed {
                 name,
                 why: crate::error::render(&e).trim_end().to_string(),
             },
@@ -498,24 +500,26 @@ impl Sender for Deliver {
     }
 }
 
-fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<Event> {
+fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<PassEvent> {
     use crate::dispatch::{How, Prepared};
     let project = crate::project::Project::load(config_path, dir)?;
     let name = project.issue.slug.clone();
-    let request = crate::send::Request {
+    let request = crate::send::Selection {
         journaled: true,
-        ..crate::send::Request::default()
+        ..crate::send::Selection::default()
     };
     let prepared = match Prepared::new(&project, &request) {
-        Err(e) if e.downcast_ref::<journal::Busy>().is_some() => return Ok(Event::Busy { name }),
+        Err(e) if e.downcast_ref::<journal::Busy>().is_some() => {
+            return Ok(PassEvent::Busy { name })
+        }
         prepared => prepared?,
     };
     if let Some(why) = check_errors(&project)? {
-        return Ok(Event::Failed { name, why });
+        return Ok(PassEvent::Failed { name, why });
     }
     if prepared.plan.jobs.is_empty() {
         // Another pass finished it between our look and our lock.
-        return Ok(Event::Settled { name });
+        return Ok(PassEvent::Settled { name });
     }
     let secret = crate::message::secret::secret_for_links(&project.config)?;
     let relay = crate::send::Relay::from_config(&project.config)?;
@@ -534,7 +538,7 @@ fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<Event
             crate::plural(marked)
         ));
     }
-    Ok(Event::Sent {
+    Ok(PassEvent::Sent {
         name,
         summary,
         complete,

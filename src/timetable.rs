@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 
 use crate::config::Config;
-use crate::schedule::{self, Entry, State};
+use crate::schedule::{self, ScheduledIssue, Standing};
 
 /// The listing as of `now`, and whether an issue's `send_at` is invalid.
 pub fn table(config: &Config, now: Timestamp) -> Result<(String, bool)> {
@@ -42,7 +42,9 @@ pub fn table(config: &Config, now: Timestamp) -> Result<(String, bool)> {
             e.name, e.readers
         ));
     }
-    let invalid = entries.iter().any(|e| matches!(e.state, State::Invalid(_)));
+    let invalid = entries
+        .iter()
+        .any(|e| matches!(e.state, Standing::Invalid(_)));
     Ok((out, invalid))
 }
 
@@ -55,25 +57,25 @@ fn local_time(at: Timestamp, zone: &TimeZone) -> String {
 
 /// The STATE column: the state's word, with what is left and when the
 /// next try is where that matters.
-fn state(e: &Entry, zone: &TimeZone) -> String {
+fn state(e: &ScheduledIssue, zone: &TimeZone) -> String {
     match &e.state {
-        State::Sending => format!("sending ({} of {} left)", e.remaining, e.readers),
-        State::Waiting { until } => format!(
+        Standing::Sending => format!("sending ({} of {} left)", e.remaining, e.readers),
+        Standing::Waiting { until } => format!(
             "waiting for the end of the quiet hours ({}; {} of {} left)",
             local_time(*until, zone),
             e.remaining,
             e.readers
         ),
-        State::Deferred { next } => format!(
+        Standing::Deferred { next } => format!(
             "deferred ({} of {} readers; the relay deferred them, a pass tries again from {})",
             e.deferred,
             e.readers,
             local_time(*next, zone)
         ),
-        State::Missed if e.remaining > 0 => {
+        Standing::Missed if e.remaining > 0 => {
             format!("missed ({} of {} left)", e.remaining, e.readers)
         }
-        State::Invalid(why) => format!("invalid: {}", why.lines().next().unwrap_or("")),
+        Standing::Invalid(why) => format!("invalid: {}", why.lines().next().unwrap_or("")),
         other => other.word().to_string(),
     }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
 
-use crate::issue::walk::{self, Target};
+use crate::issue::walk::{self, Reference};
 use crate::issue::Issue;
 use crate::sign::same_bytes;
 
@@ -96,7 +96,7 @@ fn walk(issue: &mut Issue, each: &mut dyn FnMut(&mut String)) {
         let bodies = std::iter::once(&mut section.body.blocks).chain(&mut section.body.footnotes);
         for blocks in bodies {
             walk::targets_mut(blocks, &mut |target, url| {
-                if target == Target::Link && counted(url) {
+                if target == Reference::Link && counted(url) {
                     each(url);
                 }
             });

@@ -48,20 +48,20 @@ pub fn tag_in(base: &str, address: &str) -> Option<String> {
 }
 
 /// The readers of a list by their tags.
-pub struct Tags {
+pub struct TagIndex {
     by_tag: HashMap<String, usize>,
 }
 
-impl Tags {
+impl TagIndex {
     /// Computes the tag of every address of a list, by its index in `keys`
     /// (the list's entries, in order).
-    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>, secret: &[u8]) -> Tags {
+    pub fn new<'a>(keys: impl IntoIterator<Item = &'a str>, secret: &[u8]) -> TagIndex {
         let by_tag = keys
             .into_iter()
             .enumerate()
             .map(|(i, key)| (tag(secret, key), i))
             .collect();
-        Tags { by_tag }
+        TagIndex { by_tag }
     }
 
     /// The entry a tag names, if it is a reader of the list.

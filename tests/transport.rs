@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use letterpress::project::Project;
-use letterpress::send::{self, Error, Plan, Request, Settings, Stopped, Transport};
+use letterpress::send::{self, Error, Plan, Selection, Settings, Stopped, Transport};
 use letterpress::{Composed, Factory, Outgoing};
 
 /// Replies scripted per address, in order; then 250.
@@ -86,7 +86,7 @@ fn run(project: &Project, stub: &Stub) -> send::Ran {
         std::time::SystemTime::now(),
     )
     .unwrap();
-    let plan = Plan::new(project, &Request::default()).unwrap();
+    let plan = Plan::new(project, &Selection::default()).unwrap();
     let progress = indicatif::ProgressBar::hidden();
     send::run(
         &plan,

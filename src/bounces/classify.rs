@@ -82,7 +82,7 @@ pub struct Recipient {
 
 /// What a message says.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub struct BounceReport {
     /// The kind of the whole message: hard when any recipient is hard.
     pub kind: Kind,
     /// The recipients it names.
@@ -135,10 +135,10 @@ const DAEMONS: &[&str] = &[
 ];
 
 /// Reads one message. Never fails: what cannot be read is unrecognised.
-pub fn classify(raw: &[u8], ours: &Ours) -> Report {
+pub fn classify(raw: &[u8], ours: &Ours) -> BounceReport {
     let id = fallback_id(raw);
     let Some(message) = MessageParser::default().parse(raw) else {
-        return Report {
+        return BounceReport {
             kind: Kind::Unrecognised,
             recipients: Vec::new(),
             status: None,
@@ -188,9 +188,9 @@ fn t_equals(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i)
 }
 
-fn read(message: &Message<'_>, ours: &Ours) -> Report {
+fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
     let parts = Parts::of(message);
-    let unrecognised = Report {
+    let unrecognised = BounceReport {
         kind: Kind::Unrecognised,
         recipients: Vec::new(),
         status: None,
@@ -211,7 +211,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> Report {
         return notice(&parts, message, ours);
     }
     if is_auto_reply(message) {
-        return Report {
+        return BounceReport {
             kind: Kind::AutoReply,
             ..unrecognised
         };
@@ -364,7 +364,7 @@ fn addresses_of(message: &Message<'_>, header: &str) -> Vec<String> {
         .collect()
 }
 
-fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> Report {
+fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
     let mut found: Vec<String> = fields
         .iter()
         .filter(|(n, _)| n == "original-rcpt-to")
@@ -382,7 +382,7 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> Report {
             status: None,
         })
         .collect();
-    Report {
+    BounceReport {
         kind: Kind::Complaint,
         recipients,
         status: None,
@@ -395,7 +395,7 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> Report {
 
 /// A DSN: one verdict per recipient block. `None` when it has no block
 /// that says failed or delayed (a success notice).
-fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<Report> {
+fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport> {
     let mut recipients = Vec::new();
     let mut unnamed: Option<(Kind, Option<String>)> = None;
     for block in &parts.dsn {
@@ -468,8 +468,8 @@ fn block_verdict(block: &Fields) -> Option<Result<Recipient, (Kind, Option<Strin
     }))
 }
 
-fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> Report {
-    Report {
+fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> BounceReport {
+    BounceReport {
         kind,
         recipients,
         status,
@@ -481,7 +481,7 @@ fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> Re
 }
 
 /// A plain-text failure notice (qmail, Exim, Yahoo, older Exchange).
-fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Report {
+fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     let text = notice_text(&parts.notice);
     let status = first_code(&text);
     let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use super::{import, Kind, Options, Source, Verdict};
+use super::{import, Kind, MailSource, Options, Verdict};
 use crate::config::Config;
 use crate::plural;
 
@@ -21,8 +21,8 @@ pub fn import_and_report(
     out: &mut dyn Write,
     notes: &mut dyn Write,
 ) -> Result<()> {
-    let source = Source::parse(source)?;
-    if options.move_to.is_some() && !matches!(source, Source::Imap(_)) {
+    let source = MailSource::parse(source)?;
+    if options.move_to.is_some() && !matches!(source, MailSource::Imap(_)) {
         bail!(
             "--move-to is for IMAP folders; {} is marked in place",
             source.describe()
@@ -77,7 +77,7 @@ fn human(v: &Verdict, dry_run: bool) -> String {
 }
 
 /// The counts: messages by kind, readers by action, what was marked.
-fn summary(verdicts: &[Verdict], source: &Source, dry_run: bool) -> String {
+fn summary(verdicts: &[Verdict], source: &MailSource, dry_run: bool) -> String {
     let mut kinds: BTreeMap<Kind, usize> = BTreeMap::new();
     let mut actions: BTreeMap<&str, usize> = BTreeMap::new();
     for v in verdicts {

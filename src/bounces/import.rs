@@ -7,10 +7,10 @@ use std::cell::RefCell;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::classify::{classify, Kind, Report};
+use super::classify::{classify, BounceReport, Kind};
 use super::log::Action;
 use super::mailbox::maildir::mark_seen;
-use super::mailbox::{imap, Handle, Read, Source};
+use super::mailbox::{imap, Handle, MailSource, Read};
 use super::{record, Claim, Decision};
 use crate::config::Config;
 use crate::list::{identity, List};
@@ -29,7 +29,7 @@ pub struct Options<'a> {
 struct Seen {
     label: String,
     handle: Handle,
-    report: Option<Report>,
+    report: Option<BounceReport>,
     problem: Option<String>,
 }
 
@@ -57,7 +57,7 @@ pub struct Verdict {
 }
 
 /// Imports `source`; what became of each message.
-pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<Vec<Verdict>> {
+pub fn import(config: &Config, source: &MailSource, options: Options<'_>) -> Result<Vec<Verdict>> {
     let secret = crate::message::secret::secret_from_env(config)?;
     let ours = super::ours(config);
     let seen = RefCell::new(Vec::new());
@@ -82,9 +82,9 @@ pub fn import(config: &Config, source: &Source, options: Options<'_>) -> Result<
         Ok(())
     };
     match source {
-        Source::Imap(target) => {
+        MailSource::Imap(target) => {
             let ca = ca_file(config)?;
-            let plan = imap::Plan {
+            let plan = imap::FolderPlan {
                 target,
                 ca,
                 dry_run: options.dry_run,
@@ -125,7 +125,7 @@ fn ca_file(config: &Config) -> Result<Option<(std::path::PathBuf, Vec<u8>)>> {
 
 /// Whether a message is one letterpress knows what to do with, and so may
 /// mark: a report that names somebody, or one that never counts.
-fn recognised(report: &Report, config: &Config) -> bool {
+fn recognised(report: &BounceReport, config: &Config) -> bool {
     match report.kind {
         Kind::Unrecognised => false,
         Kind::AutoReply | Kind::Delayed => true,
@@ -152,7 +152,7 @@ fn mark_maildir(seen: &[Seen], verdicts: &[Verdict]) {
 }
 
 /// The claim a report makes on a reader it names.
-fn claim(named: &Named, report: &Report) -> Claim {
+fn claim(named: &Named, report: &BounceReport) -> Claim {
     Claim {
         address: named.address.clone(),
         entry: named.entry,
@@ -179,7 +179,7 @@ fn weigh(
         let tags = match (config.bounces().return_path.clone(), secret) {
             (Some(base), Some(secret)) => Some((
                 base,
-                verp::Tags::new(list.entries.iter().map(|e| e.key()), secret),
+                verp::TagIndex::new(list.entries.iter().map(|e| e.key()), secret),
             )),
             _ => None,
         };
@@ -237,10 +237,10 @@ struct Named {
 /// The readers of a report: the one its VERP tag names, else the
 /// recipients it gives, each looked up in the list.
 fn readers(
-    report: &Report,
+    report: &BounceReport,
     list: &List,
     index: &Index,
-    tags: Option<&(String, verp::Tags)>,
+    tags: Option<&(String, verp::TagIndex)>,
     secret: Option<&[u8]>,
 ) -> Vec<Named> {
     if let Some((base, tags)) = tags {

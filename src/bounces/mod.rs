@@ -27,7 +27,7 @@ pub use classify::{Kind, Ours};
 pub use command::import_and_report;
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
-pub use mailbox::Source;
+pub use mailbox::MailSource;
 
 use crate::config::Config;
 use crate::list::{identity, Editor, List, Status};

@@ -6,7 +6,7 @@ use super::{line_of, Level, Report};
 use crate::issue::markdown::{plain_text, Block, Inline};
 use crate::issue::tags::OPEN;
 use crate::issue::walk::{self, Node};
-use crate::issue::{Issue, Kind, Section};
+use crate::issue::{Issue, Section, SectionKind};
 
 /// Link texts that say nothing about where the link goes.
 const VAGUE: &[&str] = &[
@@ -113,9 +113,9 @@ impl Checker<'_> {
             self.link(link, s.link_text.as_deref(), line);
         }
         let text: String = s.body.blocks.iter().map(block_text).collect();
-        if s.body.blocks.is_empty() && s.image.is_none() && s.kind != Kind::Quote {
+        if s.body.blocks.is_empty() && s.image.is_none() && s.kind != SectionKind::Quote {
             self.add("+++", Level::Warning, "the section is empty".into());
-        } else if s.body.blocks.is_empty() && s.kind == Kind::Quote {
+        } else if s.body.blocks.is_empty() && s.kind == SectionKind::Quote {
             self.add("+++", Level::Warning, "the quote is empty".into());
         } else if text.trim().is_empty() && (s.image.is_some() || has_image(&s.body.blocks)) {
             self.add("image", Level::Warning, "the section is only an image: with images off (many clients' default) readers see nothing; add text".into());

@@ -4,13 +4,21 @@
 
 mod all;
 mod content;
+mod issue_file;
 mod links;
+mod message;
 mod setup;
 mod text;
 
 use std::path::{Path, PathBuf};
 
+use anyhow::Result;
 use serde::Serialize;
+
+use crate::compose::{Composed, Theme};
+use crate::config::Config;
+use crate::issue::Issue;
+use crate::list::List;
 
 pub use all::check_all;
 pub use content::link_targets;
@@ -174,10 +182,66 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-pub use setup::{check_issue, check_setup, Scope};
-
 /// 1-based line of the first occurrence of `needle` in `text` (1 if absent).
 fn line_of(text: &str, needle: &str) -> usize {
     text.find(needle)
         .map_or(1, |i| text[..i].matches('\n').count() + 1)
+}
+
+/// What to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything, the list's invalid entries included (`check`).
+    All,
+    /// Everything but the list's invalid entries, which `send` handles with
+    /// `--skip-invalid`.
+    BeforeSend,
+}
+
+/// Checks an issue with its config, theme and list. A file that cannot be
+/// loaded at all is reported as one error finding at its place.
+pub fn check_issue(
+    config: &Config,
+    issue: &Issue,
+    theme: &Theme,
+    list: &List,
+    scope: Scope,
+) -> Result<Report> {
+    let mut report = Report::default();
+    // The sample reader: proof that the issue reaches anyone, and the
+    // reader of the message checks.
+    let sample = crate::project::sample(list, issue, None);
+    content::check_sections(issue, &mut report)?;
+    issue_file::check_issue_file(config, issue, list, sample.from_list, &mut report)?;
+    setup::check_config(config, &mut report)?;
+    issue_file::check_tags_need_config(config, issue, &mut report)?;
+    setup::check_contrast(theme, &mut report);
+    setup::check_list(list, scope, &mut report);
+    setup::check_bounces(config, &mut report)?;
+    match Composed::new(config, theme, issue) {
+        Ok(composed) => message::check_message(config, issue, &composed, &sample, &mut report)?,
+        // The checks above name the cause at its line; this is the fallback.
+        Err(e) if report.errors() == 0 => {
+            report.add(&config.path, 1, Level::Error, format!("{e:#}"))
+        }
+        Err(_) => {}
+    }
+    report.sort();
+    Ok(report)
+}
+
+/// The checks of the config, the theme and the list alone, for a run in
+/// which the issue did not load: their findings still show in that run.
+pub fn check_setup(
+    config: &Config,
+    theme: &Theme,
+    list: &List,
+    scope: Scope,
+    report: &mut Report,
+) -> Result<()> {
+    setup::check_config(config, report)?;
+    setup::check_contrast(theme, report);
+    setup::check_list(list, scope, report);
+    setup::check_bounces(config, report)?;
+    Ok(())
 }

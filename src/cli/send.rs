@@ -14,7 +14,7 @@ use crate::message::{secret, Factory};
 use crate::plural;
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
-use crate::send::{self, Ran, Relay, Request, Stopped, Transport};
+use crate::send::{self, Ran, Relay, Selection, Stopped, Transport};
 
 /// Checks the issue, plans the readers, composes, then writes or sends.
 pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
@@ -28,8 +28,8 @@ pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {
     })
 }
 
-fn request(args: &SendArgs) -> Request<'_> {
-    Request {
+fn request(args: &SendArgs) -> Selection<'_> {
+    Selection {
         to: &args.to,
         tags: &args.tag,
         shard: args.shard,

@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::plural;
 
 pub fn serve(args: ServeArgs, config: &Path) -> Result<()> {
-    let options = crate::web::Options {
+    let options = crate::web::ServeOptions {
         preview: args.preview,
         trust_proxy: args.trust_proxy,
         schedule: args.schedule,

@@ -8,7 +8,7 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 use super::Layout;
 use crate::issue::markdown::{Align, Block, Inline};
-use crate::issue::{Kind, Section};
+use crate::issue::{Section, SectionKind};
 
 /// Hidden filler after the preheader so that clients do not pull body text
 /// into the inbox preview.
@@ -168,18 +168,18 @@ impl Layout<'_> {
 
     fn section(&self, index: usize, section: &Section) -> Markup {
         let class = match section.kind {
-            Kind::Story => "section section-story",
-            Kind::Intro => "section section-intro",
-            Kind::Quote => "section section-quote",
-            Kind::Note => "section section-note",
+            SectionKind::Story => "section section-story",
+            SectionKind::Intro => "section section-intro",
+            SectionKind::Quote => "section section-quote",
+            SectionKind::Note => "section section-note",
         };
         html! {
             tr { td class=(class) id=(anchor(index)) {
                 @match section.kind {
-                    Kind::Quote => (self.pull_quote(section)),
+                    SectionKind::Quote => (self.pull_quote(section)),
                     _ => {
                         @if let Some(title) = &section.title {
-                            @if section.kind == Kind::Note { h2.note-title { (title) } } @else { h2.title { (title) } }
+                            @if section.kind == SectionKind::Note { h2.note-title { (title) } } @else { h2.title { (title) } }
                         }
                         @if let Some(image) = &section.image {
                             img.lead-image src=(image.src) alt=(image.alt) width=(self.theme.content_width())

@@ -8,7 +8,7 @@ use super::wrap::{width, wrap};
 use super::Composed;
 use crate::issue::markdown::{Block, Inline};
 use crate::issue::tags::{find_marker, TagTable, Values, OPEN};
-use crate::issue::{Kind, Section};
+use crate::issue::{Section, SectionKind};
 
 /// Line width of the plain-text part.
 pub const WIDTH: usize = 72;
@@ -191,11 +191,15 @@ impl Writer<'_> {
     }
 
     fn section(&mut self, section: &Section) {
-        if section.kind == Kind::Quote {
+        if section.kind == SectionKind::Quote {
             self.quote(section);
         } else {
             if let Some(title) = &section.title {
-                let underline = if section.kind == Kind::Note { '-' } else { '=' };
+                let underline = if section.kind == SectionKind::Note {
+                    '-'
+                } else {
+                    '='
+                };
                 self.para_with(title, "", "", Some(underline));
                 self.out.push('\n');
             }

@@ -10,7 +10,7 @@ use crate::error::Located;
 /// What a section is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub enum SectionKind {
     /// A title, body, optional image and "read more" button.
     #[default]
     Story,
@@ -30,7 +30,7 @@ pub struct FrontMatter {
     pub title: Option<Spanned<String>>,
     /// story (default), intro, quote or note.
     #[serde(default)]
-    pub kind: Kind,
+    pub kind: SectionKind,
     /// Target of the "read more" button.
     pub link: Option<Spanned<String>>,
     /// Label of the button (default from the theme).
@@ -112,7 +112,7 @@ mod tests {
     fn can_split_front_matter_and_body() {
         let src = "+++\ntitle = \"T\"\nkind = \"note\"\n+++\nBody\n";
         let split = split(Path::new("a.md"), src).unwrap();
-        assert_eq!(split.front.kind, Kind::Note);
+        assert_eq!(split.front.kind, SectionKind::Note);
         assert_eq!(split.body, "Body\n");
         assert_eq!(&src[split.body_offset..], "Body\n");
     }
@@ -121,7 +121,7 @@ mod tests {
     fn file_without_front_matter_is_all_body() {
         let split = split(Path::new("a.md"), "Just text\n").unwrap();
         assert_eq!(split.body, "Just text\n");
-        assert_eq!(split.front.kind, Kind::Story);
+        assert_eq!(split.front.kind, SectionKind::Story);
     }
 
     #[test]

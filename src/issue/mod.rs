@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use serde::Deserialize;
 use toml::Spanned;
 
-pub use front_matter::Kind;
+pub use front_matter::SectionKind;
 use markdown::Body;
 use tags::TagTable;
 
@@ -95,7 +95,7 @@ pub struct Section {
     /// The file.
     pub path: PathBuf,
     /// What it is.
-    pub kind: Kind,
+    pub kind: SectionKind,
     /// Its heading (may hold merge-tag markers).
     pub title: Option<String>,
     /// "Read more" target (may hold markers).
@@ -225,10 +225,9 @@ impl Issue {
     /// The sections that appear in the table of contents: those with a title,
     /// except the intro.
     pub fn toc_entries(&self) -> impl Iterator<Item = (usize, &Section)> {
-        self.sections
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| matches!(s.kind, Kind::Story | Kind::Note) && s.title.is_some())
+        self.sections.iter().enumerate().filter(|(_, s)| {
+            matches!(s.kind, SectionKind::Story | SectionKind::Note) && s.title.is_some()
+        })
     }
 }
 
@@ -516,7 +515,7 @@ fn load_section(
     let mut found: Vec<Located> = Vec::new();
     let (title, link) = title_and_link(path, &source, &split, tags, &mut found);
     let image = lead_image(path, &source, &split, &mut found);
-    if split.front.kind == Kind::Story && split.front.title.is_none() {
+    if split.front.kind == SectionKind::Story && split.front.title.is_none() {
         found.push(
             Located::at(path, &source, 0, "a story needs a `title`").help(
                 "add title = \"…\" to the front matter, or set kind = \"intro\" for opening words",

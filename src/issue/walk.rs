@@ -10,7 +10,7 @@ pub enum Node<'a> {
     Heading(u8, &'a [Inline]),
     /// A link, met before its label.
     Link {
-        /// Target.
+        /// Reference.
         url: &'a str,
         /// Label.
         label: &'a [Inline],
@@ -26,7 +26,7 @@ pub enum Node<'a> {
 
 /// What a URL of the body belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
+pub enum Reference {
     /// A link's target.
     Link,
     /// An image's source.
@@ -76,7 +76,7 @@ fn inline_nodes<'a, F: FnMut(Node<'a>)>(inlines: &'a [Inline], visit: &mut F) {
 
 /// Calls `visit` on every link target and image source of `blocks`, in
 /// the same order as [`nodes`], to change them in place.
-pub fn targets_mut<F: FnMut(Target, &mut String)>(blocks: &mut [Block], visit: &mut F) {
+pub fn targets_mut<F: FnMut(Reference, &mut String)>(blocks: &mut [Block], visit: &mut F) {
     for block in blocks {
         match block {
             Block::Paragraph(i) | Block::Heading(_, i) => inline_targets(i, visit),
@@ -91,14 +91,14 @@ pub fn targets_mut<F: FnMut(Target, &mut String)>(blocks: &mut [Block], visit: &
     }
 }
 
-fn inline_targets<F: FnMut(Target, &mut String)>(inlines: &mut [Inline], visit: &mut F) {
+fn inline_targets<F: FnMut(Reference, &mut String)>(inlines: &mut [Inline], visit: &mut F) {
     for inline in inlines {
         match inline {
             Inline::Link { url, children } => {
-                visit(Target::Link, url);
+                visit(Reference::Link, url);
                 inline_targets(children, visit);
             }
-            Inline::Image { src, .. } => visit(Target::Image, src),
+            Inline::Image { src, .. } => visit(Reference::Image, src),
             Inline::Emph(c) | Inline::Strong(c) | Inline::Strike(c) => inline_targets(c, visit),
             Inline::Text(_)
             | Inline::Code(_)
@@ -148,8 +148,8 @@ mod tests {
             seen.push((target, url.clone()));
             url.push('!');
         });
-        let kinds: Vec<Target> = seen.iter().map(|(t, _)| *t).collect();
-        use Target::{Image, Link};
+        let kinds: Vec<Reference> = seen.iter().map(|(t, _)| *t).collect();
+        use Reference::{Image, Link};
         assert_eq!(kinds, [Link, Image, Link, Image, Link, Image]);
         let mut after = Vec::new();
         nodes(&body.blocks, &mut |node| match node {

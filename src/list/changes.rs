@@ -111,12 +111,12 @@ pub fn log_path(list: &Path) -> PathBuf {
 /// log. A last line without its newline was never acknowledged (the
 /// writer syncs before it answers) and is left out.
 pub fn read(list: &Path) -> Result<Vec<Change>> {
-    read_since(list, &mut Place::default())
+    read_since(list, &mut LogPosition::default())
 }
 
 /// How far a reader of the log has come: bytes and lines.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Place {
+pub struct LogPosition {
     /// Bytes of complete lines read.
     pub bytes: u64,
     /// Lines read.
@@ -125,7 +125,7 @@ pub struct Place {
 
 /// The changes the log of `list` gained after `place`, which moves past
 /// them (for a send that reads the log as it grows).
-pub fn read_since(list: &Path, place: &mut Place) -> Result<Vec<Change>> {
+pub fn read_since(list: &Path, place: &mut LogPosition) -> Result<Vec<Change>> {
     use std::io::{Read, Seek};
     let path = log_path(list);
     let mut bytes = Vec::new();
@@ -163,9 +163,9 @@ pub fn read_since(list: &Path, place: &mut Place) -> Result<Vec<Change>> {
 
 /// Appends `changes` to the log of `list` and waits for the disk; the
 /// bytes and lines added. The caller holds the list's lock.
-pub fn append(list: &Path, changes: &[Change]) -> Result<Place> {
+pub fn append(list: &Path, changes: &[Change]) -> Result<LogPosition> {
     if changes.is_empty() {
-        return Ok(Place::default());
+        return Ok(LogPosition::default());
     }
     let path = log_path(list);
     let mut lines = Vec::new();
@@ -175,7 +175,7 @@ pub fn append(list: &Path, changes: &[Change]) -> Result<Place> {
     }
     crate::fs::append(&path, None, &lines, crate::fs::Durability::Synced)
         .map_err(|e| anyhow!("cannot record the change: {e:#}"))?;
-    Ok(Place {
+    Ok(LogPosition {
         bytes: lines.len() as u64,
         lines: changes.len(),
     })

@@ -373,17 +373,17 @@ fn reactivate(table: &mut Table, reader: &Subscriber) {
 
 /// What tells a file's versions apart: a rename gives a new inode.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stamp {
+pub struct FileStamp {
     inode: u64,
     len: u64,
     modified: Option<std::time::SystemTime>,
 }
 
 /// The stamp of the file at `path` now, if it exists.
-pub fn stamp(path: &Path) -> Option<Stamp> {
+pub fn stamp(path: &Path) -> Option<FileStamp> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
-    Some(Stamp {
+    Some(FileStamp {
         inode: meta.ino(),
         len: meta.len(),
         modified: meta.modified().ok(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::changes::{self, Change};
-use super::edit::{lock_list, stamp, Stamp};
+use super::edit::{lock_list, stamp, FileStamp};
 use super::{Joined, List};
 
 /// The list with its pending changes.
@@ -14,12 +14,12 @@ pub struct Live {
     path: PathBuf,
     list: List,
     /// The file as it was when read: another writer changes it.
-    stamp: Option<Stamp>,
+    stamp: Option<FileStamp>,
     /// Changes in the log since the list was last written.
     pending: usize,
     /// How far the log has been read: another server on the same list
     /// appends to it too.
-    log: changes::Place,
+    log: changes::LogPosition,
 }
 
 impl Live {
@@ -36,7 +36,7 @@ impl Live {
             Some(_) => List::load_file(path)?,
             None => List::parse(path, "")?,
         };
-        let mut log = changes::Place::default();
+        let mut log = changes::LogPosition::default();
         let pending = changes::read_since(path, &mut log)?;
         list.apply_all(&pending);
         Ok(Live {

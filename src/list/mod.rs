@@ -22,7 +22,7 @@ use toml::Spanned;
 pub use crate::address::{ascii_form, identity, mailbox_address, parse_address};
 pub use changes::{Change, Leaving};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
-pub use edit::{stamp, Editor, Joined, Stamp};
+pub use edit::{stamp, Editor, FileStamp, Joined};
 pub use entry::{Entry, Fields};
 pub use fold::compact;
 pub use live::Live;
@@ -137,7 +137,7 @@ pub enum Severity {
 
 /// Something wrong with one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub struct EntryFinding {
     /// 1-based line of the entry.
     pub line: usize,
     /// Error or warning.
@@ -169,7 +169,7 @@ pub struct List {
     /// The entries in file order.
     pub entries: Vec<Entry>,
     /// Invalid entries (errors) and duplicates (warnings), by line.
-    pub findings: Vec<Finding>,
+    pub findings: Vec<EntryFinding>,
 }
 
 #[derive(Deserialize)]
@@ -237,7 +237,7 @@ impl List {
                 let fields = Fields::of(spanned.get_ref());
                 let valid = validate_fields(&fields)
                     .map_err(|message| {
-                        findings.push(Finding {
+                        findings.push(EntryFinding {
                             line,
                             severity: Severity::Error,
                             message,
@@ -252,11 +252,11 @@ impl List {
 
     /// The list with a warning for every entry whose address an earlier
     /// entry already has.
-    fn new(path: &Path, entries: Vec<Entry>, mut findings: Vec<Finding>) -> List {
+    fn new(path: &Path, entries: Vec<Entry>, mut findings: Vec<EntryFinding>) -> List {
         let mut seen: HashMap<&str, usize> = HashMap::with_capacity(entries.len());
         for entry in &entries {
             match seen.get(entry.key()) {
-                Some(&first) => findings.push(Finding {
+                Some(&first) => findings.push(EntryFinding {
                     line: entry.line,
                     severity: Severity::Warning,
                     message: format!(
@@ -294,7 +294,7 @@ impl List {
     }
 
     /// The errors (invalid entries).
-    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+    pub fn errors(&self) -> impl Iterator<Item = &EntryFinding> {
         self.findings
             .iter()
             .filter(|f| f.severity == Severity::Error)

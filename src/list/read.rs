@@ -15,13 +15,13 @@ use toml_parser::parser::{parse_document, Event, EventKind};
 use toml_parser::{ParseError, Raw};
 
 use super::entry::{Fields, Tags};
-use super::{validate_fields, Entry, Finding, Severity, Status};
+use super::{validate_fields, Entry, EntryFinding, Severity, Status};
 
 /// The entries of a list and the errors of its invalid ones, in file
 /// order; `None` when the whole-file parser must read it.
 pub(super) struct Reader {
     entries: Vec<Entry>,
-    findings: Vec<Finding>,
+    findings: Vec<EntryFinding>,
     tags: Tags,
     /// The line of the table being read, once the first one began.
     table: Option<usize>,
@@ -45,7 +45,7 @@ impl Reader {
     }
 
     /// Reads `source` whole.
-    pub(super) fn text(source: &str) -> Option<(Vec<Entry>, Vec<Finding>)> {
+    pub(super) fn text(source: &str) -> Option<(Vec<Entry>, Vec<EntryFinding>)> {
         let mut reader = Reader::new(source.len() / 64);
         for (index, line) in source.split_inclusive('\n').enumerate() {
             reader.line(index + 1, line)?;
@@ -55,7 +55,7 @@ impl Reader {
 
     /// Reads the file at `path` a line at a time. `Ok(None)`: the
     /// whole-file parser must read it (or explain why it cannot).
-    pub(super) fn file(path: &Path) -> std::io::Result<Option<(Vec<Entry>, Vec<Finding>)>> {
+    pub(super) fn file(path: &Path) -> std::io::Result<Option<(Vec<Entry>, Vec<EntryFinding>)>> {
         let file = std::fs::File::open(path)?;
         let size = file.metadata().map_or(0, |m| m.len());
         let mut input = std::io::BufReader::with_capacity(1 << 18, file);
@@ -104,7 +104,7 @@ impl Reader {
             let valid = match validate_fields(&fields) {
                 Ok(()) => true,
                 Err(message) => {
-                    self.findings.push(Finding {
+                    self.findings.push(EntryFinding {
                         line,
                         severity: Severity::Error,
                         message,
@@ -120,7 +120,7 @@ impl Reader {
         read
     }
 
-    fn finish(mut self) -> Option<(Vec<Entry>, Vec<Finding>)> {
+    fn finish(mut self) -> Option<(Vec<Entry>, Vec<EntryFinding>)> {
         self.close()?;
         self.entries.shrink_to_fit();
         Some((self.entries, self.findings))
@@ -324,7 +324,7 @@ pub(super) fn tables(
 mod tests {
     use super::*;
 
-    fn whole(source: &str) -> (Vec<Entry>, Vec<Finding>) {
+    fn whole(source: &str) -> (Vec<Entry>, Vec<EntryFinding>) {
         let list = super::super::List::parse_whole(Path::new("s.toml"), source).unwrap();
         (list.entries, list.findings)
     }

@@ -28,7 +28,7 @@ pub use dryrun::DryRun;
 pub use outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };
-pub use plan::{NoReaders, Plan, Request, Shard};
+pub use plan::{NoReaders, Plan, Selection, Shard};
 pub use run::run;
 pub use smtp::Relay;
 pub use transport::{Error, Transport};

@@ -56,7 +56,7 @@ impl FromStr for Shard {
 
 /// What the user asked for.
 #[derive(Debug, Default)]
-pub struct Request<'a> {
+pub struct Selection<'a> {
     /// `--to`: test addresses instead of the list.
     pub to: &'a [String],
     /// `--tag`: only readers carrying one of these.
@@ -97,7 +97,7 @@ pub struct Plan {
 impl Plan {
     /// Plans a run of `project`'s issue. A journaled plan takes the issue's
     /// lock first, then reads its journals in `state_dir`.
-    pub fn new(project: &Project, request: &Request<'_>) -> Result<Plan> {
+    pub fn new(project: &Project, request: &Selection<'_>) -> Result<Plan> {
         if !request.to.is_empty() {
             return Plan::tests(project, request.to);
         }
@@ -196,7 +196,7 @@ impl Plan {
 
 /// The list's readers of the issue; an error when the list has invalid
 /// entries (without `--skip-invalid`) or the issue reaches nobody.
-fn list_readers(project: &Project, request: &Request<'_>) -> Result<Vec<Job>> {
+fn list_readers(project: &Project, request: &Selection<'_>) -> Result<Vec<Job>> {
     let list = &project.list;
     if !request.skip_invalid {
         if let Some(err) = list.invalid_error() {

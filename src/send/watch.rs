@@ -9,7 +9,7 @@ use anyhow::Result;
 use lettre::Address;
 use tokio::time::Instant;
 
-use crate::list::{changes, identity, stamp, Change, List, Stamp};
+use crate::list::{changes, identity, stamp, Change, FileStamp, List};
 
 /// The list, looked at again before every message: a reader who
 /// unsubscribes (or is marked bounced) while a send runs is not mailed in
@@ -24,10 +24,10 @@ pub struct ListWatch {
 }
 
 struct Watched {
-    seen: Option<Stamp>,
+    seen: Option<FileStamp>,
     reloaded: Option<Instant>,
     /// How much of the change log has been read.
-    log: changes::Place,
+    log: changes::LogPosition,
     stopped: HashSet<String>,
 }
 
@@ -42,7 +42,7 @@ impl ListWatch {
             state: Mutex::new(Watched {
                 seen: stamp(path),
                 reloaded: None,
-                log: changes::Place::default(),
+                log: changes::LogPosition::default(),
                 stopped: HashSet::new(),
             }),
         }
@@ -64,7 +64,7 @@ impl ListWatch {
                 Ok(list) => {
                     state.stopped = list.stopped().into_iter().map(str::to_string).collect();
                     // The log may have changed since: read it again below.
-                    state.log = changes::Place::default();
+                    state.log = changes::LogPosition::default();
                 }
                 // Keep the last good view; the editor's writes are atomic,
                 // so this is a hand edit in progress.

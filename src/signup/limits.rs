@@ -23,7 +23,7 @@ pub const MAX_ENTRIES: usize = 200_000;
 
 /// What the limits say about one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Admission {
     /// Send the mail.
     Send,
     /// This address got a mail in the last ten minutes: answer as if sent.
@@ -84,7 +84,7 @@ impl Limits {
     }
 
     /// Counts a request for `address` from `client` at `now`.
-    pub fn check(&mut self, address: &str, client: IpAddr, now: Instant) -> Verdict {
+    pub fn check(&mut self, address: &str, client: IpAddr, now: Instant) -> Admission {
         let (identity, client) = (&mailbox(address), client_key(client));
         self.expire(now);
         let window = self.clients.get(&client).copied();
@@ -93,17 +93,17 @@ impl Limits {
             _ => 0,
         };
         if used >= self.per_client {
-            return Verdict::Refused;
+            return Admission::Refused;
         }
         if self
             .addresses
             .get(identity)
             .is_some_and(|at| now.duration_since(*at) < PER_ADDRESS)
         {
-            return Verdict::Quiet;
+            return Admission::Quiet;
         }
         if self.addresses.len() >= MAX_ENTRIES || self.clients.len() >= MAX_ENTRIES {
-            return Verdict::Refused;
+            return Admission::Refused;
         }
         let start = match window {
             Some((start, _)) if used > 0 => start,
@@ -111,7 +111,7 @@ impl Limits {
         };
         self.clients.insert(client, (start, used + 1));
         self.addresses.insert(identity.clone(), now);
-        Verdict::Send
+        Admission::Send
     }
 
     /// Forgets that `address` was mailed (the mail could not be sent, so
@@ -142,19 +142,19 @@ mod tests {
         let mut limits = Limits::new(3);
         let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
         let t = Instant::now();
-        assert_eq!(limits.check("x@example.com", a, t), Verdict::Send);
-        assert_eq!(limits.check("x@example.com", b, t), Verdict::Quiet);
-        assert_eq!(limits.check("y@example.com", a, t), Verdict::Send);
-        assert_eq!(limits.check("z@example.com", a, t), Verdict::Send);
-        assert_eq!(limits.check("w@example.com", a, t), Verdict::Refused);
-        assert_eq!(limits.check("w@example.com", b, t), Verdict::Send);
+        assert_eq!(limits.check("x@example.com", a, t), Admission::Send);
+        assert_eq!(limits.check("x@example.com", b, t), Admission::Quiet);
+        assert_eq!(limits.check("y@example.com", a, t), Admission::Send);
+        assert_eq!(limits.check("z@example.com", a, t), Admission::Send);
+        assert_eq!(limits.check("w@example.com", a, t), Admission::Refused);
+        assert_eq!(limits.check("w@example.com", b, t), Admission::Send);
         let later = t + PER_ADDRESS + Duration::from_secs(1);
-        assert_eq!(limits.check("x@example.com", b, later), Verdict::Send);
-        assert_eq!(limits.check("v@example.com", a, later), Verdict::Refused);
+        assert_eq!(limits.check("x@example.com", b, later), Admission::Send);
+        assert_eq!(limits.check("v@example.com", a, later), Admission::Refused);
         let next_hour = t + PER_CLIENT_WINDOW + Duration::from_secs(1);
-        assert_eq!(limits.check("v@example.com", a, next_hour), Verdict::Send);
+        assert_eq!(limits.check("v@example.com", a, next_hour), Admission::Send);
         limits.forget("v@example.com");
-        assert_eq!(limits.check("v@example.com", b, next_hour), Verdict::Send);
+        assert_eq!(limits.check("v@example.com", b, next_hour), Admission::Send);
     }
 
     #[test]
@@ -165,7 +165,7 @@ mod tests {
         let mut limits = Limits::new(100);
         let t = Instant::now();
         let ip = |n: u8| IpAddr::from([10, 0, 0, n]);
-        assert_eq!(limits.check("jane@example.com", ip(1), t), Verdict::Send);
+        assert_eq!(limits.check("jane@example.com", ip(1), t), Admission::Send);
         for (n, tagged) in [
             "jane+1@example.com",
             "JANE+2@example.com",
@@ -176,12 +176,15 @@ mod tests {
         {
             assert_eq!(
                 limits.check(tagged, ip(n as u8 + 2), t),
-                Verdict::Quiet,
+                Admission::Quiet,
                 "{tagged}"
             );
         }
         limits.forget("Jane+x@example.com");
-        assert_eq!(limits.check("jane+3@example.com", ip(9), t), Verdict::Send);
+        assert_eq!(
+            limits.check("jane+3@example.com", ip(9), t),
+            Admission::Send
+        );
     }
 
     #[test]
@@ -194,31 +197,31 @@ mod tests {
         let t = Instant::now();
         assert_eq!(
             limits.check("a@example.com", v6("2001:db8::1"), t),
-            Verdict::Send
+            Admission::Send
         );
         assert_eq!(
             limits.check("b@example.com", v6("2001:db8::ffff:2"), t),
-            Verdict::Send
+            Admission::Send
         );
         assert_eq!(
             limits.check("c@example.com", v6("2001:db8::3"), t),
-            Verdict::Refused
+            Admission::Refused
         );
         assert_eq!(
             limits.check("c@example.com", v6("2001:db8:0:1::3"), t),
-            Verdict::Send
+            Admission::Send
         );
         assert_eq!(
             limits.check("d@example.com", v6("192.0.2.1"), t),
-            Verdict::Send
+            Admission::Send
         );
         assert_eq!(
             limits.check("e@example.com", v6("192.0.2.1"), t),
-            Verdict::Send
+            Admission::Send
         );
         assert_eq!(
             limits.check("f@example.com", v6("192.0.2.2"), t),
-            Verdict::Send
+            Admission::Send
         );
     }
 }

@@ -10,7 +10,7 @@ use crate::message::Outgoing;
 use crate::send::{Error, Relay, Transport};
 
 /// A mail to send, answered with the relay's verdict.
-pub type Request = (Outgoing, oneshot::Sender<Result<(), String>>);
+pub type MailRequest = (Outgoing, oneshot::Sender<Result<(), String>>);
 
 /// An open connection is closed after this long without mail.
 const IDLE: Duration = Duration::from_secs(30);
@@ -19,7 +19,7 @@ const IDLE: Duration = Duration::from_secs(30);
 pub const QUEUE: usize = 1024;
 
 /// Starts the mailer thread; its sender, and the thread's handle.
-pub fn start(relay: Relay, per_connection: usize) -> std::io::Result<mpsc::Sender<Request>> {
+pub fn start(relay: Relay, per_connection: usize) -> std::io::Result<mpsc::Sender<MailRequest>> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     std::thread::Builder::new()
         .name("confirmations".into())
@@ -33,7 +33,7 @@ pub fn start(relay: Relay, per_connection: usize) -> std::io::Result<mpsc::Sende
     Ok(sender)
 }
 
-async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<Request>) {
+async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<MailRequest>) {
     let mut open: Option<(<Relay as Transport>::Connection, usize)> = None;
     loop {
         let next = match &open {

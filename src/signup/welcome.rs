@@ -21,7 +21,7 @@ use crate::dispatch::{send_issue, Dispatched, How};
 use crate::list::{List, Source, Status};
 use crate::message::{run_date, Factory};
 use crate::project::Project;
-use crate::send::{Relay, Request, Stopped};
+use crate::send::{Relay, Selection, Stopped};
 
 /// After a failed welcome send, the next try waits this long.
 const RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -124,11 +124,11 @@ fn welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) 
 /// have not had it.
 fn send_welcome(config: &Config, dir: &Path, secret: &[u8], batch: &HashSet<String>) -> Result<()> {
     let project = Project::with_config(config.clone(), dir)?;
-    let request = Request {
+    let request = Selection {
         only: Some(batch),
         journaled: true,
         skip_invalid: true,
-        ..Request::default()
+        ..Selection::default()
     };
     let progress = indicatif::ProgressBar::hidden();
     let how = How {

@@ -40,7 +40,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// Whether a connection is answering a request now (its body read, the
 /// handler running): such a connection is never evicted.
 #[derive(Clone, Default)]
-pub struct Busy(Arc<AtomicBool>);
+pub struct InUse(Arc<AtomicBool>);
 
 /// Marks a connection busy until dropped.
 struct Answering(Arc<AtomicBool>);
@@ -51,7 +51,7 @@ impl Drop for Answering {
     }
 }
 
-impl Busy {
+impl InUse {
     fn enter(&self) -> Answering {
         self.0.store(true, Ordering::SeqCst);
         Answering(Arc::clone(&self.0))
@@ -66,7 +66,7 @@ impl Busy {
 /// (408 or 413 otherwise, and the connection is closed), then hands the
 /// request on with its connection marked busy while it is answered.
 pub async fn read_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let busy = request.extensions().get::<Busy>().cloned();
+    let busy = request.extensions().get::<InUse>().cloned();
     let refuse = |status: StatusCode, why: &'static str| {
         (status, [(header::CONNECTION, "close")], why).into_response()
     };
@@ -110,14 +110,14 @@ pub async fn read_body(request: axum::extract::Request, next: axum::middleware::
             )
         }
     };
-    let _answering = busy.as_ref().map(Busy::enter);
+    let _answering = busy.as_ref().map(InUse::enter);
     next.run(axum::extract::Request::from_parts(parts, Body::from(bytes)))
         .await
 }
 
 /// An open connection: whether it is answering, and how to close it.
 struct Slot {
-    busy: Busy,
+    busy: InUse,
     evict: oneshot::Sender<()>,
 }
 
@@ -131,7 +131,7 @@ impl Slots {
     /// Takes a slot for a new connection `id`: when all are taken, the
     /// oldest connection not answering a request is closed for it. False
     /// when every connection is answering (the new one is then refused).
-    fn take(&self, id: u64, busy: Busy, evict: oneshot::Sender<()>) -> bool {
+    fn take(&self, id: u64, busy: InUse, evict: oneshot::Sender<()>) -> bool {
         let mut open = self.open.lock().expect("slots");
         if open.len() >= MAX_CONNECTIONS {
             let Some(oldest) = open
@@ -167,7 +167,7 @@ pub async fn serve_bounded(listener: tokio::net::TcpListener, router: Router) {
                 continue;
             }
         };
-        let busy = Busy::default();
+        let busy = InUse::default();
         let (evict, evicted) = oneshot::channel();
         if !slots.take(id, busy.clone(), evict) {
             // Every connection is answering a request: this one waits for
@@ -207,7 +207,7 @@ mod tests {
         let mut busies = Vec::new();
         for id in 0..MAX_CONNECTIONS as u64 {
             let (evict, evicted) = oneshot::channel();
-            let busy = Busy::default();
+            let busy = InUse::default();
             assert!(slots.take(id, busy.clone(), evict));
             receivers.push(evicted);
             busies.push(busy);
@@ -216,18 +216,18 @@ mod tests {
         let _a = busies[0].enter();
         let _b = busies[1].enter();
         let (evict, _new) = oneshot::channel();
-        assert!(slots.take(10_000, Busy::default(), evict));
+        assert!(slots.take(10_000, InUse::default(), evict));
         assert!(receivers[0].try_recv().is_err());
         assert!(receivers[1].try_recv().is_err());
         assert_eq!(receivers[2].try_recv(), Ok(()));
         // Everybody answering: a new connection is refused.
-        let _all: Vec<_> = busies.iter().map(Busy::enter).collect();
+        let _all: Vec<_> = busies.iter().map(InUse::enter).collect();
         let slots = Slots::default();
         for (id, busy) in busies.iter().enumerate() {
             let (evict, _) = oneshot::channel();
             assert!(slots.take(id as u64, busy.clone(), evict));
         }
         let (evict, _) = oneshot::channel();
-        assert!(!slots.take(99_999, Busy::default(), evict));
+        assert!(!slots.take(99_999, InUse::default(), evict));
     }
 }

@@ -16,7 +16,7 @@ use crate::list::{Joined, Live};
 pub type Answer = Result<(bool, Option<Joined>), String>;
 
 /// A change, answered once it is on disk.
-pub type Request = (Change, oneshot::Sender<Answer>);
+pub type ChangeRequest = (Change, oneshot::Sender<Answer>);
 
 /// Changes waiting at most; beyond them a request waits its turn.
 pub const QUEUE: usize = 4096;
@@ -44,7 +44,7 @@ type Retry = (tokio::time::Instant, Duration);
 /// Applies changes in batches: every request that arrives while a batch
 /// is being recorded waits for the next one, so a burst costs a few syncs,
 /// and each request is answered once its change is on disk.
-pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
+pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<ChangeRequest>) {
     let mut live: Option<Live> = None;
     let mut retry: Option<Retry> = None;
     loop {
@@ -107,7 +107,7 @@ async fn record(
     live: Option<Live>,
     list: &Path,
     mut retry: Option<Retry>,
-    batch: Vec<Request>,
+    batch: Vec<ChangeRequest>,
 ) -> (Option<Live>, Option<Retry>) {
     let (changes, answers): (Vec<Change>, Vec<_>) = batch.into_iter().unzip();
     let (live, outcome) = blocking(live, list, move |live| {

@@ -33,7 +33,7 @@ pub(crate) struct App {
     config: Config,
     secret: Vec<u8>,
     /// The list's one writer.
-    list: mpsc::Sender<list::Request>,
+    list: mpsc::Sender<list::ChangeRequest>,
     /// With `[subscribe]`: the form's mailer, limits and welcome.
     joining: Option<subscribe::Joining>,
     /// With `[tracking] clicks`: the links of issues clicked lately.
@@ -42,7 +42,7 @@ pub(crate) struct App {
 
 /// How `serve` runs.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
+pub struct ServeOptions {
     /// Also serve the live preview of the drafts (never on by default:
     /// drafts are not for the world).
     pub preview: bool,
@@ -63,7 +63,11 @@ pub(crate) fn url_path(url: &str) -> String {
 /// The subscribe routes' shared parts: the confirmation mailer on its own
 /// thread, the limits and the welcome sender. Errors here stop `serve`
 /// before it listens.
-fn joining(config: &Config, secret: &[u8], options: Options) -> Result<Option<subscribe::Joining>> {
+fn joining(
+    config: &Config,
+    secret: &[u8],
+    options: ServeOptions,
+) -> Result<Option<subscribe::Joining>> {
     let Some(table) = &config.file.subscribe else {
         return Ok(None);
     };
@@ -109,7 +113,7 @@ fn subscribe_paths(config: &Config) -> Option<(String, String)> {
 
 /// The pages `serve` has of its own with these options: a path that is
 /// one of them or lies under one of them belongs to serve.
-fn own_pages(config: &Config, options: Options) -> Vec<(&'static str, &'static str)> {
+fn own_pages(config: &Config, options: ServeOptions) -> Vec<(&'static str, &'static str)> {
     let mut pages = vec![("/archive", "the archive")];
     if config.file.tracking.clicks {
         pages.push(("/c", "counted links ([tracking] clicks)"));
@@ -154,7 +158,7 @@ fn configured_paths(config: &Config) -> Vec<Configured> {
 /// Checks every path the config gives serve before a route is made: each
 /// must be usable as a route, and none may be another configured path or
 /// one of serve's own pages. The error names the config file and the key.
-fn check_paths(config: &Config, options: Options) -> Result<()> {
+fn check_paths(config: &Config, options: ServeOptions) -> Result<()> {
     let configured = configured_paths(config);
     // The error names the key's line in the file it came from.
     let source = crate::error::read_input(&config.path).unwrap_or_default();
@@ -246,7 +250,7 @@ fn scheduler(config_path: &std::path::Path) {
 /// Serves until the process is stopped: checks the configured paths,
 /// reads the secret, starts the confirmation mailer and the scheduler, then
 /// the list's writer and the routes on one thread.
-pub fn serve(config: Config, bind: SocketAddr, options: Options) -> Result<()> {
+pub fn serve(config: Config, bind: SocketAddr, options: ServeOptions) -> Result<()> {
     check_paths(&config, options)?;
     let secret = secret(&config)?;
     let joining = joining(&config, &secret, options)?;
@@ -351,7 +355,7 @@ fn bounded(router: Router) -> Router {
 }
 
 /// The line `serve` starts with: where it listens and what it serves.
-fn greeting(config: &Config, bind: SocketAddr, options: Options) -> String {
+fn greeting(config: &Config, bind: SocketAddr, options: ServeOptions) -> String {
     let form = subscribe_paths(config).map_or(String::new(), |(f, _)| format!(", {f}"));
     let unsubscribe = unsubscribe::path(config)
         .unwrap_or_else(|| "(no [unsubscribe] url: no one-click endpoint)".to_string());
@@ -520,9 +524,9 @@ mod path_tests {
     }
 
     fn refused(extra: &str, preview: bool) -> Option<String> {
-        let options = Options {
+        let options = ServeOptions {
             preview,
-            ..Options::default()
+            ..ServeOptions::default()
         };
         check_paths(&config(extra).1, options)
             .err()

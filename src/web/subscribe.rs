@@ -18,7 +18,7 @@ use super::list::Change;
 use super::{page, said, App};
 use crate::list::{identity, Joined, Source};
 use crate::signup::confirm::Confirmer;
-use crate::signup::limits::{Limits, Verdict};
+use crate::signup::limits::{Admission, Limits};
 use crate::signup::token::{self, Stamp};
 use crate::signup::{self, mailer, Invalid};
 use crate::words::{fill, Words};
@@ -27,7 +27,7 @@ use crate::words::{fill, Words};
 pub struct Joining {
     pub confirmer: Confirmer,
     pub limits: Mutex<Limits>,
-    pub mailer: mpsc::Sender<mailer::Request>,
+    pub mailer: mpsc::Sender<mailer::MailRequest>,
     pub welcome: Option<std::sync::mpsc::SyncSender<String>>,
     /// Whether the first X-Forwarded-For hop names the client.
     pub trust_proxy: bool,
@@ -172,9 +172,9 @@ pub async fn form_post(
         .expect("limits")
         .check(&key, client, std::time::Instant::now());
     match verdict {
-        Verdict::Refused => return refused(&app, StatusCode::TOO_MANY_REQUESTS),
-        Verdict::Quiet => return sent(&app, address.as_ref()),
-        Verdict::Send => {}
+        Admission::Refused => return refused(&app, StatusCode::TOO_MANY_REQUESTS),
+        Admission::Quiet => return sent(&app, address.as_ref()),
+        Admission::Send => {}
     }
     match send_confirmation(&app, &address, name).await {
         Ok(()) => sent(&app, address.as_ref()),

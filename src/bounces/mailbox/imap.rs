@@ -131,7 +131,7 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// What to do after reading.
-pub struct Plan<'a> {
+pub struct FolderPlan<'a> {
     /// The folder.
     pub target: &'a Target,
     /// Extra CA certificates (PEM) to trust.
@@ -147,7 +147,7 @@ pub struct Plan<'a> {
 /// unless a dry run, flags the recognised ones `\Seen` and moves them.
 /// Returns how many messages were read.
 pub fn import(
-    plan: &Plan<'_>,
+    plan: &FolderPlan<'_>,
     each: impl FnMut(Read) -> bool,
     apply: impl FnOnce() -> Result<()>,
 ) -> Result<usize> {
@@ -192,7 +192,7 @@ async fn step<F: std::future::Future>(what: &str, future: F) -> Result<F::Output
 async fn session<T>(
     stream: T,
     password: &str,
-    plan: &Plan<'_>,
+    plan: &FolderPlan<'_>,
     mut each: impl FnMut(Read) -> bool,
     apply: impl FnOnce() -> Result<()>,
 ) -> Result<usize>

@@ -113,7 +113,7 @@ impl<R: std::io::BufRead> std::io::Read for Capped<R> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Source;
+    use super::super::MailSource;
     use super::*;
 
     #[test]
@@ -141,7 +141,7 @@ mod tests {
             .unwrap();
         drop(file);
         let mut seen = Vec::new();
-        let n = Source::Mbox(path.clone())
+        let n = MailSource::Mbox(path.clone())
             .each(|read| {
                 seen.push(match read.bytes {
                     Ok(bytes) => {

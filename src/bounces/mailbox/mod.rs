@@ -26,7 +26,7 @@ pub const MAX_MESSAGES: usize = 1_000_000;
 
 /// Where reports come from.
 #[derive(Debug, Clone)]
-pub enum Source {
+pub enum MailSource {
     /// One message file.
     File(PathBuf),
     /// An mbox file: only read, never changed.
@@ -58,11 +58,11 @@ pub struct Read {
     pub bytes: std::result::Result<Vec<u8>, String>,
 }
 
-impl Source {
+impl MailSource {
     /// Reads `SOURCE` as the command line gives it.
-    pub fn parse(arg: &str) -> Result<Source> {
+    pub fn parse(arg: &str) -> Result<MailSource> {
         if arg.starts_with("imaps://") || arg.starts_with("imap://") {
-            return Target::parse(arg).map(Source::Imap);
+            return Target::parse(arg).map(MailSource::Imap);
         }
         let path = PathBuf::from(arg);
         let meta = std::fs::metadata(&path).with_context(|| {
@@ -72,7 +72,7 @@ impl Source {
             if !path.join("cur").is_dir() || !path.join("new").is_dir() {
                 bail!("{arg}: this folder is not a Maildir (it has no cur/ and new/)\n  help: give the Maildir folder itself, e.g. ~/Maildir/.Bounces");
             }
-            return Ok(Source::Maildir(path));
+            return Ok(MailSource::Maildir(path));
         }
         let mut head = [0u8; 5];
         let n = std::io::Read::read(
@@ -81,18 +81,18 @@ impl Source {
         )
         .unwrap_or(0);
         Ok(match &head[..n] == b"From " {
-            true => Source::Mbox(path),
-            false => Source::File(path),
+            true => MailSource::Mbox(path),
+            false => MailSource::File(path),
         })
     }
 
     /// What the source is, for people.
     pub fn describe(&self) -> String {
         match self {
-            Source::File(p) => format!("the message {}", p.display()),
-            Source::Mbox(p) => format!("the mbox {}", p.display()),
-            Source::Maildir(p) => format!("the Maildir {}", p.display()),
-            Source::Imap(t) => format!("the IMAP folder {}", t.label()),
+            MailSource::File(p) => format!("the message {}", p.display()),
+            MailSource::Mbox(p) => format!("the mbox {}", p.display()),
+            MailSource::Maildir(p) => format!("the Maildir {}", p.display()),
+            MailSource::Imap(t) => format!("the IMAP folder {}", t.label()),
         }
     }
 
@@ -101,13 +101,13 @@ impl Source {
     /// [`imap`].
     pub fn each(&self, mut each: impl FnMut(Read)) -> Result<usize> {
         match self {
-            Source::File(path) => {
+            MailSource::File(path) => {
                 each(file::read(path, path.display().to_string(), Handle::None));
                 Ok(1)
             }
-            Source::Mbox(path) => mbox::each(path, each),
-            Source::Maildir(dir) => maildir::each(dir, each),
-            Source::Imap(_) => bail!("an IMAP folder is read over the network"),
+            MailSource::Mbox(path) => mbox::each(path, each),
+            MailSource::Maildir(dir) => maildir::each(dir, each),
+            MailSource::Imap(_) => bail!("an IMAP folder is read over the network"),
         }
     }
 }
