@@ -28,6 +28,7 @@ pub mod send;
 mod sign;
 pub mod signup;
 pub mod stats;
+mod text;
 mod time;
 mod timetable;
 mod tls;
@@ -45,13 +46,5 @@ pub use issue::tags::Values;
 pub use issue::{Issue, SectionKind};
 pub use message::{run_date, Factory, Outgoing, Purpose};
 pub use sign::{token, verify};
-/// "s" for counts other than one.
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
 
 pub use list::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};

@@ -384,7 +384,7 @@ impl PassEvent {
             ),
             PassEvent::Missed { name, deferred, .. } => format!(
                 "{name}: {deferred} reader{} still deferred by the relay {} hours after the first try; passes no longer try them: `letterpress send {name}` does",
-                crate::plural(*deferred),
+                crate::text::plural(*deferred),
                 RETRY_FOR.as_hours()
             ),
             PassEvent::Waiting { name, until } => format!(
@@ -535,7 +535,7 @@ fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<PassE
         // A change to the list: counted, never named.
         summary.push_str(&format!(
             "; {marked} reader{} marked bounced (the relay said the address does not exist)",
-            crate::plural(marked)
+            crate::text::plural(marked)
         ));
     }
     Ok(PassEvent::Sent {

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 
 use super::{import, Kind, MailSource, Options, Verdict};
 use crate::config::Config;
-use crate::plural;
+use crate::text::plural;
 
 /// Imports the reports of `source` and writes what each did to `out`: one
 /// JSON object per line (`json`, the summary then goes to `notes`) or a

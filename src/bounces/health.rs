@@ -66,14 +66,14 @@ impl Health {
         format!(
             "the list in the last {DAYS} days: {} send{}, {accepted} message{} accepted; {bounces} bounce{} ({}: {} hard, {} soft), {} complaint{} ({})",
             self.sends.len(),
-            crate::plural(self.sends.len()),
-            crate::plural(accepted),
-            crate::plural(bounces),
+            crate::text::plural(self.sends.len()),
+            crate::text::plural(accepted),
+            crate::text::plural(bounces),
             share(bounces, attempted),
             self.hard,
             self.soft,
             self.complaints,
-            crate::plural(self.complaints),
+            crate::text::plural(self.complaints),
             share(self.complaints, accepted),
         )
     }
@@ -93,7 +93,7 @@ impl Health {
             if s.accepted > 0 && s.complaints as f64 > COMPLAINT_LIMIT * s.accepted as f64 {
                 out.push((line, format!(
                     "the send of `{}` ({}) drew {} complaint{} for {} delivered messages ({:.2} %), above 0.1 %: Gmail filters senders over 0.3 %; make leaving easy and send only to readers who asked",
-                    s.name, s.started.strftime("%Y-%m-%d"), s.complaints, crate::plural(s.complaints), s.accepted, 100.0 * s.complaints as f64 / s.accepted as f64
+                    s.name, s.started.strftime("%Y-%m-%d"), s.complaints, crate::text::plural(s.complaints), s.accepted, 100.0 * s.complaints as f64 / s.accepted as f64
                 )));
             }
         }

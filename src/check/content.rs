@@ -288,7 +288,7 @@ fn block_text(block: &Block) -> String {
 
 fn has_image(blocks: &[Block]) -> bool {
     let mut sources = Vec::new();
-    crate::issue::markdown::image_sources(blocks, &mut sources);
+    crate::issue::walk::image_sources(blocks, &mut sources);
     !sources.is_empty()
 }
 

@@ -19,13 +19,13 @@ pub(super) fn check_issue_file(
     let text = crate::error::read_input(&path)?;
     super::text::check(&path, &text, Some(0..text.len()), report);
     let at = |key: &str| line_of(&text, key);
-    let width = crate::wrap::width(&issue.subject);
+    let width = crate::compose::wrap::width(&issue.subject);
     if width > 60 {
         report.add(&path, at("subject"), Level::Warning, format!("the subject is {width} columns wide; phones show about 60 (a Hangul character counts two), the rest is cut off"));
     }
     match &issue.preheader {
         None => report.add(&path, 1, Level::Warning, "no preheader: the inbox shows the first words of the body instead; add preheader = \"…\""),
-        Some(p) if crate::wrap::width(p) < 40 => report.add(&path, at("preheader"), Level::Warning, format!("the preheader is only {} columns; the inbox fills the rest with body text, so aim for 40 to 100", crate::wrap::width(p))),
+        Some(p) if crate::compose::wrap::width(p) < 40 => report.add(&path, at("preheader"), Level::Warning, format!("the preheader is only {} columns; the inbox fills the rest with body text, so aim for 40 to 100", crate::compose::wrap::width(p))),
         Some(_) => {}
     }
     if issue.advertising && !config.is_korean() && config.newsletter().ad_prefix.is_none() {

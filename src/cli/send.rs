@@ -11,10 +11,10 @@ use crate::args::SendArgs;
 use crate::check::{check_issue, Scope};
 use crate::dispatch::{How, Prepared};
 use crate::message::{secret, Factory};
-use crate::plural;
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
 use crate::send::{self, Ran, Relay, Selection, Stopped, Transport};
+use crate::text::plural;
 
 /// Checks the issue, plans the readers, composes, then writes or sends.
 pub fn run(config_path: &std::path::Path, args: &SendArgs) -> Result<Exit> {

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::args::{ArchiveArgs, ServeArgs};
 use crate::config::Config;
-use crate::plural;
+use crate::text::plural;
 
 pub fn serve(args: ServeArgs, config: &Path) -> Result<()> {
     let options = crate::web::ServeOptions {

@@ -112,7 +112,7 @@ impl Layout<'_> {
         if preheader.is_empty() {
             return String::new();
         }
-        let units = TEXT_COLUMNS.saturating_sub(crate::wrap::width(preheader)) / 3;
+        let units = TEXT_COLUMNS.saturating_sub(crate::compose::wrap::width(preheader)) / 3;
         PREHEADER_FILLER.repeat(units.min(FILLER_UNITS))
     }
 

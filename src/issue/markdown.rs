@@ -411,22 +411,6 @@ fn to_align(a: Alignment) -> Align {
     }
 }
 
-/// Appends the source of every image in `blocks`, in order.
-pub fn image_sources<'a>(blocks: &'a [Block], out: &mut Vec<&'a str>) {
-    super::walk::nodes(blocks, &mut |node| {
-        if let super::walk::Node::Image { src, .. } = node {
-            out.push(src);
-        }
-    });
-}
-
-/// Calls `f` on every link target and image source, footnotes included.
-pub fn for_each_url(body: &mut Body, f: &mut impl FnMut(&mut String)) {
-    for blocks in std::iter::once(&mut body.blocks).chain(&mut body.footnotes) {
-        super::walk::targets_mut(blocks, &mut |_, url| f(url));
-    }
-}
-
 /// The text of inline content without formatting (image alt text, titles).
 pub fn plain_text(inlines: &[Inline]) -> String {
     let mut out = String::new();

@@ -616,7 +616,7 @@ fn section_images(
     body: &markdown::Body,
 ) -> Result<Vec<LocalImage>> {
     let mut srcs: Vec<&str> = lead.iter().map(|i| i.src.as_str()).collect();
-    markdown::image_sources(&body.blocks, &mut srcs);
+    walk::image_sources(&body.blocks, &mut srcs);
     let mut images = Vec::new();
     let mut found = Vec::new();
     for src in srcs.into_iter().filter(|src| is_local(src)) {
@@ -662,7 +662,7 @@ fn parse_body(
             help: Some(e.help.into()),
         }
     })?;
-    markdown::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
+    walk::for_each_url(&mut body, &mut |url| *url = tags.for_url(url));
     let body_line = crate::error::line_col(source, offset).0;
     for (url, line) in &mut body.targets {
         *url = tags.for_url(url);

@@ -1,7 +1,7 @@
 //! The one walk over a parsed body: every heading, link and image, in the
 //! order they are written, through lists, quotes, tables and emphasis.
 
-use super::markdown::{Block, Inline};
+use super::markdown::{Block, Body, Inline};
 
 /// What the walk meets.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,6 +106,22 @@ fn inline_targets<F: FnMut(Reference, &mut String)>(inlines: &mut [Inline], visi
             | Inline::HardBreak
             | Inline::FootnoteRef(_) => {}
         }
+    }
+}
+
+/// Appends the source of every image in `blocks`, in order.
+pub fn image_sources<'a>(blocks: &'a [Block], out: &mut Vec<&'a str>) {
+    nodes(blocks, &mut |node| {
+        if let Node::Image { src, .. } = node {
+            out.push(src);
+        }
+    });
+}
+
+/// Calls `f` on every link target and image source, footnotes included.
+pub fn for_each_url(body: &mut Body, f: &mut impl FnMut(&mut String)) {
+    for blocks in std::iter::once(&mut body.blocks).chain(&mut body.footnotes) {
+        targets_mut(blocks, &mut |_, url| f(url));
     }
 }
 

@@ -75,7 +75,7 @@ pub fn compact(path: &Path, out: &mut dyn Write) -> Result<()> {
         n => writeln!(
             out,
             "{shown}: folded in {n} change{} from {}",
-            crate::plural(n),
+            crate::text::plural(n),
             changes::log_path(path).display()
         )?,
     }

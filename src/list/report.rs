@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use super::{ImportReport, List, Severity};
-use crate::plural;
+use crate::text::plural;
 
 /// The list's findings, one `file:line: level: message` line each; invalid
 /// entries with the level `errors` ("error", or "skipped" for a send with

@@ -39,7 +39,7 @@ impl DryRun {
         match kept {
             0 => format!(
                 "the dry run stopped; the {total} message{} this run had written were removed again",
-                crate::plural(total)
+                crate::text::plural(total)
             ),
             n => format!(
                 "the dry run stopped; {n} of the messages this run wrote could not be removed and are still in {}",

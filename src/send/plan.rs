@@ -156,7 +156,7 @@ impl Plan {
         format!(
             "Resuming: {} reader{} already accepted, {} failed permanently earlier{}.\n",
             self.accepted_before,
-            crate::plural(self.accepted_before),
+            crate::text::plural(self.accepted_before),
             self.failed_before,
             if self.failed_before > 0 {
                 " (--retry-failed tries them again)"

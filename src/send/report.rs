@@ -10,7 +10,7 @@ use std::path::Path;
 use super::{Plan, Ran, Shard, Stopped};
 use crate::list::List;
 use crate::message::Purpose;
-use crate::plural;
+use crate::text::plural;
 
 /// A progress bar with count, rate and time left on a terminal; hidden
 /// elsewhere.
