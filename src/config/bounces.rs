@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::checks::{dns_name, int_in, rule, Rule, Verdict};
+use super::checks::{dns_name, int_in, rule, Rule, RuleResult};
 
 /// `[bounces]`: where bounces go and when they remove a reader.
 #[derive(Debug, Clone, Deserialize)]
@@ -74,7 +74,7 @@ impl Bounces {
 
 /// The VERP base: a plain ASCII address whose local part leaves room for
 /// `+` and the tag, and holds no `+` of its own (the tag follows the first).
-fn return_path(value: &str) -> Verdict {
+fn return_path(value: &str) -> RuleResult {
     let help = "use a plain address such as bounces@news.example.com";
     let Some((local, domain)) = value.rsplit_once('@') else {
         return Err((

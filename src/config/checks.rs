@@ -2,17 +2,17 @@
 //! header tokens, names and URLs, and the rule that ties a verdict to its key.
 
 /// What is wrong with a value, and what to do about it.
-pub(super) type Verdict = std::result::Result<(), (String, &'static str)>;
+pub(super) type RuleResult = std::result::Result<(), (String, &'static str)>;
 
 /// A check of one text value.
-pub(super) type Check = fn(&str) -> Verdict;
+pub(super) type Check = fn(&str) -> RuleResult;
 
 /// One value's check: the key it is at and what is wrong with it.
 pub(super) struct Rule {
     pub(super) key: &'static [&'static str],
     /// Which of the tables of an array (`[[dkim]]`) the key is in.
     pub(super) index: Option<usize>,
-    pub(super) verdict: Verdict,
+    pub(super) verdict: RuleResult,
 }
 
 impl Rule {
@@ -24,7 +24,7 @@ impl Rule {
     }
 }
 
-pub(super) fn rule(key: &'static [&'static str], verdict: Verdict) -> Rule {
+pub(super) fn rule(key: &'static [&'static str], verdict: RuleResult) -> Rule {
     Rule {
         key,
         index: None,
@@ -40,7 +40,7 @@ pub(super) fn present(values: Vec<(&'static [&'static str], Option<&str>, Check)
         .collect()
 }
 
-pub(super) fn float_in(value: f64, min: f64, max: f64, zero_ok: bool) -> Verdict {
+pub(super) fn float_in(value: f64, min: f64, max: f64, zero_ok: bool) -> RuleResult {
     if value.is_finite() && ((zero_ok && value == 0.0) || (min..=max).contains(&value)) {
         return Ok(());
     }
@@ -51,7 +51,7 @@ pub(super) fn float_in(value: f64, min: f64, max: f64, zero_ok: bool) -> Verdict
     ))
 }
 
-pub(super) fn int_in(value: u64, min: u64, max: u64) -> Verdict {
+pub(super) fn int_in(value: u64, min: u64, max: u64) -> RuleResult {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -63,7 +63,7 @@ pub(super) fn int_in(value: u64, min: u64, max: u64) -> Verdict {
 }
 
 /// Text on one line, of bounded length (it reaches headers and pages).
-pub(super) fn one_line(value: &str, max: usize) -> Verdict {
+pub(super) fn one_line(value: &str, max: usize) -> RuleResult {
     if value.chars().any(char::is_control) {
         return Err((
             "contains a line break or control character".into(),
@@ -77,7 +77,7 @@ pub(super) fn one_line(value: &str, max: usize) -> Verdict {
 }
 
 /// A value written into a header as it is: printable ASCII, no spaces.
-pub(super) fn header_token(value: &str, max: usize, allowed: &str, header: &str) -> Verdict {
+pub(super) fn header_token(value: &str, max: usize, allowed: &str, header: &str) -> RuleResult {
     match value
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || allowed.contains(*c)))
@@ -98,7 +98,7 @@ pub(super) fn header_token(value: &str, max: usize, allowed: &str, header: &str)
 }
 
 /// A host name or an IP address.
-pub(super) fn host_name(value: &str) -> Verdict {
+pub(super) fn host_name(value: &str) -> RuleResult {
     if value.parse::<std::net::IpAddr>().is_ok() {
         return Ok(());
     }
@@ -106,7 +106,7 @@ pub(super) fn host_name(value: &str) -> Verdict {
 }
 
 /// A DNS name: labels of letters, digits, `-` and `_`, joined by dots.
-pub(super) fn dns_name(value: &str) -> Verdict {
+pub(super) fn dns_name(value: &str) -> RuleResult {
     let good_label = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -125,7 +125,7 @@ pub(super) fn dns_name(value: &str) -> Verdict {
 
 /// An `http(s)://` URL that can stand as it is in a header (`<…>`), an
 /// HTML attribute and a plain-text line.
-pub(super) fn web_url(value: &str) -> Verdict {
+pub(super) fn web_url(value: &str) -> RuleResult {
     let help = "use an https:// URL such as https://news.example.com/unsubscribe";
     let rest = value
         .strip_prefix("https://")
@@ -168,7 +168,7 @@ pub(super) fn web_url(value: &str) -> Verdict {
 }
 
 /// The name of an environment variable.
-pub(super) fn env_name(value: &str) -> Verdict {
+pub(super) fn env_name(value: &str) -> RuleResult {
     let mut chars = value.chars();
     let first_ok = chars
         .next()

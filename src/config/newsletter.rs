@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::checks::{header_token, one_line, present, rule, web_url, Rule, Verdict};
+use super::checks::{header_token, one_line, present, rule, web_url, Rule, RuleResult};
 use super::language::language_tag;
 use crate::error::Located;
 
@@ -126,16 +126,16 @@ impl Newsletter {
     }
 }
 
-fn list_id(value: &str) -> Verdict {
+fn list_id(value: &str) -> RuleResult {
     header_token(value, 200, ".-_", "List-Id")
 }
 
-fn feedback_id(value: &str) -> Verdict {
+fn feedback_id(value: &str) -> RuleResult {
     header_token(value, 200, ".-_:", "Feedback-ID")
 }
 
 /// An IANA time zone name the bundled database knows.
-fn time_zone(value: &str) -> Verdict {
+fn time_zone(value: &str) -> RuleResult {
     match jiff::tz::TimeZone::get(value) {
         Ok(_) => Ok(()),
         Err(_) => Err((

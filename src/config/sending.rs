@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::checks::{float_in, int_in, rule, Rule, Verdict};
+use super::checks::{float_in, int_in, rule, Rule, RuleResult};
 
 /// `[sending]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -87,7 +87,7 @@ impl Sending {
 
 /// The grace of scheduled sends. 0 would let a pass send only when it runs
 /// at the very second of `send_at`, that is never.
-fn grace_minutes(value: u32) -> Verdict {
+fn grace_minutes(value: u32) -> RuleResult {
     match value {
         0 => Err((
             "0 would let no scheduled pass ever send: a pass runs every minute (cron) or every 30 seconds (`serve --schedule`), always a little after the issue's time".into(),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::checks::{env_name, int_in, one_line, present, rule, web_url, Rule, Verdict};
+use super::checks::{env_name, int_in, one_line, present, rule, web_url, Rule, RuleResult};
 
 /// `[unsubscribe]`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -74,7 +74,7 @@ impl Subscribe {
     }
 }
 
-fn mailto(value: &str) -> Verdict {
+fn mailto(value: &str) -> RuleResult {
     match crate::address::parse_address(value) {
         Ok(_) if value.is_ascii() && !value.contains(['?', '&', '%']) => Ok(()),
         Ok(_) => Err((
@@ -86,7 +86,7 @@ fn mailto(value: &str) -> Verdict {
 }
 
 /// A tag: a word or two on one line, as a reader's tags are.
-fn tag_word(value: &str) -> Verdict {
+fn tag_word(value: &str) -> RuleResult {
     if value.trim().is_empty() {
         return Err((
             "a tag is empty".into(),

@@ -203,7 +203,7 @@ impl List {
 
     /// Loads and validates the file at `path` alone, a line at a time.
     pub fn load_file(path: &Path) -> Result<List> {
-        match read::Reader::file(path) {
+        match read::TableReader::file(path) {
             Ok(Some((entries, findings))) => Ok(List::new(path, entries, findings)),
             Ok(None) => List::parse_whole(path, &read_text(path)?),
             Err(e) => Err(anyhow::anyhow!(
@@ -215,7 +215,7 @@ impl List {
 
     /// Parses and validates the text of a list file.
     pub fn parse(path: &Path, source: &str) -> Result<List> {
-        match read::Reader::text(source) {
+        match read::TableReader::text(source) {
             Some((entries, findings)) => Ok(List::new(path, entries, findings)),
             None => List::parse_whole(path, source),
         }
@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn duplicates_are_warned_and_sent_once() {
         let list = parse(
-            "[[subscriber]]\nemail = \"Reader@Example.com\"\n[[subscriber]]\nemail = \"reader@example.com\"\n",
+            "[[subscriber]]\nemail = \"TableReader@Example.com\"\n[[subscriber]]\nemail = \"reader@example.com\"\n",
         );
         assert_eq!(list.findings.len(), 1);
         assert_eq!(list.findings[0].severity, Severity::Warning);

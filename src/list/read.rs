@@ -19,7 +19,7 @@ use super::{validate_fields, Entry, EntryFinding, Severity, Status};
 
 /// The entries of a list and the errors of its invalid ones, in file
 /// order; `None` when the whole-file parser must read it.
-pub(super) struct Reader {
+pub(super) struct TableReader {
     entries: Vec<Entry>,
     findings: Vec<EntryFinding>,
     tags: Tags,
@@ -30,10 +30,10 @@ pub(super) struct Reader {
     scratch: Vec<String>,
 }
 
-impl Reader {
+impl TableReader {
     /// A reader expecting about `entries` readers.
-    pub(super) fn new(entries: usize) -> Reader {
-        Reader {
+    pub(super) fn new(entries: usize) -> TableReader {
+        TableReader {
             entries: Vec::with_capacity(entries),
             findings: Vec::new(),
             tags: Tags::default(),
@@ -46,7 +46,7 @@ impl Reader {
 
     /// Reads `source` whole.
     pub(super) fn text(source: &str) -> Option<(Vec<Entry>, Vec<EntryFinding>)> {
-        let mut reader = Reader::new(source.len() / 64);
+        let mut reader = TableReader::new(source.len() / 64);
         for (index, line) in source.split_inclusive('\n').enumerate() {
             reader.line(index + 1, line)?;
         }
@@ -59,7 +59,7 @@ impl Reader {
         let file = std::fs::File::open(path)?;
         let size = file.metadata().map_or(0, |m| m.len());
         let mut input = std::io::BufReader::with_capacity(1 << 18, file);
-        let mut reader = Reader::new(usize::try_from(size / 64).unwrap_or(0));
+        let mut reader = TableReader::new(usize::try_from(size / 64).unwrap_or(0));
         let mut line = String::new();
         for number in 1.. {
             line.clear();
@@ -339,7 +339,7 @@ mod tests {
             "source = \"form\"\ntags = [\"weekly\", \"vip\"]\n",
             "[[subscriber]]\nemail = \"not an address\"\nname = \"x\"\n",
         );
-        let (entries, findings) = Reader::text(source).expect("the fast path reads it");
+        let (entries, findings) = TableReader::text(source).expect("the fast path reads it");
         let (want_entries, want_findings) = whole(source);
         assert_eq!(entries, want_entries);
         assert_eq!(findings, want_findings);
@@ -369,10 +369,11 @@ mod tests {
             "email = \"a@example.com\"\n# bad \u{7} comment\n",
         ] {
             let source = format!("[[subscriber]]\n{body}");
-            assert!(Reader::text(&source).is_none(), "{body:?}");
+            assert!(TableReader::text(&source).is_none(), "{body:?}");
         }
         assert!(
-            Reader::text("title = \"x\"\n[[subscriber]]\nemail = \"a@example.com\"\n").is_none()
+            TableReader::text("title = \"x\"\n[[subscriber]]\nemail = \"a@example.com\"\n")
+                .is_none()
         );
     }
 }
