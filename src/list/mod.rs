@@ -470,7 +470,7 @@ mod tests {
     #[test]
     fn duplicates_are_warned_and_sent_once() {
         let list = parse(
-            "[[subscriber]]\nemail = \"TableReader@Example.com\"\n[[subscriber]]\nemail = \"reader@example.com\"\n",
+            "[[subscriber]]\nemail = \"Reader@Example.com\"\n[[subscriber]]\nemail = \"reader@example.com\"\n",
         );
         assert_eq!(list.findings.len(), 1);
         assert_eq!(list.findings[0].severity, Severity::Warning);
