@@ -3,7 +3,7 @@
 //! outcome, and a stop that lets the messages in flight finish.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use indicatif::ProgressBar;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::journal::{self, Journal, Outcome, Pending, Record, WriteFailed};
+use super::journal::{self, Journal, Outcome, Record, WriteFailed};
 use super::outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };
@@ -64,9 +64,6 @@ impl Queue {
     }
 }
 
-/// Resolves once a record is written to the journal (or the writer gave up).
-type Unwritten = tokio::sync::oneshot::Receiver<()>;
-
 /// What the workers share.
 struct Shared<'a, T: Transport> {
     jobs: &'a [Job],
@@ -74,7 +71,7 @@ struct Shared<'a, T: Transport> {
     transport: &'a T,
     settings: &'a Settings,
     purpose: Purpose,
-    journal: Option<Mutex<mpsc::Sender<Pending>>>,
+    journal: Option<&'a Journal>,
     stop: Arc<AtomicBool>,
     wake: Arc<Notify>,
     queue: Mutex<Queue>,
@@ -104,14 +101,13 @@ pub fn run<T: Transport>(
         .as_ref()
         .map(|place| open_journal(place, subject, &stop, &wake))
         .transpose()?;
-    let journal_sender = journal.as_ref().map(|j| Mutex::new(j.sender()));
     let shared = Shared {
         jobs: &plan.jobs,
         factory,
         transport,
         settings,
         purpose: plan.purpose,
-        journal: journal_sender,
+        journal: journal.as_ref(),
         stop: stop.clone(),
         wake: wake.clone(),
         queue: Mutex::new(Queue::of(plan.jobs.len())),
@@ -124,7 +120,6 @@ pub fn run<T: Transport>(
     };
     let fatal = drive(&shared, settings);
     let Shared {
-        journal: sender,
         summary,
         queue,
         refusals,
@@ -133,7 +128,6 @@ pub fn run<T: Transport>(
     } = shared;
     let refusals = refusals.into_inner().expect("no worker panicked");
     let unanswered = unanswered.into_inner().expect("no worker panicked");
-    drop(sender);
     let mut summary = summary.into_inner().expect("no worker panicked");
     let queue = queue.into_inner().expect("no worker panicked");
     summary.remaining = queue.fresh.len() + queue.back.len() + queue.retries.len();
@@ -259,14 +253,7 @@ fn drive<T: Transport>(
 
 async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
     let mut connection: Option<(T::Connection, usize)> = None;
-    // The record of this worker's last outcome, until it is written: the
-    // next reader waits for it, so no more outcomes than connections are
-    // ever unwritten (a journal that fails loses at most those).
-    let mut unwritten: Option<Unwritten> = None;
     let result = loop {
-        if let Some(written) = unwritten.take() {
-            let _ = written.await;
-        }
         let Some(mut job) = next_job(shared).await else {
             break Ok(());
         };
@@ -296,7 +283,9 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
                 format!("letterpress cannot build this reader's message: {e:#}"),
             )),
         };
-        unwritten = match outcome {
+        // Each outcome is in the journal (one `write`) before the worker
+        // takes its next reader.
+        match outcome {
             Ok(reply) => shared.finish(&job, Outcome::Accepted, reply, None),
             Err(e) if e.is_permanent() => {
                 shared.judge(&job, Outcome::Failed, e.code().is_some());
@@ -448,14 +437,9 @@ impl<T: Transport> Shared<'_, T> {
         Error::Fatal(anyhow::anyhow!("{why}"))
     }
 
-    /// Records an outcome; what to wait for until its record is written.
-    fn finish(
-        &self,
-        job: &Job,
-        outcome: Outcome,
-        reply: String,
-        code: Option<u16>,
-    ) -> Option<Unwritten> {
+    /// Records an outcome: in the summary, and in the journal with one
+    /// `write` (a failed write stops the run through the journal's watch).
+    fn finish(&self, job: &Job, outcome: Outcome, reply: String, code: Option<u16>) {
         if outcome != Outcome::Failed {
             self.judge(job, outcome, false);
         }
@@ -468,25 +452,16 @@ impl<T: Transport> Shared<'_, T> {
                 Outcome::Deferred => summary.deferred.push(failure(&address, code, &reply)),
             }
         }
-        let unwritten = self.journal.as_ref().map(|journal| {
-            let (written, unwritten) = tokio::sync::oneshot::channel();
-            let record = Record {
+        if let Some(journal) = self.journal {
+            journal.append(&Record {
                 address,
                 outcome,
                 attempts: job.attempts,
                 reply,
-            };
-            let pending = Pending {
-                record,
-                written: Some(written),
-            };
-            // The writer thread only goes away after every sender is dropped.
-            let _ = journal.lock().expect("journal").send(pending);
-            unwritten
-        });
+            });
+        }
         self.progress.inc(1);
         self.done_one();
-        unwritten
     }
 
     fn leave_out(&self, job: &Job) {
@@ -499,7 +474,7 @@ impl<T: Transport> Shared<'_, T> {
         self.done_one();
     }
 
-    fn retry_or_defer(&self, job: Job, reply: String, code: Option<u16>) -> Option<Unwritten> {
+    fn retry_or_defer(&self, job: Job, reply: String, code: Option<u16>) {
         if job.attempts >= self.settings.max_attempts.max(1) {
             return self.finish(&job, Outcome::Deferred, reply, code);
         }
@@ -510,7 +485,6 @@ impl<T: Transport> Shared<'_, T> {
             .retries
             .push((Instant::now() + delay, job));
         self.done_one();
-        None
     }
 
     /// Stops the run for `why`, handing `job` back for the next run.

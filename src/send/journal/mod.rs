@@ -119,27 +119,6 @@ fn decode_address(field: &str) -> String {
         .replace("%25", "%")
 }
 
-/// A record on its way to the journal, with who to tell once it is written.
-#[derive(Debug)]
-pub struct Pending {
-    /// The record.
-    pub record: Record,
-    /// Told when the record is written to the file (not yet synced): the
-    /// worker that sent it waits for this before it takes its next reader,
-    /// so a journal that stops accepting writes loses at most one record
-    /// per connection.
-    pub written: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl From<Record> for Pending {
-    fn from(record: Record) -> Pending {
-        Pending {
-            record,
-            written: None,
-        }
-    }
-}
-
 /// The last outcome of every reader the journal knows, by address identity.
 pub type State = HashMap<String, Record>;
 
@@ -174,10 +153,9 @@ pub fn read(path: &Path) -> Result<State> {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
-    use std::sync::mpsc;
     use std::time::Duration;
 
-    use super::writer::{write_loop, Sink};
+    use super::writer::Sink;
     use super::*;
 
     fn record(address: &str, outcome: Outcome) -> Record {
@@ -194,17 +172,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("issue.journal");
         let journal = Journal::open(&path, "test journal").unwrap();
-        let sender = journal.sender();
-        sender
-            .send(record("a@example.com", Outcome::Deferred).into())
-            .unwrap();
-        sender
-            .send(record("\"odd name\"@example.com", Outcome::Failed).into())
-            .unwrap();
-        sender
-            .send(record("A@example.com", Outcome::Accepted).into())
-            .unwrap();
-        drop(sender);
+        assert!(journal.append(&record("a@example.com", Outcome::Deferred)));
+        assert!(journal.append(&record("\"odd name\"@example.com", Outcome::Failed)));
+        assert!(journal.append(&record("A@example.com", Outcome::Accepted)));
         journal.close().unwrap();
         let state = read(&path).unwrap();
         assert_eq!(state.len(), 2);
@@ -233,10 +203,7 @@ mod tests {
         assert_eq!(state.len(), 1);
         assert!(state.contains_key("a@example.com"));
         let journal = Journal::open(&path, "j").unwrap();
-        journal
-            .sender()
-            .send(record("c@example.com", Outcome::Accepted).into())
-            .unwrap();
+        assert!(journal.append(&record("c@example.com", Outcome::Accepted)));
         journal.close().unwrap();
         let state = read(&path).unwrap();
         assert_eq!(state.len(), 2, "{:?}", std::fs::read_to_string(&path));
@@ -326,31 +293,24 @@ mod tests {
             written: written.clone(),
             room: line * 2,
         };
-        let (sender, receiver) = mpsc::channel::<Pending>();
-        let mut acks = Vec::new();
-        for address in ["a@example.com", "b@example.com", "c@example.com"] {
-            let (tell, ack) = tokio::sync::oneshot::channel();
-            sender
-                .send(Pending {
-                    record: record(address, Outcome::Accepted),
-                    written: Some(tell),
-                })
-                .unwrap();
-            acks.push(ack);
-        }
-        drop(sender);
-        let failed = std::sync::atomic::AtomicBool::new(false);
-        let outcome = write_loop(Box::new(sink), receiver, || {
-            failed.store(true, std::sync::atomic::Ordering::SeqCst)
+        let failed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let told = failed.clone();
+        let journal = Journal::with_sink(Path::new("j"), Box::new(sink), move || {
+            told.store(true, std::sync::atomic::Ordering::SeqCst)
         });
-        assert!(outcome.error.is_some());
-        assert!(failed.load(std::sync::atomic::Ordering::SeqCst));
-        let told: Vec<bool> = acks.into_iter().map(|mut a| a.try_recv().is_ok()).collect();
+        let acks: Vec<bool> = ["a@example.com", "b@example.com", "c@example.com"]
+            .iter()
+            .map(|address| journal.append(&record(address, Outcome::Accepted)))
+            .collect();
         assert_eq!(
-            told,
+            acks,
             [true, true, false],
             "only written records are acknowledged"
         );
+        assert!(failed.load(std::sync::atomic::Ordering::SeqCst));
+        let err = journal.close().unwrap_err();
+        let failed = err.downcast_ref::<WriteFailed>().expect("a WriteFailed");
+        assert!(failed.lost >= 1, "{failed}");
         let text = String::from_utf8(written.lock().unwrap().clone()).unwrap();
         assert_eq!(text.lines().count(), 2);
     }
@@ -385,21 +345,13 @@ mod tests {
             lines: 0,
             synced_at: synced_at.clone(),
         };
-        let (sender, receiver) = mpsc::channel::<Pending>();
-        let writer = std::thread::spawn(move || write_loop(Box::new(sink), receiver, || {}));
+        let journal = Journal::with_sink(Path::new("j"), Box::new(sink), || {});
         // A record a millisecond, as a fast send on one connection makes them.
         for i in 0..200 {
-            let record = record(&format!("r{i}@example.com"), Outcome::Accepted);
-            sender
-                .send(Pending {
-                    record,
-                    written: None,
-                })
-                .unwrap();
+            assert!(journal.append(&record(&format!("r{i}@example.com"), Outcome::Accepted)));
             std::thread::sleep(Duration::from_millis(1));
         }
-        drop(sender);
-        assert!(writer.join().unwrap().error.is_none());
+        journal.close().unwrap();
         let syncs = synced_at.lock().unwrap().clone();
         assert!(
             syncs.len() >= 2 && syncs.len() <= 200 * 5 / SYNC_EVERY.as_millis() as usize,

@@ -1,30 +1,48 @@
-//! The journal open for a send: records written as they come, synced in
-//! batches.
+//! The journal open for a send: each record written by the connection
+//! that knows it, synced in batches.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
 
-use super::Pending;
+use super::Record;
 
-/// An open journal. Records go to a writer thread that appends each line
-/// with one `write` and syncs the file to disk whenever it has caught up,
-/// so a burst of outcomes costs one sync, not one each.
+/// An open journal. Each record is appended with one `write` by the
+/// connection that knows the outcome, before it takes its next reader, so
+/// a crash of the process loses none; a syncer thread flushes the file to
+/// disk at most once per [`SYNC_EVERY`] while records come, and once more
+/// at the end, so a burst of outcomes costs one sync, not one each, and no
+/// record waits for another thread.
 pub struct Journal {
     path: PathBuf,
-    sender: Option<mpsc::Sender<Pending>>,
-    writer: Option<std::thread::JoinHandle<Written>>,
+    shared: Arc<Shared>,
+    syncer: Option<std::thread::JoinHandle<()>>,
 }
 
-/// What the writer thread did: records on disk, and the first error with
-/// the number of records it could not write after it.
-pub(super) struct Written {
-    pub(super) error: Option<std::io::Error>,
-    pub(super) lost: usize,
+/// What the connections and the syncer share.
+struct Shared {
+    state: Mutex<State>,
+    /// Wakes the syncer when the journal closes.
+    closing: Condvar,
+    /// Called once, the moment a write or sync fails.
+    on_failure: Box<dyn Fn() + Send + Sync>,
+}
+
+/// The file and what has happened to it.
+struct State {
+    sink: Box<dyn Sink>,
+    /// Records written since the last sync.
+    unsynced: usize,
+    /// The first failure; after it nothing more is written.
+    error: Option<std::io::Error>,
+    /// Records that may not be on disk: those not synced when the failure
+    /// came, and every record after it.
+    lost: usize,
+    closed: bool,
 }
 
 /// The journal could not be written: the send must stop, and these
@@ -61,13 +79,13 @@ impl Journal {
         Journal::open_watched(path, header, || {})
     }
 
-    /// Opens the journal like `Journal::open`; `on_failure` is called, from the writer
-    /// thread, the moment a write or sync fails, so that the send stops
-    /// taking readers at once.
+    /// Opens the journal like `Journal::open`; `on_failure` is called the
+    /// moment a write or sync fails, so that the send stops taking readers
+    /// at once.
     pub fn open_watched(
         path: &Path,
         header: &str,
-        on_failure: impl Fn() + Send + 'static,
+        on_failure: impl Fn() + Send + Sync + 'static,
     ) -> Result<Journal> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
@@ -90,42 +108,81 @@ impl Journal {
                 .and_then(|()| file.sync_all())
                 .with_context(at("write the journal's header"))?;
         }
-        let (sender, receiver) = mpsc::channel::<Pending>();
-        let writer = std::thread::spawn(move || write_loop(Box::new(file), receiver, on_failure));
-        Ok(Journal {
+        Ok(Journal::with_sink(path, Box::new(file), on_failure))
+    }
+
+    /// A journal over `sink` with its syncer running.
+    pub(super) fn with_sink(
+        path: &Path,
+        sink: Box<dyn Sink>,
+        on_failure: impl Fn() + Send + Sync + 'static,
+    ) -> Journal {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                sink,
+                unsynced: 0,
+                error: None,
+                lost: 0,
+                closed: false,
+            }),
+            closing: Condvar::new(),
+            on_failure: Box::new(on_failure),
+        });
+        let syncing = shared.clone();
+        let syncer = std::thread::spawn(move || sync_loop(&syncing));
+        Journal {
             path: path.to_path_buf(),
-            sender: Some(sender),
-            writer: Some(writer),
-        })
+            shared,
+            syncer: Some(syncer),
+        }
     }
 
-    /// A handle for the delivery tasks.
-    pub fn sender(&self) -> mpsc::Sender<Pending> {
-        self.sender.clone().expect("open until closed")
+    /// Appends `record` with one `write`; whether it was written (after a
+    /// failure nothing is, and the record is counted as lost).
+    pub fn append(&self, record: &Record) -> bool {
+        let line = record.line(SystemTime::now());
+        let mut state = self.shared.state.lock().expect("journal");
+        if state.error.is_some() {
+            state.lost += 1;
+            return false;
+        }
+        state.unsynced += 1;
+        if let Err(e) = state.sink.write_all(line.as_bytes()) {
+            // Records not yet synced may not be on disk either.
+            state.lost = state.unsynced;
+            state.error = Some(e);
+            drop(state);
+            (self.shared.on_failure)();
+            return false;
+        }
+        true
     }
 
-    /// Writes what is queued, syncs and closes the file. The error is a
-    /// [`WriteFailed`] when a write failed.
+    /// Syncs what was written and closes the file. The error is a
+    /// [`WriteFailed`] when a write or sync failed.
     pub fn close(mut self) -> Result<()> {
         self.finish()
     }
 
     fn finish(&mut self) -> Result<()> {
-        drop(self.sender.take());
-        if let Some(writer) = self.writer.take() {
-            let written = writer
-                .join()
-                .map_err(|_| anyhow::anyhow!("the journal writer panicked"))?;
-            if let Some(error) = written.error {
-                return Err(WriteFailed {
-                    path: self.path.clone(),
-                    error,
-                    lost: written.lost,
-                }
-                .into());
+        let Some(syncer) = self.syncer.take() else {
+            return Ok(());
+        };
+        self.shared.state.lock().expect("journal").closed = true;
+        self.shared.closing.notify_all();
+        syncer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the journal's syncer panicked"))?;
+        let mut state = self.shared.state.lock().expect("journal");
+        match state.error.take() {
+            Some(error) => Err(WriteFailed {
+                path: self.path.clone(),
+                error,
+                lost: state.lost,
             }
+            .into()),
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
@@ -147,85 +204,36 @@ impl Sink for File {
     }
 }
 
-/// How long a written record may wait for the disk: the writer syncs
-/// once it has caught up and this long has passed since its last sync, so
-/// a fast send pays one sync per interval, not one per reader.
+/// How long a written record may wait for the disk: the syncer syncs at
+/// most this often while records come, so a fast send pays one sync per
+/// interval, not one per reader.
 pub const SYNC_EVERY: Duration = Duration::from_millis(50);
 
-/// Writes `first` and every record already waiting, one `write` each,
-/// until one fails; counts them in `unsynced`.
-fn write_waiting(
-    sink: &mut Box<dyn Sink>,
-    first: Pending,
-    receiver: &mpsc::Receiver<Pending>,
-    unsynced: &mut usize,
-) -> std::io::Result<()> {
-    let write = |sink: &mut Box<dyn Sink>, pending: Pending| {
-        let written = sink.write_all(pending.record.line(SystemTime::now()).as_bytes());
-        if let (Ok(()), Some(tell)) = (&written, pending.written) {
-            let _ = tell.send(());
-        }
-        written
-    };
-    *unsynced += 1;
-    write(sink, first)?;
-    while let Ok(pending) = receiver.try_recv() {
-        *unsynced += 1;
-        write(sink, pending)?;
-    }
-    Ok(())
-}
-
-/// Writes records as they come (one `write` each, so a crash of the
-/// process loses none) and syncs when it has caught up, at most once per
-/// [`SYNC_EVERY`] and always before it ends. After the first failure
-/// nothing more is written (a later record on a line of its own could
-/// follow a torn one); the rest are counted as lost.
-pub(super) fn write_loop(
-    mut sink: Box<dyn Sink>,
-    receiver: mpsc::Receiver<Pending>,
-    on_failure: impl Fn(),
-) -> Written {
-    let mut unsynced = 0;
-    let mut result = Ok(());
-    let mut synced_at = std::time::Instant::now();
+/// Syncs the records written since the last sync, every [`SYNC_EVERY`]
+/// while there are any, and once more when the journal closes. A failed
+/// sync stops the journal: those records may not be on disk.
+fn sync_loop(shared: &Shared) {
+    let mut state = shared.state.lock().expect("journal");
     loop {
-        let next = match unsynced {
-            0 => receiver
-                .recv()
-                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
-            _ => receiver.recv_timeout(SYNC_EVERY.saturating_sub(synced_at.elapsed())),
-        };
-        match next {
-            Ok(pending) => {
-                result = write_waiting(&mut sink, pending, &receiver, &mut unsynced);
-                if result.is_ok() && synced_at.elapsed() < SYNC_EVERY {
-                    continue;
+        if state.unsynced > 0 && state.error.is_none() {
+            match state.sink.sync() {
+                Ok(()) => state.unsynced = 0,
+                Err(e) => {
+                    state.lost = state.unsynced;
+                    state.error = Some(e);
+                    drop(state);
+                    (shared.on_failure)();
+                    state = shared.state.lock().expect("journal");
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) if unsynced == 0 => break,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {}
         }
-        result = result.and_then(|()| sink.sync());
-        if result.is_err() {
-            break;
+        if state.closed {
+            return;
         }
-        (unsynced, synced_at) = (0, std::time::Instant::now());
-    }
-    let batch = unsynced;
-    let Err(error) = result else {
-        return Written {
-            error: None,
-            lost: 0,
-        };
-    };
-    on_failure();
-    // Records not yet synced may not be on disk: count them, and every
-    // record that still comes, as lost.
-    let lost = batch + receiver.iter().count();
-    Written {
-        error: Some(error),
-        lost,
+        state = shared
+            .closing
+            .wait_timeout(state, SYNC_EVERY)
+            .expect("journal")
+            .0;
     }
 }
