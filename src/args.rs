@@ -260,6 +260,16 @@ pub enum SubscribersCommand {
         /// The address.
         address: String,
     },
+    /// Print everything letterpress holds about a reader: the list's entries (with how and
+    /// when they joined or left), the change log's events, every send in the journals, and the
+    /// bounces recorded.
+    Show {
+        /// The address (any spelling of it).
+        address: String,
+        /// human (default) or json (one document, for an export).
+        #[arg(long, value_enum, default_value = "human")]
+        format: CheckFormat,
+    },
     /// Mark a reader unsubscribed (the entry stays, so a re-import cannot re-add it).
     Unsubscribe {
         /// The address.

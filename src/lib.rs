@@ -23,6 +23,7 @@ mod message;
 mod percent;
 pub mod project;
 mod redact;
+mod rights;
 pub mod schedule;
 pub mod send;
 mod sign;

@@ -17,7 +17,7 @@ const ORDER: &[&str] = &[
     // An issue, composed, as a message.
     "issue", "window", "compose", "message", "project",
     // Sending, counting and what the relay said.
-    "send", "tracking", "build", "bounces", "dispatch",
+    "send", "tracking", "build", "bounces", "rights", "dispatch",
     // The commands and the reader's side.
     "check", "stats", "init", "signup", "schedule", "timetable", "web", "args", "cli",
 ];

@@ -260,3 +260,71 @@ fn unknown_keys_in_the_list_are_errors_with_lines() {
             "config/subscribers.toml:12:1: error: unknown field `tag`",
         ));
 }
+
+// Test that `subscribers show` prints what the list, the journals and
+// bounces.log hold about one reader, found by any spelling of the address
+// and no one else's, also as JSON for an export; and says so when
+// letterpress holds nothing.
+#[test]
+fn show_prints_everything_held_about_one_reader() {
+    let project = Project::example();
+    let state = project.path("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("example.journal"),
+        "# issue: example\n2026-11-27T09:00:01Z accepted jane.doe@example.org attempts=1 reply=\"250 2.0.0 Ok\"\n2026-11-27T09:00:02Z accepted park@example.net attempts=1 reply=\"250 ok\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        state.join("bounces.log"),
+        "2026-11-28T10:00:00Z soft jane.doe@example.org status=4.2.2 report=r1 action=counted\n2026-11-28T10:00:01Z hard park@example.net status=5.1.1 report=r2 action=bounced\n",
+    )
+    .unwrap();
+    let out = project
+        .cmd()
+        .args(["subscribers", "show", "Jane.Doe@EXAMPLE.org"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("jane.doe@example.org \"Jane Doe\": active, tags [weekly, english]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-11-27T09:00:01Z example accepted 250 2.0.0 Ok"),
+        "{text}"
+    );
+    assert!(text.contains("soft 4.2.2 counted (r1)"), "{text}");
+    assert!(!text.contains("park@example.net"), "{text}");
+
+    let out = project
+        .cmd()
+        .args([
+            "subscribers",
+            "show",
+            "jane.doe@example.org",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let held: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(held["entries"][0]["email"], "jane.doe@example.org");
+    assert_eq!(held["entries"][0]["name"], "Jane Doe");
+    assert_eq!(held["sends"].as_array().unwrap().len(), 1);
+    assert_eq!(held["sends"][0]["outcome"], "accepted");
+    assert_eq!(held["bounces"][0]["kind"], "soft");
+
+    project
+        .cmd()
+        .args(["subscribers", "show", "nobody@example.com"])
+        .assert()
+        .success()
+        .stdout("letterpress holds nothing about nobody@example.com.\n");
+}

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Result};
 
-use crate::args::SubscribersCommand;
+use crate::args::{CheckFormat, SubscribersCommand};
 use crate::config::Config;
 use crate::list::{commands, Source};
 use crate::send::{Relay, Transport};
@@ -32,6 +32,7 @@ pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
         } => commands::add(&path, &address, name, tag, out),
         C::Remove { address } => commands::remove(&path, &address, out),
         C::Unsubscribe { address } => commands::unsubscribe(&path, &address, out),
+        C::Show { address, format } => show(&config, &address, format, out),
         C::Import {
             file,
             email_column,
@@ -43,6 +44,16 @@ pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
 }
 
 /// `add ADDR --confirm`: the form's confirmation mail, sent now.
+/// `subscribers show ADDR`: what letterpress holds about a reader.
+fn show(config: &Config, address: &str, format: CheckFormat, out: &mut dyn Write) -> Result<()> {
+    let held = crate::rights::gather(config, address)?;
+    match format {
+        CheckFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&held)?)?,
+        CheckFormat::Human => crate::rights::print(&held, out)?,
+    }
+    Ok(())
+}
+
 fn ask_to_confirm(
     config: &Config,
     address: &str,
