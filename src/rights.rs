@@ -171,31 +171,7 @@ pub fn print(held: &Held, out: &mut dyn Write) -> Result<()> {
         return Ok(());
     }
     writeln!(out, "{}", held.address)?;
-    writeln!(
-        out,
-        "In the list: {}",
-        counted(held.entries.len(), "entry", "entries")
-    )?;
-    for e in &held.entries {
-        let name = e
-            .name
-            .as_deref()
-            .map_or(String::new(), |n| format!(" \"{n}\""));
-        writeln!(
-            out,
-            "  {}{name}: {}, tags [{}]",
-            e.email,
-            e.status,
-            e.tags.join(", ")
-        )?;
-        writeln!(
-            out,
-            "    came by {}, subscribed {}, left {}",
-            e.source.as_deref().unwrap_or("the list file"),
-            e.subscribed_at.as_deref().unwrap_or("(not recorded)"),
-            e.unsubscribed_at.as_deref().unwrap_or("(no)")
-        )?;
-    }
+    print_entries(&held.entries, out)?;
     writeln!(
         out,
         "In the change log: {}",
@@ -228,6 +204,36 @@ pub fn print(held: &Held, out: &mut dyn Write) -> Result<()> {
             out,
             "  {} {} {status} {} ({})",
             b.at, b.kind, b.action, b.report
+        )?;
+    }
+    Ok(())
+}
+
+/// The list's entries for the reader, with their consent record.
+fn print_entries(entries: &[Entry], out: &mut dyn Write) -> Result<()> {
+    writeln!(
+        out,
+        "In the list: {}",
+        counted(entries.len(), "entry", "entries")
+    )?;
+    for e in entries {
+        let name = e
+            .name
+            .as_deref()
+            .map_or(String::new(), |n| format!(" \"{n}\""));
+        writeln!(
+            out,
+            "  {}{name}: {}, tags [{}]",
+            e.email,
+            e.status,
+            e.tags.join(", ")
+        )?;
+        writeln!(
+            out,
+            "    came by {}, subscribed {}, left {}",
+            e.source.as_deref().unwrap_or("the list file"),
+            e.subscribed_at.as_deref().unwrap_or("(not recorded)"),
+            e.unsubscribed_at.as_deref().unwrap_or("(no)")
         )?;
     }
     Ok(())
