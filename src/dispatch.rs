@@ -45,10 +45,7 @@ pub struct Sent {
 impl Sent {
     /// Whether every reader got through and the run was not cut short.
     pub fn complete(&self) -> bool {
-        let s = &self.ran.summary;
-        matches!(self.ran.stopped, send::Stopped::Finished)
-            && s.failed.is_empty()
-            && s.deferred.is_empty()
+        self.ran.complete()
     }
 }
 

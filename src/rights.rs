@@ -109,7 +109,7 @@ pub fn gather(config: &Config, address: &str) -> Result<Held> {
             .map(|e| Entry {
                 email: e.email().to_string(),
                 name: e.name().map(str::to_string),
-                status: format!("{:?}", e.status()).to_lowercase(),
+                status: e.status().as_str().to_string(),
                 tags: e.tags().to_vec(),
                 source: e.source().map(str::to_string),
                 subscribed_at: e.subscribed_at().map(str::to_string),
@@ -126,7 +126,7 @@ pub fn gather(config: &Config, address: &str) -> Result<Held> {
                 issue: issue.to_string(),
                 at: jiff::Timestamp::from_second(t.at)
                     .map_or_else(|_| t.at.to_string(), |at| at.to_string()),
-                outcome: format!("{:?}", t.outcome).to_lowercase(),
+                outcome: t.outcome.word().to_string(),
                 reply: t.reply,
             });
         }

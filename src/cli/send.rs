@@ -125,7 +125,7 @@ fn send_through_relay(
 fn finish(ran: Ran, p: &Project, args: &SendArgs) -> Result<Exit> {
     let resume = resume_command(&p.config.path, &args.issue, args.shard, &args.tag);
     let next = how_to_go_on(&ran, &resume);
-    let delivered = ran.summary.failed.is_empty() && ran.summary.deferred.is_empty();
+    let delivered = ran.summary.all_delivered();
     let exit = match ran.stopped {
         // Nothing got through: an error like any other.
         Stopped::Fatal(e) if ran.summary.accepted == 0 => return Err(e),

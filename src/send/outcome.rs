@@ -107,6 +107,20 @@ pub struct Ran {
     pub stopped: Stopped,
 }
 
+impl Summary {
+    /// Whether no reader was refused or left deferred.
+    pub fn all_delivered(&self) -> bool {
+        self.failed.is_empty() && self.deferred.is_empty()
+    }
+}
+
+impl Ran {
+    /// Whether the run finished with every reader delivered.
+    pub fn complete(&self) -> bool {
+        matches!(self.stopped, Stopped::Finished) && self.summary.all_delivered()
+    }
+}
+
 impl std::fmt::Display for Stopped {
     /// Why a run ended, in one line without the resume command (the send
     /// summary, the scheduled pass and the welcome issue all say it so).

@@ -38,7 +38,8 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    fn word(self) -> &'static str {
+    /// The word in the journal.
+    pub fn word(self) -> &'static str {
         match self {
             Outcome::Accepted => "accepted",
             Outcome::Failed => "failed",
