@@ -540,9 +540,13 @@ fn slow_bodies_and_open_event_streams_cannot_starve_the_one_click_unsubscribe() 
             .set_read_timeout(Some(left.max(Duration::from_millis(10))))
             .unwrap();
         let mut answer = Vec::new();
-        stream
-            .read_to_end(&mut answer)
-            .expect("a slow body was still open after 25 s");
+        match stream.read_to_end(&mut answer) {
+            Ok(_) => {}
+            // An evicted connection that still had our "=" unread is
+            // reset, not closed: it is closed all the same.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e) => panic!("a slow body was still open after 25 s: {e:?}"),
+        }
         if answer.starts_with(b"HTTP/1.1 408") {
             timed_out += 1;
         }
