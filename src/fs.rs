@@ -173,12 +173,7 @@ pub fn append(
             .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
     }
     let append = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)?;
-        file.lock()?;
+        let mut file = locked_for_append(path)?;
         let len = cut_torn_tail(&file)?;
         let mut bytes = Vec::with_capacity(lines.len() + 80);
         if len == 0 {
@@ -201,6 +196,59 @@ pub fn append(
         Ok(())
     };
     append().with_context(|| format!("{}: cannot append to the log", path.display()))
+}
+
+/// The log at `path` opened for appending and locked. A log may be
+/// rewritten whole (an erasure takes a reader out of it) by writing a new
+/// file under its lock and renaming it over the old: a lock taken on the
+/// old file is then let go and the new one opened, so no line goes to a
+/// file that no longer has a name.
+fn locked_for_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::MetadataExt;
+    let mut tries = 0;
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        file.lock()?;
+        let (held, named) = (file.metadata()?, std::fs::metadata(path));
+        match named {
+            Ok(named) if named.ino() == held.ino() && named.dev() == held.dev() => return Ok(file),
+            _ if tries >= 100 => {
+                return Err(std::io::Error::other("the file keeps being replaced"))
+            }
+            _ => tries += 1,
+        }
+    }
+}
+
+/// Rewrites the log at `path` under its lock: `edit` gets its text and
+/// returns the new text, or `None` to leave it as it is. The new text goes
+/// to a temporary file that is synced and renamed over the log, so the log
+/// is the old or the new, whole, after a crash; appenders wait for the lock
+/// and then write to the new file. Whether it was rewritten.
+pub fn rewrite_log(path: &Path, edit: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let file = match locked_for_append(path) {
+        Ok(file) => file,
+        Err(e) => {
+            return Err(e).with_context(|| format!("{}: cannot open the log", path.display()))
+        }
+    };
+    let mut text = Vec::new();
+    (&file)
+        .read_to_end(&mut text)
+        .with_context(|| format!("{}: cannot read the log", path.display()))?;
+    let Some(new) = edit(&text) else {
+        return Ok(false);
+    };
+    write_atomic(path, &new)?;
+    drop(file);
+    Ok(true)
 }
 
 /// Cuts a last line that lacks its newline off the file: it was never a
@@ -316,6 +364,30 @@ pub fn each_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_appended_while_the_log_is_rewritten_lands_in_the_new_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        append(&path, None, b"old one\nold two\n", Durability::Synced).unwrap();
+        let mut appender = None;
+        let rewritten = rewrite_log(&path, |text| {
+            assert_eq!(text, b"old one\nold two\n");
+            // Waits for the lock this rewrite holds.
+            let path = path.clone();
+            appender = Some(std::thread::spawn(move || {
+                append(&path, None, b"new\n", Durability::Synced)
+            }));
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            Some(b"old one\n".to_vec())
+        })
+        .unwrap();
+        assert!(rewritten);
+        appender.unwrap().join().unwrap().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old one\nnew\n");
+        assert!(!rewrite_log(&dir.path().join("none.log"), |_| Some(Vec::new())).unwrap());
+        assert!(!dir.path().join("none.log").exists());
+    }
 
     #[test]
     fn interrupted_write_leaves_the_old_file_intact() {
