@@ -270,6 +270,13 @@ pub enum SubscribersCommand {
         #[arg(long, value_enum, default_value = "human")]
         format: CheckFormat,
     },
+    /// Erase a reader everywhere letterpress keeps them: the list, the change log, the journals,
+    /// bounces.log and dry-run messages. What the promises need (no issue twice, no re-import)
+    /// keeps a keyed hash; erasures.log records when, never the address.
+    Forget {
+        /// The address (any spelling of it).
+        address: String,
+    },
     /// Mark a reader unsubscribed (the entry stays, so a re-import cannot re-add it).
     Unsubscribe {
         /// The address.

@@ -14,6 +14,7 @@ pub mod cli;
 mod compose;
 mod config;
 pub mod dispatch;
+mod erasure;
 mod error;
 mod fs;
 mod init;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 #[rustfmt::skip]
 const ORDER: &[&str] = &[
     // Leaves: what everyone shares.
-    "error", "text", "time", "redact", "address", "percent", "tls", "fs", "sign", "verp",
+    "error", "text", "time", "redact", "address", "percent", "tls", "fs", "sign", "erasure", "verp",
     // The list and the config.
     "list", "config", "words",
     // An issue, composed, as a message.

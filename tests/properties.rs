@@ -255,7 +255,7 @@ proptest! {
                 std::fs::write(&csv_path, raw).unwrap();
             }
             let mut editor = Editor::open(&list).unwrap();
-            match letterpress::import_csv(&mut editor, &csv_path, None, &[]) {
+            match letterpress::import_csv(&mut editor, &csv_path, None, &[], &|_| false) {
                 Ok(_) => editor.save().unwrap(),
                 Err(err) => assert_names_a_file(&err, dir.path()),
             }

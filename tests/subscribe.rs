@@ -920,3 +920,177 @@ fn korean_pages_and_the_confirmation_mail_keep_words_whole_and_pick_particles() 
     assert!(html.contains("word-break:keep-all"), "{html}");
     assert!(html.contains("<html lang=\"ko-KR\">"), "{html}");
 }
+
+/// Every file under `dir` whose text holds one of `needles`, ASCII case
+/// ignored.
+fn files_holding(dir: &std::path::Path, needles: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_ascii_lowercase();
+            let name = path.to_string_lossy().to_ascii_lowercase();
+            if needles.iter().any(|n| text.contains(n) || name.contains(n)) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+// Test that `subscribers forget` takes a reader out of the list, the change
+// log, the journals, bounces.log, the dry-run messages and their pending
+// confirmation, so that no file holds the address in any spelling; and
+// that a send resumed after it, an import, an `add` and an old
+// confirmation link still keep the promises made to them, while a new
+// subscription of their own works.
+#[test]
+fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let project = project(smtp.port, "");
+    project.edit("config/newsletter.toml", "welcome = \"welcome\"", "");
+    let entry = "\n[[subscriber]]\nemail = \"Forget.Me@Example.org\"\nname = \"Forget Me\"\ntags = [\"weekly\"]\nsubscribed_at = \"2026-01-05T09:00:00Z\"\nsource = \"form\"\n";
+    let original = project.read(LIST);
+    project.write(LIST, format!("{original}{entry}"));
+    let secret = ("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET);
+    let send = || {
+        project
+            .cmd()
+            .env(secret.0, secret.1)
+            .args(["send", "example", "--yes"])
+            .output()
+            .unwrap()
+    };
+    let out = send();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mails_to(&smtp, "forget.me@example.org").len(), 1);
+    project
+        .cmd()
+        .env(secret.0, secret.1)
+        .args(["send", "example", "--dry-run", "--out", "out/dry"])
+        .assert()
+        .success();
+    assert!(project.path("out/dry/forget.me@example.org.eml").exists());
+    std::fs::write(
+        project.path("state/bounces.log"),
+        "2026-11-28T10:00:00Z soft forget.me@example.org status=4.2.2 report=r1 action=counted\n2026-11-28T10:00:01Z hard park@example.net status=5.1.1 report=r2 action=bounced\n",
+    )
+    .unwrap();
+    project.write(
+        "config/subscribers.toml.changes",
+        "{\"unsubscribe\":{\"email\":\"FORGET.ME@example.org\",\"at\":\"2026-12-01T00:00:00Z\"}}\n",
+    );
+    // A confirmation asked for before the erasure, still pending.
+    let minted = |issued: jiff::Timestamp| {
+        token::sign(
+            SECRET.as_bytes(),
+            &Confirmation {
+                address: "forget.me@example.org".into(),
+                name: Some("Forget Me".into()),
+                source: Source::Form,
+                issued,
+            },
+        )
+    };
+    let before = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 60).unwrap();
+    let pending = minted(before);
+
+    project
+        .cmd()
+        .args(["subscribers", "forget", "forget.me@EXAMPLE.org"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the list: 1 entry removed"))
+        .stdout(predicate::str::contains(
+            "the journals: 1 record in 1 journal",
+        ))
+        .stdout(predicate::str::contains("bounces.log: 1 event"))
+        .stdout(predicate::str::contains("dry-run messages: 1 deleted"));
+    let needles = [
+        "forget.me@example.org",
+        "forget.me%40example.org",
+        "forget me",
+    ];
+    assert_eq!(
+        files_holding(&project.path("."), &needles),
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert!(
+        project
+            .read("state/bounces.log")
+            .contains("park@example.net"),
+        "others stay"
+    );
+    assert!(project.read("state/erasures.log").contains(" erased:"));
+    assert!(!project.path("config/subscribers.toml.changes").exists());
+
+    // An import does not bring them back; an `add` by hand is refused.
+    project.write(
+        "import.csv",
+        "email,name\nforget.me@example.org,Again\nnew@example.net,New\n",
+    );
+    project
+        .cmd()
+        .args(["subscribers", "import", "import.csv", "--tag", "weekly"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "import.csv:2: skipped: this reader asked to be forgotten",
+        ));
+    std::fs::remove_file(project.path("import.csv")).unwrap();
+    assert!(!project.read(LIST).to_lowercase().contains("forget.me"));
+    project
+        .cmd()
+        .args(["subscribers", "add", "forget.me@example.org"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("asked to be forgotten"));
+
+    // Back on the list by a hand edit: the resumed send does not mail them
+    // the issue they already had.
+    let list = project.read(LIST);
+    project.write(LIST, format!("{list}{entry}"));
+    let out = send();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        mails_to(&smtp, "forget.me@example.org").len(),
+        1,
+        "mailed twice"
+    );
+    assert_eq!(mails_to(&smtp, "new@example.net").len(), 1);
+    project.write(LIST, &list);
+
+    // The pending confirmation went with the erasure; a new one works.
+    let served = Served::start(&project, SECRET, &[]);
+    let confirm = format!("{}/subscribe/confirm", served.base);
+    let (status, page) = post(&agent(), &confirm, &format!("t={pending}"), None);
+    assert_eq!(status, 400, "{page}");
+    assert!(!project.read(LIST).to_lowercase().contains("forget.me"));
+    std::thread::sleep(Duration::from_millis(1100));
+    let fresh = minted(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap());
+    let (status, page) = post(&agent(), &confirm, &format!("t={fresh}"), None);
+    assert_eq!(status, 200, "{page}");
+    wait_for("the reader to join again", || {
+        project
+            .cmd()
+            .args(["subscribers", "list"])
+            .output()
+            .unwrap()
+            .stdout
+            .windows(21)
+            .any(|w| w == b"forget.me@example.org")
+    });
+}

@@ -123,6 +123,28 @@ fn decode(field: &str) -> String {
     field.replace("%20", " ").replace("%25", "%")
 }
 
+/// Puts `pseudonym` in place of the reader `key` (an identity) in every
+/// event of the log at `path`, rewriting it under its lock. How many
+/// events changed.
+pub fn erase(path: &Path, key: &str, pseudonym: &str) -> Result<usize> {
+    let mut changed = 0;
+    crate::fs::rewrite_log(path, |text| {
+        let mut out = String::with_capacity(text.len());
+        for line in String::from_utf8_lossy(text).split_inclusive('\n') {
+            match Event::parse(line.trim_end()) {
+                Some(mut event) if event.reader == key && line.ends_with('\n') => {
+                    event.reader = pseudonym.to_string();
+                    out.push_str(&event.line());
+                    changed += 1;
+                }
+                _ => out.push_str(line),
+            }
+        }
+        (changed > 0).then(|| out.into_bytes())
+    })?;
+    Ok(changed)
+}
+
 /// The log's place in `state_dir`.
 pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("bounces.log")

@@ -8,6 +8,7 @@ use anyhow::{anyhow, Result};
 
 use crate::args::{CheckFormat, SubscribersCommand};
 use crate::config::Config;
+use crate::erasure::Erasures;
 use crate::list::{commands, Source};
 use crate::send::{Relay, Transport};
 use crate::signup;
@@ -29,15 +30,31 @@ pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
         } => ask_to_confirm(&config, &address, name.as_deref(), out),
         C::Add {
             address, name, tag, ..
-        } => commands::add(&path, &address, name, tag, out),
+        } => {
+            refuse_forgotten(&config, &address)?;
+            commands::add(&path, &address, name, tag, out)
+        }
         C::Remove { address } => commands::remove(&path, &address, out),
         C::Unsubscribe { address } => commands::unsubscribe(&path, &address, out),
         C::Show { address, format } => show(&config, &address, format, out),
+        C::Forget { address } => forget(&config, &address, out),
         C::Import {
             file,
             email_column,
             tag,
-        } => commands::import(&path, &file, email_column.as_deref(), &tag, out, notes),
+        } => {
+            let erasures = Erasures::load(&config.state_dir())?;
+            let forgotten = |email: &str| erasures.erased_at(email).is_some();
+            commands::import(
+                &path,
+                &file,
+                email_column.as_deref(),
+                &tag,
+                &forgotten,
+                out,
+                notes,
+            )
+        }
         C::Compact => commands::compact(&path, out),
         C::Export { out: file } => commands::export(&path, file.as_deref(), out, notes),
     }
@@ -50,6 +67,36 @@ fn show(config: &Config, address: &str, format: CheckFormat, out: &mut dyn Write
     match format {
         CheckFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&held)?)?,
         CheckFormat::Human => crate::rights::print(&held, out)?,
+    }
+    Ok(())
+}
+
+/// `add ADDR` without `--confirm` for a reader who asked to be forgotten:
+/// refused; they come back by confirming themselves.
+fn refuse_forgotten(config: &Config, address: &str) -> Result<()> {
+    match Erasures::load(&config.state_dir())?.erased_at(address) {
+        Some(at) => anyhow::bail!(
+            "{address} asked to be forgotten ({at}); letterpress does not add them back by hand\n  help: `letterpress subscribers add {address} --confirm` mails them the confirmation link; they join if they press it"
+        ),
+        None => Ok(()),
+    }
+}
+
+/// `subscribers forget ADDR`: the reader erased; an error naming the
+/// files that still hold the address.
+fn forget(config: &Config, address: &str, out: &mut dyn Write) -> Result<()> {
+    let done = crate::rights::forget(config, address)?;
+    crate::rights::print_forgotten(address, &done, out)?;
+    if !done.left.is_empty() {
+        let files: Vec<String> = done
+            .left
+            .iter()
+            .map(|p| format!("  {}", p.display()))
+            .collect();
+        anyhow::bail!(
+            "these files still hold the address; letterpress did not write them:\n{}\n  help: edit or delete them, then run `letterpress subscribers forget` again to check",
+            files.join("\n")
+        );
     }
     Ok(())
 }

@@ -58,10 +58,11 @@ pub fn import(
     csv: &Path,
     email_column: Option<&str>,
     tags: &[String],
+    forgotten: &dyn Fn(&str) -> bool,
     out: &mut dyn Write,
     notes: &mut dyn Write,
 ) -> Result<()> {
-    let done = import_into(path, csv, email_column, tags)?;
+    let done = import_into(path, csv, email_column, tags, forgotten)?;
     write!(notes, "{}", done.skipped(csv))?;
     writeln!(out, "{}", done.summary(path))?;
     Ok(())

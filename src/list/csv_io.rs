@@ -18,6 +18,8 @@ pub struct ImportReport {
     pub duplicates: Vec<(usize, String)>,
     /// Rows skipped because the address is not valid: (row line, why).
     pub invalid: Vec<(usize, String)>,
+    /// Rows skipped because the reader asked to be forgotten: row lines.
+    pub forgotten: Vec<usize>,
 }
 
 /// Header names of the address column, compared without case, spaces, `_`, `-`.
@@ -64,11 +66,16 @@ fn find_column(headers: &[String], names: &[&str]) -> Option<usize> {
 
 /// Adds the rows of `csv_path` to the list open in `editor`. Existing
 /// entries are never changed or dropped.
+///
+/// A reader for whom `forgotten` says yes asked to be forgotten
+/// (`subscribers forget`): their row is skipped, as an unsubscribed
+/// reader's would be.
 pub fn import_csv(
     editor: &mut Editor,
     csv_path: &Path,
     email_column: Option<&str>,
     tags: &[String],
+    forgotten: &dyn Fn(&str) -> bool,
 ) -> Result<ImportReport> {
     let bytes = read_utf8(csv_path)?;
     let mut reader = csv::ReaderBuilder::new()
@@ -93,6 +100,8 @@ pub fn import_csv(
             report.invalid.push((line, why));
         } else if editor.contains(&email) || !in_file.insert(identity(&email)) {
             report.duplicates.push((line, email));
+        } else if forgotten(&email) {
+            report.forgotten.push(line);
         } else {
             editor.add(&subscriber)?;
             report.added += 1;
@@ -230,10 +239,11 @@ pub fn import_into(
     csv_path: &Path,
     email_column: Option<&str>,
     tags: &[String],
+    forgotten: &dyn Fn(&str) -> bool,
 ) -> Result<ImportReport> {
     let mut report = None;
     Editor::apply(list, |editor| {
-        let done = import_csv(editor, csv_path, email_column, tags)?;
+        let done = import_csv(editor, csv_path, email_column, tags, forgotten)?;
         let added = done.added > 0;
         report = Some(done);
         Ok(added)

@@ -79,13 +79,23 @@ impl ImportReport {
                 csv.display()
             ));
         }
+        for line in &self.forgotten {
+            out.push_str(&format!(
+                "{}:{line}: skipped: this reader asked to be forgotten (subscribers forget); they come back only by subscribing themselves\n",
+                csv.display()
+            ));
+        }
         out
     }
 
     /// One line on what the import did to `list`.
     pub fn summary(&self, list: &Path) -> String {
+        let forgotten = match self.forgotten.len() {
+            0 => String::new(),
+            n => format!(" and {n} of readers who asked to be forgotten"),
+        };
         format!(
-            "Imported {} reader{} into {}; skipped {} invalid and {} duplicate row{}.",
+            "Imported {} reader{} into {}; skipped {} invalid and {} duplicate row{}{forgotten}.",
             self.added,
             plural(self.added),
             list.display(),

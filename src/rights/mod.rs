@@ -2,7 +2,10 @@
 //! list's entries for the address (with how and when the reader joined or
 //! left: their consent record), the changes `serve` logged for it, every
 //! journal's record of a send to it and the bounce log's events. Printed
-//! for a person, or as JSON for an export.
+//! for a person, or as JSON for an export. And `subscribers forget`:
+//! the reader erased from all of it ([`forget`]).
+
+mod forget;
 
 use std::io::Write;
 use std::path::Path;
@@ -12,6 +15,8 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::list::{changes, identity, Change, List};
+
+pub use forget::{forget, Forgotten};
 
 /// Everything letterpress holds about one address.
 #[derive(Debug, Default, Serialize)]
@@ -241,4 +246,36 @@ fn print_entries(entries: &[Entry], out: &mut dyn Write) -> Result<()> {
 
 fn counted(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What `forget` did, for a person: each place, then where the pseudonym
+/// stays.
+pub fn print_forgotten(address: &str, done: &Forgotten, out: &mut dyn Write) -> Result<()> {
+    writeln!(out, "Forgot {address}:")?;
+    writeln!(
+        out,
+        "  the list: {} removed (the change log folded in first)",
+        counted(done.entries, "entry", "entries")
+    )?;
+    writeln!(
+        out,
+        "  the journals: {} in {}, now under a pseudonym",
+        counted(done.records, "record", "records"),
+        counted(done.journals, "journal", "journals")
+    )?;
+    writeln!(
+        out,
+        "  bounces.log: {}, now under a pseudonym",
+        counted(done.bounces, "event", "events")
+    )?;
+    writeln!(out, "  dry-run messages: {} deleted", done.messages.len())?;
+    for path in &done.messages {
+        writeln!(out, "    {}", path.display())?;
+    }
+    writeln!(
+        out,
+        "Recorded in erasures.log as {} (never the address); a send that resumes will not mail them this issue again, and an import will not add them back.",
+        done.pseudonym
+    )?;
+    Ok(())
 }

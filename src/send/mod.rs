@@ -24,7 +24,7 @@ use lettre::Address;
 
 use crate::config::Config;
 use crate::message::Factory;
-pub use dryrun::DryRun;
+pub use dryrun::{eml_file_name, DryRun};
 pub use outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };

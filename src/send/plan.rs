@@ -132,11 +132,18 @@ impl Plan {
             failed_before: 0,
             _locks: locks,
         };
+        // Readers forgotten since keep a pseudonym in the journal: one who
+        // came back is still not mailed this issue twice.
+        let erasures = match state.keys().any(|k| crate::erasure::is_pseudonym(k)) {
+            true => Some(crate::erasure::Erasures::load(&config.state_dir())?),
+            false => None,
+        };
         for job in readers {
-            match state
-                .get(&identity(job.address.as_ref()))
-                .map(|r| r.outcome)
-            {
+            let key = identity(job.address.as_ref());
+            let known = state
+                .get(&key)
+                .or_else(|| state.get(&erasures.as_ref()?.pseudonym(&key)?));
+            match known.map(|r| r.outcome) {
                 Some(Outcome::Accepted) => plan.accepted_before += 1,
                 Some(Outcome::Failed) if !request.retry_failed => plan.failed_before += 1,
                 _ => plan.jobs.push(job),

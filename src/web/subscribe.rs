@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::list::Change;
 use super::{page, said, App};
+use crate::erasure::Erasures;
 use crate::list::{identity, Joined, Source};
 use crate::signup::confirm::Confirmer;
 use crate::signup::limits::{Admission, Limits};
@@ -262,8 +263,21 @@ async fn send_confirmation(
 }
 
 /// The confirmation a link carries, or why it is refused.
+/// The confirmation a link carries; one asked for before its reader was
+/// forgotten (`subscribers forget`) no longer works: the erasure took the
+/// pending confirmation with it.
 fn opened(app: &App, token: &str) -> Result<signup::Confirmation, Invalid> {
-    token::open(&app.secret, token, now())
+    let confirmation = token::open(&app.secret, token, now())?;
+    match Erasures::load(&app.config.state_dir()) {
+        Ok(erasures) => match erasures.erased_at(&confirmation.address) {
+            Some(erased) if erased >= confirmation.issued => Err(Invalid::Expired),
+            _ => Ok(confirmation),
+        },
+        Err(e) => {
+            eprintln!("error: {}", crate::redact::loggable(&format!("{e:#}")));
+            Err(Invalid::Expired)
+        }
+    }
 }
 
 fn invalid(app: &App, why: Invalid) -> Response {

@@ -151,6 +151,60 @@ pub fn read(path: &Path) -> Result<State> {
     Ok(state)
 }
 
+/// Puts `pseudonym` in place of the address of every record of the reader
+/// `key` (an identity) in the journal at `path`, which is written anew
+/// (synced, renamed over the old) when any record changed; a torn last
+/// line goes with it. The caller holds the issue's lock. How many records
+/// changed.
+pub fn erase(path: &Path, key: &str, pseudonym: &str) -> Result<usize> {
+    let text = std::fs::read(path)
+        .with_context(|| format!("{}: cannot read the journal", path.display()))?;
+    let complete = match text.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &text[..=end],
+        None => &text[..0],
+    };
+    let mut out = Vec::with_capacity(complete.len());
+    let mut changed = 0;
+    for line in complete.split_inclusive(|b| *b == b'\n') {
+        let fields: Vec<&[u8]> = line.splitn(4, |b| *b == b' ').collect();
+        let theirs = match (line.first(), fields.as_slice()) {
+            (Some(b'#'), _) => false,
+            (_, [_, _, address, _]) => {
+                crate::list::identity(&decode_address(&String::from_utf8_lossy(address))) == key
+            }
+            _ => false,
+        };
+        if !theirs {
+            out.extend_from_slice(line);
+            continue;
+        }
+        changed += 1;
+        out.extend_from_slice(fields[0]);
+        out.push(b' ');
+        out.extend_from_slice(fields[1]);
+        out.push(b' ');
+        out.extend_from_slice(pseudonym.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(fields[3]);
+    }
+    if changed > 0 || complete.len() != text.len() {
+        crate::fs::write_atomic(path, &out)?;
+    }
+    Ok(changed)
+}
+
+/// The lock that guards the journal at `path`: its issue's
+/// (`<name>.lock` for `<name>.journal` and `<name>.shard-K-of-N.journal`).
+pub fn lock_of(path: &Path) -> Option<std::path::PathBuf> {
+    let file = path.file_name()?.to_str()?;
+    let stem = file.strip_suffix(".journal")?;
+    let name = match stem.rsplit_once(".shard-") {
+        Some((name, _)) if is_journal_of(file, name) => name,
+        _ => stem,
+    };
+    Some(path.with_file_name(format!("{name}.lock")))
+}
+
 #[cfg(test)]
 mod tests {
     use std::io::Write;
@@ -189,6 +243,33 @@ mod tests {
             .nth(1)
             .unwrap()
             .contains(" deferred a@example.com attempts=1 reply="));
+    }
+
+    #[test]
+    fn an_erased_reader_keeps_a_pseudonym_in_every_record_and_the_rest_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.journal");
+        let journal = Journal::open(&path, "test journal").unwrap();
+        assert!(journal.append(&record("Gone.Reader@Example.com", Outcome::Deferred)));
+        assert!(journal.append(&record("stay@example.com", Outcome::Accepted)));
+        assert!(journal.append(&record("gone.reader@example.com", Outcome::Accepted)));
+        journal.close().unwrap();
+        let who = "erased:0123456789abcdef0123456789abcdef";
+        assert_eq!(erase(&path, "gone.reader@example.com", who).unwrap(), 2);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.to_lowercase().contains("gone.reader"), "{text}");
+        let state = read(&path).unwrap();
+        assert_eq!(state[who].outcome, Outcome::Accepted);
+        assert_eq!(
+            state["stay@example.com"].reply,
+            "250 2.0.0 \"Ok\" \\ queued"
+        );
+        assert_eq!(erase(&path, "gone.reader@example.com", who).unwrap(), 0);
+        assert_eq!(
+            lock_of(&dir.path().join("a.b.shard-1-of-2.journal")),
+            Some(dir.path().join("a.b.lock"))
+        );
+        assert_eq!(lock_of(&path), Some(dir.path().join("issue.lock")));
     }
 
     #[test]
