@@ -47,6 +47,6 @@ pub use error::Located;
 pub use issue::tags::Values;
 pub use issue::{Issue, SectionKind};
 pub use message::{run_date, Factory, Outgoing, Purpose};
-pub use sign::{token, verify};
+pub use sign::{preferences_token, token, verify};
 
 pub use list::{export_csv, import_csv, Editor, ImportReport, List, Status, Subscriber};

@@ -46,6 +46,24 @@ fn mac_hex(secret: &[u8], key: &str) -> String {
     hex(&mac(secret, b"", &[key.as_bytes()])[..16])
 }
 
+/// The token of `address`'s preference page under `secret`: another
+/// label than the unsubscribe token's, so neither opens the other.
+pub fn preferences_token(secret: &[u8], address: &str) -> String {
+    hex(&mac(
+        secret,
+        b"letterpress preferences",
+        &[identity(address).as_bytes()],
+    )[..16])
+}
+
+/// Whether `token` opens the preference page of `address` (constant time).
+pub fn verify_preferences(secret: &[u8], address: &str, token: &str) -> bool {
+    same_bytes(
+        preferences_token(secret, address).as_bytes(),
+        token.as_bytes(),
+    )
+}
+
 /// Whether `token` is the token of `address` under `secret` (constant time).
 /// Links sent before addresses had one identity were signed over the
 /// address in lower case; for an internationalised domain written as
@@ -70,5 +88,10 @@ mod tests {
         assert_ne!(a, token(b"other secret", "reader@example.com"));
         assert!(verify(b"secret", "reader@example.com", &a));
         assert!(!verify(b"secret", "other@example.com", &a));
+        let p = preferences_token(b"secret", "Reader@Example.com");
+        assert_ne!(p, a, "an unsubscribe token opens no preference page");
+        assert!(verify_preferences(b"secret", "reader@example.com", &p));
+        assert!(!verify_preferences(b"secret", "reader@example.com", &a));
+        assert!(!verify(b"secret", "reader@example.com", &p));
     }
 }

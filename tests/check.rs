@@ -373,8 +373,20 @@ fn web_url_without_base_url_is_reported_at_the_line_that_uses_it() {
         "base_url       = \"https://news.example.com\"\n",
         "",
     );
+    let note = project.read("issues/example/06-note.md");
+    project.write(
+        "issues/example/06-note.md",
+        format!("{note}\n[Your settings]({{{{ preferences_url }}}})\n"),
+    );
+    let line = note.lines().count() + 2;
     let (code, out) = check(&project, &[]);
     assert_eq!(code, 1, "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!(
+            "issues/example/06-note.md:{line}: error: {{{{ preferences_url }}}} needs [preferences] url"
+        ))),
+        "{out}"
+    );
     assert!(
         out.lines().any(|l| l.starts_with(
             "issues/example/06-note.md:5: error: {{ web_url }} needs [newsletter] base_url"

@@ -20,6 +20,7 @@ mod faults;
 mod init;
 mod layers;
 mod messages;
+mod preferences;
 mod promises;
 mod properties;
 mod schedule;

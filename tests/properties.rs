@@ -165,6 +165,7 @@ proptest! {
                             email: "o'brien@example.com".into(),
                             unsubscribe_url: "mailto:unsubscribe@example.com".into(),
                             web_url: String::new(),
+                            preferences_url: String::new(),
                         };
                         composed.html(&values);
                         composed.text(&values);

@@ -15,10 +15,10 @@ use letterpress::signup::Source;
 use predicates::prelude::*;
 use support::{Project, Served};
 
-const SECRET: &str = "subscribe-test-secret";
+pub(crate) const SECRET: &str = "subscribe-test-secret";
 const LIST: &str = "config/subscribers.toml";
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
@@ -26,7 +26,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// The example with its relay at `port` and `extra` lines in [subscribe].
-fn project(port: u16, extra: &str) -> Project {
+pub(crate) fn project(port: u16, extra: &str) -> Project {
     let project = Project::example();
     project.edit(
         "config/newsletter.toml",
@@ -43,13 +43,18 @@ fn project(port: u16, extra: &str) -> Project {
     project
 }
 
-fn get(url: &str) -> (u16, String) {
+pub(crate) fn get(url: &str) -> (u16, String) {
     let mut response = agent().get(url).call().unwrap();
     let status = response.status().as_u16();
     (status, response.body_mut().read_to_string().unwrap())
 }
 
-fn post(agent: &ureq::Agent, url: &str, body: &str, forwarded: Option<&str>) -> (u16, String) {
+pub(crate) fn post(
+    agent: &ureq::Agent,
+    url: &str,
+    body: &str,
+    forwarded: Option<&str>,
+) -> (u16, String) {
     let mut request = agent
         .post(url)
         .content_type("application/x-www-form-urlencoded");
@@ -62,7 +67,7 @@ fn post(agent: &ureq::Agent, url: &str, body: &str, forwarded: Option<&str>) -> 
 }
 
 /// Percent-encodes a form value.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(
@@ -75,7 +80,7 @@ fn encode(value: &str) -> String {
 }
 
 /// The form's stamp, from a served form.
-fn stamp(base: &str) -> String {
+pub(crate) fn stamp(base: &str) -> String {
     let (status, page) = get(&format!("{base}/subscribe"));
     assert_eq!(status, 200, "{page}");
     let at = page
@@ -95,7 +100,7 @@ fn form_body(email: &str, name: &str, stamp: &str) -> String {
 }
 
 /// The decoded text and HTML parts of a message, parsed by mail-parser.
-fn parts(data: &[u8]) -> Vec<String> {
+pub(crate) fn parts(data: &[u8]) -> Vec<String> {
     let message = mail_parser::MessageParser::default()
         .parse(data)
         .expect("a MIME message");
@@ -108,7 +113,7 @@ fn parts(data: &[u8]) -> Vec<String> {
     out
 }
 
-fn mails_to(smtp: &smtp::Server, address: &str) -> Vec<smtp::Received> {
+pub(crate) fn mails_to(smtp: &smtp::Server, address: &str) -> Vec<smtp::Received> {
     smtp.received()
         .into_iter()
         .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
@@ -128,7 +133,7 @@ fn token_in(mail: &smtp::Received) -> String {
         .collect()
 }
 
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -136,7 +141,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn entry(project: &Project, email: &str) -> Option<letterpress::Subscriber> {
+pub(crate) fn entry(project: &Project, email: &str) -> Option<letterpress::Subscriber> {
     let list = letterpress::List::load(&project.path(LIST)).unwrap();
     list.entries
         .into_iter()

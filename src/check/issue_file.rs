@@ -119,19 +119,35 @@ pub(super) fn check_tags_need_config(
     issue: &Issue,
     report: &mut Report,
 ) -> Result<()> {
-    if config.newsletter().base_url.is_some() {
-        return Ok(());
-    }
-    for (path, line) in issue.tag_lines("web_url") {
-        report.add(
-            &path,
-            line,
-            Level::Error,
-            format!(
-                "{{{{ web_url }}}} needs [newsletter] base_url, which {} does not set (set base_url = \"https://…\" where the web versions are published, or remove the tag)",
-                config.path.display()
-            ),
-        );
+    let needs = [
+        (
+            "web_url",
+            config.newsletter().base_url.is_none(),
+            "[newsletter] base_url",
+            "set base_url = \"https://…\" where the web versions are published",
+        ),
+        (
+            "preferences_url",
+            config.file.preferences.is_none(),
+            "[preferences] url",
+            "add [preferences] with url = \"https://…/preferences\" (served by `serve`)",
+        ),
+    ];
+    for (tag, missing, key, fix) in needs {
+        if !missing {
+            continue;
+        }
+        for (path, line) in issue.tag_lines(tag) {
+            report.add(
+                &path,
+                line,
+                Level::Error,
+                format!(
+                    "{{{{ {tag} }}}} needs {key}, which {} does not set ({fix}, or remove the tag)",
+                    config.path.display()
+                ),
+            );
+        }
     }
     Ok(())
 }

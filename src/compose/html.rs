@@ -100,6 +100,14 @@ impl Layout<'_> {
         self.issue.preheader.as_deref().unwrap_or("")
     }
 
+    /// The words of the link to the preference page.
+    pub(crate) fn preferences_label(&self) -> &str {
+        match &self.theme.labels.preferences {
+            Some(label) => label,
+            None => crate::words::words(&self.config.newsletter().language).preferences_link,
+        }
+    }
+
     /// The link to the web version, but not in the web version itself.
     fn web_link(&self) -> Option<&str> {
         self.web_url_marker.as_deref().filter(|_| !self.web_page)
@@ -236,6 +244,9 @@ impl Layout<'_> {
                     p.footer-why { (why) }
                     p.footer-links {
                         a href=(self.unsubscribe_marker) { (self.theme.labels.unsubscribe) }
+                        @if let Some(preferences) = &self.preferences_marker {
+                            " · " a href=(preferences) { (self.preferences_label()) }
+                        }
                         @if let Some(web) = self.web_link() {
                             " · " a href=(web) { (self.theme.labels.view_in_browser) }
                         }

@@ -30,6 +30,8 @@ pub(crate) struct Layout<'a> {
     pub(crate) unsubscribe_marker: String,
     /// Marker of the web version link, when `base_url` is set.
     pub(crate) web_url_marker: Option<String>,
+    /// Marker of the reader's preference link, with `[preferences]`.
+    pub(crate) preferences_marker: Option<String>,
     /// The web version itself: no link to itself, the content in `<main>`,
     /// and a link to the subscribe form when there is one.
     pub(crate) web_page: bool,
@@ -73,6 +75,11 @@ impl<'a> Composed<'a> {
             .base_url
             .as_ref()
             .map(|_| marker(Field::WebUrl));
+        let preferences_marker = config
+            .file
+            .preferences
+            .as_ref()
+            .map(|_| marker(Field::PreferencesUrl));
         let layout = Layout {
             config,
             theme,
@@ -80,6 +87,7 @@ impl<'a> Composed<'a> {
             subject: subject(config, issue)?,
             unsubscribe_marker,
             web_url_marker,
+            preferences_marker,
             web_page: false,
         };
         let html = inline_css(&layout.document(), &theme.inline_css)?;
@@ -137,6 +145,7 @@ impl<'a> Composed<'a> {
             subject: self.layout.subject.clone(),
             unsubscribe_marker: self.layout.unsubscribe_marker.clone(),
             web_url_marker: self.layout.web_url_marker.clone(),
+            preferences_marker: self.layout.preferences_marker.clone(),
             web_page: true,
             ..self.layout
         };

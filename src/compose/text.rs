@@ -437,6 +437,13 @@ impl Writer<'_> {
             self.fill(&layout.unsubscribe_marker)
         );
         lines.push(unsubscribe);
+        if let Some(preferences) = &layout.preferences_marker {
+            lines.push(format!(
+                "{}: {}",
+                layout.preferences_label(),
+                self.fill(preferences)
+            ));
+        }
         if let Some(web) = &layout.web_url_marker {
             lines.push(format!(
                 "{}: {}",

@@ -64,6 +64,9 @@ pub struct Labels {
     pub issue_number: String,
     /// Heading of the footnotes.
     pub notes: String,
+    /// The link to the reader's preference page (with `[preferences]`);
+    /// letterpress's own words for the language when a theme has none.
+    pub preferences: Option<String>,
 }
 
 /// `theme.toml`.

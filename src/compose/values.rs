@@ -45,7 +45,24 @@ pub fn values(
         email: email.to_string(),
         unsubscribe_url,
         web_url: web_url(config, issue).unwrap_or_default(),
+        preferences_url: preferences_url(config, email, secret).unwrap_or_default(),
     }
+}
+
+/// The reader's link to their preference page, with `[preferences]`:
+/// `<url>?e=<address>&t=<token>`. Without a secret the token is
+/// `unsigned` (previews only).
+pub fn preferences_url(config: &Config, email: &str, secret: Option<&[u8]>) -> Option<String> {
+    let url = &config.file.preferences.as_ref()?.url;
+    let token = secret.map_or_else(
+        || "unsigned".to_string(),
+        |s| crate::sign::preferences_token(s, email),
+    );
+    let join = if url.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{url}{join}e={}&t={token}",
+        crate::percent::encode(email)
+    ))
 }
 
 /// The values of the web version, which carries no reader's data: its
@@ -61,5 +78,12 @@ pub fn web_values(config: &Config, issue: &Issue) -> Values {
             (None, None) => String::new(),
         },
         web_url: web_url(config, issue).unwrap_or_default(),
+        // The bare page asks for the address and mails the link.
+        preferences_url: config
+            .file
+            .preferences
+            .as_ref()
+            .map(|p| p.url.clone())
+            .unwrap_or_default(),
     }
 }

@@ -8,6 +8,7 @@ mod checks;
 mod dkim;
 mod language;
 mod newsletter;
+mod preferences;
 mod sending;
 mod smtp;
 mod subscribe;
@@ -25,6 +26,7 @@ use checks::Rule;
 pub use dkim::{Dkim, DkimAlgorithm};
 pub use language::{default_time_zone, language_tag, primary_language};
 pub use newsletter::{Newsletter, SubscribersTable};
+pub use preferences::Preferences;
 pub use sending::{parse_quiet_hours, Sending};
 pub use smtp::{Security, Smtp};
 pub use subscribe::{Subscribe, Unsubscribe};
@@ -63,6 +65,8 @@ pub struct ConfigFile {
     pub dkim: Vec<Dkim>,
     /// `[subscribe]`: the sign-up form, with double opt-in.
     pub subscribe: Option<Subscribe>,
+    /// `[preferences]`: the reader's own page.
+    pub preferences: Option<Preferences>,
     /// `[bounces]`: VERP envelope senders and the bounce policy.
     pub bounces: Option<Bounces>,
     /// `[tracking]`: aggregate click counts, off unless asked for.
@@ -253,6 +257,9 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     }
     if let Some(subscribe) = &file.subscribe {
         rules.extend(subscribe.rules());
+    }
+    if let Some(preferences) = &file.preferences {
+        rules.extend(preferences.rules());
     }
     rules.extend(file.tracking.rules(&file.newsletter));
     if let Some(bounces) = &file.bounces {

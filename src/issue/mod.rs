@@ -497,7 +497,7 @@ fn listed_file(
 }
 
 const TAG_HELP: &str =
-    "merge tags are {{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ web_url }} and {{ name | \"fallback\" }}";
+    "merge tags are {{ name }}, {{ email }}, {{ unsubscribe_url }}, {{ web_url }}, {{ preferences_url }} and {{ name | \"fallback\" }}";
 
 fn load_section(
     dir: &Path,

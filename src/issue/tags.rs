@@ -43,14 +43,17 @@ pub enum Field {
     UnsubscribeUrl,
     /// The web version of the issue.
     WebUrl,
+    /// The reader's preference page (signed link).
+    PreferencesUrl,
 }
 
 impl Field {
-    const ALL: [(&'static str, Field); 4] = [
+    const ALL: [(&'static str, Field); 5] = [
         ("name", Field::Name),
         ("email", Field::Email),
         ("unsubscribe_url", Field::UnsubscribeUrl),
         ("web_url", Field::WebUrl),
+        ("preferences_url", Field::PreferencesUrl),
     ];
 }
 
@@ -77,6 +80,9 @@ pub struct Values {
     pub unsubscribe_url: String,
     /// The web version of the issue.
     pub web_url: String,
+    /// The personal link to the preference page; empty without
+    /// `[preferences]`.
+    pub preferences_url: String,
 }
 
 impl Values {
@@ -90,6 +96,7 @@ impl Values {
             Field::Email => &self.email,
             Field::UnsubscribeUrl => &self.unsubscribe_url,
             Field::WebUrl => &self.web_url,
+            Field::PreferencesUrl => &self.preferences_url,
         }
     }
 }

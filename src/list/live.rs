@@ -105,6 +105,23 @@ impl Live {
         Ok(results)
     }
 
+    /// The entries of each reader in `keys` (identities), as the list
+    /// holds them now: one pass over the list.
+    pub fn entries_of(&self, keys: &[String]) -> Vec<Vec<super::Subscriber>> {
+        let mut found = vec![Vec::new(); keys.len()];
+        if keys.is_empty() {
+            return found;
+        }
+        for entry in &self.list.entries {
+            for (i, key) in keys.iter().enumerate() {
+                if entry.key() == key {
+                    found[i].push(entry.subscriber());
+                }
+            }
+        }
+        found
+    }
+
     /// Folds the log into the list file (comments kept) and empties it;
     /// how many changes it folded.
     pub fn compact(&mut self) -> Result<usize> {

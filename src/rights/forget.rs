@@ -175,10 +175,7 @@ fn holds(path: &Path, needles: &[Vec<u8>]) -> bool {
         return false;
     };
     let longest = needles.iter().map(Vec::len).max().unwrap_or(0);
-    let finders: Vec<_> = needles
-        .iter()
-        .map(memchr::memmem::Finder::new)
-        .collect();
+    let finders: Vec<_> = needles.iter().map(memchr::memmem::Finder::new).collect();
     let mut block = vec![0u8; 1 << 20];
     let mut carried = 0;
     loop {

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use anyhow::{anyhow, Context, Result};
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 use maud::{html, DOCTYPE};
 
@@ -17,7 +17,25 @@ use crate::message::dkim::Signer;
 use crate::message::{base64, encoded_subject, header_address, raw_header, Outgoing};
 use crate::words::{fill, words, Words};
 
-/// Builds confirmation mails for one newsletter.
+/// A service mail's words, filled in: paragraphs, a button to a link, a
+/// small last line, and perhaps a JSON file.
+pub struct Letter {
+    /// A word for the Message-ID: `confirm`, `preferences`, `data`.
+    pub purpose: &'static str,
+    /// The subject.
+    pub subject: String,
+    /// The paragraphs, in order.
+    pub paragraphs: Vec<String>,
+    /// The button's label and link.
+    pub button: Option<(String, String)>,
+    /// The small print under it.
+    pub footnote: String,
+    /// A JSON file: its name and bytes.
+    pub attachment: Option<(String, Vec<u8>)>,
+}
+
+/// Builds confirmation mails (and the other service mails) for one
+/// newsletter.
 pub struct Confirmer {
     from: Mailbox,
     reply_to: Option<Mailbox>,
@@ -69,23 +87,30 @@ impl Confirmer {
     /// The mail asking `to` to open `link`.
     pub fn message(&self, to: &Address, link: &str) -> Result<Outgoing> {
         let w = self.words;
-        let address: &str = to.as_ref();
-        let say = |text: &str| fill(text, &self.newsletter, address);
-        let subject = say(w.mail_subject);
-        let text = format!(
-            "{}\n\n{}\n\n{}\n\n{link}\n\n{}\n",
-            self.newsletter,
-            say(w.mail_intro),
-            say(w.mail_action),
-            say(w.mail_ignore)
-        );
-        let html = self.html(&subject, link, &say);
+        let say = |text: &str| fill(text, &self.newsletter, to.as_ref());
+        self.letter(
+            to,
+            &Letter {
+                purpose: "confirm",
+                subject: say(w.mail_subject),
+                paragraphs: vec![say(w.mail_intro), say(w.mail_action)],
+                button: Some((w.mail_button.to_string(), link.to_string())),
+                footnote: say(w.mail_ignore),
+                attachment: None,
+            },
+        )
+    }
+
+    /// A service mail to `to` (not an issue: no List-Unsubscribe), in the
+    /// theme's colours, signed like every message.
+    pub fn letter(&self, to: &Address, letter: &Letter) -> Result<Outgoing> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(None, header_address(to)))
             .date(SystemTime::now())
             .message_id(Some(format!(
-                "<lp.confirm.{:016x}{:016x}@{}>",
+                "<lp.{}.{:016x}{:016x}@{}>",
+                letter.purpose,
                 fastrand::u64(..),
                 fastrand::u64(..),
                 self.domain
@@ -93,29 +118,18 @@ impl Confirmer {
             .raw_header(raw_header(
                 "Auto-Submitted",
                 "auto-generated".into(),
-                "the confirmation mail",
+                "a service mail",
             )?);
-        builder = match encoded_subject(&subject) {
+        builder = match encoded_subject(&letter.subject) {
             Some(header) => builder.raw_header(header),
-            None => builder.subject(subject),
+            None => builder.subject(letter.subject.clone()),
         };
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let body = MultiPart::alternative()
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(base64(text)),
-            )
-            .singlepart(
-                SinglePart::builder()
-                    .header(ContentType::TEXT_HTML)
-                    .body(base64(html)),
-            );
         let message = builder
-            .multipart(body)
-            .context("cannot build the confirmation mail")?;
+            .multipart(self.body(letter))
+            .with_context(|| format!("cannot build the {} mail", letter.purpose))?;
         let mut bytes = message.formatted();
         if let Some(dkim) = &self.dkim {
             bytes = dkim.sign(bytes)?;
@@ -128,7 +142,38 @@ impl Confirmer {
         })
     }
 
-    fn html(&self, subject: &str, link: &str, say: &dyn Fn(&str) -> String) -> String {
+    /// The text and the HTML, and the attachment beside them when there is one.
+    fn body(&self, letter: &Letter) -> MultiPart {
+        let mut text = format!("{}\n\n", self.newsletter);
+        for paragraph in &letter.paragraphs {
+            text.push_str(paragraph);
+            text.push_str("\n\n");
+        }
+        if let Some((_, link)) = &letter.button {
+            text.push_str(link);
+            text.push_str("\n\n");
+        }
+        text.push_str(&letter.footnote);
+        text.push('\n');
+        let part =
+            |kind: ContentType, body: String| SinglePart::builder().header(kind).body(base64(body));
+        let body = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, text))
+            .singlepart(part(ContentType::TEXT_HTML, self.html(letter)));
+        match &letter.attachment {
+            None => body,
+            Some((name, bytes)) => {
+                MultiPart::mixed()
+                    .multipart(body)
+                    .singlepart(Attachment::new(name.clone()).body(
+                        bytes.clone(),
+                        ContentType::parse("application/json").expect("a MIME type"),
+                    ))
+            }
+        }
+    }
+
+    fn html(&self, letter: &Letter) -> String {
         let t = &self.theme.file;
         let c = &t.colors;
         let w = self.words;
@@ -147,16 +192,17 @@ impl Confirmer {
                 head {
                     meta charset="utf-8";
                     meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (subject) }
+                    title { (letter.subject) }
                 }
                 body style=(format!("margin:0;padding:16px 0;background:{}", c.background)) {
                     div style=(column) {
                         h1 style=(format!("margin:0 0 16px;font-size:22px;font-family:{};word-break:keep-all", t.heading_font_family)) { (self.newsletter) }
-                        p { (say(w.mail_intro)) }
-                        p { (say(w.mail_action)) }
-                        p style="margin:24px 0" { a href=(link) style=(button) { (w.mail_button) } }
-                        p style=(format!("{small};word-break:break-all")) { a href=(link) style=(format!("color:{}", c.accent)) { (link) } }
-                        p style=(small) { (say(w.mail_ignore)) }
+                        @for paragraph in &letter.paragraphs { p style="white-space:pre-line" { (paragraph) } }
+                        @if let Some((label, link)) = &letter.button {
+                            p style="margin:24px 0" { a href=(link) style=(button) { (label) } }
+                            p style=(format!("{small};word-break:break-all")) { a href=(link) style=(format!("color:{}", c.accent)) { (link) } }
+                        }
+                        p style=(small) { (letter.footnote) }
                     }
                 }
             }

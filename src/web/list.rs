@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub use crate::list::Change;
-use crate::list::{Joined, Live};
+use crate::list::{Joined, Live, Subscriber};
 
 /// What a change did: whether it changed the list, and for a join how it
 /// went.
@@ -17,6 +17,26 @@ pub type Answer = Result<(bool, Option<Joined>), String>;
 
 /// A change, answered once it is on disk.
 pub type ChangeRequest = (Change, oneshot::Sender<Answer>);
+
+/// The entries of one reader as the list holds them now (the change log
+/// applied), by identity.
+pub type Look = (String, oneshot::Sender<Result<Vec<Subscriber>, String>>);
+
+/// What the writer is asked: a change, or a reader's entries (asked of
+/// the writer, which holds the list, so that a page never reads the
+/// whole file).
+pub enum Request {
+    /// Record a change.
+    Change(ChangeRequest),
+    /// Tell a reader's entries.
+    Look(Look),
+}
+
+impl From<ChangeRequest> for Request {
+    fn from(request: ChangeRequest) -> Request {
+        Request::Change(request)
+    }
+}
 
 /// Changes waiting at most; beyond them a request waits its turn.
 pub const QUEUE: usize = 4096;
@@ -44,7 +64,7 @@ type Retry = (tokio::time::Instant, Duration);
 /// Applies changes in batches: every request that arrives while a batch
 /// is being recorded waits for the next one, so a burst costs a few syncs,
 /// and each request is answered once its change is on disk.
-pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<ChangeRequest>) {
+pub async fn writer(list: PathBuf, mut receiver: mpsc::Receiver<Request>) {
     let mut live: Option<Live> = None;
     let mut retry: Option<Retry> = None;
     loop {
@@ -102,32 +122,49 @@ async fn fold(
 }
 
 /// Records a batch of changes in the log (folding it when it holds
-/// [`MAX_PENDING`]) and answers each request.
+/// [`MAX_PENDING`]), then answers each request: the looks see the batch's
+/// changes.
 async fn record(
     live: Option<Live>,
     list: &Path,
     mut retry: Option<Retry>,
-    batch: Vec<ChangeRequest>,
+    batch: Vec<Request>,
 ) -> (Option<Live>, Option<Retry>) {
-    let (changes, answers): (Vec<Change>, Vec<_>) = batch.into_iter().unzip();
+    let (mut changes, mut answers, mut keys, mut looks) = (vec![], vec![], vec![], vec![]);
+    for request in batch {
+        match request {
+            Request::Change((change, done)) => {
+                changes.push(change);
+                answers.push(done);
+            }
+            Request::Look((key, done)) => {
+                keys.push(key);
+                looks.push(done);
+            }
+        }
+    }
     let (live, outcome) = blocking(live, list, move |live| {
         let results = live.apply(&changes)?;
         log(&changes, &results);
         if live.pending() >= MAX_PENDING {
             live.compact()?;
         }
-        Ok(results.into_iter().map(Ok).collect::<Vec<Answer>>())
+        let results = results.into_iter().map(Ok).collect::<Vec<Answer>>();
+        Ok((results, live.entries_of(&keys)))
     })
     .await;
-    let results = match outcome {
-        Ok(results) => results,
+    let (results, found) = match outcome {
+        Ok((results, found)) => (results, found.into_iter().map(Ok).collect()),
         Err(e) => {
             // The changes logged before stay to be folded: try soon,
             // not only at the next request.
             if retry.is_none() {
                 retry = Some((tokio::time::Instant::now() + FIRST_RETRY, FIRST_RETRY));
             }
-            vec![Err(e); answers.len()]
+            (
+                vec![Err(e.clone()); answers.len()],
+                vec![Err(e); looks.len()],
+            )
         }
     };
     for (done, result) in answers.into_iter().zip(results) {
@@ -135,6 +172,9 @@ async fn record(
             eprintln!("error: {}", super::loggable(e));
         }
         let _ = done.send(result);
+    }
+    for (done, entries) in looks.into_iter().zip(found) {
+        let _ = done.send(entries);
     }
     (live, retry)
 }

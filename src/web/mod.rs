@@ -7,6 +7,7 @@ pub mod archive;
 mod clicks;
 mod conn;
 mod list;
+mod preferences;
 pub mod preview;
 mod rate;
 mod stats;
@@ -21,7 +22,7 @@ use anyhow::{bail, Context, Result};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 use tokio::sync::mpsc;
@@ -33,9 +34,11 @@ pub(crate) struct App {
     config: Config,
     secret: Vec<u8>,
     /// The list's one writer.
-    list: mpsc::Sender<list::ChangeRequest>,
+    list: mpsc::Sender<list::Request>,
     /// With `[subscribe]`: the form's mailer, limits and welcome.
     joining: Option<subscribe::Joining>,
+    /// With `[preferences]`: the page's mails.
+    keeping: Option<preferences::Keeping>,
     /// With `[tracking] clicks`: the links of issues clicked lately.
     clicks: clicks::Cache,
 }
@@ -67,11 +70,11 @@ fn joining(
     config: &Config,
     secret: &[u8],
     options: ServeOptions,
+    mailer: Option<mpsc::Sender<crate::signup::mailer::MailRequest>>,
 ) -> Result<Option<subscribe::Joining>> {
-    let Some(table) = &config.file.subscribe else {
+    let (Some(table), Some(mailer)) = (&config.file.subscribe, mailer) else {
         return Ok(None);
     };
-    let relay = crate::send::Relay::from_config(config)?;
     let confirmer = crate::signup::confirm::Confirmer::new(config)?;
     let welcome = match crate::signup::welcome::dir(config) {
         Some(dir) => {
@@ -90,16 +93,34 @@ fn joining(
         }
         None => None,
     };
-    let per_connection = config.file.sending.max_messages_per_connection;
     Ok(Some(subscribe::Joining {
         confirmer,
         limits: std::sync::Mutex::new(crate::signup::limits::Limits::new(
             table.per_client_per_hour,
         )),
-        mailer: crate::signup::mailer::start(relay, per_connection)?,
+        mailer,
         welcome,
         trust_proxy: options.trust_proxy,
         words: crate::words::words(&config.newsletter().language),
+    }))
+}
+
+/// The preference page's shared parts, with `[preferences]`.
+fn keeping(
+    config: &Config,
+    options: ServeOptions,
+    mailer: Option<mpsc::Sender<crate::signup::mailer::MailRequest>>,
+) -> Result<Option<preferences::Keeping>> {
+    let (Some(_), Some(mailer)) = (&config.file.preferences, mailer) else {
+        return Ok(None);
+    };
+    Ok(Some(preferences::Keeping {
+        letters: crate::signup::confirm::Confirmer::new(config)?,
+        mailer,
+        limits: std::sync::Mutex::new(crate::signup::limits::Limits::new(
+            preferences::PER_CLIENT_PER_HOUR,
+        )),
+        trust_proxy: options.trust_proxy,
     }))
 }
 
@@ -143,6 +164,14 @@ fn configured_paths(config: &Config) -> Vec<Configured> {
     let mut configured: Vec<Configured> = Vec::new();
     if let Some(path) = unsubscribe::path(config) {
         configured.push((path, "[unsubscribe] url", &["unsubscribe", "url"]));
+    }
+    if let Some(path) = preferences::path(config) {
+        configured.push((
+            preferences::link_path(&path),
+            "[preferences] url (its form, <path>/link)",
+            &["preferences", "url"],
+        ));
+        configured.push((path, "[preferences] url", &["preferences", "url"]));
     }
     if let Some((form, confirm)) = subscribe_paths(config) {
         configured.push((form, "[subscribe] url", &["subscribe", "url"]));
@@ -253,7 +282,15 @@ fn scheduler(config_path: &std::path::Path) {
 pub fn serve(config: Config, bind: SocketAddr, options: ServeOptions) -> Result<()> {
     check_paths(&config, options)?;
     let secret = secret(&config)?;
-    let joining = joining(&config, &secret, options)?;
+    let mailer = match config.file.subscribe.is_some() || config.file.preferences.is_some() {
+        true => Some(crate::signup::mailer::start(
+            crate::send::Relay::from_config(&config)?,
+            config.file.sending.max_messages_per_connection,
+        )?),
+        false => None,
+    };
+    let joining = joining(&config, &secret, options, mailer.clone())?;
+    let keeping = keeping(&config, options, mailer)?;
     if options.schedule {
         start_scheduler(&config)?;
     }
@@ -274,6 +311,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: ServeOptions) -> Result<
             secret,
             list: sender,
             joining,
+            keeping,
             clicks: clicks::Cache::default(),
         });
         let router = bounded(routes(app, preview));
@@ -293,6 +331,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: ServeOptions) -> Result<
 fn secret(config: &Config) -> Result<Vec<u8>> {
     let needs_secret = unsubscribe::path(config).is_some()
         || config.file.subscribe.is_some()
+        || config.file.preferences.is_some()
         || config.file.tracking.clicks;
     Ok(match crate::message::secret::secret_from_env(config)? {
         Some(secret) => secret,
@@ -320,6 +359,14 @@ fn routes(app: Arc<App>, preview: Option<Router>) -> Router {
     }
     if app.config.file.tracking.clicks {
         router = router.route("/c/{issue}/{n}/{signature}", get(clicks::click));
+    }
+    if let Some(path) = preferences::path(&app.config) {
+        router = router
+            .route(
+                &path,
+                get(preferences::page_handler).post(preferences::post),
+            )
+            .route(&preferences::link_path(&path), post(preferences::link_post));
     }
     if let Some((form, confirm)) = subscribe_paths(&app.config) {
         router = router

@@ -137,8 +137,14 @@ fn refused(app: &App, status: StatusCode) -> Response {
 /// Who sent the request: the peer, or with `--trust-proxy` the first
 /// X-Forwarded-For hop when it is an address.
 fn client(joining: &Joining, peer: Option<Peer>, headers: &HeaderMap) -> IpAddr {
+    client_of(joining.trust_proxy, peer, headers)
+}
+
+/// The client of a request: the peer, or when `trust_proxy` the first
+/// X-Forwarded-For hop when it is an address.
+pub(super) fn client_of(trust_proxy: bool, peer: Option<Peer>, headers: &HeaderMap) -> IpAddr {
     let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
-    if !joining.trust_proxy {
+    if !trust_proxy {
         return peer;
     }
     headers
@@ -262,7 +268,6 @@ async fn send_confirmation(
     }
 }
 
-/// The confirmation a link carries, or why it is refused.
 /// The confirmation a link carries; one asked for before its reader was
 /// forgotten (`subscribers forget`) no longer works: the erasure took the
 /// pending confirmation with it.
@@ -344,7 +349,7 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
         reader: Box::new(reader),
         issued: confirmation.issued,
     };
-    if app.list.send((change, done)).await.is_err() {
+    if app.list.send((change, done).into()).await.is_err() {
         return super::error_page(&app.config);
     }
     let joined = match wait.await {

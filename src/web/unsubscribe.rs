@@ -113,7 +113,7 @@ pub async fn post(
     let (done, wait) = oneshot::channel();
     if app
         .list
-        .send((Change::Unsubscribe(Leaving::now(&email)), done))
+        .send((Change::Unsubscribe(Leaving::now(&email)), done).into())
         .await
         .is_err()
     {

@@ -6,6 +6,10 @@
 //! `{이}`, `{은}` or `{으로}` and takes the form the name's last syllable
 //! needs.
 
+mod preferences;
+
+pub use preferences::{preference_words, PreferenceWords};
+
 /// One language's words.
 pub struct Words {
     pub lang: &'static str,
@@ -56,6 +60,8 @@ pub struct Words {
     pub not_found_title: &'static str,
     pub not_found_body: &'static str,
     pub archive_link: &'static str,
+    /// The footer's link to the reader's preference page.
+    pub preferences_link: &'static str,
     pub error_title: &'static str,
     pub error_body: &'static str,
     pub feed: &'static str,
@@ -108,6 +114,7 @@ const KO: Words = Words {
     not_found_title: "페이지를 찾을 수 없습니다",
     not_found_body: "주소가 바뀌었거나 잘못 입력되었을 수 있습니다.",
     archive_link: "{newsletter} 지난 호 보기",
+    preferences_link: "구독 설정 변경",
     error_title: "문제가 생겼습니다",
     error_body: "잠시 후 다시 시도해 주세요.",
     feed: "Atom 피드",
@@ -160,6 +167,7 @@ const EN: Words = Words {
     not_found_title: "Page not found",
     not_found_body: "The address may have changed or been mistyped.",
     archive_link: "Past issues of {newsletter}",
+    preferences_link: "Manage your subscription",
     error_title: "Something went wrong",
     error_body: "Please try again in a minute.",
     feed: "Atom feed",
@@ -167,7 +175,7 @@ const EN: Words = Words {
 
 impl Words {
     /// Every text of the table.
-    pub fn texts(&self) -> [&'static str; 49] {
+    pub fn texts(&self) -> [&'static str; 50] {
         [
             self.lang,
             self.form_title,
@@ -215,6 +223,7 @@ impl Words {
             self.not_found_title,
             self.not_found_body,
             self.archive_link,
+            self.preferences_link,
             self.error_title,
             self.error_body,
             self.feed,

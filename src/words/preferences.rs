@@ -1,0 +1,186 @@
+//! The words of the reader's preference page and of its mails, Korean and
+//! English (the fallback). `{newsletter}` and `{address}` are filled in as
+//! on the other pages; `{date}` and `{weeks}` by the page.
+
+/// One language's words for the preference page.
+pub struct PreferenceWords {
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub name_label: &'static str,
+    pub topics_label: &'static str,
+    pub topics_none: &'static str,
+    pub pause_label: &'static str,
+    pub pause_none: &'static str,
+    pub pause_weeks: &'static str,
+    pub paused_until: &'static str,
+    pub save: &'static str,
+    pub saved_title: &'static str,
+    pub saved_body: &'static str,
+    pub leave_title: &'static str,
+    pub leave_body: &'static str,
+    pub leave_button: &'static str,
+    pub data_title: &'static str,
+    pub data_body: &'static str,
+    pub data_button: &'static str,
+    pub data_sent_title: &'static str,
+    pub data_sent_body: &'static str,
+    pub not_listed_title: &'static str,
+    pub not_listed_body: &'static str,
+    pub ask_title: &'static str,
+    pub ask_body: &'static str,
+    pub ask_button: &'static str,
+    pub asked_title: &'static str,
+    pub asked_body: &'static str,
+    pub invalid_title: &'static str,
+    pub invalid_body: &'static str,
+    pub bad_input: &'static str,
+    pub link_subject: &'static str,
+    pub link_intro: &'static str,
+    pub link_button: &'static str,
+    pub link_ignore: &'static str,
+    pub data_subject: &'static str,
+    pub data_intro: &'static str,
+    pub data_footnote: &'static str,
+}
+
+const KO: PreferenceWords = PreferenceWords {
+    title: "구독 설정",
+    intro: "{address} 주소로 받으시는 {newsletter} 메일을 여기서 바꾸실 수 있습니다.",
+    name_label: "이름",
+    topics_label: "받아 볼 주제",
+    topics_none: "주제를 하나도 고르지 않으시면 모든 메일을 받지 않게 됩니다. 그만 받으시려면 아래의 구독 취소를 눌러 주세요.",
+    pause_label: "잠시 쉬기",
+    pause_none: "쉬지 않고 계속 받기",
+    pause_weeks: "{weeks}주 동안 쉬기",
+    paused_until: "{date}까지 메일을 보내 드리지 않습니다.",
+    save: "저장하기",
+    saved_title: "저장했습니다",
+    saved_body: "바꾸신 설정을 저장했습니다. 다음 호부터 적용됩니다.",
+    leave_title: "구독 취소",
+    leave_body: "{newsletter}의 모든 메일을 더 받지 않으시려면 눌러 주세요.",
+    leave_button: "모든 메일 구독 취소",
+    data_title: "내 정보",
+    data_body: "{newsletter}{이} 보관하고 있는 정보를 메일로 보내 드립니다.",
+    data_button: "내 정보를 메일로 받기",
+    data_sent_title: "메일함을 확인해 주세요",
+    data_sent_body: "보관하고 있는 정보를 다음 주소로 보냈습니다: {address}",
+    not_listed_title: "구독 중이 아닙니다",
+    not_listed_body: "{address} 주소는 지금 {newsletter}{을} 구독하고 있지 않습니다.",
+    ask_title: "구독 설정 링크 받기",
+    ask_body: "구독하신 이메일 주소를 적어 주시면 구독 설정 페이지로 가는 링크를 메일로 보내 드립니다.",
+    ask_button: "링크 받기",
+    asked_title: "메일함을 확인해 주세요",
+    asked_body: "이 주소가 {newsletter} 구독자 목록에 있다면 곧 링크가 도착합니다: {address}",
+    invalid_title: "링크를 확인할 수 없습니다",
+    invalid_body: "링크가 잘렸거나 바뀐 것 같습니다. 받으신 메일의 링크를 다시 눌러 주시거나, 아래에서 새 링크를 받아 주세요.",
+    bad_input: "입력하신 내용을 확인해 주세요.",
+    link_subject: "{newsletter} 구독 설정 링크",
+    link_intro: "요청하신 {newsletter} 구독 설정 링크입니다. 아래 버튼을 누르시면 주제, 이름, 쉬는 기간을 바꾸시거나 구독을 취소하실 수 있습니다.",
+    link_button: "구독 설정 열기",
+    link_ignore: "직접 요청하지 않으셨다면 이 메일은 무시하셔도 됩니다.",
+    data_subject: "{newsletter}{이} 보관하고 있는 내 정보",
+    data_intro: "요청하신 대로 {newsletter}{이} {address} 주소에 대해 보관하고 있는 정보를 보내 드립니다. 첨부한 JSON 파일에 같은 내용이 들어 있습니다.",
+    data_footnote: "직접 요청하지 않으셨다면 이 메일은 무시하셔도 됩니다.",
+};
+
+const EN: PreferenceWords = PreferenceWords {
+    title: "Your subscription",
+    intro: "Here you can change how {address} receives {newsletter}.",
+    name_label: "Your name",
+    topics_label: "Topics",
+    topics_none: "With no topic ticked you receive nothing; to stop every mail, use Unsubscribe below.",
+    pause_label: "Take a break",
+    pause_none: "Keep receiving",
+    pause_weeks: "Pause for {weeks} weeks",
+    paused_until: "Paused: no mail until {date}.",
+    save: "Save",
+    saved_title: "Saved",
+    saved_body: "Your changes are saved; they apply from the next issue.",
+    leave_title: "Unsubscribe",
+    leave_body: "Stop every mail from {newsletter}.",
+    leave_button: "Unsubscribe from everything",
+    data_title: "Your data",
+    data_body: "We email you everything {newsletter} holds about you.",
+    data_button: "Email me my data",
+    data_sent_title: "Check your inbox",
+    data_sent_body: "We sent what we hold about you to {address}.",
+    not_listed_title: "Not subscribed",
+    not_listed_body: "{address} does not receive {newsletter} now.",
+    ask_title: "Get a link to your settings",
+    ask_body: "Enter the address you subscribed with, and we email you a link to your settings.",
+    ask_button: "Email me the link",
+    asked_title: "Check your inbox",
+    asked_body: "If {address} is on the list of {newsletter}, a link is on its way.",
+    invalid_title: "This link does not work",
+    invalid_body: "The link seems cut or changed. Open it again from the mail, or ask for a new one below.",
+    bad_input: "Please check what you entered.",
+    link_subject: "Your {newsletter} settings",
+    link_intro: "Here is the link to your {newsletter} settings you asked for: choose topics, change your name, take a break or unsubscribe.",
+    link_button: "Open your settings",
+    link_ignore: "If you did not ask for it, ignore this mail.",
+    data_subject: "What {newsletter} holds about you",
+    data_intro: "As you asked, here is everything {newsletter} holds about {address}. The attached JSON file holds the same.",
+    data_footnote: "If you did not ask for it, ignore this mail.",
+};
+
+/// The preference page's words for `language` (English for any language
+/// without its own).
+pub fn preference_words(language: &str) -> &'static PreferenceWords {
+    match crate::config::primary_language(language).as_str() {
+        "ko" => &KO,
+        _ => &EN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_says_every_word() {
+        for words in [&KO, &EN] {
+            let texts = [
+                words.title,
+                words.intro,
+                words.name_label,
+                words.topics_label,
+                words.topics_none,
+                words.pause_label,
+                words.pause_none,
+                words.pause_weeks,
+                words.paused_until,
+                words.save,
+                words.saved_title,
+                words.saved_body,
+                words.leave_title,
+                words.leave_body,
+                words.leave_button,
+                words.data_title,
+                words.data_body,
+                words.data_button,
+                words.data_sent_title,
+                words.data_sent_body,
+                words.not_listed_title,
+                words.not_listed_body,
+                words.ask_title,
+                words.ask_body,
+                words.ask_button,
+                words.asked_title,
+                words.asked_body,
+                words.invalid_title,
+                words.invalid_body,
+                words.bad_input,
+                words.link_subject,
+                words.link_intro,
+                words.link_button,
+                words.link_ignore,
+                words.data_subject,
+                words.data_intro,
+                words.data_footnote,
+            ];
+            assert!(texts.iter().all(|t| !t.trim().is_empty()));
+        }
+        assert!(KO.pause_weeks.contains("{weeks}") && EN.pause_weeks.contains("{weeks}"));
+        assert!(KO.paused_until.contains("{date}") && EN.paused_until.contains("{date}"));
+    }
+}
