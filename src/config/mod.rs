@@ -29,7 +29,7 @@ pub use newsletter::{Newsletter, SubscribersTable};
 pub use sending::{parse_quiet_hours, Sending};
 pub use smtp::{Security, Smtp};
 pub use subscribe::{Subscribe, Unsubscribe};
-pub use topics::Topic;
+pub use topics::{Topic, MAX_TOPICS};
 pub use tracking::Tracking;
 
 /// The whole configuration, as loaded from `newsletter.toml`.
@@ -196,7 +196,7 @@ impl Config {
     }
 
     /// `[[topics]]`, checked at load: distinct tags, at most
-    /// [`topics::MAX_TOPICS`].
+    /// [`MAX_TOPICS`].
     pub fn topics(&self) -> &[Topic] {
         &self.file.topics
     }
