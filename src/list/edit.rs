@@ -176,6 +176,9 @@ impl Editor {
         if let Some(at) = &subscriber.unsubscribed_at {
             table["unsubscribed_at"] = value(at.as_str());
         }
+        if let Some(at) = &subscriber.paused_until {
+            table["paused_until"] = value(at.as_str());
+        }
         let tables = self.tables();
         if !tables.is_empty() {
             table.decor_mut().set_prefix("\n");
@@ -438,6 +441,7 @@ mod tests {
             subscribed_at: None,
             source: None,
             unsubscribed_at: None,
+            paused_until: None,
         }
     }
 
@@ -454,6 +458,7 @@ mod tests {
             subscribed_at: Some(when.into()),
             source: Some("form".into()),
             unsubscribed_at: None,
+            paused_until: None,
         }
     }
 
