@@ -173,7 +173,9 @@ fn topic_boxes(app: &App, values: &Form) -> Markup {
                     }
                 }
             }
-            p.small { (w.topics_hint) " " (by_default.join(", ")) }
+            @if !by_default.is_empty() {
+                p.small { (w.topics_hint) " " (by_default.join(", ")) }
+            }
         }
     }
 }
