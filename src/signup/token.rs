@@ -346,7 +346,10 @@ mod tests {
 
     #[test]
     fn changed_foreign_and_expired_tokens_are_refused() {
-        let token = sign(SECRET, &confirmation(Some("Jane")));
+        // Every byte counts, the chosen topics' marks too.
+        let mut chosen = confirmation(Some("Jane"));
+        chosen.topics = TopicMark::all(&["weekly", "events"]);
+        let token = sign(SECRET, &chosen);
         let now = at(1_800_000_100);
         assert_eq!(
             open(b"another secret, sixteen+", &token, now),
