@@ -187,8 +187,10 @@ fn standing(
     let state_dir = config.state_dir();
     let place = Place::new(state_dir.clone(), &config.project_dir, &issue.dir, None);
     let journals = journal::journals_of(&state_dir, &place.name)?;
+    // A paused reader is not waiting for this issue: the send skips them.
     let readers: Vec<&str> = list
-        .recipients(&issue.audience, &[])
+        .reached(&issue.audience, &[], now)
+        .0
         .into_iter()
         .map(|e| e.key())
         .collect();

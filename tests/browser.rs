@@ -409,6 +409,57 @@ fn a_reader_subscribes_on_a_phone_and_confirms_in_the_browser() {
     assert!(message.body_text(0).unwrap().contains("김휴대님"));
 }
 
+// The topics of the subscribe form on a phone: long Korean names and
+// descriptions wrap inside the column, each box is ticked by its label.
+#[test]
+fn the_topic_boxes_fit_a_phone_and_are_ticked_by_their_label() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let project = Project::example();
+    let config = project.read("config/newsletter.toml");
+    let topics = concat!(
+        "\n[[topics]]\ntag = \"weekly\"\nname = { ko = \"주간 뉴스레터\", en = \"Weekly\" }\n",
+        "description = \"매주 금요일 아침에 보내 드리는 인공지능과 스타트업 소식, 투자 동향과 채용 공고까지 한 번에 정리한 요약\"\n",
+        "\n[[topics]]\ntag = \"events\"\nname = \"행사와 모임 안내: 서울·부산·대전에서 열리는 밋업과 컨퍼런스\"\n",
+    );
+    project.write("config/newsletter.toml", format!("{config}{topics}"));
+    let served = Served::start(&project, "browser-topics-secret", &[]);
+    let driver = Driver::start();
+    let shots = support::repo().join("target/screenshots");
+    let profile = tempfile::tempdir().unwrap();
+    let phone = driver.session(375, profile.path());
+    phone.open(&format!("{}/subscribe", served.base));
+    let m = phone.eval("const box = document.querySelector('#topic-1').getBoundingClientRect(); return {viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, widest: Math.max(...Array.from(document.querySelectorAll('body *')).map(e => e.getBoundingClientRect().right)), legend: document.querySelector('legend').innerText, label: document.querySelector('label[for=topic-0]').innerText, boxWidth: box.width, ticked: document.querySelector('#topic-1').checked};");
+    assert_eq!(m["viewport"], 375, "{m}");
+    assert!(
+        m["scrollWidth"].as_f64().unwrap() <= 375.0,
+        "horizontal scrolling at 375 px: {m}"
+    );
+    assert!(
+        m["widest"].as_f64().unwrap() <= 375.5,
+        "an element sticks out at 375 px: {m}"
+    );
+    assert_eq!(m["legend"], "받아 볼 주제", "{m}");
+    assert!(
+        m["label"].as_str().unwrap().starts_with("주간 뉴스레터"),
+        "{m}"
+    );
+    assert!(
+        m["boxWidth"].as_f64().unwrap() >= 18.0,
+        "a box too small to tap: {m}"
+    );
+    assert_eq!(m["ticked"], false, "{m}");
+    phone.click("label[for=topic-1]");
+    let ticked = phone.eval("return document.querySelector('#topic-1').checked;");
+    assert_eq!(ticked, true, "the label does not tick its box");
+    phone.screenshot(&shots.join("subscribe-topics-375.png"));
+}
+
 // The stats page of `serve --preview`: the figures and both SVG charts
 // render in Chromium at phone and desktop width, with no script of ours;
 // without --preview the page does not exist.

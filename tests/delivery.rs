@@ -949,3 +949,56 @@ fn a_reader_at_an_idn_domain_gets_ascii_headers_from_a_relay_without_smtputf8() 
     let eml = headers(&std::fs::read_to_string(&written[0]).unwrap());
     assert!(eml.lines().any(|l| l == to), "{eml}");
 }
+
+#[test]
+fn a_paused_reader_is_skipped_until_the_pause_has_passed() {
+    let server = Server::start(Script::default());
+    let reader = |email: &str, paused: &str| {
+        format!("\n[[subscriber]]\nemail = \"{email}\"\ntags = [\"weekly\"]\npaused_until = \"{paused}\"\n")
+    };
+    let list = [
+        reader("away@example.com", "2098-06-01T00:00:00Z"),
+        reader("longer@example.com", "2099-01-15T09:00:00+09:00"),
+        reader("back@example.com", "2020-01-15T00:00:00Z"),
+    ]
+    .concat();
+    let project = Project::with_relay(
+        server.port,
+        &list,
+        "state_dir = \"../state\"\nrate_per_second = 0",
+    );
+    let said = "2 readers paused (until 2099-01-15 at the latest)";
+    project
+        .cmd()
+        .args(["check", "issues/example"])
+        .assert()
+        .stdout(predicate::str::contains(said));
+    send(&project, &[])
+        .success()
+        .stdout(predicate::str::contains(format!("Skipped: {said}.")))
+        .stdout(predicate::str::contains("1 accepted, 0 failed, 0 deferred"));
+    let counts = server.counts();
+    assert_eq!(counts.len(), 1, "{counts:?}");
+    assert_eq!(counts.get("back@example.com"), Some(&1));
+
+    // The list and the reader's own record say so.
+    project
+        .cmd()
+        .args(["subscribers", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "away@example.com\t\tactive\tweekly\tpaused until 2098-06-01T00:00:00Z\n",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "3 readers: 3 active ({said}),"
+        )));
+    project
+        .cmd()
+        .args(["subscribers", "show", "longer@example.com"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "paused until 2099-01-15T09:00:00+09:00",
+        ));
+}

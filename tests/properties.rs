@@ -221,6 +221,7 @@ proptest! {
                 subscribed_at: Some("2026-12-02T10:00:00Z".into()),
                 source: Some("cli".into()),
                 unsubscribed_at: None,
+                paused_until: None,
             };
             if editor.add(&subscriber).is_ok() {
                 accepted += 1;

@@ -166,6 +166,10 @@ fn a_reader_joins_through_form_mail_and_button_and_gets_the_welcome_once() {
         "{page}"
     );
     assert!(!page.contains("<script"), "the form needs no JavaScript");
+    assert!(
+        !page.contains("checkbox"),
+        "no [[topics]], no boxes: {page}"
+    );
 
     // Submitted at once: a bot. Refused, and no mail.
     let fresh = stamp(base);
@@ -269,6 +273,7 @@ fn a_reader_joins_through_form_mail_and_button_and_gets_the_welcome_once() {
             source: Source::Form,
             issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 8 * 86_400)
                 .unwrap(),
+            topics: Vec::new(),
         },
     );
     for bad in [&tampered, &expired, &"x".repeat(5000), &String::new()] {
@@ -479,6 +484,7 @@ fn many_readers_join_while_others_leave_and_the_cli_edits() {
                     source: Source::Form,
                     issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
                         .unwrap(),
+                    topics: Vec::new(),
                 },
             );
             (address, token)
@@ -719,6 +725,7 @@ fn confirmation_token(address: &str) -> String {
             name: None,
             source: Source::Form,
             issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap(),
+            topics: Vec::new(),
         },
     )
 }
@@ -1003,6 +1010,7 @@ fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
                 name: Some("Forget Me".into()),
                 source: Source::Form,
                 issued,
+                topics: Vec::new(),
             },
         )
     };
@@ -1098,4 +1106,102 @@ fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
             .windows(21)
             .any(|w| w == b"forget.me@example.org")
     });
+}
+
+#[test]
+fn a_reader_chooses_a_topic_and_gets_only_the_issues_of_it() {
+    let smtp = smtp::Server::start(smtp::Script::default());
+    let topics = concat!(
+        "\n[[topics]]\ntag = \"weekly\"\nname = { en = \"Weekly\", ko = \"주간 뉴스레터\" }\n",
+        "description = { ko = \"매주 금요일의 AI 소식\", en = \"AI news on Fridays\" }\n",
+        "\n[[topics]]\ntag = \"events\"\nname = { en = \"Events\", ko = \"행사 안내\" }\n",
+    );
+    let project = project(smtp.port, topics);
+    // Readers get the topics they choose, not a fixed tag.
+    project.edit(
+        "config/newsletter.toml",
+        "tags    = [\"weekly\"]",
+        "default_topics = [\"weekly\"]",
+    );
+    let served = Served::start(&project, SECRET, &[]);
+    let base = &served.base;
+    let form = format!("{base}/subscribe");
+
+    let (status, page) = get(&form);
+    assert_eq!(status, 200, "{page}");
+    let document = scraper::Html::parse_document(&page);
+    let select = |css: &str| scraper::Selector::parse(css).unwrap();
+    let boxes: Vec<_> = document
+        .select(&select("input[type=checkbox][name=topic]"))
+        .map(|b| b.value().attr("value").unwrap().to_string())
+        .collect();
+    assert_eq!(boxes, ["weekly", "events"]);
+    let labels: Vec<String> = document
+        .select(&select(".topic label"))
+        .map(|l| l.text().collect())
+        .collect();
+    assert_eq!(labels, ["주간 뉴스레터매주 금요일의 AI 소식", "행사 안내"]);
+    assert!(!page.contains("<script"), "the form needs no JavaScript");
+
+    let fresh = stamp(base);
+    std::thread::sleep(Duration::from_millis(2100));
+    // A topic the form does not offer: refused in the newsletter's language, no mail.
+    let forged = format!(
+        "{}&topic=events&topic=vip",
+        form_body("topics@example.net", "", &fresh)
+    );
+    let (status, page) = post(&agent(), &form, &forged, None);
+    assert_eq!(status, 400, "{page}");
+    assert!(
+        page.contains("목록에 있는 주제 가운데에서 골라 주세요"),
+        "{page}"
+    );
+    assert!(mails_to(&smtp, "topics@example.net").is_empty());
+
+    // One topic ticked; another reader ticks none and gets the default.
+    let ticked = format!(
+        "{}&topic=events",
+        form_body("topics@example.net", "", &fresh)
+    );
+    assert_eq!(post(&agent(), &form, &ticked, None).0, 200);
+    let plain = form_body("plain@example.net", "", &fresh);
+    assert_eq!(post(&agent(), &form, &plain, None).0, 200);
+    let confirm = format!("{base}/subscribe/confirm");
+    for address in ["topics@example.net", "plain@example.net"] {
+        let token = token_in(&mails_to(&smtp, address)[0]);
+        let (status, page) = post(&agent(), &confirm, &format!("t={token}"), None);
+        assert_eq!(status, 200, "{page}");
+    }
+    let tags = |address: &str| entry(&project, address).expect("joined").tags;
+    assert_eq!(tags("topics@example.net"), ["events"]);
+    assert_eq!(tags("plain@example.net"), ["weekly"]);
+    wait_for("the welcome mails", || {
+        mails_to(&smtp, "topics@example.net").len() == 2
+            && mails_to(&smtp, "plain@example.net").len() == 2
+    });
+    drop(served);
+
+    // The example issue is for `weekly` readers: it does not reach them.
+    let send = |project: &Project| {
+        project
+            .cmd()
+            .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+            .args(["send", "issues/example", "--yes"])
+            .assert()
+            .success();
+    };
+    send(&project);
+    assert_eq!(mails_to(&smtp, "topics@example.net").len(), 2);
+    assert_eq!(mails_to(&smtp, "plain@example.net").len(), 3);
+    assert_eq!(mails_to(&smtp, "reader@example.com").len(), 1);
+    // An issue for `events` does.
+    project.edit(
+        "issues/example/issue.toml",
+        "audience  = [\"weekly\"]",
+        "audience  = [\"events\"]",
+    );
+    send(&project);
+    assert_eq!(mails_to(&smtp, "topics@example.net").len(), 3);
+    assert_eq!(mails_to(&smtp, "plain@example.net").len(), 3);
+    assert_eq!(mails_to(&smtp, "reader@example.com").len(), 1);
 }

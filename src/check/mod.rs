@@ -218,6 +218,12 @@ pub fn check_issue(
     setup::check_contrast(theme, &mut report);
     setup::check_list(list, scope, &mut report);
     setup::check_bounces(config, &mut report)?;
+    let (_, paused) = list.reached(&issue.audience, &[], jiff::Timestamp::now());
+    if let Some(paused) = paused.describe() {
+        report
+            .notes
+            .push(format!("{paused}: a send now skips them"));
+    }
     match Composed::new(config, theme, issue) {
         Ok(composed) => message::check_message(config, issue, &composed, &sample, &mut report)?,
         // The checks above name the cause at its line; this is the fallback.

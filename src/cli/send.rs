@@ -89,6 +89,9 @@ fn send_through_relay(
     let (p, plan) = (prepared.project, &prepared.plan);
     let relay = Relay::from_config(&p.config)?;
     print!("{}", plan.resuming());
+    if let Some(paused) = plan.paused.describe() {
+        println!("Skipped: {paused}.");
+    }
     if plan.jobs.is_empty() {
         println!("Nothing to send: every reader of this issue has been handled.");
         return Ok(if plan.failed_before > 0 {

@@ -118,7 +118,17 @@ fn ask_to_confirm(
         signup::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
     let relay = Relay::from_config(config)?;
     let confirmer = Confirmer::new(config)?;
-    let mail = signup::request(config, &confirmer, &secret, &parsed, name, Source::Cli)?;
+    // A reader asked from the command line gets the default topics.
+    let topics = config.default_topics();
+    let mail = signup::request(
+        config,
+        &confirmer,
+        &secret,
+        &parsed,
+        name,
+        Source::Cli,
+        &topics,
+    )?;
     signup::send_now(&relay, &mail)?;
     writeln!(
         out,

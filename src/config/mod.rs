@@ -12,6 +12,7 @@ mod preferences;
 mod sending;
 mod smtp;
 mod subscribe;
+mod topics;
 mod tracking;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use preferences::Preferences;
 pub use sending::{parse_quiet_hours, Sending};
 pub use smtp::{Security, Smtp};
 pub use subscribe::{Subscribe, Unsubscribe};
+pub use topics::{Topic, MAX_TOPICS};
 pub use tracking::Tracking;
 
 /// The whole configuration, as loaded from `newsletter.toml`.
@@ -72,6 +74,9 @@ pub struct ConfigFile {
     /// `[tracking]`: aggregate click counts, off unless asked for.
     #[serde(default)]
     pub tracking: Tracking,
+    /// `[[topics]]`: what readers may choose; none when absent.
+    #[serde(default)]
+    pub topics: Vec<Topic>,
 }
 
 impl Config {
@@ -194,6 +199,23 @@ impl Config {
         parse_quiet_hours(value).ok()
     }
 
+    /// `[[topics]]`, checked at load: distinct tags, at most
+    /// [`MAX_TOPICS`].
+    pub fn topics(&self) -> &[Topic] {
+        &self.file.topics
+    }
+
+    /// The tags a reader who chooses no topic gets: `[subscribe]
+    /// default_topics`, else every topic's.
+    pub fn default_topics(&self) -> Vec<String> {
+        let chosen = self
+            .file
+            .subscribe
+            .as_ref()
+            .and_then(|s| s.default_topics.clone());
+        chosen.unwrap_or_else(|| self.topics().iter().map(|t| t.tag.clone()).collect())
+    }
+
     /// Whether the newsletter is written in Korean.
     pub fn is_korean(&self) -> bool {
         primary_language(&self.file.newsletter.language) == "ko"
@@ -234,6 +256,7 @@ fn validate(path: &Path, source: &str, file: &ConfigFile) -> Vec<Located> {
         if let Err((why, help)) = rule.verdict {
             let offset = crate::error::key_offset_in(source, rule.key, rule.index);
             let key = match (rule.index, rule.key) {
+                (Some(i), [table]) if array_of_tables(source, table) => format!("{table}[{i}]"),
                 (Some(i), [table, rest @ ..]) if array_of_tables(source, table) => {
                     format!("{table}[{i}].{}", rest.join("."))
                 }
@@ -268,6 +291,7 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     for (i, dkim) in file.dkim.iter().enumerate() {
         rules.extend(dkim.rules(i));
     }
+    rules.extend(topics::rules(&file.topics, file.subscribe.as_ref()));
     rules
 }
 
@@ -387,6 +411,50 @@ mod tests {
             "{}",
             located.message
         );
+    }
+
+    #[test]
+    fn topics_take_the_newsletter_s_language_and_are_validated() {
+        let ko = MINIMAL.replace("name = \"N\"", "name = \"N\"\nlanguage = \"ko-KR\"");
+        let topics = "\n[[topics]]\ntag = \"weekly\"\nname = { en = \"Weekly\", ko = \"주간\" }\ndescription = \"Fridays\"\n\n[[topics]]\ntag = \"events\"\nname = { ja = \"イベント\", en = \"Events\" }\n";
+        let config = load_str(&format!("{ko}{topics}")).unwrap();
+        let names: Vec<_> = config.topics().iter().map(|t| t.name("ko-KR")).collect();
+        // The same primary language, else the first text written.
+        assert_eq!(names, ["주간", "イベント"]);
+        assert_eq!(config.topics()[0].name("en-GB"), "Weekly");
+        assert_eq!(config.topics()[0].description("ko"), Some("Fridays"));
+        assert_eq!(config.topics()[1].description("ko"), None);
+        assert_eq!(config.default_topics(), ["weekly", "events"]);
+        let chosen = format!("{ko}{topics}\n[subscribe]\nurl = \"https://news.example.com/subscribe\"\ndefault_topics = [\"events\"]\n");
+        assert_eq!(load_str(&chosen).unwrap().default_topics(), ["events"]);
+        assert!(load_str(MINIMAL).unwrap().topics().is_empty());
+
+        let one = |body: &str| {
+            format!(
+                "{MINIMAL}\n[[topics]]\ntag = \"weekly\"\nname = \"Weekly\"\n\n[[topics]]\n{body}"
+            )
+        };
+        let many: String = (0..=topics::MAX_TOPICS)
+            .map(|i| format!("[[topics]]\ntag = \"t{i}\"\nname = \"T{i}\"\n"))
+            .collect();
+        for (text, line, says, help) in [
+            (one("tag = \"weekly\"\nname = \"Again\"\n"), 13, "`topics[1].tag`: the tag `weekly` is a topic already", "own tag"),
+            (one("tag = \"daily\"\nname = \" \"\n"), 14, "`topics[1].name`: is empty", "Weekly"),
+            (one("tag = \"daily\"\nname = \"Daily\"\ndescription = \"a\\nb\"\n"), 15, "`topics[1].description`: contains a line break", "one line"),
+            (one("tag = \" \"\nname = \"Daily\"\n"), 13, "`topics[1].tag`: a tag is empty", "a word"),
+            (one("tag = \"daily\"\nname = { korean = \"매일\" }\n"), 14, "`korean` is not a language code", "BCP 47"),
+            (one("tag = \"daily\"\nname = {}\n"), 14, "has no text", "Weekly"),
+            (one("tag = \"daily\"\nname = \"Daily\"\ncolour = \"red\"\n"), 15, "unknown field `colour`", ""),
+            (format!("{MINIMAL}\n{many}"), 8 + 3 * topics::MAX_TOPICS, "`topics[50]`: 51 topics are more than the 50", "merge"),
+            (format!("{MINIMAL}[subscribe]\nurl = \"https://news.example.com/s\"\ndefault_topics = [\"weekly\"]\n"), 9, "`subscribe.default_topics`: `weekly` is not the tag of a [[topics]] table", "[[topics]]"),
+        ] {
+            let err = load_str(&text).unwrap_err();
+            let located = err.downcast_ref::<Located>().unwrap();
+            assert!(located.message.contains(says), "{says}: {}", located.message);
+            assert_eq!(located.line, line, "{says}: {}", located.message);
+            let given = located.help.as_deref().unwrap_or_default();
+            assert!(given.contains(help), "{says}: {given}");
+        }
     }
 
     #[test]

@@ -34,6 +34,9 @@ pub struct Subscribe {
     /// Confirmation mails one client (address) may cause per hour.
     #[serde(default = "default_per_client")]
     pub per_client_per_hour: u32,
+    /// The `[[topics]]` a reader who ticks none gets (all topics when
+    /// unset); each must be the tag of a topic.
+    pub default_topics: Option<Vec<String>>,
 }
 
 fn default_per_client() -> u32 {
@@ -86,7 +89,7 @@ fn mailto(value: &str) -> RuleResult {
 }
 
 /// A tag: a word or two on one line, as a reader's tags are.
-fn tag_word(value: &str) -> RuleResult {
+pub(super) fn tag_word(value: &str) -> RuleResult {
     if value.trim().is_empty() {
         return Err((
             "a tag is empty".into(),

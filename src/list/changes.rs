@@ -1,6 +1,6 @@
-//! The change log beside the list: `serve` records unsubscribes and
-//! confirmed subscriptions as lines appended to `<list>.changes` and
-//! synced, instead of rewriting the whole list for each batch. Every
+//! The change log beside the list: `serve` records unsubscribes,
+//! confirmed subscriptions and readers' changes of their preferences as
+//! lines appended to `<list>.changes` and synced, instead of rewriting the whole list for each batch. Every
 //! command that reads the list reads the log after it, so nobody is mailed
 //! after leaving; the log is folded into the list (its comments kept) by
 //! the next edit of the list, by `serve` when it is idle and by
@@ -31,6 +31,73 @@ pub enum Change {
         /// When the confirmation was asked for.
         issued: jiff::Timestamp,
     },
+    /// A reader's own change of their tags, name or pause, made to every
+    /// entry of the address (an address no longer in the list is done).
+    Preferences(Preferences),
+}
+
+/// What a reader changed about themselves, written
+/// `{"email": …, "at": …, "tags": […], "name": …, "paused_until": …}`:
+/// a key left out is unchanged, a `null` clears the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// The address.
+    pub email: String,
+    /// When the reader made the change.
+    pub at: jiff::Timestamp,
+    /// The reader's tags, all of them: `None` leaves them as they are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// The name: `None` unchanged, `Some(None)` cleared.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub name: Option<Option<String>>,
+    /// The end of a pause: `None` unchanged, `Some(None)` cleared.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub paused_until: Option<Option<jiff::Timestamp>>,
+}
+
+/// A key that is present: its value, `null` included.
+fn present<'de, D, T>(deserializer: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+impl Preferences {
+    /// Why the values cannot stand in an entry (a tag or name over several
+    /// lines, a name too long), checked as the list checks an entry: such
+    /// a change is not applied, so no reader can make the list invalid.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let mut probe = Subscriber::active(&self.email, None, Vec::new(), super::Source::Form);
+        self.apply_to(&mut probe);
+        validate_fields(&Fields::of(&probe))
+    }
+
+    /// `subscriber` with the change made; whether anything changed.
+    pub fn apply_to(&self, subscriber: &mut Subscriber) -> bool {
+        let before = subscriber.clone();
+        if let Some(tags) = &self.tags {
+            subscriber.tags.clone_from(tags);
+        }
+        if let Some(name) = &self.name {
+            subscriber.name.clone_from(name);
+        }
+        if let Some(until) = &self.paused_until {
+            subscriber.paused_until = until.map(|at| at.to_string());
+        }
+        *subscriber != before
+    }
 }
 
 /// A reader leaving, and when: written `{"email": …, "at": …}`; a bare
@@ -93,6 +160,7 @@ impl Change {
         match self {
             Change::Unsubscribe(leaving) => &leaving.email,
             Change::Join { reader, .. } => &reader.email,
+            Change::Preferences(preferences) => &preferences.email,
         }
     }
 }
@@ -246,6 +314,27 @@ impl List {
                     if self.entries[i].status() != Status::Unsubscribed {
                         changed = true;
                         self.entries[i] = left(&self.entries[i], leaving.at);
+                    }
+                }
+                (changed, None)
+            }
+            Change::Preferences(preferences) => {
+                if preferences.check().is_err() {
+                    return (false, None);
+                }
+                let mut changed = false;
+                for &i in &positions {
+                    let mut s = self.entries[i].subscriber();
+                    if preferences.apply_to(&mut s) {
+                        changed = true;
+                        let valid = validate_fields(&Fields::of(&s)).is_ok();
+                        let entry = Entry::new(
+                            self.entries[i].line,
+                            Fields::of(&s),
+                            valid,
+                            &mut Tags::default(),
+                        );
+                        self.entries[i] = entry;
                     }
                 }
                 (changed, None)
@@ -463,6 +552,101 @@ mod tests {
         let list = List::load(&path).unwrap();
         assert_eq!(list.entries[0].status(), Status::Active);
         assert_eq!(list.entries[0].unsubscribed_at(), None);
+    }
+
+    fn prefer(email: &str) -> Preferences {
+        Preferences {
+            email: email.into(),
+            at: "2026-12-03T10:00:00Z".parse().unwrap(),
+            tags: None,
+            name: None,
+            paused_until: None,
+        }
+    }
+
+    #[test]
+    fn a_preference_change_reaches_every_entry_of_the_address_and_the_fold_keeps_comments() {
+        // Key left out: unchanged; null: cleared; a value: set.
+        let line = r#"{"preferences":{"email":"a@example.com","at":"2026-12-03T10:00:00Z","name":null,"paused_until":"2099-01-15T00:00:00Z"}}"#;
+        let change: Change = serde_json::from_str(line).unwrap();
+        let want = Preferences {
+            name: Some(None),
+            paused_until: Some(Some("2099-01-15T00:00:00Z".parse().unwrap())),
+            ..prefer("a@example.com")
+        };
+        assert_eq!(change, Change::Preferences(want.clone()));
+        assert_eq!(serde_json::to_string(&change).unwrap(), line);
+
+        let text = "# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\nname = \"A\"\ntags = [\"weekly\"]\n\n# the same reader, spelled otherwise\n[[subscriber]]\nemail = \"A@Example.com\"\nstatus = \"unsubscribed\"\n\n[[subscriber]]\nemail = \"b@example.com\"\nname = \"B\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, text).unwrap();
+        let topics = Preferences {
+            tags: Some(vec!["events".into(), "weekly".into()]),
+            ..prefer("a@example.com")
+        };
+        let batch = [
+            Change::Preferences(want),
+            Change::Preferences(topics),
+            Change::Preferences(Preferences {
+                tags: Some(vec!["x".into()]),
+                ..prefer("nobody@example.com")
+            }),
+            // Values that could not stand in an entry are not applied.
+            Change::Preferences(Preferences {
+                name: Some(Some("B\r\nBcc: c@example.net".into())),
+                ..prefer("b@example.com")
+            }),
+        ];
+        append(&path, &batch).unwrap();
+        let mut torn = std::fs::read(log_path(&path)).unwrap();
+        torn.extend_from_slice(
+            br#"{"preferences":{"email":"b@example.com","at":"2026-12-03T10:00:00Z","name":"C"#,
+        );
+        std::fs::write(log_path(&path), &torn).unwrap();
+        assert_eq!(read(&path).unwrap(), batch, "the torn line is left out");
+
+        let check = |list: &List| {
+            for entry in &list.entries[..2] {
+                assert_eq!(entry.name(), None, "{entry:?}");
+                assert_eq!(entry.tags(), ["events", "weekly"]);
+                assert_eq!(entry.paused_until(), Some("2099-01-15T00:00:00Z"));
+            }
+            assert_eq!(list.entries[1].status(), Status::Unsubscribed);
+            assert_eq!(list.entries[2].name(), Some("B"));
+            assert!(list.entries.iter().all(Entry::is_valid));
+            assert!(list.find("nobody@example.com").is_none());
+            assert_eq!(list.entries.len(), 3);
+        };
+        let loaded = List::load(&path).unwrap();
+        check(&loaded);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        // Applying them again changes nothing.
+        let mut again = loaded.clone();
+        let mut index = index(&again, &batch);
+        for change in &batch {
+            assert!(!again.change(change, &mut index).0, "{change:?}");
+        }
+
+        assert_eq!(crate::list::compact(&path).unwrap(), batch.len());
+        assert!(!log_path(&path).exists());
+        let folded = std::fs::read_to_string(&path).unwrap();
+        assert!(folded.starts_with("# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\n"), "{folded}");
+        assert!(
+            folded.contains(
+                "# the same reader, spelled otherwise\n[[subscriber]]\nemail = \"A@Example.com\""
+            ),
+            "{folded}"
+        );
+        assert!(!folded.contains("nobody"), "{folded}");
+        assert!(!folded.contains("Bcc"), "{folded}");
+        check(&List::load(&path).unwrap());
+
+        // The editor of the whole document folds the same way.
+        std::fs::write(&path, text).unwrap();
+        append(&path, &batch).unwrap();
+        let editor = Editor::open(&path).unwrap();
+        assert_eq!(editor.text(), folded);
     }
 
     #[test]

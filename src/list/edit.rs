@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Result};
 use toml_edit::{value, Array, ArrayOfTables, DocumentMut, Item, Table};
 
-use super::changes::{self, Change};
+use super::changes::{self, Change, Preferences};
 use super::{identity, List, Status, Subscriber};
 use crate::error::read_text;
 use crate::fs::write_atomic;
@@ -94,6 +94,9 @@ impl Editor {
                 Change::Join { reader, issued } => {
                     self.join(reader, *issued)?;
                 }
+                Change::Preferences(preferences) => {
+                    self.prefer(preferences);
+                }
             }
         }
         self.folded = pending.len();
@@ -175,6 +178,9 @@ impl Editor {
         }
         if let Some(at) = &subscriber.unsubscribed_at {
             table["unsubscribed_at"] = value(at.as_str());
+        }
+        if let Some(at) = &subscriber.paused_until {
+            table["paused_until"] = value(at.as_str());
         }
         let tables = self.tables();
         if !tables.is_empty() {
@@ -292,6 +298,22 @@ impl Editor {
         Ok(Joined::Reactivated)
     }
 
+    /// Makes a reader's change of their preferences to every entry of the
+    /// address, as [`List::change`] makes it (a change whose values could
+    /// not stand in an entry is not made); whether any entry changed.
+    pub fn prefer(&mut self, preferences: &Preferences) -> bool {
+        if preferences.check().is_err() {
+            return false;
+        }
+        let positions = self.positions(&preferences.email).to_vec();
+        let mut changed = false;
+        for index in positions {
+            let table = self.tables().get_mut(index).expect("index from the index");
+            changed |= prefer(table, preferences);
+        }
+        changed
+    }
+
     fn require(&self, email: &str) -> Result<&[usize]> {
         let positions = self.positions(email);
         if positions.is_empty() {
@@ -371,6 +393,43 @@ fn reactivate(table: &mut Table, reader: &Subscriber) {
     }
 }
 
+/// Writes `preferences` into `table`: a key set, replaced or removed;
+/// whether the table changed.
+fn prefer(table: &mut Table, preferences: &Preferences) -> bool {
+    let before = table.to_string();
+    if let Some(tags) = &preferences.tags {
+        let written: Vec<&str> = table
+            .get("tags")
+            .and_then(Item::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        if written != *tags {
+            match tags.is_empty() {
+                true => drop(table.remove("tags")),
+                false => table["tags"] = value(tags.iter().collect::<Array>()),
+            }
+        }
+    }
+    let texts = [
+        ("name", preferences.name.clone()),
+        (
+            "paused_until",
+            preferences
+                .paused_until
+                .map(|until| until.map(|at| at.to_string())),
+        ),
+    ];
+    for (key, wanted) in texts {
+        match wanted {
+            None => {}
+            Some(None) => drop(table.remove(key)),
+            Some(Some(text)) if table.get(key).and_then(Item::as_str) == Some(&text) => {}
+            Some(Some(text)) => table[key] = value(text),
+        }
+    }
+    table.to_string() != before
+}
+
 /// What tells a file's versions apart: a rename gives a new inode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileStamp {
@@ -438,6 +497,7 @@ mod tests {
             subscribed_at: None,
             source: None,
             unsubscribed_at: None,
+            paused_until: None,
         }
     }
 
@@ -454,6 +514,7 @@ mod tests {
             subscribed_at: Some(when.into()),
             source: Some("form".into()),
             unsubscribed_at: None,
+            paused_until: None,
         }
     }
 

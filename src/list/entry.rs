@@ -17,6 +17,10 @@ const SUBSCRIBED_AT: u8 = 2;
 const SOURCE: u8 = 4;
 const VALID: u8 = 8;
 const UNSUBSCRIBED_AT: u8 = 16;
+const PAUSED_UNTIL: u8 = 32;
+
+/// How many text parts an entry keeps before its identity key.
+const PARTS: usize = 6;
 
 /// A reader with the line of its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +29,12 @@ pub struct Entry {
     /// joined through the change log since the list was last compacted.
     pub line: usize,
     /// The email, then the name, `subscribed_at`, `source`,
-    /// `unsubscribed_at` and, when it is not the email itself, the
-    /// [`identity`] key.
+    /// `unsubscribed_at`, `paused_until` and, when it is not the email
+    /// itself, the [`identity`] key.
     text: Box<str>,
-    /// Where the email, name, `subscribed_at`, `source` and
-    /// `unsubscribed_at` end in `text`.
-    ends: [u32; 5],
+    /// Where the email, name, `subscribed_at`, `source`,
+    /// `unsubscribed_at` and `paused_until` end in `text`.
+    ends: [u32; PARTS],
     tags: Arc<[String]>,
     status: Status,
     has: u8,
@@ -45,7 +49,7 @@ impl Entry {
             false => identity(subscriber.email),
         };
         let mut text = String::with_capacity(subscriber.len() + key.len());
-        let mut ends = [0u32; 5];
+        let mut ends = [0u32; PARTS];
         let mut has = if valid { VALID } else { 0 };
         let parts = [
             (Some(subscriber.email), 0),
@@ -53,6 +57,7 @@ impl Entry {
             (subscriber.subscribed_at, SUBSCRIBED_AT),
             (subscriber.source, SOURCE),
             (subscriber.unsubscribed_at, UNSUBSCRIBED_AT),
+            (subscriber.paused_until, PAUSED_UNTIL),
         ];
         for (i, (part, flag)) in parts.into_iter().enumerate() {
             if let Some(part) = part {
@@ -113,9 +118,21 @@ impl Entry {
         self.unsubscribed_at()?.parse().ok()
     }
 
+    /// Until when the reader asked for no issues, as written.
+    pub fn paused_until(&self) -> Option<&str> {
+        (self.has & PAUSED_UNTIL != 0).then(|| self.part(5))
+    }
+
+    /// The end of the reader's pause when it is still to come at `now`:
+    /// a send skips them. A pause that has passed is none.
+    pub fn paused(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        let until: jiff::Timestamp = self.paused_until()?.parse().ok()?;
+        (until > now).then_some(until)
+    }
+
     /// The address's [`identity`], computed once at load.
     pub fn key(&self) -> &str {
-        let end = self.ends[4] as usize;
+        let end = self.ends[PARTS - 1] as usize;
         match self.text.get(end..) {
             Some(key) if !key.is_empty() => key,
             _ => self.email(),
@@ -160,6 +177,7 @@ impl Entry {
             subscribed_at: self.subscribed_at().map(str::to_string),
             source: self.source().map(str::to_string),
             unsubscribed_at: self.unsubscribed_at().map(str::to_string),
+            paused_until: self.paused_until().map(str::to_string),
         }
     }
 }
@@ -181,6 +199,8 @@ pub struct Fields<'a> {
     pub source: Option<&'a str>,
     /// When the reader left.
     pub unsubscribed_at: Option<&'a str>,
+    /// Until when the reader asked for no issues.
+    pub paused_until: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -194,6 +214,7 @@ impl<'a> Fields<'a> {
             subscribed_at: subscriber.subscribed_at.as_deref(),
             source: subscriber.source.as_deref(),
             unsubscribed_at: subscriber.unsubscribed_at.as_deref(),
+            paused_until: subscriber.paused_until.as_deref(),
         }
     }
 
@@ -203,11 +224,41 @@ impl<'a> Fields<'a> {
             self.subscribed_at,
             self.source,
             self.unsubscribed_at,
+            self.paused_until,
         ]
         .iter()
         .map(|p| p.map_or(0, str::len))
         .sum::<usize>()
             + self.email.len()
+    }
+}
+
+/// Readers whose pause lasts past a moment: how many, and until when at
+/// the latest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Paused {
+    /// How many readers.
+    pub readers: usize,
+    /// The latest end of their pauses.
+    pub until: Option<jiff::Timestamp>,
+}
+
+impl Paused {
+    /// Counts one more reader, paused until `until`.
+    pub fn add(&mut self, until: jiff::Timestamp) {
+        self.readers += 1;
+        self.until = self.until.max(Some(until));
+    }
+
+    /// `2 readers paused (until 2027-01-15 at the latest)`; none when no
+    /// reader is.
+    pub fn describe(&self) -> Option<String> {
+        let until = self.until?;
+        let day = until.strftime("%Y-%m-%d");
+        Some(match self.readers {
+            1 => format!("1 reader paused (until {day})"),
+            n => format!("{n} readers paused (until {day} at the latest)"),
+        })
     }
 }
 

@@ -177,6 +177,29 @@ mod tests {
     }
 
     #[test]
+    fn a_pause_is_kept_by_the_log_the_fold_and_the_editor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        let paused = "paused_until = \"2099-01-15T00:00:00Z\"";
+        let text = format!("[[subscriber]]\nemail = \"a@example.com\"\n{paused}\n\n[[subscriber]]\nemail = \"b@example.com\"\nstatus = \"unsubscribed\"\n{paused}\n");
+        std::fs::write(&path, &text).unwrap();
+        let pending = [
+            Change::Unsubscribe(Leaving::now("a@example.com")),
+            join("b@example.com"),
+        ];
+        changes::append(&path, &pending).unwrap();
+        let until = Some("2099-01-15T00:00:00Z");
+        let loaded = List::load(&path).unwrap();
+        assert!(loaded.entries.iter().all(|e| e.paused_until() == until));
+        assert_eq!(compact(&path).unwrap(), 2);
+        let folded = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(folded.matches(paused).count(), 2, "{folded}");
+        Editor::apply(&path, |e| e.set_status("b@example.com", Status::Bounced)).unwrap();
+        let list = List::load(&path).unwrap();
+        assert!(list.entries.iter().all(|e| e.paused_until() == until));
+    }
+
+    #[test]
     fn a_list_the_fast_reader_leaves_alone_is_folded_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("subscribers.toml");

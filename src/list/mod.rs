@@ -23,7 +23,7 @@ pub use crate::address::{ascii_form, identity, mailbox_address, parse_address};
 pub use changes::{Change, Leaving};
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, FileStamp, Joined};
-pub use entry::{Entry, Fields};
+pub use entry::{Entry, Fields, Paused};
 pub use fold::compact;
 pub use live::Live;
 
@@ -74,6 +74,11 @@ pub struct Subscriber {
     /// When the reader left (RFC 3339), while unsubscribed: a confirmation
     /// link asked for before it cannot bring them back.
     pub unsubscribed_at: Option<String>,
+    /// Until when the reader asked for no issues (RFC 3339): sends skip
+    /// them while it is in the future. Left out of a change-log line
+    /// when unset, so the line reads as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<String>,
 }
 
 /// How a reader came onto the list, as `source` records it.
@@ -114,6 +119,7 @@ impl Subscriber {
             subscribed_at: Some(crate::time::rfc3339(std::time::SystemTime::now())),
             source: Some(source.as_str().to_string()),
             unsubscribed_at: None,
+            paused_until: None,
         }
     }
 
@@ -319,6 +325,26 @@ impl List {
             .collect()
     }
 
+    /// [`List::recipients`] less the readers paused at `now`, and how many
+    /// those are: the readers a send mails.
+    pub fn reached<'a>(
+        &'a self,
+        audience: &'a [String],
+        tags: &'a [String],
+        now: jiff::Timestamp,
+    ) -> (Vec<&'a Entry>, Paused) {
+        let mut paused = Paused::default();
+        let mut readers = self.recipients(audience, tags);
+        readers.retain(|e| match e.paused(now) {
+            Some(until) => {
+                paused.add(until);
+                false
+            }
+            None => true,
+        });
+        (readers, paused)
+    }
+
     /// The identities of the addresses that must not be mailed: those with
     /// an entry that is unsubscribed or bounced.
     pub fn stopped(&self) -> std::collections::HashSet<&str> {
@@ -402,10 +428,11 @@ pub fn validate_fields(subscriber: &Fields<'_>) -> std::result::Result<(), Strin
     for (key, at) in [
         ("subscribed_at", subscriber.subscribed_at),
         ("unsubscribed_at", subscriber.unsubscribed_at),
+        ("paused_until", subscriber.paused_until),
     ] {
         if let Some(at) = at.filter(|at| at.parse::<jiff::Timestamp>().is_err()) {
             return Err(format!(
-                "`{}` has {key} = {at:?}, which is not an RFC 3339 time such as \"2026-12-02T09:30:00Z\"",
+                "`{}` has {key} = {at:?}, which is not an RFC 3339 time: write a UTC time such as \"2026-12-02T09:30:00Z\" or one with its offset such as \"2026-12-02T18:30:00+09:00\"",
                 subscriber.email
             ));
         }
@@ -465,6 +492,33 @@ mod tests {
             .unwrap()
             .to_string()
             .contains("subscribers.toml:4: error:"));
+    }
+
+    #[test]
+    fn a_pause_is_an_rfc_3339_time_and_skips_the_reader_until_then() {
+        let list = parse(
+            "[[subscriber]]\nemail = \"a@example.com\"\npaused_until = \"2027-01-15T00:00:00Z\"\n\n[[subscriber]]\nemail = \"b@example.com\"\npaused_until = \"next week\"\n\n[[subscriber]]\nemail = \"c@example.com\"\npaused_until = \"2026-01-01T00:00:00+09:00\"\n",
+        );
+        let errors: Vec<_> = list.errors().collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 5);
+        assert!(
+            errors[0].message.contains("paused_until = \"next week\", which is not an RFC 3339 time: write a UTC time such as \"2026-12-02T09:30:00Z\""),
+            "{}",
+            errors[0].message
+        );
+        let now: jiff::Timestamp = "2026-12-04T00:00:00Z".parse().unwrap();
+        let (readers, paused) = list.reached(&[], &[], now);
+        let emails: Vec<_> = readers.iter().map(|e| e.email()).collect();
+        assert_eq!(emails, ["c@example.com"]);
+        assert_eq!(
+            paused.describe().as_deref(),
+            Some("1 reader paused (until 2027-01-15)")
+        );
+        // Once the pause has passed, the reader is mailed again.
+        let later: jiff::Timestamp = "2027-01-15T00:00:01Z".parse().unwrap();
+        assert_eq!(list.reached(&[], &[], later).0.len(), 2);
+        assert_eq!(list.reached(&[], &[], later).1, Paused::default());
     }
 
     #[test]

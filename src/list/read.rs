@@ -147,6 +147,7 @@ struct Table<'s> {
     subscribed_at: Option<Cow<'s, str>>,
     source: Option<Cow<'s, str>>,
     unsubscribed_at: Option<Cow<'s, str>>,
+    paused_until: Option<Cow<'s, str>>,
 }
 
 impl<'s> Table<'s> {
@@ -159,6 +160,7 @@ impl<'s> Table<'s> {
             subscribed_at: self.subscribed_at.as_deref(),
             source: self.source.as_deref(),
             unsubscribed_at: self.unsubscribed_at.as_deref(),
+            paused_until: self.paused_until.as_deref(),
         }
     }
 
@@ -170,6 +172,7 @@ impl<'s> Table<'s> {
             Key::SubscribedAt => &mut self.subscribed_at,
             Key::Source => &mut self.source,
             Key::UnsubscribedAt => &mut self.unsubscribed_at,
+            Key::PausedUntil => &mut self.paused_until,
             Key::Status => {
                 let status = match value.as_ref() {
                     "active" => Status::Active,
@@ -194,6 +197,7 @@ enum Key {
     SubscribedAt,
     Source,
     UnsubscribedAt,
+    PausedUntil,
 }
 
 impl Key {
@@ -206,6 +210,7 @@ impl Key {
             "subscribed_at" => Key::SubscribedAt,
             "source" => Key::Source,
             "unsubscribed_at" => Key::UnsubscribedAt,
+            "paused_until" => Key::PausedUntil,
             _ => return None,
         })
     }
@@ -336,7 +341,7 @@ mod tests {
             "email = \"a@example.com\"   # trailing\nname = \"김독자 \\\"K\\\" \\u00e9\"\n",
             "tags = [\n  \"weekly\", # why\n  'vip',\n]\nstatus = \"unsubscribed\"\n\n",
             "[[ subscriber ]]\n'email' = 'B@Example.com'\nsubscribed_at = \"2026-11-01T09:00:00Z\"\n",
-            "source = \"form\"\ntags = [\"weekly\", \"vip\"]\n",
+            "source = \"form\"\ntags = [\"weekly\", \"vip\"]\npaused_until = \"2027-01-15T00:00:00Z\"\n",
             "[[subscriber]]\nemail = \"not an address\"\nname = \"x\"\n",
         );
         let (entries, findings) = TableReader::text(source).expect("the fast path reads it");
@@ -347,8 +352,13 @@ mod tests {
         assert_eq!(entries[0].tags(), ["weekly", "vip"]);
         assert_eq!(entries[1].key(), "b@example.com");
         assert_eq!(entries[1].email(), "B@Example.com");
+        assert_eq!(entries[1].paused_until(), Some("2027-01-15T00:00:00Z"));
+        assert_eq!(
+            entries[1].subscriber().paused_until,
+            entries[1].paused_until().map(String::from)
+        );
         assert!(!entries[2].is_valid() && entries[2].address().is_none());
-        assert_eq!(findings[0].line, 17);
+        assert_eq!(findings[0].line, 18);
     }
 
     #[test]

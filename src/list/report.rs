@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use super::{ImportReport, List, Severity};
+use super::{ImportReport, List, Paused, Severity, Status};
 use crate::text::plural;
 
 /// The list's findings, one `file:line: level: message` line each; invalid
@@ -43,9 +43,14 @@ pub fn table(list: &List, tags: &[String], count_only: bool, out: &mut dyn Write
         for e in &shown {
             let s = &e.subscriber();
             let name = s.name.as_deref().unwrap_or("");
+            // A fifth column for a reader with a pause, ended or not.
+            let paused = s
+                .paused_until
+                .as_deref()
+                .map_or(String::new(), |at| format!("\tpaused until {at}"));
             writeln!(
                 out,
-                "{}\t{name}\t{}\t{}",
+                "{}\t{name}\t{}\t{}{paused}",
                 s.email,
                 s.status.as_str(),
                 s.tags.join(",")
@@ -53,9 +58,19 @@ pub fn table(list: &List, tags: &[String], count_only: bool, out: &mut dyn Write
         }
     }
     let c = list.counts(shown.iter().copied());
+    let now = jiff::Timestamp::now();
+    let mut paused = Paused::default();
+    for e in shown.iter().filter(|e| e.status() == Status::Active) {
+        if let Some(until) = e.paused(now) {
+            paused.add(until);
+        }
+    }
+    let paused = paused
+        .describe()
+        .map_or(String::new(), |p| format!(" ({p})"));
     writeln!(
         out,
-        "{} readers: {} active, {} unsubscribed, {} bounced; {} invalid, {} duplicate",
+        "{} readers: {} active{paused}, {} unsubscribed, {} bounced; {} invalid, {} duplicate",
         shown.len(),
         c.active,
         c.unsubscribed,

@@ -50,6 +50,8 @@ pub struct Entry {
     pub subscribed_at: Option<String>,
     /// When the reader left, as recorded.
     pub unsubscribed_at: Option<String>,
+    /// Until when the reader asked for no issues, as recorded.
+    pub paused_until: Option<String>,
 }
 
 /// A change in the list's change log.
@@ -119,6 +121,7 @@ pub fn gather(config: &Config, address: &str) -> Result<Held> {
                 source: e.source().map(str::to_string),
                 subscribed_at: e.subscribed_at().map(str::to_string),
                 unsubscribed_at: e.unsubscribed_at().map(str::to_string),
+                paused_until: e.paused_until().map(str::to_string),
             })
             .collect(),
         changes: logged(&path, &key)?,
@@ -240,6 +243,9 @@ fn print_entries(entries: &[Entry], out: &mut dyn Write) -> Result<()> {
             e.subscribed_at.as_deref().unwrap_or("(not recorded)"),
             e.unsubscribed_at.as_deref().unwrap_or("(no)")
         )?;
+        if let Some(until) = &e.paused_until {
+            writeln!(out, "    paused until {until}")?;
+        }
     }
     Ok(())
 }

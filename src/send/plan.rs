@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use super::journal::{Lock, Outcome, Place, State};
 use super::Job;
-use crate::list::{identity, parse_address};
+use crate::list::{identity, parse_address, Paused};
 use crate::message::Purpose;
 use crate::project::Project;
 
@@ -90,6 +90,9 @@ pub struct Plan {
     pub accepted_before: usize,
     /// Readers an earlier run saw refused (skipped without `--retry-failed`).
     pub failed_before: usize,
+    /// Readers of the issue skipped because their `paused_until` is still
+    /// to come.
+    pub paused: Paused,
     /// Held while the plan lives: one send of an issue at a time.
     _locks: Vec<Lock>,
 }
@@ -101,7 +104,7 @@ impl Plan {
         if !request.to.is_empty() {
             return Plan::tests(project, request.to);
         }
-        let mut readers = list_readers(project, request)?;
+        let (mut readers, paused) = list_readers(project, request)?;
         if let Some(shard) = request.shard {
             readers.retain(|job| shard.contains(job.address.as_ref()));
         }
@@ -130,6 +133,7 @@ impl Plan {
             place,
             accepted_before: 0,
             failed_before: 0,
+            paused,
             _locks: locks,
         };
         // Readers forgotten since keep a pseudonym in the journal: one who
@@ -196,14 +200,16 @@ impl Plan {
             list_path: None,
             accepted_before: 0,
             failed_before: 0,
+            paused: Paused::default(),
             _locks: Vec::new(),
         })
     }
 }
 
-/// The list's readers of the issue; an error when the list has invalid
-/// entries (without `--skip-invalid`) or the issue reaches nobody.
-fn list_readers(project: &Project, request: &Selection<'_>) -> Result<Vec<Job>> {
+/// The list's readers of the issue, less those paused now (counted); an
+/// error when the list has invalid entries (without `--skip-invalid`) or
+/// the issue reaches nobody.
+fn list_readers(project: &Project, request: &Selection<'_>) -> Result<(Vec<Job>, Paused)> {
     let list = &project.list;
     if !request.skip_invalid {
         if let Some(err) = list.invalid_error() {
@@ -211,8 +217,8 @@ fn list_readers(project: &Project, request: &Selection<'_>) -> Result<Vec<Job>> 
         }
     }
     let audience = &project.issue.audience;
-    let jobs: Vec<Job> = list
-        .recipients(audience, request.tags)
+    let (readers, paused) = list.reached(audience, request.tags, jiff::Timestamp::now());
+    let jobs: Vec<Job> = readers
         .into_iter()
         .filter(|e| request.only.is_none_or(|only| only.contains(e.key())))
         .filter_map(|e| Some(Job::new(e.address()?, e.name().map(str::to_string))))
@@ -222,15 +228,18 @@ fn list_readers(project: &Project, request: &Selection<'_>) -> Result<Vec<Job>> 
             true => String::new(),
             false => format!(" {what} {}", tags.join(joiner)),
         };
+        let paused = paused
+            .describe()
+            .map_or(String::new(), |p| format!(" that is not paused ({p})"));
         return Err(NoReaders(format!(
-            "no reader receives this issue: {} has no active, valid reader{}{}\n  help: check the issue's `audience` and the readers' tags",
+            "no reader receives this issue: {} has no active, valid reader{}{}{paused}\n  help: check the issue's `audience` and the readers' tags",
             list.path.display(),
             tagged("tagged", audience, " or "),
             tagged("with --tag", request.tags, ", "),
         ))
         .into());
     }
-    Ok(jobs)
+    Ok((jobs, paused))
 }
 
 /// No reader of the list is in the issue's audience (with the request's

@@ -91,13 +91,18 @@ pub fn dry_run_summary(ran: &Ran, plan: &Plan, list: &List, subject: &str, out: 
         return text;
     }
     let c = list.counts(list.entries.iter());
+    let paused = plan.paused.readers;
     let other = list
         .entries
         .len()
-        .saturating_sub(written + c.unsubscribed + c.bounced + c.invalid + c.duplicates);
+        .saturating_sub(written + c.unsubscribed + c.bounced + c.invalid + c.duplicates + paused);
     let n = list.entries.len();
+    let paused = match plan.paused.describe() {
+        Some(p) => format!(", {p}"),
+        None => String::new(),
+    };
     text + &format!(
-        "{n} {} in the list: {written} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate, {other} outside the audience, tags or limit.\n",
+        "{n} {} in the list: {written} written, skipped {} unsubscribed, {} bounced, {} invalid, {} duplicate{paused}, {other} outside the audience, tags or limit.\n",
         if n == 1 { "entry" } else { "entries" },
         c.unsubscribed,
         c.bounced,

@@ -49,7 +49,8 @@ impl ListWatch {
     }
 
     /// Whether `address` must not be mailed any more: the list or its log
-    /// changed since the send began, and now has it unsubscribed or bounced.
+    /// changed since the send began, and now has it unsubscribed, bounced
+    /// or paused.
     /// An error when the log cannot be read: the send must then stop
     /// taking readers, since the reader may have left in a change it
     /// cannot see.
@@ -63,6 +64,10 @@ impl ListWatch {
             match List::load(&self.path) {
                 Ok(list) => {
                     state.stopped = list.stopped().into_iter().map(str::to_string).collect();
+                    // Readers who paused since the send began are skipped too.
+                    let now = jiff::Timestamp::now();
+                    let paused = list.entries.iter().filter(|e| e.paused(now).is_some());
+                    state.stopped.extend(paused.map(|e| e.key().to_string()));
                     // The log may have changed since: read it again below.
                     state.log = changes::LogPosition::default();
                 }
@@ -94,6 +99,15 @@ impl Watched {
                 }
                 Change::Join { reader, .. } => {
                     self.stopped.remove(&identity(&reader.email));
+                }
+                // A pause made during the send: the reader is skipped.
+                Change::Preferences(preferences) => {
+                    let now = jiff::Timestamp::now();
+                    if let Some(Some(until)) = preferences.paused_until {
+                        if until > now && preferences.check().is_ok() {
+                            self.stopped.insert(identity(&preferences.email));
+                        }
+                    }
                 }
             }
         }

@@ -13,7 +13,7 @@ use anyhow::{anyhow, bail, Result};
 use lettre::Address;
 
 pub use crate::list::Source;
-pub use token::{Confirmation, Invalid};
+pub use token::{Confirmation, Invalid, TopicMark};
 
 use crate::config::Config;
 use crate::list::{validate, Subscriber};
@@ -50,7 +50,31 @@ pub fn check_input(address: &str, name: &str) -> Result<(Address, Option<String>
     Ok((parsed, name))
 }
 
-/// The confirmation mail for `address`, signed now.
+/// The topics a reader asked for, by tag: the `[[topics]]` whose tags
+/// were ticked, or when none was, the default topics
+/// ([`Config::default_topics`]); `Err` with the first tag that is not a
+/// topic.
+pub fn chosen_topics<'a>(config: &Config, ticked: &'a [String]) -> Result<Vec<String>, &'a str> {
+    if let Some(unknown) = ticked
+        .iter()
+        .find(|t| !config.topics().iter().any(|topic| topic.tag == **t))
+    {
+        return Err(unknown);
+    }
+    if ticked.is_empty() {
+        return Ok(config.default_topics());
+    }
+    // In the config's order, each once.
+    Ok(config
+        .topics()
+        .iter()
+        .filter(|topic| ticked.contains(&topic.tag))
+        .map(|topic| topic.tag.clone())
+        .collect())
+}
+
+/// The confirmation mail for `address`, signed now, carrying the `topics`
+/// (tags) the reader chose.
 pub fn request(
     config: &Config,
     confirmer: &Confirmer,
@@ -58,6 +82,7 @@ pub fn request(
     address: &Address,
     name: Option<String>,
     source: Source,
+    topics: &[String],
 ) -> Result<Outgoing> {
     let confirmation = Confirmation {
         address: address.to_string(),
@@ -65,19 +90,28 @@ pub fn request(
         source,
         issued: jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
             .expect("now is a valid time"),
+        topics: TopicMark::all(topics),
     };
     let token = token::sign(secret, &confirmation);
     confirmer.message(address, &link(config, &token)?)
 }
 
-/// The reader a confirmation adds: active since now, with the form's tags.
+/// The reader a confirmation adds: active since now, with the form's tags
+/// and the tags of the topics the link carries (those still in the
+/// config).
 pub fn reader(config: &Config, confirmation: &Confirmation) -> Subscriber {
-    let tags = config
+    let mut tags = config
         .file
         .subscribe
         .as_ref()
         .map(|s| s.tags.clone())
         .unwrap_or_default();
+    let offered: Vec<&str> = config.topics().iter().map(|t| t.tag.as_str()).collect();
+    for tag in TopicMark::tags(&confirmation.topics, &offered) {
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_string());
+        }
+    }
     Subscriber::active(
         &confirmation.address,
         confirmation.name.clone(),

@@ -3,8 +3,12 @@
 //!
 //! A confirmation token is base64url (no padding) of
 //! `version · issued (u64, seconds) · source · address length · address ·
-//! sealed name · MAC`, where the MAC is the first 16 bytes of
-//! HMAC-SHA256(secret, "letterpress confirm\0" ‖ everything before it).
+//! topic count · topic marks · sealed name · MAC`, where the MAC is the
+//! first 16 bytes of HMAC-SHA256(secret, "letterpress confirm\0" ‖
+//! everything before it). The topics the reader chose travel as marks (the
+//! first 6 bytes of the SHA-256 of each tag), so fifty topics of any length
+//! fit in a link and nobody can change them; a version 1 token (from before
+//! topics) has no count and no marks.
 //! The name is sealed: XORed with an HMAC-SHA256 keystream keyed by the
 //! secret, the time and the address, so the confirmation mail never carries
 //! text a stranger typed, not even in its link. The address is the
@@ -28,8 +32,11 @@ pub const FORM_MIN_SECS: i64 = 2;
 /// The latest a form may come back: a day, then it is served again.
 pub const FORM_MAX_SECS: i64 = 24 * 3600;
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Tokens signed before topics: no topic count, no marks.
+const VERSION_WITHOUT_TOPICS: u8 = 1;
 const MAC_BYTES: usize = 16;
+const MARK_BYTES: usize = 6;
 /// The longest token accepted (an address of 254 octets and a name of 150
 /// characters fit well within it).
 const MAX_TOKEN_CHARS: usize = 2048;
@@ -45,6 +52,38 @@ pub struct Confirmation {
     pub source: Source,
     /// When the confirmation was asked for (whole seconds).
     pub issued: Timestamp,
+    /// The topics chosen, as marks of their tags, at most
+    /// [`crate::config::MAX_TOPICS`].
+    pub topics: Vec<TopicMark>,
+}
+
+/// A topic as a confirmation token carries it: the first bytes of the
+/// SHA-256 of its tag, read back against the topics of the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopicMark([u8; MARK_BYTES]);
+
+impl TopicMark {
+    /// The mark of `tag`.
+    pub fn of(tag: &str) -> TopicMark {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(tag.as_bytes());
+        let mut mark = [0; MARK_BYTES];
+        mark.copy_from_slice(&digest[..MARK_BYTES]);
+        TopicMark(mark)
+    }
+
+    /// The marks of `tags`, in order.
+    pub fn all<S: AsRef<str>>(tags: &[S]) -> Vec<TopicMark> {
+        tags.iter().map(|t| TopicMark::of(t.as_ref())).collect()
+    }
+
+    /// Which of `tags` these marks name, in the order of `tags`.
+    pub fn tags<'a, S: AsRef<str>>(marks: &[TopicMark], tags: &'a [S]) -> Vec<&'a str> {
+        tags.iter()
+            .map(AsRef::as_ref)
+            .filter(|t| marks.contains(&TopicMark::of(t)))
+            .collect()
+    }
 }
 
 /// Why a token is refused.
@@ -92,6 +131,11 @@ pub fn sign(secret: &[u8], confirmation: &Confirmation) -> String {
     bytes.push(source_byte(confirmation.source));
     bytes.push(u8::try_from(address.len()).unwrap_or(u8::MAX));
     bytes.extend_from_slice(&address[..address.len().min(255)]);
+    let topics = &confirmation.topics[..confirmation.topics.len().min(MAX_MARKS)];
+    bytes.push(u8::try_from(topics.len()).unwrap_or(u8::MAX));
+    for mark in topics {
+        bytes.extend_from_slice(&mark.0);
+    }
     let mut name = confirmation.name.clone().unwrap_or_default().into_bytes();
     seal(secret, issued, &confirmation.address, &mut name);
     bytes.extend_from_slice(&name);
@@ -114,7 +158,9 @@ pub fn open(secret: &[u8], token: &str, now: Timestamp) -> Result<Confirmation, 
     }
     let (body, tag) = bytes.split_at(bytes.len() - MAC_BYTES);
     let expected = mac(secret, b"letterpress confirm\0", &[body]);
-    if !same_bytes(&expected[..MAC_BYTES], tag) || body[0] != VERSION {
+    if !same_bytes(&expected[..MAC_BYTES], tag)
+        || ![VERSION, VERSION_WITHOUT_TOPICS].contains(&body[0])
+    {
         return Err(Invalid::Tampered);
     }
     let issued = i64::from_be_bytes(body[1..9].try_into().expect("8 bytes"));
@@ -132,7 +178,11 @@ pub fn open(secret: &[u8], token: &str, now: Timestamp) -> Result<Confirmation, 
     let address = std::str::from_utf8(&rest[..length])
         .map_err(|_| Invalid::Tampered)?
         .to_string();
-    let mut name = rest[length..].to_vec();
+    let (topics, rest) = match body[0] {
+        VERSION => marks(&rest[length..])?,
+        _ => (Vec::new(), &rest[length..]),
+    };
+    let mut name = rest.to_vec();
     seal(secret, issued, &address, &mut name);
     let name = String::from_utf8(name).map_err(|_| Invalid::Tampered)?;
     let age = now.as_second() - issued;
@@ -144,7 +194,26 @@ pub fn open(secret: &[u8], token: &str, now: Timestamp) -> Result<Confirmation, 
         name: (!name.is_empty()).then_some(name),
         source,
         issued: Timestamp::from_second(issued).map_err(|_| Invalid::Tampered)?,
+        topics,
     })
+}
+
+/// The most marks a token carries.
+const MAX_MARKS: usize = crate::config::MAX_TOPICS;
+
+/// The topic count and marks at the start of `bytes`, and what follows.
+fn marks(bytes: &[u8]) -> Result<(Vec<TopicMark>, &[u8]), Invalid> {
+    let (&count, rest) = bytes.split_first().ok_or(Invalid::Tampered)?;
+    let count = usize::from(count);
+    if count > MAX_MARKS || rest.len() < count * MARK_BYTES {
+        return Err(Invalid::Tampered);
+    }
+    let (marks, rest) = rest.split_at(count * MARK_BYTES);
+    let marks = marks
+        .chunks_exact(MARK_BYTES)
+        .map(|m| TopicMark(m.try_into().expect("chunks of MARK_BYTES")))
+        .collect();
+    Ok((marks, rest))
 }
 
 /// The stamp of a form served at `now`.
@@ -206,7 +275,52 @@ mod tests {
             name: name.map(str::to_string),
             source: Source::Form,
             issued: at(1_800_000_000),
+            topics: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_chosen_topics_travel_signed_and_older_tokens_still_open() {
+        let mut c = confirmation(Some("Jane"));
+        let offered = [
+            "weekly",
+            "events",
+            "a topic whose tag is long and written in 한국어",
+        ];
+        c.topics = TopicMark::all(&offered[..2]);
+        let token = sign(SECRET, &c);
+        let opened = open(SECRET, &token, at(1_800_000_100)).unwrap();
+        assert_eq!(opened, c);
+        assert_eq!(
+            TopicMark::tags(&opened.topics, &offered),
+            ["weekly", "events"]
+        );
+        // Fifty topics fit in a link of bounded length.
+        let many: Vec<String> = (0..crate::config::MAX_TOPICS)
+            .map(|i| format!("{i}{}", "x".repeat(90)))
+            .collect();
+        c.topics = TopicMark::all(&many);
+        let long = sign(SECRET, &c);
+        assert!(long.len() < MAX_TOKEN_CHARS, "{}", long.len());
+        assert_eq!(
+            open(SECRET, &long, at(1_800_000_100)).unwrap().topics.len(),
+            50
+        );
+
+        // A token signed before topics: no count and no marks.
+        let c = confirmation(Some("Jane"));
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sign(SECRET, &c))
+            .unwrap();
+        let count_at = 11 + c.address.len();
+        assert_eq!(raw[count_at], 0);
+        let mut old = raw[..raw.len() - MAC_BYTES].to_vec();
+        old.remove(count_at);
+        old[0] = VERSION_WITHOUT_TOPICS;
+        let tag = mac(SECRET, b"letterpress confirm\0", &[&old]);
+        old.extend_from_slice(&tag[..MAC_BYTES]);
+        let old = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(old);
+        assert_eq!(open(SECRET, &old, at(1_800_000_100)), Ok(c));
     }
 
     #[test]
@@ -232,7 +346,10 @@ mod tests {
 
     #[test]
     fn changed_foreign_and_expired_tokens_are_refused() {
-        let token = sign(SECRET, &confirmation(Some("Jane")));
+        // Every byte counts, the chosen topics' marks too.
+        let mut chosen = confirmation(Some("Jane"));
+        chosen.topics = TopicMark::all(&["weekly", "events"]);
+        let token = sign(SECRET, &chosen);
         let now = at(1_800_000_100);
         assert_eq!(
             open(b"another secret, sixteen+", &token, now),

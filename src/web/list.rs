@@ -217,6 +217,7 @@ fn log(changes: &[Change], results: &[(bool, Option<Joined>)]) {
         let line = match (change, result) {
             (_, _) if !changed => continue,
             (Change::Unsubscribe(_), _) => "a reader unsubscribed",
+            (Change::Preferences(_), _) => "a reader changed their preferences",
             (_, Some(Joined::Added)) => "a reader joined (confirmed)",
             (_, Some(Joined::Reactivated)) => "a reader joined again (confirmed)",
             _ => continue,

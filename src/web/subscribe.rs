@@ -39,18 +39,41 @@ pub struct Joining {
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
-#[derive(Deserialize, Default)]
+#[derive(Default)]
 struct Form {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     name: String,
     /// The honeypot: people never see it, form-filling bots fill it in.
-    #[serde(default)]
     website: String,
     /// The stamp of when the form was served.
-    #[serde(default)]
     f: String,
+    /// The tags of the topics ticked, each once.
+    topics: Vec<String>,
+}
+
+impl Form {
+    /// The fields of a posted form (`topic` may come once per box ticked).
+    fn read(body: &str) -> Form {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
+        let mut form = Form::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "email" => form.email = value,
+                "name" => form.name = value,
+                "website" => form.website = value,
+                "f" => form.f = value,
+                // One more than there can be topics is already refused.
+                "topic"
+                    if form.topics.len() <= crate::config::MAX_TOPICS
+                        && !form.topics.contains(&value) =>
+                {
+                    form.topics.push(value)
+                }
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -108,6 +131,7 @@ fn form(
                 input #email type="email" name="email" required autocomplete="email" inputmode="email" maxlength="254" value=(values.email);
                 label for="name" { (w.name_label) }
                 input #name type="text" name="name" autocomplete="name" maxlength="150" value=(values.name);
+                (topic_boxes(app, values))
                 div.hp aria-hidden="true" {
                     label for="website" { "Website" }
                     input #website type="text" name="website" tabindex="-1" autocomplete="off";
@@ -118,6 +142,43 @@ fn form(
             p.small { (w.privacy) }
         },
     )
+}
+
+/// A checkbox for each of `[[topics]]`, labelled in the newsletter's
+/// language, ticked as `values` has them; nothing when there are none.
+fn topic_boxes(app: &App, values: &Form) -> Markup {
+    let topics = app.config.topics();
+    if topics.is_empty() {
+        return html! {};
+    }
+    let w = joining(app).words;
+    let language = &app.config.newsletter().language;
+    let defaults = app.config.default_topics();
+    let by_default: Vec<&str> = topics
+        .iter()
+        .filter(|t| defaults.contains(&t.tag))
+        .map(|t| t.name(language))
+        .collect();
+    html! {
+        fieldset.topics {
+            legend { (w.topics_legend) }
+            @for (i, topic) in topics.iter().enumerate() {
+                @let id = format!("topic-{i}");
+                div.topic {
+                    input id=(id) type="checkbox" name="topic" value=(topic.tag) checked[values.topics.contains(&topic.tag)];
+                    label for=(id) {
+                        (topic.name(language))
+                        @if let Some(description) = topic.description(language) {
+                            span.small { (description) }
+                        }
+                    }
+                }
+            }
+            @if !by_default.is_empty() {
+                p.small { (w.topics_hint) " " (by_default.join(", ")) }
+            }
+        }
+    }
 }
 
 fn message(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
@@ -163,13 +224,27 @@ pub async fn form_post(
     body: String,
 ) -> Response {
     let j = joining(&app);
-    let submitted: Form = serde_urlencoded::from_str(&body).unwrap_or_default();
+    let submitted = Form::read(&body);
     if let Some(answer) = turned_away(&app, &submitted) {
         return answer;
     }
     let (address, name) = match signup::check_input(&submitted.email, &submitted.name) {
         Ok(checked) => checked,
         Err(_) => return mistaken(&app, &submitted),
+    };
+    let Ok(topics) = signup::chosen_topics(&app.config, &submitted.topics) else {
+        // Only a changed form offers a topic that is not one.
+        let kept = Form {
+            topics: Vec::new(),
+            ..submitted
+        };
+        return form(
+            &app,
+            StatusCode::BAD_REQUEST,
+            &kept,
+            Some(j.words.bad_topic),
+            false,
+        );
     };
     let key = identity(address.as_ref());
     let client = client(j, peer.map(|Extension(p)| p), &headers);
@@ -183,7 +258,7 @@ pub async fn form_post(
         Admission::Quiet => return sent(&app, address.as_ref()),
         Admission::Send => {}
     }
-    match send_confirmation(&app, &address, name).await {
+    match send_confirmation(&app, &address, name, &topics).await {
         Ok(()) => sent(&app, address.as_ref()),
         Err(e) => {
             eprintln!(
@@ -248,6 +323,7 @@ async fn send_confirmation(
     app: &App,
     address: &lettre::Address,
     name: Option<String>,
+    topics: &[String],
 ) -> Result<(), String> {
     let j = joining(app);
     let mail = signup::request(
@@ -257,6 +333,7 @@ async fn send_confirmation(
         address,
         name,
         Source::Form,
+        topics,
     )
     .map_err(|e| format!("{e:#}"))?;
     let (done, wait) = oneshot::channel();
@@ -377,6 +454,6 @@ pub async fn confirm_post(State(app): State<Arc<App>>, body: String) -> Response
 /// The markup the subscribe pages add to the shared style.
 pub fn style() -> Markup {
     html! {
-        style { "label{display:block;margin:1rem 0 .3rem;font-weight:600}input[type=email],input[type=text]{box-sizing:border-box;width:100%;font-size:1rem;padding:.6rem;border:1px solid #8c959f;border-radius:6px}button{margin-top:1.2rem;width:100%;max-width:20rem}.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.problem{color:#b42318;font-weight:600}.small{font-size:.9rem;color:#57606a}" }
+        style { "label{display:block;margin:1rem 0 .3rem;font-weight:600}input[type=email],input[type=text]{box-sizing:border-box;width:100%;font-size:1rem;padding:.6rem;border:1px solid #8c959f;border-radius:6px}button{margin-top:1.2rem;width:100%;max-width:20rem}.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.problem{color:#b42318;font-weight:600}.topics{border:0;margin:1rem 0 0;padding:0;min-width:0}.topics legend{font-weight:600;padding:0;margin-bottom:.3rem}.topic{display:flex;align-items:flex-start;gap:.6rem;margin:.5rem 0}.topic input{flex:none;width:1.25rem;height:1.25rem;margin:.15rem 0 0}.topic label{margin:0;font-weight:400;min-width:0;overflow-wrap:anywhere}.topic .small{display:block}.small{font-size:.9rem;color:#57606a}" }
     }
 }

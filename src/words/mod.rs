@@ -25,6 +25,9 @@ pub struct Words {
     pub more_body: &'static str,
     pub bad_address: &'static str,
     pub bad_name: &'static str,
+    pub topics_legend: &'static str,
+    pub topics_hint: &'static str,
+    pub bad_topic: &'static str,
     pub refused_title: &'static str,
     pub refused_body: &'static str,
     pub failed_body: &'static str,
@@ -81,6 +84,9 @@ const KO: Words = Words {
     more_body: "아래 버튼을 누르면 확인 메일을 보내 드립니다.",
     bad_address: "메일을 보낼 수 있는 이메일 주소가 아닙니다. 주소를 확인해 주세요.",
     bad_name: "이름은 한 줄, 150자 이내로 적어 주세요.",
+    topics_legend: "받아 볼 주제",
+    topics_hint: "하나도 고르지 않으면 받아 보실 주제:",
+    bad_topic: "목록에 있는 주제 가운데에서 골라 주세요.",
     refused_title: "잠시 후 다시 시도해 주세요",
     refused_body: "지금은 신청을 받을 수 없습니다. 잠시 후 이 페이지를 새로 고쳐 다시 시도해 주세요.",
     failed_body: "확인 메일을 보내지 못했습니다. 잠시 후 다시 시도해 주세요.",
@@ -134,6 +140,9 @@ const EN: Words = Words {
     more_body: "Press the button and we will send you the confirmation mail.",
     bad_address: "That is not an email address we can send to. Please check it.",
     bad_name: "Please write the name on one line, in at most 150 characters.",
+    topics_legend: "Topics",
+    topics_hint: "If you choose none, you get:",
+    bad_topic: "Please choose among the topics listed.",
     refused_title: "Please try again later",
     refused_body: "We cannot take this request right now. Please reload this page in a little while and try again.",
     failed_body: "We could not send the confirmation mail. Please try again in a little while.",
@@ -175,7 +184,7 @@ const EN: Words = Words {
 
 impl Words {
     /// Every text of the table.
-    pub fn texts(&self) -> [&'static str; 50] {
+    pub fn texts(&self) -> [&'static str; 53] {
         [
             self.lang,
             self.form_title,
@@ -190,6 +199,9 @@ impl Words {
             self.more_body,
             self.bad_address,
             self.bad_name,
+            self.topics_legend,
+            self.topics_hint,
+            self.bad_topic,
             self.refused_title,
             self.refused_body,
             self.failed_body,
