@@ -13,6 +13,7 @@ mod check;
 pub mod cli;
 mod compose;
 mod config;
+mod consent;
 pub mod dispatch;
 mod erasure;
 mod error;

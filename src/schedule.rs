@@ -355,6 +355,8 @@ pub enum PassEvent {
         /// The error.
         why: String,
     },
+    /// The consent mails (`[consent]`) of this pass.
+    Consent(crate::consent::Mailed),
 }
 
 impl PassEvent {
@@ -395,8 +397,33 @@ impl PassEvent {
                 until.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z")
             ),
             PassEvent::Invalid { name, why } => format!("{name}: cannot be scheduled: {why}"),
+            PassEvent::Consent(mailed) => consent_line(mailed),
         }
     }
+}
+
+/// The consent mails of a pass, in one line.
+fn consent_line(mailed: &crate::consent::Mailed) -> String {
+    let mut line = format!(
+        "consent mails: {} result notice{} and {} reminder{} sent",
+        mailed.notices,
+        crate::text::plural(mailed.notices),
+        mailed.reminders,
+        crate::text::plural(mailed.reminders)
+    );
+    if mailed.refused > 0 {
+        line.push_str(&format!(
+            "; {} refused by the relay for good",
+            mailed.refused
+        ));
+    }
+    if mailed.left > 0 {
+        line.push_str(&format!("; {} left for the next pass", mailed.left));
+    }
+    if let Some(why) = &mailed.stopped {
+        line.push_str(&format!("; stopped: {why}"));
+    }
+    line
 }
 
 /// How a pass sends an issue (the caller decides about signals and output).
@@ -454,6 +481,13 @@ pub fn pass(config: &Config, now: Timestamp, sender: &dyn Sender) -> Result<Vec<
             Standing::Scheduled | Standing::Sent => {}
         }
     }
+    let mailed = crate::consent::pass(config, now).unwrap_or_else(|e| crate::consent::Mailed {
+        stopped: Some(format!("{e:#}")),
+        ..crate::consent::Mailed::default()
+    });
+    if !mailed.is_empty() {
+        events.push(PassEvent::Consent(mailed));
+    }
     Ok(events)
 }
 
@@ -468,7 +502,7 @@ pub fn failed(events: &[PassEvent]) -> (bool, bool) {
                     complete: false,
                     ..
                 }
-        )
+        ) || matches!(e, PassEvent::Consent(mailed) if mailed.stopped.is_some())
     });
     let invalid = events
         .iter()

@@ -19,7 +19,7 @@ const ORDER: &[&str] = &[
     // Sending, counting and what the relay said.
     "send", "tracking", "build", "bounces", "rights", "dispatch",
     // The commands and the reader's side.
-    "check", "stats", "init", "signup", "schedule", "timetable", "web", "args", "cli",
+    "check", "stats", "init", "signup", "consent", "schedule", "timetable", "web", "args", "cli",
 ];
 
 // Test that no module uses one above it in ORDER, and that ORDER names

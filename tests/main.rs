@@ -13,6 +13,7 @@ mod browser;
 mod check;
 mod cli;
 mod compose;
+mod consent;
 mod delivery;
 mod docs;
 mod exit_codes;

@@ -222,6 +222,7 @@ proptest! {
                 source: Some("cli".into()),
                 unsubscribed_at: None,
                 paused_until: None,
+                consent_notified_at: None,
             };
             if editor.add(&subscriber).is_ok() {
                 accepted += 1;

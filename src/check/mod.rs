@@ -218,6 +218,7 @@ pub fn check_issue(
     setup::check_contrast(theme, &mut report);
     setup::check_list(list, scope, &mut report);
     setup::check_bounces(config, &mut report)?;
+    setup::check_consent(config, list, &mut report)?;
     let (_, paused) = list.reached(&issue.audience, &[], jiff::Timestamp::now());
     if let Some(paused) = paused.describe() {
         report

@@ -196,6 +196,45 @@ pub(super) fn check_list(list: &List, scope: Scope, report: &mut Report) {
     }
 }
 
+/// With `[consent]`: the readers whose reminder of their consent fell due
+/// more than a day ago and has not gone out, as one warning at the entry
+/// of the one waiting longest.
+pub(super) fn check_consent(config: &Config, list: &List, report: &mut Report) -> Result<()> {
+    let Some((days, notify)) = config.consent() else {
+        return Ok(());
+    };
+    let now = jiff::Timestamp::now();
+    let settled = crate::send::journal::settled_times(&config.consent_dir())?;
+    let every = jiff::SignedDuration::from_hours(i64::from(days) * 24);
+    let day_ago = now - jiff::SignedDuration::from_hours(24);
+    let overdue: Vec<_> = list
+        .consent_due(every, notify, now, &settled)
+        .into_iter()
+        .filter_map(|(entry, mail)| match mail {
+            crate::list::ConsentMail::Reminder { since, .. } if since < day_ago => {
+                Some((entry, since))
+            }
+            _ => None,
+        })
+        .collect();
+    let Some((oldest, since)) = overdue.iter().min_by_key(|(_, since)| *since) else {
+        return Ok(());
+    };
+    let n = overdue.len();
+    report.add(
+        &list.path,
+        oldest.line,
+        Level::Warning,
+        format!(
+            "{n} reader{} {} not been reminded of their consent, due every {days} days ([consent], 정보통신망법 제50조 제8항); the oldest fell due on {}: `letterpress schedule run` (or `serve --schedule`) sends the reminders",
+            crate::text::plural(n),
+            if n == 1 { "has" } else { "have" },
+            since.strftime("%Y-%m-%d")
+        ),
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 mod bounces;
 mod checks;
+mod consent;
 mod dkim;
 mod language;
 mod newsletter;
@@ -24,6 +25,7 @@ use crate::error::{read_input, Located};
 
 pub use bounces::Bounces;
 use checks::Rule;
+pub use consent::{Consent, DEFAULT_REMIND_EVERY_DAYS};
 pub use dkim::{Dkim, DkimAlgorithm};
 pub use language::{default_time_zone, language_tag, primary_language};
 pub use newsletter::{Newsletter, SubscribersTable};
@@ -69,6 +71,9 @@ pub struct ConfigFile {
     pub subscribe: Option<Subscribe>,
     /// `[preferences]`: the reader's own page.
     pub preferences: Option<Preferences>,
+    /// `[consent]`: the consent mails Korean law asks for.
+    #[serde(default)]
+    pub consent: Consent,
     /// `[bounces]`: VERP envelope senders and the bounce policy.
     pub bounces: Option<Bounces>,
     /// `[tracking]`: aggregate click counts, off unless asked for.
@@ -152,6 +157,11 @@ impl Config {
         self.resolve(&self.file.sending.state_dir)
     }
 
+    /// `state_dir/consent`: the journal of the consent mails.
+    pub fn consent_dir(&self) -> PathBuf {
+        self.state_dir().join("consent")
+    }
+
     /// `[subscribers] file`, resolved: the list.
     pub fn list_path(&self) -> PathBuf {
         self.resolve(&self.file.subscribers.file)
@@ -220,6 +230,21 @@ impl Config {
     pub fn is_korean(&self) -> bool {
         primary_language(&self.file.newsletter.language) == "ko"
     }
+
+    /// With `[consent]` on (by default for a newsletter in Korean): the
+    /// days between reminders, and whether changes get a result notice.
+    pub fn consent(&self) -> Option<(u32, bool)> {
+        let consent = &self.file.consent;
+        if !consent.enabled.unwrap_or(self.is_korean()) {
+            return None;
+        }
+        Some((
+            consent
+                .remind_every_days
+                .unwrap_or(DEFAULT_REMIND_EVERY_DAYS),
+            consent.notify_changes.unwrap_or(true),
+        ))
+    }
 }
 
 /// The project folder of the config file at `path`: the folder above the
@@ -284,6 +309,7 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     if let Some(preferences) = &file.preferences {
         rules.extend(preferences.rules());
     }
+    rules.extend(file.consent.rules());
     rules.extend(file.tracking.rules(&file.newsletter));
     if let Some(bounces) = &file.bounces {
         rules.extend(bounces.rules());

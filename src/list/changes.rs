@@ -63,6 +63,14 @@ pub struct Preferences {
         deserialize_with = "present"
     )]
     pub paused_until: Option<Option<jiff::Timestamp>>,
+    /// When the reader was last mailed about their consent (written by
+    /// the consent mails, not by the reader): `None` unchanged.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub consent_notified_at: Option<Option<jiff::Timestamp>>,
 }
 
 /// A key that is present: its value, `null` included.
@@ -95,6 +103,9 @@ impl Preferences {
         }
         if let Some(until) = &self.paused_until {
             subscriber.paused_until = until.map(|at| at.to_string());
+        }
+        if let Some(notified) = &self.consent_notified_at {
+            subscriber.consent_notified_at = notified.map(|at| at.to_string());
         }
         *subscriber != before
     }
@@ -247,6 +258,13 @@ pub fn append(list: &Path, changes: &[Change]) -> Result<LogPosition> {
         bytes: lines.len() as u64,
         lines: changes.len(),
     })
+}
+
+/// Appends `changes` to the log of `list` under the list's lock, for a
+/// process that holds no editor of it.
+pub fn record(list: &Path, changes: &[Change]) -> Result<()> {
+    let _lock = super::edit::lock_list(list)?;
+    append(list, changes).map(drop)
 }
 
 /// Removes the log of `list` once its changes are in the list. The caller
@@ -561,6 +579,7 @@ mod tests {
             tags: None,
             name: None,
             paused_until: None,
+            consent_notified_at: None,
         }
     }
 

@@ -182,6 +182,9 @@ impl Editor {
         if let Some(at) = &subscriber.paused_until {
             table["paused_until"] = value(at.as_str());
         }
+        if let Some(at) = &subscriber.consent_notified_at {
+            table["consent_notified_at"] = value(at.as_str());
+        }
         let tables = self.tables();
         if !tables.is_empty() {
             table.decor_mut().set_prefix("\n");
@@ -418,6 +421,12 @@ fn prefer(table: &mut Table, preferences: &Preferences) -> bool {
                 .paused_until
                 .map(|until| until.map(|at| at.to_string())),
         ),
+        (
+            "consent_notified_at",
+            preferences
+                .consent_notified_at
+                .map(|at| at.map(|at| at.to_string())),
+        ),
     ];
     for (key, wanted) in texts {
         match wanted {
@@ -498,6 +507,7 @@ mod tests {
             source: None,
             unsubscribed_at: None,
             paused_until: None,
+            consent_notified_at: None,
         }
     }
 
@@ -515,6 +525,7 @@ mod tests {
             source: Some("form".into()),
             unsubscribed_at: None,
             paused_until: None,
+            consent_notified_at: None,
         }
     }
 

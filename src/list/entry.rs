@@ -18,9 +18,10 @@ const SOURCE: u8 = 4;
 const VALID: u8 = 8;
 const UNSUBSCRIBED_AT: u8 = 16;
 const PAUSED_UNTIL: u8 = 32;
+const CONSENT_NOTIFIED_AT: u8 = 64;
 
 /// How many text parts an entry keeps before its identity key.
-const PARTS: usize = 6;
+const PARTS: usize = 7;
 
 /// A reader with the line of its entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,11 +30,12 @@ pub struct Entry {
     /// joined through the change log since the list was last compacted.
     pub line: usize,
     /// The email, then the name, `subscribed_at`, `source`,
-    /// `unsubscribed_at`, `paused_until` and, when it is not the email
-    /// itself, the [`identity`] key.
+    /// `unsubscribed_at`, `paused_until`, `consent_notified_at` and, when
+    /// it is not the email itself, the [`identity`] key.
     text: Box<str>,
     /// Where the email, name, `subscribed_at`, `source`,
-    /// `unsubscribed_at` and `paused_until` end in `text`.
+    /// `unsubscribed_at`, `paused_until` and `consent_notified_at` end in
+    /// `text`.
     ends: [u32; PARTS],
     tags: Arc<[String]>,
     status: Status,
@@ -58,6 +60,7 @@ impl Entry {
             (subscriber.source, SOURCE),
             (subscriber.unsubscribed_at, UNSUBSCRIBED_AT),
             (subscriber.paused_until, PAUSED_UNTIL),
+            (subscriber.consent_notified_at, CONSENT_NOTIFIED_AT),
         ];
         for (i, (part, flag)) in parts.into_iter().enumerate() {
             if let Some(part) = part {
@@ -123,6 +126,12 @@ impl Entry {
         (self.has & PAUSED_UNTIL != 0).then(|| self.part(5))
     }
 
+    /// When the reader was last mailed about their consent (a result
+    /// notice or a reminder), as written.
+    pub fn consent_notified_at(&self) -> Option<&str> {
+        (self.has & CONSENT_NOTIFIED_AT != 0).then(|| self.part(6))
+    }
+
     /// The end of the reader's pause when it is still to come at `now`:
     /// a send skips them. A pause that has passed is none.
     pub fn paused(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
@@ -178,6 +187,7 @@ impl Entry {
             source: self.source().map(str::to_string),
             unsubscribed_at: self.unsubscribed_at().map(str::to_string),
             paused_until: self.paused_until().map(str::to_string),
+            consent_notified_at: self.consent_notified_at().map(str::to_string),
         }
     }
 }
@@ -201,6 +211,8 @@ pub struct Fields<'a> {
     pub unsubscribed_at: Option<&'a str>,
     /// Until when the reader asked for no issues.
     pub paused_until: Option<&'a str>,
+    /// When the reader was last mailed about their consent.
+    pub consent_notified_at: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
@@ -215,6 +227,7 @@ impl<'a> Fields<'a> {
             source: subscriber.source.as_deref(),
             unsubscribed_at: subscriber.unsubscribed_at.as_deref(),
             paused_until: subscriber.paused_until.as_deref(),
+            consent_notified_at: subscriber.consent_notified_at.as_deref(),
         }
     }
 
@@ -225,6 +238,7 @@ impl<'a> Fields<'a> {
             self.source,
             self.unsubscribed_at,
             self.paused_until,
+            self.consent_notified_at,
         ]
         .iter()
         .map(|p| p.map_or(0, str::len))

@@ -3,6 +3,7 @@
 
 pub mod changes;
 pub mod commands;
+mod consent;
 mod csv_io;
 mod edit;
 mod entry;
@@ -21,6 +22,7 @@ use toml::Spanned;
 
 pub use crate::address::{ascii_form, identity, mailbox_address, parse_address};
 pub use changes::{Change, Leaving};
+pub use consent::ConsentMail;
 pub use csv_io::{export_csv, import_csv, import_into, ImportReport};
 pub use edit::{stamp, Editor, FileStamp, Joined};
 pub use entry::{Entry, Fields, Paused};
@@ -79,6 +81,10 @@ pub struct Subscriber {
     /// when unset, so the line reads as before.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<String>,
+    /// When the reader was last mailed about their consent (RFC 3339): a
+    /// result notice or a reminder (`[consent]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_notified_at: Option<String>,
 }
 
 /// How a reader came onto the list, as `source` records it.
@@ -120,6 +126,7 @@ impl Subscriber {
             source: Some(source.as_str().to_string()),
             unsubscribed_at: None,
             paused_until: None,
+            consent_notified_at: None,
         }
     }
 
@@ -429,6 +436,7 @@ pub fn validate_fields(subscriber: &Fields<'_>) -> std::result::Result<(), Strin
         ("subscribed_at", subscriber.subscribed_at),
         ("unsubscribed_at", subscriber.unsubscribed_at),
         ("paused_until", subscriber.paused_until),
+        ("consent_notified_at", subscriber.consent_notified_at),
     ] {
         if let Some(at) = at.filter(|at| at.parse::<jiff::Timestamp>().is_err()) {
             return Err(format!(

@@ -148,6 +148,7 @@ struct Table<'s> {
     source: Option<Cow<'s, str>>,
     unsubscribed_at: Option<Cow<'s, str>>,
     paused_until: Option<Cow<'s, str>>,
+    consent_notified_at: Option<Cow<'s, str>>,
 }
 
 impl<'s> Table<'s> {
@@ -161,6 +162,7 @@ impl<'s> Table<'s> {
             source: self.source.as_deref(),
             unsubscribed_at: self.unsubscribed_at.as_deref(),
             paused_until: self.paused_until.as_deref(),
+            consent_notified_at: self.consent_notified_at.as_deref(),
         }
     }
 
@@ -173,6 +175,7 @@ impl<'s> Table<'s> {
             Key::Source => &mut self.source,
             Key::UnsubscribedAt => &mut self.unsubscribed_at,
             Key::PausedUntil => &mut self.paused_until,
+            Key::ConsentNotifiedAt => &mut self.consent_notified_at,
             Key::Status => {
                 let status = match value.as_ref() {
                     "active" => Status::Active,
@@ -198,6 +201,7 @@ enum Key {
     Source,
     UnsubscribedAt,
     PausedUntil,
+    ConsentNotifiedAt,
 }
 
 impl Key {
@@ -211,6 +215,7 @@ impl Key {
             "source" => Key::Source,
             "unsubscribed_at" => Key::UnsubscribedAt,
             "paused_until" => Key::PausedUntil,
+            "consent_notified_at" => Key::ConsentNotifiedAt,
             _ => return None,
         })
     }

@@ -53,7 +53,8 @@ pub fn forget(config: &Config, address: &str) -> Result<Forgotten> {
         );
     }
     let state = config.state_dir();
-    let journals = journals(&state)?;
+    let mut journals = journals_in(&state)?;
+    journals.extend(journals_in(&config.consent_dir())?);
     // Held to the end: no send of any issue runs while its journal changes.
     let _locks = journals
         .iter()
@@ -117,8 +118,8 @@ fn remove_from_list(path: &Path, key: &str) -> Result<usize> {
     Ok(entries)
 }
 
-/// Every journal in `state`.
-fn journals(state: &Path) -> Result<Vec<PathBuf>> {
+/// Every journal in the folder `state`.
+fn journals_in(state: &Path) -> Result<Vec<PathBuf>> {
     let entries = match std::fs::read_dir(state) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

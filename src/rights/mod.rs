@@ -128,17 +128,19 @@ pub fn gather(config: &Config, address: &str) -> Result<Held> {
         ..Held::default()
     };
     let state = config.state_dir();
-    crate::send::journal::each_journal(&state, std::time::SystemTime::UNIX_EPOCH, |issue, t| {
-        if t.key == key {
-            held.sends.push(Sent {
-                issue: issue.to_string(),
-                at: jiff::Timestamp::from_second(t.at)
-                    .map_or_else(|_| t.at.to_string(), |at| at.to_string()),
-                outcome: t.outcome.word().to_string(),
-                reply: t.reply,
-            });
-        }
-    })?;
+    for dir in [state.clone(), config.consent_dir()] {
+        crate::send::journal::each_journal(&dir, std::time::SystemTime::UNIX_EPOCH, |issue, t| {
+            if t.key == key {
+                held.sends.push(Sent {
+                    issue: issue.to_string(),
+                    at: jiff::Timestamp::from_second(t.at)
+                        .map_or_else(|_| t.at.to_string(), |at| at.to_string()),
+                    outcome: t.outcome.word().to_string(),
+                    reply: t.reply,
+                });
+            }
+        })?;
+    }
     held.bounces = crate::bounces::log::read(&crate::bounces::log::path(&state))?
         .into_iter()
         .filter(|e| e.reader == key)

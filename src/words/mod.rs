@@ -6,8 +6,10 @@
 //! `{이}`, `{은}` or `{으로}` and takes the form the name's last syllable
 //! needs.
 
+mod consent;
 mod preferences;
 
+pub use consent::{consent_words, ConsentWords};
 pub use preferences::{preference_words, PreferenceWords};
 
 /// One language's words.

@@ -23,7 +23,7 @@ use anyhow::{Context, Result};
 
 pub use lock::{Busy, Lock};
 pub use place::{check_owner, header, is_journal_of, journals_of, read_all, Place};
-pub use timed::{each_journal, Timed};
+pub use timed::{each_journal, settled_times, Timed};
 pub use writer::{Journal, WriteFailed, SYNC_EVERY};
 
 /// What happened to a reader.

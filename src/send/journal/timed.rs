@@ -22,6 +22,23 @@ pub struct Timed {
     pub reply: String,
 }
 
+/// When each reader's last settled record (accepted or refused for good)
+/// was written, over every journal in `dir`, by identity.
+pub fn settled_times(dir: &Path) -> Result<std::collections::HashMap<String, jiff::Timestamp>> {
+    let mut settled = std::collections::HashMap::new();
+    each_journal(dir, std::time::UNIX_EPOCH, |_, record| {
+        if record.outcome == super::Outcome::Deferred {
+            return;
+        }
+        let Ok(at) = jiff::Timestamp::from_second(record.at) else {
+            return;
+        };
+        let last = settled.entry(record.key).or_insert(at);
+        *last = (*last).max(at);
+    })?;
+    Ok(settled)
+}
+
 /// Calls `each` with the name of every journal in `dir` (the file name
 /// without `.journal`) written to since `since`, and each of its records in
 /// file order, one line at a time (torn last lines and lines that are not

@@ -74,7 +74,6 @@ impl std::error::Error for WriteFailed {}
 
 impl Journal {
     /// Opens `path` for appending, writing `header` (a comment) when new.
-    #[cfg(test)]
     pub fn open(path: &Path, header: &str) -> Result<Journal> {
         Journal::open_watched(path, header, || {})
     }
