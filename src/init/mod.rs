@@ -247,6 +247,24 @@ mailto = {mailto}                # readers can always leave by mail
 # url        = "https://news.example.com/unsubscribe"
 # secret_env = "LETTERPRESS_UNSUBSCRIBE_SECRET"
 
+# Each reader's own page (topics, name, a pause, their data by mail),
+# served by `letterpress serve`; every issue links to it:
+# [preferences]
+# url = "https://news.example.com/preferences"
+
+# Topics readers choose on the form and their page; issues pick readers
+# by `audience` tags:
+# [[topics]]
+# tag  = "weekly"
+# name = "Every week"
+
+# The consent notices and two-year reminders Korean law asks of senders of
+# advertising, sent by `letterpress schedule run` (on by default when
+# language = "ko"):
+# [consent]
+# enabled           = true
+# remind_every_days = 730
+
 # The relay that delivers the mail. Add it before the first real send:
 # [smtp]
 # host         = "smtp.example.com"

@@ -33,7 +33,7 @@ const KO: ConsentWords = ConsentWords {
     leave_button: "수신거부",
     footnote: "이 메일은 법에 따라 보내 드리는 안내 메일입니다.",
     how_form: "구독 신청 페이지에서 신청하고 확인 메일의 버튼을 눌러 동의",
-    how_cli: "확인 메일의 버튼을 눌러 동의",
+    how_cli: "뉴스레터 운영자에게 요청하여 등록",
     how_import: "다른 서비스에서 옮겨 온 구독자 목록으로 등록",
     how_other: "기록된 방법 없음",
 };
@@ -49,7 +49,7 @@ const EN: ConsentWords = ConsentWords {
     leave_button: "Unsubscribe",
     footnote: "This is a notice the law asks us to send.",
     how_form: "you subscribed on the form and pressed the button in the confirmation mail",
-    how_cli: "you pressed the button in the confirmation mail",
+    how_cli: "the newsletter's editor added you at your request",
     how_import: "your address came from a list moved from another service",
     how_other: "not recorded",
 };
