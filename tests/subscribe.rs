@@ -1017,17 +1017,30 @@ fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
     let before = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - 60).unwrap();
     let pending = minted(before);
 
+    // A file letterpress does not keep: named, and the command fails.
+    project.write(
+        "notes.txt",
+        "Forget.Me@example.org asked for the Korean edition\n",
+    );
     project
         .cmd()
         .args(["subscribers", "forget", "forget.me@EXAMPLE.org"])
         .assert()
-        .success()
+        .code(1)
+        .stderr(predicate::str::contains("notes.txt"))
         .stdout(predicate::str::contains("the list: 1 entry removed"))
         .stdout(predicate::str::contains(
             "the journals: 1 record in 1 journal",
         ))
         .stdout(predicate::str::contains("bounces.log: 1 event"))
         .stdout(predicate::str::contains("dry-run messages: 1 deleted"));
+    std::fs::remove_file(project.path("notes.txt")).unwrap();
+    project
+        .cmd()
+        .args(["subscribers", "forget", "forget.me@example.org"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the list: 0 entries removed"));
     let needles = [
         "forget.me@example.org",
         "forget.me%40example.org",

@@ -94,7 +94,7 @@ fn forget(config: &Config, address: &str, out: &mut dyn Write) -> Result<()> {
             .map(|p| format!("  {}", p.display()))
             .collect();
         anyhow::bail!(
-            "these files still hold the address; letterpress did not write them:\n{}\n  help: edit or delete them, then run `letterpress subscribers forget` again to check",
+            "these files still hold the address, and forget does not change them (build output, a CSV you imported, notes):\n{}\n  help: delete or rebuild them (`letterpress build` picks another sample reader), then run `letterpress subscribers forget` again to check",
             files.join("\n")
         );
     }
