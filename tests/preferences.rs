@@ -235,6 +235,11 @@ fn a_reader_saves_topics_name_and_a_pause_resumes_and_leaves_one_topic() {
         .collect();
     assert_eq!(drops, ["weekly"], "only a ticked topic can be left");
     assert!(!page.contains("<script"), "the page needs no JavaScript");
+    // Not even a GET that carries a whole save (a scanner following a link).
+    let (status, _) = get(&format!("{own}&a=save&name=X&topic=events&pause=2"));
+    assert_eq!(status, 200);
+    let (status, _) = get(&format!("{own}&a=drop&topic=weekly"));
+    assert_eq!(status, 200);
     assert_eq!(project.read("config/subscribers.toml"), list);
     assert!(!project.path("config/subscribers.toml.changes").exists());
 
