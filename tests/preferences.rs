@@ -1,6 +1,7 @@
 //! The reader's own page (`[preferences]`) over HTTP on 127.0.0.1: the
 //! link in every message, the "email me my link" form that tells nobody
-//! who reads, the data export by mail, and leaving from the page.
+//! who reads, the data export by mail, leaving from the page, and saving
+//! topics, name and a pause that real sends then follow.
 
 use std::time::Duration;
 

@@ -3,8 +3,11 @@
 //! (`{{ preferences_url }}`); a GET only shows, every change is a POST
 //! that goes through the list's one writer (see `list.rs`), like an
 //! unsubscribe. Without a token the page asks for an address and mails
-//! the link to it, answering every address alike. The page can also mail
-//! the reader everything letterpress holds about them.
+//! the link to it, answering every address alike. On the page a reader
+//! saves their name, topics (`[[topics]]`; other tags stay) and a pause of
+//! a few weeks as one `Change::Preferences`, leaves one topic or
+//! everything, ends a pause, and can have everything letterpress holds
+//! about them mailed to them.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
