@@ -460,6 +460,103 @@ fn the_topic_boxes_fit_a_phone_and_are_ticked_by_their_label() {
     phone.screenshot(&shots.join("subscribe-topics-375.png"));
 }
 
+// The reader's own page on a phone: opened from the link of their mails,
+// a topic unticked and a pause chosen by tapping labels, saved, without
+// horizontal scrolling at 375 px; the list then holds the change.
+#[test]
+fn a_reader_changes_topics_and_pauses_on_their_page_on_a_phone() {
+    if !require(
+        CHROMEDRIVER,
+        "apt-get install -y chromium chromium-driver fonts-nanum",
+    ) || !require(CHROMIUM, "apt-get install -y chromium")
+    {
+        return;
+    }
+    let relay = smtp::Server::start(smtp::Script::default());
+    let project = Project::example();
+    project.edit(
+        "config/newsletter.toml",
+        "port         = 2525",
+        &format!("port         = {}", relay.port),
+    );
+    let config = project.read("config/newsletter.toml");
+    let extra = concat!(
+        "\n[preferences]\nurl = \"https://news.example.com/preferences\"\n",
+        "\n[[topics]]\ntag = \"weekly\"\nname = { ko = \"주간 뉴스레터\", en = \"Weekly\" }\n",
+        "description = \"매주 금요일 아침에 보내 드리는 인공지능과 스타트업 소식, 투자 동향과 채용 공고까지 한 번에 정리한 요약\"\n",
+        "\n[[topics]]\ntag = \"events\"\nname = \"행사와 모임 안내: 서울·부산·대전에서 열리는 밋업과 컨퍼런스\"\n",
+    );
+    project.write("config/newsletter.toml", format!("{config}{extra}"));
+    let secret = "browser-preferences-secret";
+    let served = Served::start(&project, secret, &[]);
+    let email = "jane.doe@example.org";
+    // The link every message carries, on this server.
+    let token = letterpress::preferences_token(secret.as_bytes(), email);
+    let link = format!(
+        "{}/preferences?e=jane.doe%40example.org&t={token}",
+        served.base
+    );
+    let driver = Driver::start();
+    let shots = support::repo().join("target/screenshots");
+    let profile = tempfile::tempdir().unwrap();
+    let phone = driver.session(375, profile.path());
+    let fits = |what: &str| {
+        let m = phone.eval("return {viewport: window.innerWidth, scrollWidth: document.documentElement.scrollWidth, widest: Math.max(...Array.from(document.querySelectorAll('body *')).map(e => e.getBoundingClientRect().right))};");
+        assert_eq!(m["viewport"], 375, "{what}: {m}");
+        assert!(
+            m["scrollWidth"].as_f64().unwrap() <= 375.0,
+            "{what}: horizontal scrolling at 375 px: {m}"
+        );
+        assert!(
+            m["widest"].as_f64().unwrap() <= 375.5,
+            "{what}: an element sticks out at 375 px: {m}"
+        );
+    };
+
+    phone.open(&link);
+    phone.wait_for_text("구독 설정");
+    fits("the reader's page");
+    let state = "return {weekly: document.querySelector('#topic-0').checked, events: document.querySelector('#topic-1').checked, keep: document.querySelector('#pause-0').checked, four: document.querySelector('#pause-4').checked, name: document.querySelector('#name').value, scripts: document.scripts.length};";
+    let m = phone.eval(state);
+    assert_eq!(
+        m,
+        json!({"weekly": true, "events": false, "keep": true, "four": false, "name": "Jane Doe", "scripts": 0})
+    );
+    phone.click("label[for=topic-0]");
+    phone.click("label[for=pause-4]");
+    let m = phone.eval(state);
+    assert_eq!(m["weekly"], false, "the label does not untick its box: {m}");
+    assert_eq!(m["four"], true, "the label does not choose its pause: {m}");
+    phone.screenshot(&shots.join("preferences-375.png"));
+    phone.eval("window.scrollTo(0, document.documentElement.scrollHeight); return null;");
+    phone.screenshot(&shots.join("preferences-375-end.png"));
+    phone.click("input[name=a][value=save] ~ button[type=submit]");
+    phone.wait_for_text("저장했습니다");
+    phone.wait_for_text("까지 메일을 보내 드리지 않습니다");
+    fits("the saved page");
+    phone.screenshot(&shots.join("preferences-saved-375.png"));
+
+    let reader = letterpress::List::load(&project.path("config/subscribers.toml"))
+        .unwrap()
+        .entries
+        .into_iter()
+        .find(|e| e.email() == email)
+        .expect("the reader is on the list")
+        .subscriber();
+    assert_eq!(reader.status, letterpress::Status::Active);
+    assert_eq!(reader.tags, ["english"], "weekly unticked, english kept");
+    assert_eq!(reader.name.as_deref(), Some("Jane Doe"));
+    let until: jiff::Timestamp = reader.paused_until.as_deref().unwrap().parse().unwrap();
+    let left = until.duration_since(jiff::Timestamp::now()).as_secs();
+    assert!((28 * 86_400 - 300..=28 * 86_400).contains(&left), "{until}");
+
+    // Back on the page, the pause shows with a way to end it.
+    phone.click("a");
+    phone.wait_for_text("지금 다시 받기");
+    fits("the page of a paused reader");
+    phone.screenshot(&shots.join("preferences-paused-375.png"));
+}
+
 // The stats page of `serve --preview`: the figures and both SVG charts
 // render in Chromium at phone and desktop width, with no script of ours;
 // without --preview the page does not exist.

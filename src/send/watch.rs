@@ -28,7 +28,11 @@ struct Watched {
     reloaded: Option<Instant>,
     /// How much of the change log has been read.
     log: changes::LogPosition,
+    /// Readers unsubscribed or bounced.
     stopped: HashSet<String>,
+    /// Readers paused now, as the last change of each says: a pause the
+    /// reader ended again (both in the log) no longer holds them back.
+    paused: HashSet<String>,
 }
 
 /// The shortest time between two reloads of the list during a send.
@@ -44,6 +48,7 @@ impl ListWatch {
                 reloaded: None,
                 log: changes::LogPosition::default(),
                 stopped: HashSet::new(),
+                paused: HashSet::new(),
             }),
         }
     }
@@ -67,7 +72,7 @@ impl ListWatch {
                     // Readers who paused since the send began are skipped too.
                     let now = jiff::Timestamp::now();
                     let paused = list.entries.iter().filter(|e| e.paused(now).is_some());
-                    state.stopped.extend(paused.map(|e| e.key().to_string()));
+                    state.paused = paused.map(|e| e.key().to_string()).collect();
                     // The log may have changed since: read it again below.
                     state.log = changes::LogPosition::default();
                 }
@@ -82,7 +87,8 @@ impl ListWatch {
         if log_len(&self.path) > state.log.bytes {
             state.read_log(&self.path)?;
         }
-        Ok(!state.stopped.is_empty() && state.stopped.contains(&identity(address.as_ref())))
+        let key = identity(address.as_ref());
+        Ok(state.stopped.contains(&key) || state.paused.contains(&key))
     }
 }
 
@@ -100,14 +106,20 @@ impl Watched {
                 Change::Join { reader, .. } => {
                     self.stopped.remove(&identity(&reader.email));
                 }
-                // A pause made during the send: the reader is skipped.
+                // A pause made during the send: the reader is skipped; a
+                // pause ended (or run out) lets them be mailed again.
                 Change::Preferences(preferences) => {
-                    let now = jiff::Timestamp::now();
-                    if let Some(Some(until)) = preferences.paused_until {
-                        if until > now && preferences.check().is_ok() {
-                            self.stopped.insert(identity(&preferences.email));
-                        }
+                    let Some(until) = preferences.paused_until else {
+                        continue;
+                    };
+                    if preferences.check().is_err() {
+                        continue;
                     }
+                    let key = identity(&preferences.email);
+                    match until.is_some_and(|until| until > jiff::Timestamp::now()) {
+                        true => self.paused.insert(key),
+                        false => self.paused.remove(&key),
+                    };
                 }
             }
         }
@@ -131,4 +143,55 @@ impl std::error::Error for ListUnreadable {}
 /// The length of the list's change log; 0 when there is none.
 fn log_len(path: &std::path::Path) -> u64 {
     std::fs::metadata(crate::list::changes::log_path(path)).map_or(0, |m| m.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::list::changes::{append, Preferences};
+    use crate::list::Leaving;
+
+    fn pause(email: &str, until: Option<jiff::Timestamp>) -> Change {
+        Change::Preferences(Preferences {
+            email: email.into(),
+            at: jiff::Timestamp::now(),
+            tags: None,
+            name: None,
+            paused_until: Some(until),
+        })
+    }
+
+    // Test that the watch of a send follows each reader's last word in the
+    // change log: a reader who paused and resumed before the log was folded
+    // is mailed, one still paused is not, and a reader who left stays out
+    // whatever their pause says.
+    #[test]
+    fn a_pause_ended_in_the_log_lets_the_reader_be_mailed() {
+        let dir = tempfile::tempdir().unwrap();
+        let list = dir.path().join("subscribers.toml");
+        let mut text = String::new();
+        for who in ["resumed", "paused", "left"] {
+            text.push_str(&format!("[[subscriber]]\nemail = \"{who}@example.org\"\n"));
+        }
+        std::fs::write(&list, text).unwrap();
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+        let changes = [
+            pause("resumed@example.org", Some(later)),
+            pause("paused@example.org", Some(later)),
+            Change::Unsubscribe(Leaving::now("left@example.org")),
+            pause("resumed@example.org", None),
+            pause("left@example.org", None),
+        ];
+        append(&list, &changes).unwrap();
+        let watch = ListWatch::new(&list);
+        let stops = |who: &str| {
+            watch
+                .stops(&format!("{who}@example.org").parse().unwrap())
+                .unwrap()
+        };
+        assert!(!stops("resumed"));
+        assert!(stops("paused"));
+        assert!(stops("left"));
+    }
 }

@@ -545,6 +545,7 @@ fn page(config: &Config, status: StatusCode, title: &str, body: Markup) -> Respo
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
                 (subscribe::style())
+                (preferences::style())
                 style { (PAGE_STYLE) "body{word-break:" (w.word_break) "}" }
             }
             body { main { (body) } }

@@ -3,8 +3,11 @@
 //! (`{{ preferences_url }}`); a GET only shows, every change is a POST
 //! that goes through the list's one writer (see `list.rs`), like an
 //! unsubscribe. Without a token the page asks for an address and mails
-//! the link to it, answering every address alike. The page can also mail
-//! the reader everything letterpress holds about them.
+//! the link to it, answering every address alike. On the page a reader
+//! saves their name, topics (`[[topics]]`; other tags stay) and a pause of
+//! a few weeks as one `Change::Preferences`, leaves one topic or
+//! everything, ends a pause, and can have everything letterpress holds
+//! about them mailed to them.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -21,6 +24,7 @@ use super::list::{Change, Request};
 use super::subscribe::Peer;
 use super::{error_page, page, said, App};
 use crate::config::Config;
+use crate::list::changes::Preferences;
 use crate::list::{identity, Leaving, Status, Subscriber};
 use crate::signup::confirm::{Confirmer, Letter};
 use crate::signup::limits::{Admission, Limits};
@@ -70,7 +74,7 @@ fn words(config: &Config) -> &'static PreferenceWords {
 pub struct Reader {
     e: Option<String>,
     t: Option<String>,
-    /// What a POST asks: `leave` or `data`.
+    /// What a POST asks: `save`, `drop`, `resume`, `leave` or `data`.
     a: Option<String>,
 }
 
@@ -109,17 +113,136 @@ pub async fn page_handler(
     };
     match entries(&app, &email).await {
         Ok(found) if found.iter().any(|s| s.status == Status::Active) => {
-            reader_page(&app, &email, who.t.as_deref().unwrap_or(""), &found)
+            let current = Current::of(&found, now());
+            let token = who.t.as_deref().unwrap_or("");
+            let shown = Shown::of(&current);
+            reader_page(&app, StatusCode::OK, &email, token, &current, &shown, None)
         }
         Ok(_) => not_listed(&app, &email),
         Err(e) => server_error(&app, &e),
     }
 }
 
-/// The page of an active reader: what they can change, leave, and ask for.
-fn reader_page(app: &App, email: &str, token: &str, found: &[Subscriber]) -> Response {
+/// What the list holds about a reader now, as the page shows it.
+struct Current {
+    name: String,
+    /// Every tag of the reader's active entries, each once, in order.
+    tags: Vec<String>,
+    /// The end of a pause still running.
+    paused: Option<jiff::Timestamp>,
+}
+
+impl Current {
+    fn of(found: &[Subscriber], now: jiff::Timestamp) -> Current {
+        let active: Vec<&Subscriber> = found
+            .iter()
+            .filter(|s| s.status == Status::Active)
+            .collect();
+        let mut tags: Vec<String> = Vec::new();
+        for tag in active.iter().flat_map(|s| &s.tags) {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        Current {
+            name: active
+                .iter()
+                .find_map(|s| s.name.as_deref())
+                .unwrap_or("")
+                .to_string(),
+            tags,
+            paused: active
+                .iter()
+                .filter_map(|s| s.paused_until.as_deref()?.parse::<jiff::Timestamp>().ok())
+                .filter(|until| *until > now)
+                .max(),
+        }
+    }
+}
+
+/// The pauses a reader may choose, in weeks.
+pub const PAUSE_WEEKS: [i64; 3] = [2, 4, 8];
+
+/// The pause chosen on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pause {
+    /// A running pause stays as it is.
+    Keep,
+    /// No pause: receive from now on.
+    Off,
+    /// A pause of this many weeks from now.
+    Weeks(i64),
+}
+
+impl Pause {
+    fn read(value: &str) -> Option<Pause> {
+        match value {
+            "keep" => Some(Pause::Keep),
+            "0" => Some(Pause::Off),
+            _ => value
+                .parse()
+                .ok()
+                .filter(|weeks| PAUSE_WEEKS.contains(weeks))
+                .map(Pause::Weeks),
+        }
+    }
+
+    fn value(self) -> String {
+        match self {
+            Pause::Keep => "keep".into(),
+            Pause::Off => "0".into(),
+            Pause::Weeks(weeks) => weeks.to_string(),
+        }
+    }
+}
+
+/// What the form shows: the list's values, or what the reader posted.
+struct Shown {
+    name: String,
+    ticked: Vec<String>,
+    pause: Pause,
+}
+
+impl Shown {
+    fn of(current: &Current) -> Shown {
+        Shown {
+            name: current.name.clone(),
+            ticked: current.tags.clone(),
+            pause: match current.paused {
+                Some(_) => Pause::Keep,
+                None => Pause::Off,
+            },
+        }
+    }
+}
+
+/// `at` as the newsletter's readers read a time: in its time zone.
+fn local(config: &Config, at: jiff::Timestamp) -> String {
+    at.to_zoned(config.time_zone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
+/// The reader's own page's address, with their token.
+fn own_link(config: &Config, email: &str, token: &str) -> String {
+    let query = serde_urlencoded::to_string([("e", email), ("t", token)]).unwrap_or_default();
+    format!("{}?{query}", path(config).unwrap_or_default())
+}
+
+/// The page of an active reader: what they can change, leave, and ask
+/// for; with `problem`, why a POST changed nothing.
+fn reader_page(
+    app: &App,
+    status: StatusCode,
+    email: &str,
+    token: &str,
+    current: &Current,
+    shown: &Shown,
+    problem: Option<&str>,
+) -> Response {
     let config = &app.config;
     let w = words(config);
+    let language = &config.newsletter().language;
     let hidden = |action: &str| {
         html! {
             input type="hidden" name="e" value=(email);
@@ -127,15 +250,74 @@ fn reader_page(app: &App, email: &str, token: &str, found: &[Subscriber]) -> Res
             input type="hidden" name="a" value=(action);
         }
     };
-    let name = found.iter().find_map(|s| s.name.as_deref()).unwrap_or("");
+    let topics = config.topics();
+    let until = current.paused.map(|at| local(config, at));
+    let pause_choice = |id: &str, pause: Pause, label: &str| {
+        html! {
+            div.topic {
+                input id=(id) type="radio" name="pause" value=(pause.value()) checked[shown.pause == pause];
+                label for=(id) { (label) }
+            }
+        }
+    };
     page(
         config,
-        StatusCode::OK,
+        status,
         w.title,
         html! {
             h1 { (said(config, w.title, email)) }
             p { (said(config, w.intro, email)) }
-            @if !name.is_empty() { p.small { (w.name_label) ": " (name) } }
+            @if let Some(problem) = problem { p.problem role="alert" { (problem) } }
+            @if let Some(until) = &until {
+                div.paused {
+                    p { (w.paused_until.replace("{date}", until)) }
+                    form method="post" { (hidden("resume")) button.small-button type="submit" { (w.resume) } }
+                }
+            }
+            form method="post" {
+                (hidden("save"))
+                label for="name" { (w.name_label) }
+                input #name type="text" name="name" autocomplete="name" maxlength="150" value=(shown.name);
+                @if !topics.is_empty() {
+                    fieldset.topics {
+                        legend { (w.topics_label) }
+                        @for (i, topic) in topics.iter().enumerate() {
+                            @let id = format!("topic-{i}");
+                            @let carried = current.tags.contains(&topic.tag);
+                            div.topic {
+                                input id=(id) type="checkbox" name="topic" value=(topic.tag) checked[shown.ticked.contains(&topic.tag)];
+                                div.what {
+                                    label for=(id) {
+                                        (topic.name(language))
+                                        @if let Some(description) = topic.description(language) {
+                                            span.small { (description) }
+                                        }
+                                    }
+                                    @if carried {
+                                        button.small-button.drop type="submit" form="drop" name="topic" value=(topic.tag) { (w.drop_topic) }
+                                    }
+                                }
+                            }
+                        }
+                        p.small { (w.topics_none) }
+                    }
+                }
+                fieldset.topics.pause {
+                    legend { (w.pause_label) }
+                    @if let Some(until) = &until {
+                        (pause_choice("pause-keep", Pause::Keep, &w.pause_keep.replace("{date}", until)))
+                        (pause_choice("pause-0", Pause::Off, w.resume))
+                    } @else {
+                        (pause_choice("pause-0", Pause::Off, w.pause_none))
+                    }
+                    @for weeks in PAUSE_WEEKS {
+                        (pause_choice(&format!("pause-{weeks}"), Pause::Weeks(weeks), &w.pause_weeks.replace("{weeks}", &weeks.to_string())))
+                    }
+                }
+                button type="submit" { (w.save) }
+            }
+            // The "leave this topic" buttons above belong to this form.
+            form #drop method="post" { (hidden("drop")) }
             h2 { (w.leave_title) }
             p { (said(config, w.leave_body, email)) }
             form method="post" { (hidden("leave")) button type="submit" { (w.leave_button) } }
@@ -144,6 +326,14 @@ fn reader_page(app: &App, email: &str, token: &str, found: &[Subscriber]) -> Res
             form method="post" { (hidden("data")) button type="submit" { (w.data_button) } }
         },
     )
+}
+
+/// The markup the preference page adds to the shared style: the small
+/// buttons beside a topic and the pause notice.
+pub fn style() -> Markup {
+    html! {
+        style { ".topic .what{min-width:0;flex:1}.topic .what label{display:block}button.small-button{margin:.3rem 0 0;width:auto;font-size:.9rem;padding:.35rem .8rem;background:#fff;color:#1a56db;border:1px solid #1a56db}.paused{border-left:4px solid #1a56db;padding:.2rem 0 .6rem .8rem;margin:1rem 0}.paused p{margin:.2rem 0}.pause{margin-top:1.4rem}" }
+    }
 }
 
 /// The page for a link whose reader is no longer (or not) on the list.
@@ -329,8 +519,10 @@ async fn mail(app: &App, to: &lettre::Address, letter: &Letter) -> Result<(), St
     }
 }
 
-/// POST of the reader's page: `a=leave` unsubscribes from everything,
-/// `a=data` mails the reader what letterpress holds about them.
+/// POST of the reader's page: `a=save` records the name, topics and
+/// pause of the form, `a=drop` leaves the one `topic`, `a=resume` ends a
+/// pause, `a=leave` unsubscribes from everything, `a=data` mails the
+/// reader what letterpress holds about them.
 pub async fn post(
     State(app): State<Arc<App>>,
     peer: Option<Extension<Peer>>,
@@ -342,7 +534,11 @@ pub async fn post(
         let w = words(&app.config);
         return ask(&app, StatusCode::BAD_REQUEST, Some(w.invalid_body));
     };
+    let token = who.t.as_deref().unwrap_or("");
     match who.a.as_deref() {
+        Some(action @ ("save" | "drop" | "resume")) => {
+            change(&app, &email, token, action, &body).await
+        }
         Some("leave") => leave(&app, &email).await,
         Some("data") => {
             let client = client(keeping(&app), peer.map(|Extension(p)| p), &headers);
@@ -354,6 +550,179 @@ pub async fn post(
             Some(words(&app.config).bad_input),
         ),
     }
+}
+
+/// The save form as posted (`topic` once per box ticked).
+#[derive(Default)]
+struct Saved {
+    name: String,
+    topics: Vec<String>,
+    pause: String,
+}
+
+impl Saved {
+    fn read(body: &str) -> Saved {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap_or_default();
+        let mut saved = Saved::default();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "name" => saved.name = value,
+                "pause" => saved.pause = value,
+                // One more than there can be topics is already refused.
+                "topic"
+                    if saved.topics.len() <= crate::config::MAX_TOPICS
+                        && !saved.topics.contains(&value) =>
+                {
+                    saved.topics.push(value)
+                }
+                _ => {}
+            }
+        }
+        saved
+    }
+}
+
+/// A POST that changes the reader's preferences: checked against the
+/// config and the list, recorded as one change, answered with the saved
+/// page; anything that does not fit answers 400 and changes nothing.
+async fn change(app: &App, email: &str, token: &str, action: &str, body: &str) -> Response {
+    let config = &app.config;
+    let w = words(config);
+    let found = match entries(app, email).await {
+        Ok(found) if found.iter().any(|s| s.status == Status::Active) => found,
+        Ok(_) => return not_listed(app, email),
+        Err(e) => return server_error(app, &e),
+    };
+    let at = crate::list::changes::now();
+    let current = Current::of(&found, at);
+    let saved = Saved::read(body);
+    let is_topic = |tag: &str| config.topics().iter().any(|t| t.tag == tag);
+    let refuse = |shown: &Shown, problem: &str| {
+        reader_page(
+            app,
+            StatusCode::BAD_REQUEST,
+            email,
+            token,
+            &current,
+            shown,
+            Some(problem),
+        )
+    };
+    let mut preferences = Preferences {
+        email: email.to_string(),
+        at,
+        tags: None,
+        name: None,
+        paused_until: None,
+    };
+    match action {
+        "resume" => preferences.paused_until = Some(None),
+        "drop" => {
+            let [tag] = &saved.topics[..] else {
+                return refuse(&Shown::of(&current), w.bad_topic);
+            };
+            if !is_topic(tag) {
+                return refuse(&Shown::of(&current), w.bad_topic);
+            }
+            let kept = current.tags.iter().filter(|t| *t != tag).cloned();
+            preferences.tags = Some(kept.collect());
+        }
+        _ => {
+            let shown = Shown {
+                name: saved.name.clone(),
+                ticked: saved.topics.clone(),
+                pause: Pause::read(&saved.pause).unwrap_or(Pause::Off),
+            };
+            let Ok((_, name)) = crate::signup::check_input(email, &saved.name) else {
+                return refuse(&shown, w.bad_name);
+            };
+            if saved.topics.iter().any(|t| !is_topic(t)) {
+                let shown = Shown {
+                    ticked: current.tags.clone(),
+                    ..shown
+                };
+                return refuse(&shown, w.bad_topic);
+            }
+            let Some(pause) = Pause::read(&saved.pause) else {
+                return refuse(&shown, w.bad_input);
+            };
+            preferences.name = Some(name);
+            if !config.topics().is_empty() {
+                // The tags that are not topics stay; the topics are as ticked,
+                // in the config's order.
+                let mut tags: Vec<String> = current
+                    .tags
+                    .iter()
+                    .filter(|t| !is_topic(t))
+                    .cloned()
+                    .collect();
+                tags.extend(
+                    config
+                        .topics()
+                        .iter()
+                        .filter(|t| saved.topics.contains(&t.tag))
+                        .map(|t| t.tag.clone()),
+                );
+                preferences.tags = Some(tags);
+            }
+            preferences.paused_until = match pause {
+                Pause::Keep => None,
+                Pause::Off => Some(None),
+                Pause::Weeks(weeks) => {
+                    let until = at.checked_add(jiff::SignedDuration::from_hours(weeks * 7 * 24));
+                    match until {
+                        Ok(until) => Some(Some(until)),
+                        Err(_) => return refuse(&shown, w.bad_input),
+                    }
+                }
+            };
+        }
+    }
+    if preferences.check().is_err() {
+        return refuse(&Shown::of(&current), w.bad_input);
+    }
+    let (done, wait) = oneshot::channel();
+    let change = Change::Preferences(preferences.clone());
+    if app.list.send((change, done).into()).await.is_err() {
+        return error_page(config);
+    }
+    match wait.await {
+        Ok(Ok(_)) => saved_page(app, email, token, &current, &preferences),
+        _ => error_page(config),
+    }
+}
+
+/// The answer to a saved change: what now holds, and the way back.
+fn saved_page(
+    app: &App,
+    email: &str,
+    token: &str,
+    before: &Current,
+    made: &Preferences,
+) -> Response {
+    let config = &app.config;
+    let w = words(config);
+    let tags = made.tags.as_ref().unwrap_or(&before.tags);
+    let no_topic =
+        !config.topics().is_empty() && !config.topics().iter().any(|t| tags.contains(&t.tag));
+    let paused = match made.paused_until {
+        Some(until) => until,
+        None => before.paused,
+    };
+    page(
+        config,
+        StatusCode::OK,
+        w.saved_title,
+        html! {
+            h1 { (said(config, w.saved_title, email)) }
+            p { (said(config, w.saved_body, email)) }
+            @if let Some(until) = paused {
+                p { (w.paused_until.replace("{date}", &local(config, until))) }
+            }
+            @if no_topic { p role="note" { (w.topics_none) } }
+            p { a href=(own_link(config, email, token)) { (w.back) } }
+        },
+    )
 }
 
 /// Unsubscribes the reader from everything, as the one-click link does.
