@@ -159,6 +159,7 @@ mod tests {
             tags: None,
             name: None,
             paused_until: Some(until),
+            consent_notified_at: None,
         })
     }
 

@@ -614,6 +614,7 @@ async fn change(app: &App, email: &str, token: &str, action: &str, body: &str) -
         tags: None,
         name: None,
         paused_until: None,
+        consent_notified_at: None,
     };
     match action {
         "resume" => preferences.paused_until = Some(None),
