@@ -481,7 +481,6 @@ fn a_reader_changes_topics_and_pauses_on_their_page_on_a_phone() {
     );
     let config = project.read("config/newsletter.toml");
     let extra = concat!(
-        "\n[preferences]\nurl = \"https://news.example.com/preferences\"\n",
         "\n[[topics]]\ntag = \"weekly\"\nname = { ko = \"주간 뉴스레터\", en = \"Weekly\" }\n",
         "description = \"매주 금요일 아침에 보내 드리는 인공지능과 스타트업 소식, 투자 동향과 채용 공고까지 한 번에 정리한 요약\"\n",
         "\n[[topics]]\ntag = \"events\"\nname = \"행사와 모임 안내: 서울·부산·대전에서 열리는 밋업과 컨퍼런스\"\n",

@@ -373,6 +373,11 @@ fn web_url_without_base_url_is_reported_at_the_line_that_uses_it() {
         "base_url       = \"https://news.example.com\"\n",
         "",
     );
+    project.edit(
+        "config/newsletter.toml",
+        "[preferences]\nurl = \"https://news.example.com/preferences\"\n",
+        "",
+    );
     let note = project.read("issues/example/06-note.md");
     project.write(
         "issues/example/06-note.md",

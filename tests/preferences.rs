@@ -13,7 +13,6 @@ use crate::subscribe::{
 };
 use crate::support::Served;
 
-const PREFERENCES: &str = "\n[preferences]\nurl = \"https://news.example.com/preferences\"";
 const JANE: &str = "jane.doe@example.org";
 
 /// The link to the preference page in a mail's parts.
@@ -36,7 +35,7 @@ fn link_in(mail: &smtp::Received) -> String {
 #[test]
 fn a_reader_gets_their_link_by_mail_manages_and_leaves_and_nobody_learns_who_reads() {
     let smtp = smtp::Server::start(smtp::Script::default());
-    let project = project(smtp.port, PREFERENCES);
+    let project = project(smtp.port, "");
     let served = Served::start(&project, SECRET, &[]);
     let base = &served.base;
     let page_url = format!("{base}/preferences");
@@ -125,7 +124,7 @@ fn a_reader_gets_their_link_by_mail_manages_and_leaves_and_nobody_learns_who_rea
 // to the preference page, in the HTML and the text part.
 #[test]
 fn every_message_links_to_the_readers_own_page() {
-    let project = project(2525, PREFERENCES);
+    let project = project(2525, "");
     project
         .cmd()
         .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
@@ -204,7 +203,7 @@ fn subjects(smtp: &smtp::Server, address: &str) -> Vec<String> {
 #[test]
 fn a_reader_saves_topics_name_and_a_pause_resumes_and_leaves_one_topic() {
     let smtp = smtp::Server::start(smtp::Script::default());
-    let project = project(smtp.port, &format!("{PREFERENCES}\n{TOPICS}"));
+    let project = project(smtp.port, TOPICS);
     project.edit(
         "config/subscribers.toml",
         "email  = \"park@example.net\"\ntags   = [\"weekly\"]",
@@ -358,7 +357,7 @@ fn a_reader_saves_topics_name_and_a_pause_resumes_and_leaves_one_topic() {
 // on the list with only their other tags: saving is not unsubscribing.
 #[test]
 fn ticking_no_topic_says_what_it_means_and_does_not_unsubscribe() {
-    let project = project(2525, &format!("{PREFERENCES}\n{TOPICS}"));
+    let project = project(2525, TOPICS);
     let served = Served::start(&project, SECRET, &[]);
     let page_url = format!("{}/preferences", served.base);
     let token = letterpress::preferences_token(SECRET.as_bytes(), JANE);
