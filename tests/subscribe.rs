@@ -967,8 +967,11 @@ fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
     let project = project(smtp.port, "");
     project.edit("config/newsletter.toml", "welcome = \"welcome\"", "");
     let entry = "\n[[subscriber]]\nemail = \"Forget.Me@Example.org\"\nname = \"Forget Me\"\ntags = [\"weekly\"]\nsubscribed_at = \"2026-01-05T09:00:00Z\"\nsource = \"form\"\n";
+    // A second reader, on an internationalised domain written in punycode.
+    let idn =
+        "\n[[subscriber]]\nemail = \"Idn.Reader@xn--bcher-kva.example.org\"\ntags = [\"weekly\"]\n";
     let original = project.read(LIST);
-    project.write(LIST, format!("{original}{entry}"));
+    project.write(LIST, format!("{original}{entry}{idn}"));
     let secret = ("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET);
     let send = || {
         project
@@ -1041,11 +1044,21 @@ fn forget_erases_a_reader_everywhere_and_the_promises_still_hold() {
         .assert()
         .success()
         .stdout(predicate::str::contains("the list: 0 entries removed"));
-    let needles = [
-        "forget.me@example.org",
-        "forget.me%40example.org",
-        "forget me",
-    ];
+    // Forgotten by its Unicode spelling.
+    project
+        .cmd()
+        .args(["subscribers", "forget", "idn.reader@bücher.example.org"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("the list: 1 entry removed"))
+        .stdout(predicate::str::contains(
+            "the journals: 1 record in 1 journal",
+        ))
+        .stdout(predicate::str::contains("dry-run messages: 1 deleted"));
+    // Each local part is the list's only one: any spelling of either
+    // address (any case, percent-encoded, punycode or Unicode domain)
+    // holds it.
+    let needles = ["forget.me", "forget me", "idn.reader"];
     assert_eq!(
         files_holding(&project.path("."), &needles),
         Vec::<std::path::PathBuf>::new()
