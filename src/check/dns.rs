@@ -270,10 +270,16 @@ fn key_line(text: &str, table: &str, key: &str) -> usize {
 /// they concern.
 pub fn check_dns(config: &Config, options: DnsOptions, report: &mut Report) -> anyhow::Result<()> {
     let text = crate::error::read_input(&config.path)?;
-    let mut dns = Dns::new(options)?;
     let mut out = Out {
         path: &config.path,
         report,
+    };
+    let mut dns = match Dns::new(options) {
+        Ok(dns) => dns,
+        Err(e) => {
+            out.add(1, Level::Warning, format!("DNS: nothing could be checked: {e:#}; give a server with --dns-server HOST:PORT"));
+            return Ok(());
+        }
     };
     let from_domain = config.from_domain();
     let from_line = key_line(&text, "newsletter", "from");
