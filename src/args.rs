@@ -79,6 +79,31 @@ pub struct CheckArgs {
     /// Also ask every link target over the network whether it exists.
     #[arg(long)]
     pub links: bool,
+    /// Also look up the DNS records receivers check: SPF, DKIM, DMARC, the
+    /// bounce domain's MX and the relay's reverse DNS.
+    #[arg(long)]
+    pub dns: bool,
+    /// Ask only this DNS server (UDP and TCP) instead of the system's
+    /// resolver; implies --dns.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_dns_server)]
+    pub dns_server: Option<std::net::SocketAddr>,
+}
+
+/// `--dns-server`: an address and port, or a name the system resolves.
+fn parse_dns_server(value: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    let help = "give HOST:PORT, e.g. 127.0.0.1:53 or [::1]:53";
+    if !value.contains(':') {
+        return Err(format!("no port in `{value}`: {help}"));
+    }
+    value
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{value}` ({e}): {help}"))?
+        .next()
+        .ok_or_else(|| format!("`{value}` has no address: {help}"))
 }
 
 #[derive(Debug, clap::Args)]

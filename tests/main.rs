@@ -2,6 +2,8 @@
 //! (a project copy, a scripted SMTP relay, servers and browsers) under
 //! `support/`.
 
+#[path = "support/knot.rs"]
+mod knot;
 #[path = "support/rigs.rs"]
 mod rigs;
 #[path = "support/smtp.rs"]
@@ -15,6 +17,7 @@ mod cli;
 mod compose;
 mod consent;
 mod delivery;
+mod dns;
 mod docs;
 mod exit_codes;
 mod faults;

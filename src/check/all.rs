@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{check_issue, check_links, check_setup, link_targets, Report, Scope};
+use super::{
+    check_dns, check_issue, check_links, check_setup, link_targets, DnsOptions, Report, Scope,
+};
 use crate::compose::Theme;
 use crate::config::{project_dir, Config};
 use crate::issue::Issue;
@@ -15,8 +17,14 @@ use crate::project::{issue_dir, issue_dir_in};
 
 /// `letterpress check`: loads every file it can and checks what loaded: a file that
 /// does not load is reported with all its problems, and the other files
-/// are still read and their problems reported in the same run.
-pub fn check_all(config_path: &Path, issue: &Path, links: bool) -> Result<Report> {
+/// are still read and their problems reported in the same run. With `dns`,
+/// the records receivers look up are checked too.
+pub fn check_all(
+    config_path: &Path,
+    issue: &Path,
+    links: bool,
+    dns: Option<DnsOptions>,
+) -> Result<Report> {
     let mut report = Report::default();
     let config = loaded(&mut report, Config::load(config_path))?;
     let dir = match &config {
@@ -46,6 +54,9 @@ pub fn check_all(config_path: &Path, issue: &Path, links: bool) -> Result<Report
     let mut report = checked;
     if links {
         check_links(&link_targets(&issue)?, Duration::from_secs(10), &mut report);
+    }
+    if let Some(dns) = dns {
+        check_dns(&config, dns, &mut report)?;
     }
     report.sort();
     Ok(report)

@@ -4,6 +4,7 @@
 
 mod all;
 mod content;
+mod dns;
 mod issue_file;
 mod links;
 mod message;
@@ -22,6 +23,7 @@ use crate::list::List;
 
 pub use all::check_all;
 pub use content::link_targets;
+pub use dns::{check_dns, DnsOptions};
 pub use links::check_links;
 
 /// How bad a finding is.

@@ -1,5 +1,5 @@
 //! The commands on one issue: `letterpress new NAME`, `build ISSUE [--out DIR] [--as ADDR]`,
-//! `check ISSUE [--format json] [--links]` and `stats ISSUE [--format json]`. Wiring only.
+//! `check ISSUE [--format json] [--links] [--dns [--dns-server HOST:PORT]]` and `stats ISSUE [--format json]`. Wiring only.
 
 use std::path::Path;
 
@@ -36,7 +36,10 @@ pub fn build(args: BuildArgs, config: &Path) -> Result<()> {
 
 /// Runs every check; exit 1 when there is an error.
 pub fn check(args: CheckArgs, config: &Path) -> Result<Exit> {
-    let report = crate::check::check_all(config, &args.issue, args.links)?;
+    let dns = (args.dns || args.dns_server.is_some()).then_some(crate::check::DnsOptions {
+        server: args.dns_server,
+    });
+    let report = crate::check::check_all(config, &args.issue, args.links, dns)?;
     match args.format {
         CheckFormat::Human => print!("{}", report.human()),
         CheckFormat::Json => print!("{}", report.json()),

@@ -131,6 +131,48 @@ impl Signer {
     }
 }
 
+/// The public half of a key as DNS publishes it in `p=`: the DER
+/// SubjectPublicKeyInfo for RSA (what `openssl pkey -pubout` gives and
+/// receivers read), the 32 raw bytes for Ed25519 (RFC 8463).
+pub fn public_key(key: &Key) -> Vec<u8> {
+    use aws_lc_rs::signature::KeyPair;
+    match key {
+        Key::Rsa(pair) => rsa_spki(pair.public_key().as_ref()),
+        Key::SmallRsa(key) => rsa_spki(&key.public_key()),
+        Key::Ed25519(pair) => pair.public_key().as_ref().to_vec(),
+    }
+}
+
+/// A PKCS#1 RSAPublicKey wrapped in a SubjectPublicKeyInfo (rsaEncryption).
+fn rsa_spki(pkcs1: &[u8]) -> Vec<u8> {
+    fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        let len = content.len();
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let bytes: Vec<u8> = len
+                .to_be_bytes()
+                .into_iter()
+                .skip_while(|b| *b == 0)
+                .collect();
+            out.push(0x80 | bytes.len() as u8);
+            out.extend(bytes);
+        }
+        out.extend_from_slice(content);
+        out
+    }
+    // SEQUENCE { OID 1.2.840.113549.1.1.1, NULL }
+    const ALGORITHM: &[u8] = &[
+        0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    ];
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(pkcs1);
+    let mut content = ALGORITHM.to_vec();
+    content.extend(der(0x03, &bits));
+    der(0x30, &content)
+}
+
 /// The key a message speaks of: `[dkim] private_key_file`, and for
 /// `[[dkim]]` tables the selector that tells them apart.
 pub fn key_name(config: &Config, dkim: &Dkim) -> String {
