@@ -295,23 +295,9 @@ pub fn check_dns(config: &Config, options: DnsOptions, report: &mut Report) -> a
     };
     let relay = config.file.smtp.as_ref().map(|smtp| smtp.host.clone());
     let relay_line = key_line(&text, "smtp", "host");
-    let relay_ips = match &relay {
-        None => None,
-        Some(host) => relay_addresses(&mut dns, host, relay_line, &mut out),
-    };
-    // Addresses on this machine or a private network say nothing of the
-    // address receivers see.
-    let public: Option<Vec<IpAddr>> = relay_ips.map(|ips| {
-        let (public, private): (Vec<IpAddr>, Vec<IpAddr>) =
-            ips.into_iter().partition(|ip| is_public(*ip));
-        if public.is_empty() && !private.is_empty() {
-            out.report.notes.push(format!(
-                "the relay {} is on a private address: SPF's relay and its PTR are checked on the public address of the relay, which --dns cannot see",
-                relay.as_deref().unwrap_or_default()
-            ));
-        }
-        public
-    });
+    let public = relay
+        .as_deref()
+        .and_then(|host| public_addresses(&mut dns, host, relay_line, &mut out));
     check_spf(
         &mut dns,
         &envelope_domain,
@@ -333,6 +319,20 @@ pub fn check_dns(config: &Config, options: DnsOptions, report: &mut Report) -> a
         check_ptr(&mut dns, host, ips, relay_line, &mut out);
     }
     Ok(())
+}
+
+/// The relay's public addresses; one on this machine or a private
+/// network says nothing of the address receivers see (a note says so).
+fn public_addresses(dns: &mut Dns, host: &str, line: usize, out: &mut Out) -> Option<Vec<IpAddr>> {
+    let ips = relay_addresses(dns, host, line, out)?;
+    let (public, private): (Vec<IpAddr>, Vec<IpAddr>) =
+        ips.into_iter().partition(|ip| is_public(*ip));
+    if public.is_empty() && !private.is_empty() {
+        out.report.notes.push(format!(
+            "the relay {host} is on a private address: SPF's relay and its PTR are checked on the public address of the relay, which --dns cannot see"
+        ));
+    }
+    Some(public)
 }
 
 struct Out<'a> {
@@ -500,97 +500,16 @@ fn spf_eval(
             continue; // exp= and unknown modifiers
         }
         let (q, mechanism) = qualifier(&lower);
-        let (name, arg) = match mechanism.split_once(':') {
-            Some((n, a)) => (n, Some(a)),
-            None => match mechanism.split_once('/') {
-                Some((n, _)) => (n, Some(&mechanism[n.len()..])),
-                None => (mechanism, None),
-            },
-        };
-        // Macros (%{...}) are not expanded: such a term matches nothing here.
-        let macro_term = arg.is_some_and(|a| a.contains('%'));
-        let matched: Vec<bool> = match name {
-            "all" => vec![true; ips.len()],
-            "ip4" | "ip6" => {
-                let arg = arg.unwrap_or("");
-                let (net, prefix) = match arg.split_once('/') {
-                    Some((n, p)) => (n, p.parse().ok()),
-                    None => (arg, None),
-                };
-                match net.parse::<IpAddr>() {
-                    Ok(net) => ips.iter().map(|ip| in_network(*ip, net, prefix)).collect(),
-                    Err(_) => {
-                        walk.broken.push(format!("the term `{term}` of the SPF record of {domain} is not an address: receivers reject the whole record (permerror)"));
-                        vec![false; ips.len()]
-                    }
-                }
-            }
-            "a" | "mx" => {
-                walk.lookups += 1;
-                let (target, v4, v6) =
-                    domain_and_cidr(arg.map(|a| a.trim_start_matches(':')), domain);
-                let target = target.to_string();
-                let hosts = if macro_term || walk.lookups > SPF_LOOKUP_LIMIT {
-                    Ok(Vec::new())
-                } else if name == "a" {
-                    Ok(vec![target.clone()])
-                } else {
-                    dns.mx(&target).map(|mut m| {
-                        m.truncate(10);
-                        m
-                    })
-                };
-                let mut nets = Vec::new();
-                match hosts {
-                    Ok(hosts) => {
-                        for host in hosts {
-                            match dns.addresses(&host) {
-                                Ok(found) => nets.extend(found),
-                                Err(why) => walk.failed.push((format!("A/AAAA {host}"), why)),
-                            }
-                        }
-                    }
-                    Err(why) => walk.failed.push((format!("MX {target}"), why)),
-                }
-                ips.iter()
-                    .map(|ip| {
-                        nets.iter().any(|net| {
-                            let prefix = if net.is_ipv4() { v4 } else { v6 };
-                            in_network(*ip, *net, prefix)
-                        })
-                    })
-                    .collect()
-            }
-            "include" => {
-                walk.lookups += 1;
-                let target = arg.unwrap_or("").to_string();
-                if macro_term || walk.lookups > SPF_LOOKUP_LIMIT * 2 || depth >= 10 {
-                    vec![false; ips.len()]
-                } else {
-                    match spf_of(dns, &target, walk) {
-                        Some(inner) => spf_eval(dns, &target, &inner, ips, depth + 1, walk)
-                            .into_iter()
-                            .map(|r| r == Some('+'))
-                            .collect(),
-                        None => vec![false; ips.len()],
-                    }
-                }
-            }
-            "ptr" | "exists" => {
-                walk.lookups += 1;
-                vec![false; ips.len()]
-            }
-            _ => vec![false; ips.len()],
-        };
+        let matched = spf_term(dns, domain, term, mechanism, ips, depth, walk);
         for (slot, hit) in result.iter_mut().zip(matched) {
             if slot.is_none() && hit {
                 *slot = Some(q);
             }
         }
     }
-    if let Some(target) = redirect {
-        if result.iter().any(Option::is_none) && depth < 10 && walk.lookups <= SPF_LOOKUP_LIMIT * 2
-        {
+    let open = result.iter().any(Option::is_none);
+    if let Some(target) = redirect.filter(|_| open) {
+        if depth < 10 && walk.lookups <= SPF_LOOKUP_LIMIT * 2 {
             if let Some(inner) = spf_of(dns, &target, walk) {
                 let redirected = spf_eval(dns, &target, &inner, ips, depth + 1, walk);
                 for (slot, r) in result.iter_mut().zip(redirected) {
@@ -602,6 +521,114 @@ fn spf_eval(
         }
     }
     result
+}
+
+/// Which of `ips` one mechanism of the SPF record of `domain` matches.
+fn spf_term(
+    dns: &mut Dns,
+    domain: &str,
+    term: &str,
+    mechanism: &str,
+    ips: &[IpAddr],
+    depth: usize,
+    walk: &mut SpfWalk,
+) -> Vec<bool> {
+    let (name, arg) = match mechanism.split_once(':') {
+        Some((n, a)) => (n, Some(a)),
+        None => match mechanism.split_once('/') {
+            Some((n, _)) => (n, Some(&mechanism[n.len()..])),
+            None => (mechanism, None),
+        },
+    };
+    // Macros (%{...}) are not expanded: such a term matches nothing here.
+    let macro_term = arg.is_some_and(|a| a.contains('%'));
+    match name {
+        "all" => vec![true; ips.len()],
+        "ip4" | "ip6" => {
+            let arg = arg.unwrap_or("");
+            let (net, prefix) = match arg.split_once('/') {
+                Some((n, p)) => (n, p.parse().ok()),
+                None => (arg, None),
+            };
+            match net.parse::<IpAddr>() {
+                Ok(net) => ips.iter().map(|ip| in_network(*ip, net, prefix)).collect(),
+                Err(_) => {
+                    walk.broken.push(format!("the term `{term}` of the SPF record of {domain} is not an address: receivers reject the whole record (permerror)"));
+                    vec![false; ips.len()]
+                }
+            }
+        }
+        "a" | "mx" => {
+            walk.lookups += 1;
+            let mx = name == "mx";
+            spf_hosts(dns, domain, arg, mx, !macro_term, ips, walk)
+        }
+        "include" => {
+            walk.lookups += 1;
+            let target = arg.unwrap_or("").to_string();
+            if macro_term || walk.lookups > SPF_LOOKUP_LIMIT * 2 || depth >= 10 {
+                return vec![false; ips.len()];
+            }
+            match spf_of(dns, &target, walk) {
+                Some(inner) => spf_eval(dns, &target, &inner, ips, depth + 1, walk)
+                    .into_iter()
+                    .map(|r| r == Some('+'))
+                    .collect(),
+                None => vec![false; ips.len()],
+            }
+        }
+        "ptr" | "exists" => {
+            walk.lookups += 1;
+            vec![false; ips.len()]
+        }
+        _ => vec![false; ips.len()],
+    }
+}
+
+/// Which of `ips` an `a` or (with `mx`) an `mx` mechanism matches: the
+/// addresses of the target, or of its mail exchangers (at most 10);
+/// nothing is looked up for a macro (`lookup` false) or past the limit.
+fn spf_hosts(
+    dns: &mut Dns,
+    domain: &str,
+    arg: Option<&str>,
+    mx: bool,
+    lookup: bool,
+    ips: &[IpAddr],
+    walk: &mut SpfWalk,
+) -> Vec<bool> {
+    let (target, v4, v6) = domain_and_cidr(arg.map(|a| a.trim_start_matches(':')), domain);
+    let target = target.to_string();
+    let hosts = if !lookup || walk.lookups > SPF_LOOKUP_LIMIT {
+        Ok(Vec::new())
+    } else if !mx {
+        Ok(vec![target.clone()])
+    } else {
+        dns.mx(&target).map(|mut m| {
+            m.truncate(10);
+            m
+        })
+    };
+    let mut nets = Vec::new();
+    match hosts {
+        Ok(hosts) => {
+            for host in hosts {
+                match dns.addresses(&host) {
+                    Ok(found) => nets.extend(found),
+                    Err(why) => walk.failed.push((format!("A/AAAA {host}"), why)),
+                }
+            }
+        }
+        Err(why) => walk.failed.push((format!("MX {target}"), why)),
+    }
+    ips.iter()
+        .map(|ip| {
+            nets.iter().any(|net| {
+                let prefix = if net.is_ipv4() { v4 } else { v6 };
+                in_network(*ip, *net, prefix)
+            })
+        })
+        .collect()
 }
 
 /// The one SPF record of an included or redirected domain; a missing or
@@ -687,6 +714,11 @@ fn check_spf(dns: &mut Dns, domain: &str, ips: &[IpAddr], line: usize, out: &mut
             }
         }
     }
+    check_spf_end(domain, &record, line, out);
+}
+
+/// How the SPF record of `domain` ends: `~all` or `-all`, or a warning.
+fn check_spf_end(domain: &str, record: &str, line: usize, out: &mut Out) {
     let last = record
         .split_ascii_whitespace()
         .skip(1)
@@ -712,8 +744,6 @@ fn tag<'a>(record: &'a str, name: &str) -> Option<&'a str> {
 }
 
 fn check_dkim(dns: &mut Dns, config: &Config, text: &str, out: &mut Out) {
-    use crate::message::dkim;
-    use base64::Engine;
     let tables: Vec<usize> = text
         .lines()
         .enumerate()
@@ -722,63 +752,81 @@ fn check_dkim(dns: &mut Dns, config: &Config, text: &str, out: &mut Out) {
         .collect();
     for (i, table) in config.file.dkim.iter().enumerate() {
         let line = tables.get(i).copied().unwrap_or(1);
-        let name = format!("{}._domainkey.{}", table.selector, table.domain).to_lowercase();
-        // A key that does not load is reported by the setup checks.
-        let Ok(key) = dkim::load_key(config, table) else {
-            continue;
-        };
-        let public = dkim::public_key(&key);
-        let (k, kind) = match key {
-            dkim::Key::Ed25519(_) => ("ed25519", "Ed25519"),
-            _ => ("rsa", "RSA"),
-        };
-        let p = base64::engine::general_purpose::STANDARD.encode(&public);
-        let publish = format!("`{name}. TXT \"v=DKIM1; k={k}; p={p}\"`");
-        let txt = match dns.txt(&name) {
-            Ok(txt) => txt,
-            Err(why) => {
-                out.unchecked(
-                    line,
-                    &format!("the DKIM key {name}"),
-                    &format!("TXT {name}"),
-                    &why,
-                );
-                continue;
-            }
-        };
-        let records: Vec<&String> = txt
-            .iter()
-            .filter(|t| tag(t, "p").is_some() || tag(t, "v").is_some_and(|v| v == "DKIM1"))
-            .collect();
-        let Some(record) = records.first() else {
-            out.add(
+        check_dkim_key(dns, config, table, line, out);
+    }
+}
+
+/// Whether the base64 `published` key of kind `k` is `public`: RSA keys
+/// are compared as RSAPublicKey, whether the record wraps theirs in a
+/// SubjectPublicKeyInfo or not.
+fn same_key(k: &str, published: &str, public: &[u8]) -> bool {
+    use base64::Engine;
+    let bare = |der: &[u8]| match k {
+        "rsa" => spki_key(der).unwrap_or(der).to_vec(),
+        _ => der.to_vec(),
+    };
+    base64::engine::general_purpose::STANDARD
+        .decode(published)
+        .is_ok_and(|bytes| bare(&bytes) == bare(public))
+}
+
+/// One `[[dkim]]` table's key against its TXT record.
+fn check_dkim_key(
+    dns: &mut Dns,
+    config: &Config,
+    table: &crate::config::Dkim,
+    line: usize,
+    out: &mut Out,
+) {
+    use crate::message::dkim;
+    use base64::Engine;
+    let name = format!("{}._domainkey.{}", table.selector, table.domain).to_lowercase();
+    // A key that does not load is reported by the setup checks.
+    let Ok(key) = dkim::load_key(config, table) else {
+        return;
+    };
+    let public = dkim::public_key(&key);
+    let (k, kind) = match key {
+        dkim::Key::Ed25519(_) => ("ed25519", "Ed25519"),
+        _ => ("rsa", "RSA"),
+    };
+    let p = base64::engine::general_purpose::STANDARD.encode(&public);
+    let publish = format!("`{name}. TXT \"v=DKIM1; k={k}; p={p}\"`");
+    let txt = match dns.txt(&name) {
+        Ok(txt) => txt,
+        Err(why) => {
+            out.unchecked(
                 line,
-                Level::Error,
-                format!("DNS: DKIM: no DKIM key at {name}: publish {publish} ({DKIM_WHO})"),
+                &format!("the DKIM key {name}"),
+                &format!("TXT {name}"),
+                &why,
             );
-            continue;
-        };
-        let published: String = tag(record, "p")
-            .unwrap_or("")
-            .chars()
-            .filter(|c| !c.is_ascii_whitespace())
-            .collect();
-        if published.is_empty() {
-            out.add(line, Level::Error, format!("DNS: DKIM: the key at {name} is revoked (empty p=): publish {publish} ({DKIM_WHO})"));
-            continue;
+            return;
         }
-        // RSA keys are compared as RSAPublicKey, whether the record
-        // wraps theirs in a SubjectPublicKeyInfo or not.
-        let bare = |der: &[u8]| match k {
-            "rsa" => spki_key(der).unwrap_or(der).to_vec(),
-            _ => der.to_vec(),
-        };
-        let matches = base64::engine::general_purpose::STANDARD
-            .decode(&published)
-            .is_ok_and(|bytes| bare(&bytes) == bare(&public));
-        if !matches {
-            out.add(line, Level::Error, format!("DNS: DKIM: the key published at {name} is not the public half of the {kind} private key in {}: receivers cannot verify the signature; publish {publish} ({DKIM_WHO})", dkim::key_path(config, table).display()));
-        }
+    };
+    let records: Vec<&String> = txt
+        .iter()
+        .filter(|t| tag(t, "p").is_some() || tag(t, "v").is_some_and(|v| v == "DKIM1"))
+        .collect();
+    let Some(record) = records.first() else {
+        out.add(
+            line,
+            Level::Error,
+            format!("DNS: DKIM: no DKIM key at {name}: publish {publish} ({DKIM_WHO})"),
+        );
+        return;
+    };
+    let published: String = tag(record, "p")
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if published.is_empty() {
+        out.add(line, Level::Error, format!("DNS: DKIM: the key at {name} is revoked (empty p=): publish {publish} ({DKIM_WHO})"));
+        return;
+    }
+    if !same_key(k, &published, &public) {
+        out.add(line, Level::Error, format!("DNS: DKIM: the key published at {name} is not the public half of the {kind} private key in {}: receivers cannot verify the signature; publish {publish} ({DKIM_WHO})", dkim::key_path(config, table).display()));
     }
 }
 
@@ -872,6 +920,27 @@ fn check_dmarc(
     if !first_is_v || !matches!(policy.as_deref(), Some("none" | "quarantine" | "reject")) {
         return out.add(line, Level::Error, format!("DNS: DMARC: the record `{name}. TXT \"{record}\"` is not valid: it must start with `v=DMARC1;` and hold `p=none`, `p=quarantine` or `p=reject`; publish {publish} ({DMARC_WHO})"));
     }
+    check_alignment(
+        config,
+        (from_domain, envelope_domain),
+        &name,
+        record,
+        line,
+        out,
+    );
+}
+
+/// The alignment of From with the envelope sender (SPF) and the DKIM
+/// domains under the DMARC record `record` found at `name`.
+fn check_alignment(
+    config: &Config,
+    (from_domain, envelope_domain): (&str, &str),
+    name: &str,
+    record: &str,
+    line: usize,
+    out: &mut Out,
+) {
+    let org = organisational(from_domain);
     let strict = |t: &str| tag(record, t).is_some_and(|v| v.eq_ignore_ascii_case("s"));
     let spf_ok = aligned(from_domain, envelope_domain, strict("aspf"));
     let dkim: Vec<&str> = config.file.dkim.iter().map(|d| d.domain.as_str()).collect();

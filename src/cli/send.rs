@@ -88,17 +88,8 @@ fn send_through_relay(
 ) -> Result<Exit> {
     let (p, plan) = (prepared.project, &prepared.plan);
     let relay = Relay::from_config(&p.config)?;
-    print!("{}", plan.resuming());
-    if let Some(paused) = plan.paused.describe() {
-        println!("Skipped: {paused}.");
-    }
-    if plan.jobs.is_empty() {
-        println!("Nothing to send: every reader of this issue has been handled.");
-        return Ok(if plan.failed_before > 0 {
-            Exit::Undelivered
-        } else {
-            Exit::Ok
-        });
+    if let Some(exit) = nothing_to_send(plan) {
+        return Ok(exit);
     }
     confirm(factory.subject(), plan.jobs.len(), &relay.name(), args.yes)?;
     let progress = progress_bar(plan.jobs.len());
@@ -122,6 +113,23 @@ fn send_through_relay(
         );
     }
     finish(ran, p, args)
+}
+
+/// What earlier runs and pauses leave out; the exit status when nobody
+/// is left to send to.
+fn nothing_to_send(plan: &crate::send::Plan) -> Option<Exit> {
+    print!("{}", plan.resuming());
+    if let Some(paused) = plan.paused.describe() {
+        println!("Skipped: {paused}.");
+    }
+    if !plan.jobs.is_empty() {
+        return None;
+    }
+    println!("Nothing to send: every reader of this issue has been handled.");
+    Some(match plan.failed_before > 0 {
+        true => Exit::Undelivered,
+        false => Exit::Ok,
+    })
 }
 
 /// Says how the run ended and how to go on; the exit status.

@@ -31,7 +31,7 @@ pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
         C::Add {
             address, name, tag, ..
         } => {
-            refuse_forgotten(&config, &address)?;
+            crate::rights::refuse_forgotten(&config, &address)?;
             commands::add(&path, &address, name, tag, out)
         }
         C::Remove { address } => commands::remove(&path, &address, out),
@@ -45,15 +45,8 @@ pub fn run(command: SubscribersCommand, config_path: &Path) -> Result<()> {
         } => {
             let erasures = Erasures::load(&config.state_dir())?;
             let forgotten = |email: &str| erasures.erased_at(email).is_some();
-            commands::import(
-                &path,
-                &file,
-                email_column.as_deref(),
-                &tag,
-                &forgotten,
-                out,
-                notes,
-            )
+            let column = email_column.as_deref();
+            commands::import(&path, &file, column, &tag, &forgotten, out, notes)
         }
         C::Compact => commands::compact(&path, out),
         C::Export { out: file } => commands::export(&path, file.as_deref(), out, notes),
@@ -69,17 +62,6 @@ fn show(config: &Config, address: &str, format: CheckFormat, out: &mut dyn Write
         CheckFormat::Human => crate::rights::print(&held, out)?,
     }
     Ok(())
-}
-
-/// `add ADDR` without `--confirm` for a reader who asked to be forgotten:
-/// refused; they come back by confirming themselves.
-fn refuse_forgotten(config: &Config, address: &str) -> Result<()> {
-    match Erasures::load(&config.state_dir())?.erased_at(address) {
-        Some(at) => anyhow::bail!(
-            "{address} asked to be forgotten ({at}); letterpress does not add them back by hand\n  help: `letterpress subscribers add {address} --confirm` mails them the confirmation link; they join if they press it"
-        ),
-        None => Ok(()),
-    }
 }
 
 /// `subscribers forget ADDR`: the reader erased; an error naming the

@@ -583,29 +583,32 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_preference_change_reaches_every_entry_of_the_address_and_the_fold_keeps_comments() {
-        // Key left out: unchanged; null: cleared; a value: set.
-        let line = r#"{"preferences":{"email":"a@example.com","at":"2026-12-03T10:00:00Z","name":null,"paused_until":"2099-01-15T00:00:00Z"}}"#;
-        let change: Change = serde_json::from_str(line).unwrap();
-        let want = Preferences {
+    /// The name cleared and a pause set for a@example.com.
+    fn cleared_and_paused() -> Preferences {
+        Preferences {
             name: Some(None),
             paused_until: Some(Some("2099-01-15T00:00:00Z".parse().unwrap())),
             ..prefer("a@example.com")
-        };
-        assert_eq!(change, Change::Preferences(want.clone()));
-        assert_eq!(serde_json::to_string(&change).unwrap(), line);
+        }
+    }
 
-        let text = "# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\nname = \"A\"\ntags = [\"weekly\"]\n\n# the same reader, spelled otherwise\n[[subscriber]]\nemail = \"A@Example.com\"\nstatus = \"unsubscribed\"\n\n[[subscriber]]\nemail = \"b@example.com\"\nname = \"B\"\n";
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("subscribers.toml");
-        std::fs::write(&path, text).unwrap();
+    #[test]
+    fn a_preference_change_is_a_json_line_where_null_clears_and_a_left_out_key_stays() {
+        let line = r#"{"preferences":{"email":"a@example.com","at":"2026-12-03T10:00:00Z","name":null,"paused_until":"2099-01-15T00:00:00Z"}}"#;
+        let change: Change = serde_json::from_str(line).unwrap();
+        assert_eq!(change, Change::Preferences(cleared_and_paused()));
+        assert_eq!(serde_json::to_string(&change).unwrap(), line);
+    }
+
+    /// The changes of the test below: two for a@, one for nobody, one with
+    /// a value that cannot stand in an entry.
+    fn preference_batch() -> [Change; 4] {
         let topics = Preferences {
             tags: Some(vec!["events".into(), "weekly".into()]),
             ..prefer("a@example.com")
         };
-        let batch = [
-            Change::Preferences(want),
+        [
+            Change::Preferences(cleared_and_paused()),
             Change::Preferences(topics),
             Change::Preferences(Preferences {
                 tags: Some(vec!["x".into()]),
@@ -616,7 +619,30 @@ mod tests {
                 name: Some(Some("B\r\nBcc: c@example.net".into())),
                 ..prefer("b@example.com")
             }),
-        ];
+        ]
+    }
+
+    /// Both entries of a@ changed, b@ and the rest as they were.
+    fn holds_the_preferences(list: &List) {
+        for entry in &list.entries[..2] {
+            assert_eq!(entry.name(), None, "{entry:?}");
+            assert_eq!(entry.tags(), ["events", "weekly"]);
+            assert_eq!(entry.paused_until(), Some("2099-01-15T00:00:00Z"));
+        }
+        assert_eq!(list.entries[1].status(), Status::Unsubscribed);
+        assert_eq!(list.entries[2].name(), Some("B"));
+        assert!(list.entries.iter().all(Entry::is_valid));
+        assert!(list.find("nobody@example.com").is_none());
+        assert_eq!(list.entries.len(), 3);
+    }
+
+    #[test]
+    fn a_preference_change_reaches_every_entry_of_the_address_and_the_fold_keeps_comments() {
+        let text = "# Readers. Keep this comment!\n\n[[subscriber]]\nemail = \"a@example.com\"   # first\nname = \"A\"\ntags = [\"weekly\"]\n\n# the same reader, spelled otherwise\n[[subscriber]]\nemail = \"A@Example.com\"\nstatus = \"unsubscribed\"\n\n[[subscriber]]\nemail = \"b@example.com\"\nname = \"B\"\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subscribers.toml");
+        std::fs::write(&path, text).unwrap();
+        let batch = preference_batch();
         append(&path, &batch).unwrap();
         let mut torn = std::fs::read(log_path(&path)).unwrap();
         torn.extend_from_slice(
@@ -625,20 +651,8 @@ mod tests {
         std::fs::write(log_path(&path), &torn).unwrap();
         assert_eq!(read(&path).unwrap(), batch, "the torn line is left out");
 
-        let check = |list: &List| {
-            for entry in &list.entries[..2] {
-                assert_eq!(entry.name(), None, "{entry:?}");
-                assert_eq!(entry.tags(), ["events", "weekly"]);
-                assert_eq!(entry.paused_until(), Some("2099-01-15T00:00:00Z"));
-            }
-            assert_eq!(list.entries[1].status(), Status::Unsubscribed);
-            assert_eq!(list.entries[2].name(), Some("B"));
-            assert!(list.entries.iter().all(Entry::is_valid));
-            assert!(list.find("nobody@example.com").is_none());
-            assert_eq!(list.entries.len(), 3);
-        };
         let loaded = List::load(&path).unwrap();
-        check(&loaded);
+        holds_the_preferences(&loaded);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
         // Applying them again changes nothing.
         let mut again = loaded.clone();
@@ -659,7 +673,7 @@ mod tests {
         );
         assert!(!folded.contains("nobody"), "{folded}");
         assert!(!folded.contains("Bcc"), "{folded}");
-        check(&List::load(&path).unwrap());
+        holds_the_preferences(&List::load(&path).unwrap());
 
         // The editor of the whole document folds the same way.
         std::fs::write(&path, text).unwrap();

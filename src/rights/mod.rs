@@ -287,3 +287,14 @@ pub fn print_forgotten(address: &str, done: &Forgotten, out: &mut dyn Write) -> 
     )?;
     Ok(())
 }
+
+/// `subscribers add ADDR` without `--confirm` for a reader who asked to be
+/// forgotten: refused; they come back by confirming themselves.
+pub fn refuse_forgotten(config: &Config, address: &str) -> Result<()> {
+    match crate::erasure::Erasures::load(&config.state_dir())?.erased_at(address) {
+        Some(at) => anyhow::bail!(
+            "{address} asked to be forgotten ({at}); letterpress does not add them back by hand\n  help: `letterpress subscribers add {address} --confirm` mails them the confirmation link; they join if they press it"
+        ),
+        None => Ok(()),
+    }
+}

@@ -229,6 +229,16 @@ fn own_link(config: &Config, email: &str, token: &str) -> String {
     format!("{}?{query}", path(config).unwrap_or_default())
 }
 
+/// The fields every form of the reader's page carries: who, the token,
+/// and what the form asks.
+fn hidden(email: &str, token: &str, action: &str) -> Markup {
+    html! {
+        input type="hidden" name="e" value=(email);
+        input type="hidden" name="t" value=(token);
+        input type="hidden" name="a" value=(action);
+    }
+}
+
 /// The page of an active reader: what they can change, leave, and ask
 /// for; with `problem`, why a POST changed nothing.
 fn reader_page(
@@ -242,24 +252,7 @@ fn reader_page(
 ) -> Response {
     let config = &app.config;
     let w = words(config);
-    let language = &config.newsletter().language;
-    let hidden = |action: &str| {
-        html! {
-            input type="hidden" name="e" value=(email);
-            input type="hidden" name="t" value=(token);
-            input type="hidden" name="a" value=(action);
-        }
-    };
-    let topics = config.topics();
     let until = current.paused.map(|at| local(config, at));
-    let pause_choice = |id: &str, pause: Pause, label: &str| {
-        html! {
-            div.topic {
-                input id=(id) type="radio" name="pause" value=(pause.value()) checked[shown.pause == pause];
-                label for=(id) { (label) }
-            }
-        }
-    };
     page(
         config,
         status,
@@ -271,61 +264,89 @@ fn reader_page(
             @if let Some(until) = &until {
                 div.paused {
                     p { (w.paused_until.replace("{date}", until)) }
-                    form method="post" { (hidden("resume")) button.small-button type="submit" { (w.resume) } }
+                    form method="post" { (hidden(email, token, "resume")) button.small-button type="submit" { (w.resume) } }
                 }
             }
             form method="post" {
-                (hidden("save"))
+                (hidden(email, token, "save"))
                 label for="name" { (w.name_label) }
                 input #name type="text" name="name" autocomplete="name" maxlength="150" value=(shown.name);
-                @if !topics.is_empty() {
-                    fieldset.topics {
-                        legend { (w.topics_label) }
-                        @for (i, topic) in topics.iter().enumerate() {
-                            @let id = format!("topic-{i}");
-                            @let carried = current.tags.contains(&topic.tag);
-                            div.topic {
-                                input id=(id) type="checkbox" name="topic" value=(topic.tag) checked[shown.ticked.contains(&topic.tag)];
-                                div.what {
-                                    label for=(id) {
-                                        (topic.name(language))
-                                        @if let Some(description) = topic.description(language) {
-                                            span.small { (description) }
-                                        }
-                                    }
-                                    @if carried {
-                                        button.small-button.drop type="submit" form="drop" name="topic" value=(topic.tag) { (w.drop_topic) }
-                                    }
-                                }
-                            }
-                        }
-                        p.small { (w.topics_none) }
-                    }
-                }
-                fieldset.topics.pause {
-                    legend { (w.pause_label) }
-                    @if let Some(until) = &until {
-                        (pause_choice("pause-keep", Pause::Keep, &w.pause_keep.replace("{date}", until)))
-                        (pause_choice("pause-0", Pause::Off, w.resume))
-                    } @else {
-                        (pause_choice("pause-0", Pause::Off, w.pause_none))
-                    }
-                    @for weeks in PAUSE_WEEKS {
-                        (pause_choice(&format!("pause-{weeks}"), Pause::Weeks(weeks), &w.pause_weeks.replace("{weeks}", &weeks.to_string())))
-                    }
-                }
+                (topic_boxes(config, current, shown))
+                (pause_choices(config, shown, until.as_deref()))
                 button type="submit" { (w.save) }
             }
             // The "leave this topic" buttons above belong to this form.
-            form #drop method="post" { (hidden("drop")) }
+            form #drop method="post" { (hidden(email, token, "drop")) }
             h2 { (w.leave_title) }
             p { (said(config, w.leave_body, email)) }
-            form method="post" { (hidden("leave")) button type="submit" { (w.leave_button) } }
+            form method="post" { (hidden(email, token, "leave")) button type="submit" { (w.leave_button) } }
             h2 { (w.data_title) }
             p { (said(config, w.data_body, email)) }
-            form method="post" { (hidden("data")) button type="submit" { (w.data_button) } }
+            form method="post" { (hidden(email, token, "data")) button type="submit" { (w.data_button) } }
         },
     )
+}
+
+/// A checkbox per topic, each the reader carries with its "leave this
+/// topic" button; nothing without `[[topics]]`.
+fn topic_boxes(config: &Config, current: &Current, shown: &Shown) -> Markup {
+    let w = words(config);
+    let language = &config.newsletter().language;
+    let topics = config.topics();
+    html! {
+        @if !topics.is_empty() {
+            fieldset.topics {
+                legend { (w.topics_label) }
+                @for (i, topic) in topics.iter().enumerate() {
+                    @let id = format!("topic-{i}");
+                    @let carried = current.tags.contains(&topic.tag);
+                    div.topic {
+                        input id=(id) type="checkbox" name="topic" value=(topic.tag) checked[shown.ticked.contains(&topic.tag)];
+                        div.what {
+                            label for=(id) {
+                                (topic.name(language))
+                                @if let Some(description) = topic.description(language) {
+                                    span.small { (description) }
+                                }
+                            }
+                            @if carried {
+                                button.small-button.drop type="submit" form="drop" name="topic" value=(topic.tag) { (w.drop_topic) }
+                            }
+                        }
+                    }
+                }
+                p.small { (w.topics_none) }
+            }
+        }
+    }
+}
+
+/// The pause: keep receiving (or stay paused until `until`), or 2, 4 or 8
+/// weeks.
+fn pause_choices(config: &Config, shown: &Shown, until: Option<&str>) -> Markup {
+    let w = words(config);
+    let choice = |id: &str, pause: Pause, label: &str| {
+        html! {
+            div.topic {
+                input id=(id) type="radio" name="pause" value=(pause.value()) checked[shown.pause == pause];
+                label for=(id) { (label) }
+            }
+        }
+    };
+    html! {
+        fieldset.topics.pause {
+            legend { (w.pause_label) }
+            @if let Some(until) = until {
+                (choice("pause-keep", Pause::Keep, &w.pause_keep.replace("{date}", until)))
+                (choice("pause-0", Pause::Off, w.resume))
+            } @else {
+                (choice("pause-0", Pause::Off, w.pause_none))
+            }
+            @for weeks in PAUSE_WEEKS {
+                (choice(&format!("pause-{weeks}"), Pause::Weeks(weeks), &w.pause_weeks.replace("{weeks}", &weeks.to_string())))
+            }
+        }
+    }
 }
 
 /// The markup the preference page adds to the shared style: the small
@@ -587,7 +608,6 @@ impl Saved {
 /// page; anything that does not fit answers 400 and changes nothing.
 async fn change(app: &App, email: &str, token: &str, action: &str, body: &str) -> Response {
     let config = &app.config;
-    let w = words(config);
     let found = match entries(app, email).await {
         Ok(found) if found.iter().any(|s| s.status == Status::Active) => found,
         Ok(_) => return not_listed(app, email),
@@ -596,18 +616,37 @@ async fn change(app: &App, email: &str, token: &str, action: &str, body: &str) -
     let at = crate::list::changes::now();
     let current = Current::of(&found, at);
     let saved = Saved::read(body);
-    let is_topic = |tag: &str| config.topics().iter().any(|t| t.tag == tag);
-    let refuse = |shown: &Shown, problem: &str| {
-        reader_page(
-            app,
-            StatusCode::BAD_REQUEST,
-            email,
-            token,
-            &current,
-            shown,
-            Some(problem),
-        )
+    let preferences = match decide(config, email, action, &saved, &current, at) {
+        Ok(preferences) => preferences,
+        Err((shown, problem)) => {
+            let status = StatusCode::BAD_REQUEST;
+            return reader_page(app, status, email, token, &current, &shown, Some(problem));
+        }
     };
+    let (done, wait) = oneshot::channel();
+    let change = Change::Preferences(preferences.clone());
+    if app.list.send((change, done).into()).await.is_err() {
+        return error_page(config);
+    }
+    match wait.await {
+        Ok(Ok(_)) => saved_page(app, email, token, &current, &preferences),
+        _ => error_page(config),
+    }
+}
+
+/// What a refused POST shows again, and why it was refused.
+type Refusal = (Shown, &'static str);
+
+/// The change a POST asks for, or why it is refused.
+fn decide(
+    config: &Config,
+    email: &str,
+    action: &str,
+    saved: &Saved,
+    current: &Current,
+    at: jiff::Timestamp,
+) -> Result<Preferences, Refusal> {
+    let w = words(config);
     let mut preferences = Preferences {
         email: email.to_string(),
         at,
@@ -619,78 +658,78 @@ async fn change(app: &App, email: &str, token: &str, action: &str, body: &str) -
     match action {
         "resume" => preferences.paused_until = Some(None),
         "drop" => {
+            let is_topic = |tag: &str| config.topics().iter().any(|t| t.tag == tag);
             let [tag] = &saved.topics[..] else {
-                return refuse(&Shown::of(&current), w.bad_topic);
+                return Err((Shown::of(current), w.bad_topic));
             };
             if !is_topic(tag) {
-                return refuse(&Shown::of(&current), w.bad_topic);
+                return Err((Shown::of(current), w.bad_topic));
             }
             let kept = current.tags.iter().filter(|t| *t != tag).cloned();
             preferences.tags = Some(kept.collect());
         }
-        _ => {
-            let shown = Shown {
-                name: saved.name.clone(),
-                ticked: saved.topics.clone(),
-                pause: Pause::read(&saved.pause).unwrap_or(Pause::Off),
-            };
-            let Ok((_, name)) = crate::signup::check_input(email, &saved.name) else {
-                return refuse(&shown, w.bad_name);
-            };
-            if saved.topics.iter().any(|t| !is_topic(t)) {
-                let shown = Shown {
-                    ticked: current.tags.clone(),
-                    ..shown
-                };
-                return refuse(&shown, w.bad_topic);
-            }
-            let Some(pause) = Pause::read(&saved.pause) else {
-                return refuse(&shown, w.bad_input);
-            };
-            preferences.name = Some(name);
-            if !config.topics().is_empty() {
-                // The tags that are not topics stay; the topics are as ticked,
-                // in the config's order.
-                let mut tags: Vec<String> = current
-                    .tags
-                    .iter()
-                    .filter(|t| !is_topic(t))
-                    .cloned()
-                    .collect();
-                tags.extend(
-                    config
-                        .topics()
-                        .iter()
-                        .filter(|t| saved.topics.contains(&t.tag))
-                        .map(|t| t.tag.clone()),
-                );
-                preferences.tags = Some(tags);
-            }
-            preferences.paused_until = match pause {
-                Pause::Keep => None,
-                Pause::Off => Some(None),
-                Pause::Weeks(weeks) => {
-                    let until = at.checked_add(jiff::SignedDuration::from_hours(weeks * 7 * 24));
-                    match until {
-                        Ok(until) => Some(Some(until)),
-                        Err(_) => return refuse(&shown, w.bad_input),
-                    }
-                }
-            };
-        }
+        _ => save(config, email, saved, current, &mut preferences)?,
     }
     if preferences.check().is_err() {
-        return refuse(&Shown::of(&current), w.bad_input);
+        return Err((Shown::of(current), w.bad_input));
     }
-    let (done, wait) = oneshot::channel();
-    let change = Change::Preferences(preferences.clone());
-    if app.list.send((change, done).into()).await.is_err() {
-        return error_page(config);
+    Ok(preferences)
+}
+
+/// The save form's name, topics and pause, into `preferences`.
+fn save(
+    config: &Config,
+    email: &str,
+    saved: &Saved,
+    current: &Current,
+    preferences: &mut Preferences,
+) -> Result<(), Refusal> {
+    let w = words(config);
+    let is_topic = |tag: &str| config.topics().iter().any(|t| t.tag == tag);
+    let shown = Shown {
+        name: saved.name.clone(),
+        ticked: saved.topics.clone(),
+        pause: Pause::read(&saved.pause).unwrap_or(Pause::Off),
+    };
+    let Ok((_, name)) = crate::signup::check_input(email, &saved.name) else {
+        return Err((shown, w.bad_name));
+    };
+    if saved.topics.iter().any(|t| !is_topic(t)) {
+        let ticked = current.tags.clone();
+        return Err((Shown { ticked, ..shown }, w.bad_topic));
     }
-    match wait.await {
-        Ok(Ok(_)) => saved_page(app, email, token, &current, &preferences),
-        _ => error_page(config),
+    let Some(pause) = Pause::read(&saved.pause) else {
+        return Err((shown, w.bad_input));
+    };
+    preferences.name = Some(name);
+    if !config.topics().is_empty() {
+        // The tags that are not topics stay; the topics are as ticked, in
+        // the config's order.
+        let mut tags: Vec<String> = current
+            .tags
+            .iter()
+            .filter(|t| !is_topic(t))
+            .cloned()
+            .collect();
+        let ticked = config
+            .topics()
+            .iter()
+            .filter(|t| saved.topics.contains(&t.tag));
+        tags.extend(ticked.map(|t| t.tag.clone()));
+        preferences.tags = Some(tags);
     }
+    preferences.paused_until = match pause {
+        Pause::Keep => None,
+        Pause::Off => Some(None),
+        Pause::Weeks(weeks) => {
+            let hours = jiff::SignedDuration::from_hours(weeks * 7 * 24);
+            match preferences.at.checked_add(hours) {
+                Ok(until) => Some(Some(until)),
+                Err(_) => return Err((shown, w.bad_input)),
+            }
+        }
+    };
+    Ok(())
 }
 
 /// The answer to a saved change: what now holds, and the way back.
