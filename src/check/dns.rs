@@ -912,12 +912,7 @@ fn check_dmarc(
         return out.add(line, Level::Error, format!("DNS: DMARC: {name} has {} DMARC records: receivers ignore them all (RFC 7489 §6.6.3); keep one ({DMARC_WHO})", records.len()));
     }
     let record = &records[0];
-    let first_is_v = record
-        .split(';')
-        .next()
-        .is_some_and(|t| t.trim().replace(' ', "") == "v=DMARC1");
-    let policy = tag(record, "p").map(str::to_ascii_lowercase);
-    if !first_is_v || !matches!(policy.as_deref(), Some("none" | "quarantine" | "reject")) {
+    if !valid_dmarc(record) {
         return out.add(line, Level::Error, format!("DNS: DMARC: the record `{name}. TXT \"{record}\"` is not valid: it must start with `v=DMARC1;` and hold `p=none`, `p=quarantine` or `p=reject`; publish {publish} ({DMARC_WHO})"));
     }
     check_alignment(
@@ -928,6 +923,16 @@ fn check_dmarc(
         line,
         out,
     );
+}
+
+/// Whether a DMARC record starts with `v=DMARC1` and holds a policy.
+fn valid_dmarc(record: &str) -> bool {
+    let first_is_v = record
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().replace(' ', "") == "v=DMARC1");
+    let policy = tag(record, "p").map(str::to_ascii_lowercase);
+    first_is_v && matches!(policy.as_deref(), Some("none" | "quarantine" | "reject"))
 }
 
 /// The alignment of From with the envelope sender (SPF) and the DKIM
