@@ -403,7 +403,10 @@ fn bounded(router: Router) -> Router {
 
 /// The line `serve` starts with: where it listens and what it serves.
 fn greeting(config: &Config, bind: SocketAddr, options: ServeOptions) -> String {
-    let form = subscribe_paths(config).map_or(String::new(), |(f, _)| format!(", {f}"));
+    let mut form = subscribe_paths(config).map_or(String::new(), |(f, _)| format!(", {f}"));
+    if let Some(page) = preferences::path(config) {
+        form.push_str(&format!(", {page}"));
+    }
     let unsubscribe = unsubscribe::path(config)
         .unwrap_or_else(|| "(no [unsubscribe] url: no one-click endpoint)".to_string());
     format!(
@@ -569,6 +572,16 @@ mod path_tests {
         let text = format!("[newsletter]\nname = \"N\"\nfrom = \"N <a@example.com>\"\nbase_url = \"https://n.example.com\"\n[subscribers]\nfile = \"s.toml\"\n{extra}");
         std::fs::write(&path, text).unwrap();
         (dir, Config::load(&path).unwrap())
+    }
+
+    #[test]
+    fn the_greeting_names_every_page_served() {
+        let (_dir, config) = config("[unsubscribe]\nurl = \"https://n.example.com/unsubscribe\"\n[preferences]\nurl = \"https://n.example.com/me\"\n");
+        let bind: SocketAddr = "127.0.0.1:8080".parse().unwrap();
+        assert_eq!(
+            greeting(&config, bind, ServeOptions::default()),
+            "Serving on http://127.0.0.1:8080: /unsubscribe, /me and /archive/"
+        );
     }
 
     fn refused(extra: &str, preview: bool) -> Option<String> {
