@@ -10,7 +10,7 @@ use indicatif::ProgressBar;
 use crate::compose::Composed;
 use crate::message::{run_date, Factory};
 use crate::project::Project;
-use crate::send::{self, NoReaders, Plan, Ran, Relay, Selection, Settings, Transport};
+use crate::send::{self, Lane, NoReaders, Plan, Ran, Relay, Selection, Settings};
 
 /// An issue with its readers planned (for a journaled send, holding the
 /// issue's send lock until dropped).
@@ -38,7 +38,7 @@ pub struct Sent {
     /// The readers marked bounced for the relay's refusals, or why they
     /// could not be marked (the run's outcome stands either way).
     pub marked: Result<Vec<String>>,
-    /// The relay, as `host:port`.
+    /// The relays, by name (`host:port` unless named), joined by commas.
     pub relay: String,
 }
 
@@ -61,7 +61,7 @@ pub enum Dispatched {
         failed_before: usize,
     },
     /// A run through the relay.
-    Sent(Sent),
+    Sent(Box<Sent>),
 }
 
 impl<'p> Prepared<'p> {
@@ -88,9 +88,14 @@ impl<'p> Prepared<'p> {
         then(&factory)
     }
 
-    /// Sends to the planned readers through `relay`, then applies the
-    /// relay's permanent refusals to the list (for a send to the list).
-    pub fn send(&self, factory: &Factory<'_>, relay: &Relay, how: &How<'_>) -> Result<Sent> {
+    /// Sends to the planned readers through the `relays`, then applies the
+    /// relays' permanent refusals to the list (for a send to the list).
+    pub fn send(
+        &self,
+        factory: &Factory<'_>,
+        relays: &[Lane<Relay>],
+        how: &How<'_>,
+    ) -> Result<Sent> {
         let settings = Settings {
             signals: how.signals,
             ..Settings::from_config(&self.project.config)
@@ -98,7 +103,7 @@ impl<'p> Prepared<'p> {
         let ran = send::run(
             &self.plan,
             factory,
-            relay,
+            relays,
             &settings,
             how.progress,
             factory.subject(),
@@ -110,7 +115,7 @@ impl<'p> Prepared<'p> {
         Ok(Sent {
             ran,
             marked,
-            relay: relay.name(),
+            relay: names(relays),
         })
     }
 }
@@ -137,7 +142,13 @@ pub fn send_issue(
             failed_before: prepared.plan.failed_before,
         });
     }
-    let relay = Relay::from_config(&project.config)?;
-    let sent = prepared.compose(secret, |factory| prepared.send(factory, &relay, how))?;
-    Ok(Dispatched::Sent(sent))
+    let relays = Relay::lanes(&project.config)?;
+    let sent = prepared.compose(secret, |factory| prepared.send(factory, &relays, how))?;
+    Ok(Dispatched::Sent(Box::new(sent)))
+}
+
+/// The relays' names, joined by commas.
+pub fn names(relays: &[Lane<Relay>]) -> String {
+    let names: Vec<&str> = relays.iter().filter_map(|r| r.label.as_deref()).collect();
+    names.join(", ")
 }

@@ -558,13 +558,13 @@ fn send_scheduled(config_path: &Path, dir: &Path, signals: bool) -> Result<PassE
         return Ok(PassEvent::Settled { name });
     }
     let secret = crate::message::secret::secret_for_links(&project.config)?;
-    let relay = crate::send::Relay::from_config(&project.config)?;
+    let relays = crate::send::Relay::lanes(&project.config)?;
     let hidden = indicatif::ProgressBar::hidden();
     let how = How {
         signals,
         progress: &hidden,
     };
-    let sent = prepared.compose(secret, |factory| prepared.send(factory, &relay, &how))?;
+    let sent = prepared.compose(secret, |factory| prepared.send(factory, &relays, &how))?;
     let (mut summary, complete) = (summary(&sent), sent.complete());
     let marked = sent.marked?.len();
     if marked > 0 {

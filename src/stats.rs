@@ -50,6 +50,101 @@ pub struct Stats {
     /// Accepted messages over the send, cumulative, per minute:
     /// (seconds since 1970 at the minute's end, accepted so far).
     pub accepted_over_time: Vec<(i64, usize)>,
+    /// Per relay, as the journals name them; empty for journals written
+    /// before relays were recorded.
+    pub relays: Vec<RelayFigures>,
+}
+
+/// What one relay carried of the issue.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RelayFigures {
+    /// Its name (`[[smtp]]`'s `name`, else `host:port`).
+    pub relay: String,
+    /// Readers it accepted.
+    pub accepted: usize,
+    /// Readers it refused for good.
+    pub refused: usize,
+    /// Temporary failures it gave, over every attempt recorded.
+    pub deferrals: usize,
+    /// The median time from handing a message over to its acceptance.
+    pub median_accept_ms: Option<u32>,
+}
+
+/// Each reader's last outcome and its time, by identity.
+type Last = HashMap<String, (i64, Outcome)>;
+
+/// Each reader's last outcome of the issue (an acceptance stands) with its
+/// time, over the issue's journals and its shards', and the figures per
+/// relay.
+fn outcomes(
+    state: &Path,
+    place: &Place,
+) -> Result<(Last, Vec<RelayFigures>)> {
+    let mut last: HashMap<String, (i64, Outcome)> = HashMap::new();
+    // Each reader's last settled record with its relay, for the per-relay
+    // figures; deferrals count as they come.
+    let mut settled_by: HashMap<String, (String, Outcome, Option<u32>)> = HashMap::new();
+    let mut by_relay = ByRelay::default();
+    let shards = format!("{}.shard-", place.name);
+    each_journal(state, std::time::SystemTime::UNIX_EPOCH, |name, r| {
+        if name != place.name && !name.starts_with(&shards) {
+            return;
+        }
+        let kept = last
+            .get(&r.key)
+            .is_some_and(|(_, o)| *o == Outcome::Accepted);
+        if let Some(relay) = &r.relay {
+            match r.outcome {
+                Outcome::Deferred => by_relay.add(relay, r.outcome, None, false),
+                _ if !kept => {
+                    settled_by.insert(r.key.clone(), (relay.clone(), r.outcome, r.accept_ms));
+                }
+                _ => {}
+            }
+        }
+        if !kept {
+            last.insert(r.key, (r.at, r.outcome));
+        }
+    })?;
+    for (relay, outcome, ms) in settled_by.into_values() {
+        by_relay.add(&relay, outcome, ms, true);
+    }
+    Ok((last, by_relay.done()))
+}
+
+/// Per relay, from every record of the issue's journals, by name.
+#[derive(Default)]
+struct ByRelay {
+    figures: std::collections::BTreeMap<String, (RelayFigures, Vec<u32>)>,
+}
+
+impl ByRelay {
+    /// A reader's last record counts as accepted or refused by its relay;
+    /// every deferral counts.
+    fn add(&mut self, relay: &str, outcome: Outcome, accept_ms: Option<u32>, last: bool) {
+        let (figures, ms) = self.figures.entry(relay.to_string()).or_default();
+        figures.relay = relay.to_string();
+        match outcome {
+            Outcome::Deferred => figures.deferrals += 1,
+            Outcome::Accepted if last => {
+                figures.accepted += 1;
+                ms.extend(accept_ms);
+            }
+            Outcome::Failed if last => figures.refused += 1,
+            _ => {}
+        }
+    }
+
+    fn done(self) -> Vec<RelayFigures> {
+        self.figures
+            .into_values()
+            .map(|(mut figures, mut ms)| {
+                ms.sort_unstable();
+                figures.median_accept_ms = ms.get(ms.len() / 2).copied();
+                figures
+            })
+            .collect()
+    }
 }
 
 /// The clicks of one link.
@@ -71,19 +166,7 @@ pub fn gather(config: &Config, dir: &Path) -> Result<Stats> {
     let issue = Issue::load(dir)?;
     let state = config.state_dir();
     let place = Place::new(state.clone(), &config.project_dir, dir, None);
-    let mut last: HashMap<String, (i64, Outcome)> = HashMap::new();
-    let shards = format!("{}.shard-", place.name);
-    each_journal(&state, std::time::SystemTime::UNIX_EPOCH, |name, r| {
-        if name != place.name && !name.starts_with(&shards) {
-            return;
-        }
-        let kept = last
-            .get(&r.key)
-            .is_some_and(|(_, o)| *o == Outcome::Accepted);
-        if !kept {
-            last.insert(r.key, (r.at, r.outcome));
-        }
-    })?;
+    let (last, relays) = outcomes(&state, &place)?;
     let count = |o: Outcome| last.values().filter(|(_, x)| *x == o).count();
     let mut accepted_at: Vec<i64> = last
         .values()
@@ -115,6 +198,7 @@ pub fn gather(config: &Config, dir: &Path) -> Result<Stats> {
         clicks_counted: config.file.tracking.clicks,
         links,
         accepted_over_time: per_minute(&accepted_at),
+        relays,
     })
 }
 
@@ -201,6 +285,19 @@ impl Stats {
             self.complaints,
             share(self.complaints, self.accepted)
         ));
+        for r in &self.relays {
+            let median = r
+                .median_accept_ms
+                .map_or(String::new(), |ms| format!(", median {ms} ms to accept"));
+            out.push_str(&format!(
+                "  relay     {}: {} accepted, {} refused, {} deferral{}{median}\n",
+                r.relay,
+                r.accepted,
+                r.refused,
+                r.deferrals,
+                if r.deferrals == 1 { "" } else { "s" }
+            ));
+        }
         out.push_str(&format!(
             "left        {} through this issue's unsubscribe link\n",
             self.unsubscribes

@@ -36,6 +36,8 @@ fn send(project: &Project, extra: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
+/// Each reader's last record, as `outcome attempts=N reply="…"`: the relay
+/// that gave it and the time to accept are checked, then left out.
 fn journal(project: &Project) -> HashMap<String, String> {
     let text = project.read("state/example.journal");
     text.lines()
@@ -43,10 +45,20 @@ fn journal(project: &Project) -> HashMap<String, String> {
         .map(|l| {
             let mut f = l.split(' ');
             let outcome = f.nth(1).unwrap().to_string();
-            (
-                f.next().unwrap().to_string(),
-                format!("{outcome} {}", f.collect::<Vec<_>>().join(" ")),
-            )
+            let reader = f.next().unwrap().to_string();
+            let rest: Vec<&str> = f.collect();
+            let relay = rest
+                .iter()
+                .find(|w| w.starts_with("relay="))
+                .unwrap_or_else(|| panic!("no relay in {l}"));
+            assert!(relay.starts_with("relay=127.0.0.1:"), "{l}");
+            let timed = rest.iter().any(|w| w.starts_with("ms="));
+            assert_eq!(timed, outcome == "accepted", "{l}");
+            let rest: Vec<&str> = rest
+                .into_iter()
+                .filter(|w| !w.starts_with("relay=") && !w.starts_with("ms="))
+                .collect();
+            (reader, format!("{outcome} {}", rest.join(" ")))
         })
         .collect()
 }

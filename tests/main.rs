@@ -27,6 +27,7 @@ mod messages;
 mod preferences;
 mod promises;
 mod properties;
+mod relays;
 mod schedule;
 mod serve;
 mod subscribe;

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use letterpress::project::Project;
-use letterpress::send::{self, Error, Plan, Selection, Settings, Stopped, Transport};
+use letterpress::send::{self, Error, Lane, Plan, Selection, Settings, Stopped, Transport};
 use letterpress::{Composed, Factory, Outgoing};
 
 /// Replies scripted per address, in order; then 250.
@@ -75,6 +75,7 @@ fn settings() -> Settings {
         retry_delay: Duration::from_millis(5),
         threads: 1,
         signals: false,
+        cooldown: Duration::from_millis(200),
     }
 }
 
@@ -88,11 +89,12 @@ fn run(project: &Project, stub: &Stub) -> send::Ran {
     .unwrap();
     let plan = Plan::new(project, &Selection::default()).unwrap();
     let progress = indicatif::ProgressBar::hidden();
+    let settings = settings();
     send::run(
         &plan,
         &factory,
-        stub,
-        &settings(),
+        &[Lane::only(stub, None, settings.concurrency)],
+        &settings,
         &progress,
         factory.subject(),
     )

@@ -293,18 +293,22 @@ pub fn check_dns(config: &Config, options: DnsOptions, report: &mut Report) -> a
         ),
         None => (from_domain.clone(), from_line),
     };
-    let relay = config.file.smtp.as_ref().map(|smtp| smtp.host.clone());
-    let relay_line = key_line(&text, "smtp", "host");
-    let public = relay
-        .as_deref()
-        .and_then(|host| public_addresses(&mut dns, host, relay_line, &mut out));
-    check_spf(
-        &mut dns,
-        &envelope_domain,
-        public.as_deref().unwrap_or_default(),
-        envelope_line,
-        &mut out,
-    );
+    // Every relay's public addresses: SPF must permit each, and each has
+    // its PTR checked.
+    let mut relays = Vec::new();
+    for (i, smtp) in config.file.smtp.iter().enumerate() {
+        let offset = crate::error::key_offset_in(&text, &["smtp", "host"], Some(i));
+        let (line, _) = crate::error::line_col(&text, offset);
+        let host = smtp.host.clone();
+        let ips = public_addresses(&mut dns, &host, line, &mut out);
+        relays.push((host, line, ips));
+    }
+    let public: Vec<IpAddr> = relays
+        .iter()
+        .filter_map(|(_, _, ips)| ips.clone())
+        .flatten()
+        .collect();
+    check_spf(&mut dns, &envelope_domain, &public, envelope_line, &mut out);
     check_dkim(&mut dns, config, &text, &mut out);
     check_dmarc(
         &mut dns,
@@ -315,8 +319,10 @@ pub fn check_dns(config: &Config, options: DnsOptions, report: &mut Report) -> a
         &mut out,
     );
     check_mx(&mut dns, &envelope_domain, envelope_line, &mut out);
-    if let (Some(host), Some(ips)) = (&relay, &public) {
-        check_ptr(&mut dns, host, ips, relay_line, &mut out);
+    for (host, line, ips) in &relays {
+        if let Some(ips) = ips {
+            check_ptr(&mut dns, host, ips, *line, &mut out);
+        }
     }
     Ok(())
 }

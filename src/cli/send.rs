@@ -13,7 +13,7 @@ use crate::dispatch::{How, Prepared};
 use crate::message::{secret, Factory};
 use crate::project::Project;
 use crate::send::report::{dry_run_summary, how_to_go_on, progress_bar, resume_command, summary};
-use crate::send::{self, Ran, Relay, Selection, Stopped, Transport};
+use crate::send::{self, Ran, Relay, Selection, Stopped};
 use crate::text::plural;
 
 /// Checks the issue, plans the readers, composes, then writes or sends.
@@ -87,17 +87,18 @@ fn send_through_relay(
     args: &SendArgs,
 ) -> Result<Exit> {
     let (p, plan) = (prepared.project, &prepared.plan);
-    let relay = Relay::from_config(&p.config)?;
+    let relays = Relay::lanes(&p.config)?;
     if let Some(exit) = nothing_to_send(plan) {
         return Ok(exit);
     }
-    confirm(factory.subject(), plan.jobs.len(), &relay.name(), args.yes)?;
+    let names = crate::dispatch::names(&relays);
+    confirm(factory.subject(), plan.jobs.len(), &names, args.yes)?;
     let progress = progress_bar(plan.jobs.len());
     let how = How {
         signals: true,
         progress: &progress,
     };
-    let sent = prepared.send(factory, &relay, &how);
+    let sent = prepared.send(factory, &relays, &how);
     progress.finish_and_clear();
     let sent = sent?;
     let ran = sent.ran;

@@ -185,3 +185,33 @@ pub(super) fn env_name(value: &str) -> RuleResult {
         ))
     }
 }
+/// One table (`[dkim]`) or an array of them (`[[dkim]]`), read as a list;
+/// a mistake inside a table keeps its own message and place.
+pub(super) fn one_or_many<'de, D, T>(deserializer: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct OneOrMany<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for OneOrMany<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("one table or an array of tables")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            map: A,
+        ) -> std::result::Result<Vec<T>, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|d| vec![d])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            seq: A,
+        ) -> std::result::Result<Vec<T>, A::Error> {
+            <Vec<T> as serde::Deserialize>::deserialize(
+                serde::de::value::SeqAccessDeserializer::new(seq),
+            )
+        }
+    }
+    deserializer.deserialize_any(OneOrMany(std::marker::PhantomData))
+}

@@ -42,30 +42,3 @@ impl Dkim {
         ]
     }
 }
-
-/// One table (`[dkim]`) or an array of them (`[[dkim]]`), read as a list;
-/// a mistake inside a table keeps its own message and place.
-pub(super) fn one_or_many<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> std::result::Result<Vec<Dkim>, D::Error> {
-    struct OneOrMany;
-    impl<'de> serde::de::Visitor<'de> for OneOrMany {
-        type Value = Vec<Dkim>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a [dkim] table or [[dkim]] tables")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            map: A,
-        ) -> std::result::Result<Vec<Dkim>, A::Error> {
-            Dkim::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|d| vec![d])
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            seq: A,
-        ) -> std::result::Result<Vec<Dkim>, A::Error> {
-            Vec::<Dkim>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
-        }
-    }
-    deserializer.deserialize_any(OneOrMany)
-}

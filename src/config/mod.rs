@@ -31,7 +31,7 @@ pub use language::{default_time_zone, language_tag, primary_language};
 pub use newsletter::{Newsletter, SubscribersTable};
 pub use preferences::Preferences;
 pub use sending::{parse_quiet_hours, Sending};
-pub use smtp::{Security, Smtp};
+pub use smtp::{Role, Security, Smtp};
 pub use subscribe::{Subscribe, Unsubscribe};
 pub use topics::{Topic, MAX_TOPICS};
 pub use tracking::Tracking;
@@ -58,14 +58,16 @@ pub struct ConfigFile {
     /// `[unsubscribe]`: how readers leave.
     #[serde(default)]
     pub unsubscribe: Unsubscribe,
-    /// `[smtp]`: the relay.
-    pub smtp: Option<Smtp>,
+    /// `[smtp]` or `[[smtp]]`: the relays, in the order written. Empty
+    /// when there is none.
+    #[serde(default, deserialize_with = "checks::one_or_many")]
+    pub smtp: Vec<Smtp>,
     /// `[sending]`: throughput and retries.
     #[serde(default)]
     pub sending: Sending,
     /// `[dkim]` or `[[dkim]]`: optional message signing, once per table
     /// (say RSA and Ed25519 side by side). Empty when there is none.
-    #[serde(default, deserialize_with = "dkim::one_or_many")]
+    #[serde(default, deserialize_with = "checks::one_or_many")]
     pub dkim: Vec<Dkim>,
     /// `[subscribe]`: the sign-up form, with double opt-in.
     pub subscribe: Option<Subscribe>,
@@ -273,7 +275,7 @@ fn parent(path: &Path) -> PathBuf {
 /// Every value of the file that is unfit, each at its place.
 fn validate(path: &Path, source: &str, file: &ConfigFile) -> Vec<Located> {
     let mut found = Vec::new();
-    if let Some(smtp) = &file.smtp {
+    for smtp in &file.smtp {
         found.extend(smtp.check(path, source));
     }
     found.extend(file.newsletter.check(path, source));
@@ -300,9 +302,10 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     let mut rules = file.newsletter.rules();
     rules.extend(file.sending.rules());
     rules.extend(file.unsubscribe.rules());
-    if let Some(smtp) = &file.smtp {
-        rules.extend(smtp.rules());
+    for (i, smtp) in file.smtp.iter().enumerate() {
+        rules.extend(smtp.rules(i));
     }
+    rules.extend(smtp::across(&file.smtp));
     if let Some(subscribe) = &file.subscribe {
         rules.extend(subscribe.rules());
     }

@@ -22,6 +22,9 @@ pub struct Sending {
     /// Seconds before the first retry of a temporary failure; each further
     /// retry waits twice as long (with jitter).
     pub retry_delay_secs: f64,
+    /// With several relays, seconds a failing relay is taken out for the
+    /// first time; each further time twice as long, up to ten minutes.
+    pub relay_cooldown_secs: f64,
     /// Delivery journals, relative to the config file.
     pub state_dir: PathBuf,
     /// How long after its `send_at` a scheduled pass still sends an issue
@@ -40,6 +43,7 @@ impl Default for Sending {
             max_attempts: 5,
             max_messages_per_connection: 100,
             retry_delay_secs: 2.0,
+            relay_cooldown_secs: 30.0,
             state_dir: PathBuf::from("../state"),
             schedule_grace_minutes: 60,
             quiet_hours: None,
@@ -57,6 +61,10 @@ impl Sending {
             rule(
                 &["sending", "retry_delay_secs"],
                 float_in(self.retry_delay_secs, 0.0, 3600.0, false),
+            ),
+            rule(
+                &["sending", "relay_cooldown_secs"],
+                float_in(self.relay_cooldown_secs, 0.1, 600.0, false),
             ),
             rule(
                 &["sending", "concurrency"],

@@ -151,12 +151,7 @@ async fn deliver(
                 continue;
             }
         };
-        let record = Record {
-            address: entry.email().to_string(),
-            outcome,
-            attempts: 1,
-            reply,
-        };
+        let record = Record::new(entry.email().to_string(), outcome, 1, reply);
         if !journal.append(&record) {
             stop(mailed, "the consent journal cannot be written".into());
             break;

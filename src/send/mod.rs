@@ -8,6 +8,7 @@ mod dryrun;
 pub mod journal;
 pub mod outcome;
 pub mod plan;
+mod relays;
 pub mod report;
 mod run;
 mod signals;
@@ -29,6 +30,7 @@ pub use outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };
 pub use plan::{NoReaders, Plan, Selection, Shard};
+pub use relays::{Lane, Tally};
 pub use run::run;
 pub use smtp::Relay;
 pub use transport::{Error, Transport};
@@ -52,6 +54,9 @@ pub struct Settings {
     pub threads: usize,
     /// Whether Ctrl-C and SIGTERM stop the run gracefully.
     pub signals: bool,
+    /// With several relays, the first cool-down of one that fails; each
+    /// further one doubles it (up to ten minutes).
+    pub cooldown: Duration,
 }
 
 impl Settings {
@@ -61,6 +66,14 @@ impl Settings {
     /// over one thread per core (never more threads than connections).
     pub fn from_config(config: &Config) -> Settings {
         let sending = &config.file.sending;
+        let relays = &config.file.smtp;
+        let connections = match relays.is_empty() {
+            true => sending.concurrency.max(1),
+            false => relays
+                .iter()
+                .map(|r| r.concurrency.unwrap_or(sending.concurrency).max(1))
+                .sum(),
+        };
         let threads = if config.file.dkim.is_empty() {
             1
         } else {
@@ -72,8 +85,9 @@ impl Settings {
             max_attempts: sending.max_attempts.max(1),
             max_per_connection: sending.max_messages_per_connection.max(1),
             retry_delay: Duration::from_secs_f64(sending.retry_delay_secs.max(0.0)),
-            threads: threads.min(sending.concurrency.max(1)),
+            threads: threads.min(connections),
             signals: true,
+            cooldown: Duration::from_secs_f64(sending.relay_cooldown_secs.max(0.0)),
         }
     }
 
@@ -88,6 +102,7 @@ impl Settings {
             retry_delay: Duration::ZERO,
             threads: cores,
             signals: false,
+            cooldown: Duration::ZERO,
         }
     }
 }
@@ -100,6 +115,10 @@ pub struct Job {
     /// The name for `{{ name }}` and the To header.
     pub name: Option<Box<str>>,
     pub(crate) attempts: u32,
+    /// The lane that last failed this reader: another takes it while one is in.
+    pub(crate) avoid: Option<usize>,
+    /// Times it was handed to another lane without an attempt counted.
+    pub(crate) hops: u8,
 }
 
 impl Job {
@@ -109,6 +128,8 @@ impl Job {
             address,
             name: name.map(String::into_boxed_str),
             attempts: 0,
+            avoid: None,
+            hops: 0,
         }
     }
 }
@@ -119,18 +140,12 @@ impl Job {
 pub fn dry_run(plan: &Plan, factory: &Factory<'_>, out: &std::path::Path) -> Result<Ran> {
     std::fs::create_dir_all(out)
         .with_context(|| format!("{}: cannot create the folder", out.display()))?;
-    let files = DryRun::new(out);
+    let settings = Settings::dry_run();
+    let lanes = [Lane::only(DryRun::new(out), None, settings.concurrency)];
     let hidden = ProgressBar::hidden();
-    let ran = run(
-        plan,
-        factory,
-        &files,
-        &Settings::dry_run(),
-        &hidden,
-        factory.subject(),
-    )?;
+    let ran = run(plan, factory, &lanes, &settings, &hidden, factory.subject())?;
     match ran.stopped {
-        Stopped::Fatal(e) => Err(e.context(files.take_back())),
+        Stopped::Fatal(e) => Err(e.context(lanes[0].transport.take_back())),
         _ => Ok(ran),
     }
 }

@@ -21,6 +21,9 @@ pub struct Summary {
     /// Readers refused in the run of refusals that stopped the send: the
     /// refusals say nothing of them, and none is marked bounced.
     pub refused_in_a_row: Vec<String>,
+    /// What each relay carried, in the order of the configuration; empty
+    /// for a dry run.
+    pub relays: Vec<super::Tally>,
 }
 
 /// A reader the relay did not take, with its reply.
@@ -96,6 +99,13 @@ pub enum Stopped {
         /// Why the last one failed.
         last: String,
     },
+    /// Every relay was out at once (cooling down after failures, refusing
+    /// the sender, or failing TLS or the login): the run stopped, and
+    /// nobody is marked bounced for it.
+    RelaysOut {
+        /// Each relay that was out, with why.
+        relays: Vec<(String, String)>,
+    },
 }
 
 /// What a run did and why it ended.
@@ -138,6 +148,14 @@ impl std::fmt::Display for Stopped {
                 f,
                 "the relay refused {refused} readers in a row (it refuses the sender)"
             ),
+            Stopped::RelaysOut { relays } => {
+                f.write_str("every relay was out: ")?;
+                let each: Vec<String> = relays
+                    .iter()
+                    .map(|(r, why)| format!("{r} ({why})"))
+                    .collect();
+                f.write_str(&each.join("; "))
+            }
             Stopped::Unreachable { tries, last } => write!(
                 f,
                 "the relay did not answer {tries} connections in a row ({last})"

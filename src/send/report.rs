@@ -48,6 +48,9 @@ pub fn summary(ran: &Ran, plan: &Plan, subject: &str, relay: &str) -> String {
         s.connections,
         plural(s.connections),
     );
+    if s.relays.len() > 1 {
+        out.push_str(&relay_lines(&s.relays));
+    }
     let replies = |failed: &[super::Failure]| -> Vec<String> {
         failed
             .iter()
@@ -74,6 +77,30 @@ pub fn summary(ran: &Ran, plan: &Plan, subject: &str, relay: &str) -> String {
         for line in lines {
             out.push_str(&format!("  {line}\n"));
         }
+    }
+    out
+}
+
+/// One line per relay: what it carried, its deferrals, its median time to
+/// accept, and why it was taken out if it was.
+pub fn relay_lines(relays: &[super::Tally]) -> String {
+    let mut out = String::from("Relays:\n");
+    for t in relays {
+        let median = t
+            .median_ms()
+            .map_or(String::new(), |ms| format!(", median {ms} ms to accept"));
+        out.push_str(&format!(
+            "  {}: {} accepted, {} failed, {} deferral{}{median}",
+            t.label,
+            t.accepted,
+            t.failed,
+            t.deferrals,
+            plural(t.deferrals)
+        ));
+        if let Some(why) = &t.out {
+            out.push_str(&format!("; taken out: {why}"));
+        }
+        out.push('\n');
     }
     out
 }
@@ -128,6 +155,10 @@ pub fn how_to_go_on(ran: &Ran, resume: &str) -> String {
         ),
         Stopped::RefusedInARow { refused } => format!(
             "error: the relay refused {refused} readers in a row permanently, after accepting others: it began refusing the sender (its reputation, a quota or a policy), not the readers. The run stopped and none of those {refused} was marked bounced.\n{readers} Once the relay accepts the sender again, send the rest and try the refused readers again with:"
+        ),
+        Stopped::RelaysOut { .. } => format!(
+            "error: {}: the send stopped, and nobody was marked bounced for it.\n{readers} Once a relay accepts letterpress again, resume with:",
+            ran.stopped
         ),
         Stopped::Unreachable { tries, last } => format!(
             "error: the relay did not answer {tries} connections in a row ({last}): it is down or unreachable, so the send stopped instead of waiting on it for every reader.\n{readers} Once the relay answers again, resume with:"

@@ -15,6 +15,7 @@ use super::journal::{self, Journal, Outcome, Record, WriteFailed};
 use super::outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };
+use super::relays::{Board, Lane, Signal, Tally, Turn};
 use super::watch::{ListUnreadable, ListWatch};
 use super::{signals, Error, Job, Plan, Settings, Transport};
 use crate::message::{Factory, Purpose};
@@ -68,7 +69,7 @@ impl Queue {
 struct Shared<'a, T: Transport> {
     jobs: &'a [Job],
     factory: &'a Factory<'a>,
-    transport: &'a T,
+    lanes: &'a [Lane<T>],
     settings: &'a Settings,
     purpose: Purpose,
     journal: Option<&'a Journal>,
@@ -81,15 +82,24 @@ struct Shared<'a, T: Transport> {
     watch: Option<ListWatch>,
     refusals: Mutex<Refusals>,
     unanswered: Mutex<Unanswered>,
+    /// How the lanes stand: in, cooling down, out for the run.
+    board: Mutex<Board>,
+    /// Each lane's next free slot under its own rate.
+    lane_slots: Mutex<Vec<Instant>>,
+    /// What each lane carried.
+    tallies: Mutex<Vec<Tally>>,
+    /// Set when every lane was out at once: why each was.
+    all_out: Mutex<Option<Vec<(String, String)>>>,
 }
 
-/// Delivers the plan's messages through `transport`, each reader once,
-/// until done or stopped (then the messages in flight finish and the rest
-/// stay for the next run). The same loop serves real sends and dry runs.
+/// Delivers the plan's messages through the `lanes` (the relays, or the
+/// dry run's files), each reader once, until done or stopped (then the
+/// messages in flight finish and the rest stay for the next run). The same
+/// loop serves real sends and dry runs.
 pub fn run<T: Transport>(
     plan: &Plan,
     factory: &Factory<'_>,
-    transport: &T,
+    lanes: &[Lane<T>],
     settings: &Settings,
     progress: &ProgressBar,
     subject: &str,
@@ -101,47 +111,95 @@ pub fn run<T: Transport>(
         .as_ref()
         .map(|place| open_journal(place, subject, &stop, &wake))
         .transpose()?;
-    let shared = Shared {
-        jobs: &plan.jobs,
+    let shared = Shared::new(
+        plan,
         factory,
-        transport,
+        lanes,
         settings,
-        purpose: plan.purpose,
-        journal: journal.as_ref(),
-        stop: stop.clone(),
-        wake: wake.clone(),
-        queue: Mutex::new(Queue::of(plan.jobs.len())),
-        next_slot: Mutex::new(Instant::now()),
-        summary: Mutex::new(Summary::default()),
         progress,
-        watch: plan.list_path.as_deref().map(ListWatch::new),
-        refusals: Mutex::new(Refusals::default()),
-        unanswered: Mutex::new(Unanswered::default()),
-    };
-    let fatal = drive(&shared, settings);
-    let Shared {
-        summary,
-        queue,
-        refusals,
-        unanswered,
-        ..
-    } = shared;
-    let refusals = refusals.into_inner().expect("no worker panicked");
-    let unanswered = unanswered.into_inner().expect("no worker panicked");
-    let mut summary = summary.into_inner().expect("no worker panicked");
-    let queue = queue.into_inner().expect("no worker panicked");
-    summary.remaining = queue.fresh.len() + queue.back.len() + queue.retries.len();
-    let journaled = journal.map_or(Ok(()), Journal::close);
-    let interrupted = stop.load(Ordering::SeqCst);
-    let stopped = ended(
-        fatal?,
-        journaled,
-        refusals,
-        unanswered,
-        interrupted,
-        &mut summary,
+        journal.as_ref(),
+        &stop,
+        &wake,
     );
+    let fatal = drive(&shared, settings);
+    let (mut summary, ending) = shared.into_parts();
+    let journaled = journal.map_or(Ok(()), Journal::close);
+    let stopped = match ending.all_out {
+        Some(relays) => Stopped::RelaysOut { relays },
+        None => ended(
+            fatal?,
+            journaled,
+            ending.refusals,
+            ending.unanswered,
+            ending.interrupted,
+            &mut summary,
+        ),
+    };
     Ok(Ran { summary, stopped })
+}
+
+/// What decides why a run ended, once its workers did.
+struct Ending {
+    all_out: Option<Vec<(String, String)>>,
+    refusals: Refusals,
+    unanswered: Unanswered,
+    interrupted: bool,
+}
+
+impl<'a, T: Transport> Shared<'a, T> {
+    /// What the workers of a run share, nothing done yet.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        plan: &'a Plan,
+        factory: &'a Factory<'a>,
+        lanes: &'a [Lane<T>],
+        settings: &'a Settings,
+        progress: &'a ProgressBar,
+        journal: Option<&'a Journal>,
+        stop: &Arc<AtomicBool>,
+        wake: &Arc<Notify>,
+    ) -> Self {
+        Shared {
+            jobs: &plan.jobs,
+            factory,
+            lanes,
+            settings,
+            purpose: plan.purpose,
+            journal,
+            stop: stop.clone(),
+            wake: wake.clone(),
+            queue: Mutex::new(Queue::of(plan.jobs.len())),
+            next_slot: Mutex::new(Instant::now()),
+            summary: Mutex::new(Summary::default()),
+            progress,
+            watch: plan.list_path.as_deref().map(ListWatch::new),
+            refusals: Mutex::new(Refusals::default()),
+            unanswered: Mutex::new(Unanswered::default()),
+            board: Mutex::new(Board::new(lanes, settings.cooldown)),
+            lane_slots: Mutex::new(vec![Instant::now(); lanes.len()]),
+            tallies: Mutex::new(tallies(lanes)),
+            all_out: Mutex::new(None),
+        }
+    }
+
+    /// Once the workers ended: the summary, with what was left and what
+    /// each relay carried, and what decides why the run ended.
+    fn into_parts(self) -> (Summary, Ending) {
+        let interrupted = self.stop.load(Ordering::SeqCst);
+        let done = "no worker panicked";
+        let mut summary = self.summary.into_inner().expect(done);
+        let queue = self.queue.into_inner().expect(done);
+        summary.remaining = queue.fresh.len() + queue.back.len() + queue.retries.len();
+        summary.relays = self.tallies.into_inner().expect(done);
+        summary.relays.retain(|t| !t.label.is_empty());
+        let ending = Ending {
+            all_out: self.all_out.into_inner().expect(done),
+            refusals: self.refusals.into_inner().expect(done),
+            unanswered: self.unanswered.into_inner().expect(done),
+            interrupted,
+        };
+        (summary, ending)
+    }
 }
 
 /// Why a run ended, from what stopped its workers (`fatal`), how its
@@ -205,18 +263,37 @@ fn open_journal(
     )
 }
 
-/// Runs the workers, spread over `settings.threads` threads with a runtime
-/// each; the first fatal error, if any.
+/// What each lane carried, empty to begin with; a lane without a label
+/// (a dry run's) is left out of the summary.
+fn tallies<T>(lanes: &[Lane<T>]) -> Vec<Tally> {
+    lanes
+        .iter()
+        .map(|l| Tally {
+            label: l.label.clone().unwrap_or_default(),
+            ..Tally::default()
+        })
+        .collect()
+}
+
+/// Runs the workers, each lane's connections in turn spread over
+/// `settings.threads` threads with a runtime each; the first fatal error,
+/// if any.
 fn drive<T: Transport>(
     shared: &Shared<'_, T>,
     settings: &Settings,
 ) -> Result<Option<anyhow::Error>> {
-    let concurrency = settings.concurrency.max(1);
-    let threads = settings.threads.clamp(1, concurrency);
+    // Worker w belongs to the lane at w in this list: one per connection.
+    let workers: Vec<usize> = shared
+        .lanes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, lane)| std::iter::repeat_n(i, lane.concurrency.max(1)))
+        .collect();
+    let threads = settings.threads.clamp(1, workers.len().max(1));
     let results: Vec<Result<Vec<Result<()>>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
-                let workers = concurrency / threads + usize::from(t < concurrency % threads);
+                let mine: Vec<usize> = workers.iter().skip(t).step_by(threads).copied().collect();
                 let signals = settings.signals && t == 0;
                 scope.spawn(move || -> Result<Vec<Result<()>>> {
                     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -227,7 +304,8 @@ fn drive<T: Transport>(
                         if signals {
                             signals::watch(shared.stop.clone(), shared.wake.clone());
                         }
-                        futures_util::future::join_all((0..workers).map(|_| worker(shared))).await
+                        let each = mine.iter().map(|&lane| worker(shared, lane));
+                        futures_util::future::join_all(each).await
                     }))
                 })
             })
@@ -251,10 +329,10 @@ fn drive<T: Transport>(
     Ok(fatal)
 }
 
-async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
+async fn worker<T: Transport>(shared: &Shared<'_, T>, lane: usize) -> Result<()> {
     let mut connection: Option<(T::Connection, usize)> = None;
     let result = loop {
-        let Some(mut job) = next_job(shared).await else {
+        let Some(mut job) = next_job(shared, lane).await else {
             break Ok(());
         };
         match shared.watch.as_ref().map(|w| w.stops(&job.address)) {
@@ -269,56 +347,56 @@ async fn worker<T: Transport>(shared: &Shared<'_, T>) -> Result<()> {
             }
             _ => {}
         }
-        shared.acquire_slot().await;
+        shared.acquire_slot(lane).await;
         job.attempts += 1;
         // A message that cannot be built concerns this reader alone: it is
         // refused like a 5xx, and the rest of the list goes on.
+        let started = Instant::now();
         let outcome = match shared
             .factory
             .build(&job.address, job.name.as_deref(), shared.purpose)
         {
-            Ok(message) => send_one(shared, &mut connection, &message).await,
+            Ok(message) => send_one(shared, lane, &mut connection, &message).await,
             Err(e) => Err(Error::permanent(
                 None,
                 format!("letterpress cannot build this reader's message: {e:#}"),
             )),
         };
-        // Each outcome is in the journal (one `write`) before the worker
-        // takes its next reader.
-        match outcome {
-            Ok(reply) => shared.finish(&job, Outcome::Accepted, reply, None),
-            Err(e) if e.is_permanent() => {
-                shared.judge(&job, Outcome::Failed, e.code().is_some());
-                shared.finish(&job, Outcome::Failed, e.to_string(), e.code())
-            }
-            Err(e) if e.is_transient() => shared.retry_or_defer(job, e.to_string(), e.code()),
-            Err(e) => break Err(shared.stop_with(job, e.into_fatal())),
+        if let Err(e) = shared.settle(lane, job, outcome, started) {
+            break Err(e);
         }
     };
     if let Some((c, _)) = connection {
-        shared.transport.close(c).await;
+        shared.lanes[lane].transport.close(c).await;
     }
     result
 }
 
-/// Sends on the worker's connection, opening a fresh one when there is
-/// none or the current one has carried its share. After any failure the
-/// connection is dropped, so a retry always starts on a fresh one.
+/// Sends on the worker's connection to its lane's relay, opening a fresh
+/// one when there is none or the current one has carried its share. After
+/// any failure the connection is dropped, so a retry always starts on a
+/// fresh one.
 async fn send_one<T: Transport>(
     shared: &Shared<'_, T>,
+    lane: usize,
     connection: &mut Option<(T::Connection, usize)>,
     message: &crate::message::Outgoing,
 ) -> Result<String, Error> {
+    let transport = &shared.lanes[lane].transport;
     if connection
         .as_ref()
         .is_some_and(|(_, sent)| *sent >= shared.settings.max_per_connection)
     {
         let (old, _) = connection.take().expect("checked");
-        shared.transport.close(old).await;
+        transport.close(old).await;
     }
     if connection.is_none() {
-        let fresh = match shared.transport.connect().await {
-            Err(e) if e.is_transient() && e.code().is_none() => return Err(shared.unanswered(e)),
+        let several = shared.lanes.len() > 1;
+        let fresh = match transport.connect().await {
+            // With several relays, the lane's standing judges it instead.
+            Err(e) if e.is_transient() && e.code().is_none() && !several => {
+                return Err(shared.unanswered(e))
+            }
             // A reply (say 421, too many connections) is an answer.
             answered => {
                 shared.unanswered.lock().expect("unanswered").in_a_row = 0;
@@ -329,7 +407,7 @@ async fn send_one<T: Transport>(
         *connection = Some((fresh, 0));
     }
     let (conn, sent) = connection.as_mut().expect("connected above");
-    match shared.transport.send(conn, message).await {
+    match transport.send(conn, message).await {
         Ok(reply) => {
             *sent += 1;
             Ok(reply)
@@ -341,62 +419,206 @@ async fn send_one<T: Transport>(
     }
 }
 
-/// The next reader: a retry that is due first, then a fresh one; waits
-/// while only retries that are not yet due, or messages in flight, remain.
-async fn next_job<T: Transport>(shared: &Shared<'_, T>) -> Option<Job> {
+/// The next reader for a worker of `lane`: a retry that is due first, then
+/// one handed back, then a fresh one, leaving to the other lanes the
+/// readers this one failed while another is in. Waits while the lane is
+/// cooling down or ahead of its weight's share, and while only retries
+/// that are not yet due, or messages in flight, remain.
+async fn next_job<T: Transport>(shared: &Shared<'_, T>, lane: usize) -> Option<Job> {
     loop {
         // Registered before the queue is looked at, so that a job finishing
         // in between still wakes this worker.
         let notified = shared.wake.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        let now = Instant::now();
+        let (turn, others) = {
+            let mut board = shared.board.lock().expect("board");
+            (board.turn(lane, now), board.another_in(lane, now))
+        };
+        if turn == Turn::Done {
+            return None;
+        }
+        let mine = |job: &Job| job.avoid != Some(lane) || !others;
         let wait_until = {
             let mut queue = shared.queue.lock().expect("queue");
             if shared.stop.load(Ordering::SeqCst) {
                 return None;
             }
-            let now = Instant::now();
-            if let Some(i) = queue.retries.iter().position(|(due, _)| *due <= now) {
-                let (_, job) = queue.retries.swap_remove(i);
-                queue.in_flight += 1;
-                return Some(job);
+            if turn == Turn::Take {
+                if let Some(job) = take(&mut queue, shared.jobs, now, mine) {
+                    queue.in_flight += 1;
+                    drop(queue);
+                    shared.board.lock().expect("board").took(lane);
+                    return Some(job);
+                }
             }
-            let fresh = queue.back.pop().or_else(|| {
-                let next = queue.fresh.next()?;
-                Some(shared.jobs[next].clone())
-            });
-            if let Some(job) = fresh {
-                queue.in_flight += 1;
-                return Some(job);
-            }
-            if queue.retries.is_empty() && queue.in_flight == 0 {
+            let empty = queue.fresh.is_empty() && queue.back.is_empty();
+            if empty && queue.retries.is_empty() && queue.in_flight == 0 {
                 return None;
             }
-            queue.retries.iter().map(|(due, _)| *due).min()
+            let due = queue.retries.iter().map(|(due, _)| *due).min();
+            match turn {
+                Turn::Wait(until) => until,
+                _ => due,
+            }
         };
-        let far = Instant::now() + Duration::from_secs(3600);
+        // Woken by a finished reader, a lane taken out, or the time; at
+        // least once a second in case a lane's standing changed unseen.
+        let until = wait_until.map_or(now + Duration::from_secs(1), |t| {
+            t.min(now + Duration::from_secs(1))
+        });
         tokio::select! {
             _ = notified => {}
-            _ = tokio::time::sleep_until(wait_until.unwrap_or(far)) => {}
+            _ = tokio::time::sleep_until(until) => {}
         }
     }
 }
 
+/// Takes the first reader that is `mine`: a due retry, then one handed
+/// back, then a fresh one.
+fn take(queue: &mut Queue, jobs: &[Job], now: Instant, mine: impl Fn(&Job) -> bool) -> Option<Job> {
+    if let Some(i) = queue
+        .retries
+        .iter()
+        .position(|(due, job)| *due <= now && mine(job))
+    {
+        return Some(queue.retries.swap_remove(i).1);
+    }
+    if let Some(i) = queue.back.iter().rposition(&mine) {
+        return Some(queue.back.remove(i));
+    }
+    let next = queue.fresh.next()?;
+    Some(jobs[next].clone())
+}
+
 impl<T: Transport> Shared<'_, T> {
     /// Waits for this message's slot: slots are `1 / rate` apart across all
-    /// connections, so N messages take (N − 1) / rate seconds, with no bursts.
-    async fn acquire_slot(&self) {
-        if self.settings.rate_per_second <= 0.0 {
-            return;
+    /// connections, so N messages take (N − 1) / rate seconds, with no
+    /// bursts; then, for a lane with a rate of its own, for its slot.
+    async fn acquire_slot(&self, lane: usize) {
+        if self.settings.rate_per_second > 0.0 {
+            let slot = next_slot(
+                &mut self.next_slot.lock().expect("rate"),
+                self.settings.rate_per_second,
+            );
+            tokio::time::sleep_until(slot).await;
         }
-        let interval = Duration::from_secs_f64(1.0 / self.settings.rate_per_second);
-        let slot = {
-            let mut next = self.next_slot.lock().expect("rate");
-            let slot = (*next).max(Instant::now());
-            *next = slot + interval;
-            slot
+        let rate = self.lanes[lane].rate_per_second;
+        if rate > 0.0 {
+            let slot = next_slot(&mut self.lane_slots.lock().expect("rate")[lane], rate);
+            tokio::time::sleep_until(slot).await;
+        }
+    }
+
+    /// Acts on one attempt's outcome: on the lane's standing, in the
+    /// summary and the journal, and back in the queue when another relay
+    /// may carry the reader. An error stops the worker and the run.
+    fn settle(
+        &self,
+        lane: usize,
+        job: Job,
+        outcome: Result<String, Error>,
+        started: Instant,
+    ) -> Result<()> {
+        let several = self.lanes.len() > 1;
+        let signal = match &outcome {
+            Ok(_) | Err(Error::Permanent { code: Some(_), .. }) => Some(Signal::Answered),
+            Err(Error::Permanent { .. }) => None,
+            Err(Error::Transient { code: Some(_), .. }) => Some(Signal::Deferred),
+            Err(Error::Transient { .. }) => Some(Signal::NoAnswer),
+            Err(e @ Error::Sender { .. }) => Some(Signal::RefusesSender(e.to_string())),
+            Err(Error::Fatal(e)) if several => Some(Signal::Broken(format!("{e:#}"))),
+            Err(Error::Fatal(_)) => None,
         };
-        tokio::time::sleep_until(slot).await;
+        if let Some(signal) = signal {
+            self.record(lane, signal);
+        }
+        match outcome {
+            Ok(reply) => {
+                let ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+                self.finish(lane, &job, Outcome::Accepted, reply, None, Some(ms));
+            }
+            Err(e) if e.is_permanent() => {
+                self.judge(&job, Outcome::Failed, e.code().is_some());
+                self.finish(lane, &job, Outcome::Failed, e.to_string(), e.code(), None);
+            }
+            Err(e) if e.is_transient() => {
+                self.tallies.lock().expect("tallies")[lane].deferrals += 1;
+                self.fail_over_or_retry(lane, job, e);
+            }
+            // The relay, not the reader: another lane carries them, or the
+            // next run does (a refused sender stops a send through one
+            // relay: every lane is out).
+            Err(Error::Sender { .. }) => self.hand_back_from(lane, job),
+            Err(Error::Fatal(_)) if several => self.hand_back_from(lane, job),
+            Err(e) => return Err(self.stop_with(job, e.into_fatal())),
+        }
+        Ok(())
+    }
+
+    /// A temporary failure: with several relays the reader goes to another
+    /// one, at once and without spending an attempt when the relay itself
+    /// failed (no answer, or `421`); else it is retried after a backoff.
+    fn fail_over_or_retry(&self, lane: usize, mut job: Job, e: Error) {
+        if self.lanes.len() > 1 {
+            job.avoid = Some(lane);
+            let relay_failed = matches!(e.code(), None | Some(421));
+            let others = self
+                .board
+                .lock()
+                .expect("board")
+                .another_in(lane, Instant::now());
+            if relay_failed && others && job.hops < MAX_HOPS {
+                job.attempts -= 1;
+                job.hops += 1;
+                return self.hand_back(job);
+            }
+        }
+        self.retry_or_defer(job, e.to_string(), e.code())
+    }
+
+    /// Records what lane `lane` said of itself; when that takes it out,
+    /// says why in its tally, wakes the lanes that wait on it (fallbacks)
+    /// and, when every lane is out, stops the run.
+    fn record(&self, lane: usize, signal: Signal) {
+        let now = Instant::now();
+        let mut board = self.board.lock().expect("board");
+        let Some(why) = board.record(lane, signal, now) else {
+            return;
+        };
+        self.tallies.lock().expect("tallies")[lane].out = Some(why);
+        if board.all_out(now) {
+            let relays = board
+                .why_out()
+                .into_iter()
+                .map(|(i, why)| (self.label(i), why))
+                .collect();
+            *self.all_out.lock().expect("all out") = Some(relays);
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        self.wake.notify_waiters();
+    }
+
+    /// A lane's name in messages.
+    fn label(&self, lane: usize) -> String {
+        let lane = &self.lanes[lane];
+        lane.label.clone().unwrap_or_else(|| lane.transport.name())
+    }
+
+    /// Hands back a reader whose attempt the relay of `lane` spoiled, the
+    /// attempt not counted.
+    fn hand_back_from(&self, lane: usize, mut job: Job) {
+        job.attempts -= 1;
+        job.avoid = Some(lane);
+        self.hand_back(job);
+    }
+
+    /// Hands a reader back for another lane (or the next run), taken
+    /// before the fresh ones.
+    fn hand_back(&self, job: Job) {
+        self.queue.lock().expect("queue").back.push(job);
+        self.done_one();
     }
 
     /// Judges an outcome for what it says of the sender (`by_relay`: a
@@ -437,9 +659,18 @@ impl<T: Transport> Shared<'_, T> {
         Error::Fatal(anyhow::anyhow!("{why}"))
     }
 
-    /// Records an outcome: in the summary, and in the journal with one
-    /// `write` (a failed write stops the run through the journal's watch).
-    fn finish(&self, job: &Job, outcome: Outcome, reply: String, code: Option<u16>) {
+    /// Records an outcome: in the summary and the lane's tally, and in the
+    /// journal with one `write` (a failed write stops the run through the
+    /// journal's watch).
+    fn finish(
+        &self,
+        lane: usize,
+        job: &Job,
+        outcome: Outcome,
+        reply: String,
+        code: Option<u16>,
+        accept_ms: Option<u32>,
+    ) {
         if outcome != Outcome::Failed {
             self.judge(job, outcome, false);
         }
@@ -452,12 +683,26 @@ impl<T: Transport> Shared<'_, T> {
                 Outcome::Deferred => summary.deferred.push(failure(&address, code, &reply)),
             }
         }
+        {
+            let mut tallies = self.tallies.lock().expect("tallies");
+            let tally = &mut tallies[lane];
+            match outcome {
+                Outcome::Accepted => {
+                    tally.accepted += 1;
+                    tally.accept_ms.extend(accept_ms);
+                }
+                Outcome::Failed => tally.failed += 1,
+                Outcome::Deferred => {}
+            }
+        }
         if let Some(journal) = self.journal {
             journal.append(&Record {
                 address,
                 outcome,
                 attempts: job.attempts,
                 reply,
+                relay: self.lanes[lane].label.clone(),
+                accept_ms,
             });
         }
         self.progress.inc(1);
@@ -476,7 +721,8 @@ impl<T: Transport> Shared<'_, T> {
 
     fn retry_or_defer(&self, job: Job, reply: String, code: Option<u16>) {
         if job.attempts >= self.settings.max_attempts.max(1) {
-            return self.finish(&job, Outcome::Deferred, reply, code);
+            let lane = job.avoid.unwrap_or(0);
+            return self.finish(lane, &job, Outcome::Deferred, reply, code, None);
         }
         let delay = backoff(self.settings.retry_delay, job.attempts);
         self.queue
@@ -500,6 +746,18 @@ impl<T: Transport> Shared<'_, T> {
         self.wake.notify_waiters();
     }
 }
+
+/// The next slot under `rate` messages per second, moving `next` on.
+fn next_slot(next: &mut Instant, rate: f64) -> Instant {
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let slot = (*next).max(Instant::now());
+    *next = slot + interval;
+    slot
+}
+
+/// How many times a reader may be handed to another relay without an
+/// attempt counted.
+const MAX_HOPS: u8 = 8;
 
 fn failure(address: &str, code: Option<u16>, reply: &str) -> Failure {
     Failure {

@@ -11,11 +11,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream};
-use lettre::transport::smtp::commands::{Ehlo, Mail, Rcpt, Starttls};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Starttls};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::{Response, Severity};
 use rustls::pki_types::ServerName;
 
+use super::relays::Lane;
 use super::transport::{Error, Transport};
 use super::wire::Lossy;
 use crate::config::{Config, Security};
@@ -37,11 +38,45 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Reads `[smtp]` and checks that it is safe to use.
+    /// The first primary relay of `[smtp]`/`[[smtp]]`, checked to be
+    /// safe to use: the one the service mails (confirmations, the reader's
+    /// link, consent notices) go through.
     pub fn from_config(config: &Config) -> Result<Relay> {
-        let Some(smtp) = &config.file.smtp else {
-            bail!("{}: there is no [smtp] table, so there is no relay to send through\n  help: add [smtp] with host, port and security (see README.md)", config.path.display());
+        let relays = &config.file.smtp;
+        let first = relays
+            .iter()
+            .find(|r| r.role == crate::config::Role::Primary)
+            .or(relays.first());
+        let Some(smtp) = first else {
+            bail!("{}: there is no [smtp] table, so there is no relay to send through\n  help: add [smtp] with host, port and security (see docs/src/sending.md)", config.path.display());
         };
+        Relay::from_smtp(config, smtp)
+    }
+
+    /// Every relay of `[smtp]`/`[[smtp]]` as a lane of a send, each checked
+    /// to be safe to use before any is.
+    pub fn lanes(config: &Config) -> Result<Vec<Lane<Relay>>> {
+        Relay::from_config(config)?;
+        let sending = &config.file.sending;
+        config
+            .file
+            .smtp
+            .iter()
+            .map(|smtp| {
+                Ok(Lane {
+                    transport: Relay::from_smtp(config, smtp)?,
+                    label: Some(smtp.label()),
+                    weight: smtp.weight,
+                    concurrency: smtp.concurrency.unwrap_or(sending.concurrency).max(1),
+                    rate_per_second: smtp.rate_per_second.unwrap_or(0.0),
+                    fallback: smtp.role == crate::config::Role::Fallback,
+                })
+            })
+            .collect()
+    }
+
+    /// One relay, checked to be safe to use.
+    fn from_smtp(config: &Config, smtp: &crate::config::Smtp) -> Result<Relay> {
         let loopback = is_loopback(&smtp.host);
         if smtp.security == Security::None && !loopback {
             bail!(
@@ -213,12 +248,7 @@ impl Relay {
         message: &Outgoing,
     ) -> Result<String, Error> {
         let envelope = self.envelope(&session.connection, message)?;
-        let sent = async {
-            match session.pipelining {
-                true => session.send_pipelined(&envelope, &message.bytes).await,
-                false => session.connection.send(&envelope, &message.bytes).await,
-            }
-        };
+        let sent = session.send_staged(&envelope, &message.bytes);
         match tokio::time::timeout(self.timeout, sent).await {
             Err(_) => Err(Error::transient(
                 None,
@@ -229,7 +259,10 @@ impl Relay {
                 response.code(),
                 response.message().collect::<Vec<_>>().join(" ")
             )),
-            Ok(Err(e)) => Err(classify_send(e)),
+            Ok(Err(Staged::Mail(e))) if refuses_sender(&e) => {
+                Err(Error::sender(e.status().map(u16::from), e.to_string()))
+            }
+            Ok(Err(Staged::Mail(e) | Staged::Rest(e))) => Err(classify_send(e)),
         }
     }
 
@@ -343,17 +376,19 @@ impl Session {
         })
     }
 
-    /// MAIL, RCPT and DATA in one write, their three replies, then the
-    /// message with its end in a second write: two writes and two waits
-    /// for the relay instead of four of each. The message is dot-stuffed
-    /// (RFC 5321 4.5.2) only when a line of it starts with a dot, which
-    /// base64 and quoted-printable parts never do, so it is usually
-    /// written as it is.
-    async fn send_pipelined(
+    /// Sends one message: with PIPELINING (RFC 2920), MAIL, RCPT and DATA
+    /// in one write, their three replies, then the message with its end in
+    /// a second write (two writes and two waits for the relay instead of
+    /// four of each); without it, one command after the other. Either way
+    /// a refusal of MAIL is told apart: it refuses the sender, not the
+    /// reader. The message is dot-stuffed (RFC 5321 4.5.2) only when a
+    /// line of it starts with a dot, which base64 and quoted-printable
+    /// parts never do, so it is usually written as it is.
+    async fn send_staged(
         &mut self,
         envelope: &Envelope,
         message: &[u8],
-    ) -> Result<Response, lettre::transport::smtp::Error> {
+    ) -> Result<Response, Staged> {
         let info = self.connection.server_info();
         let mut parameters = Vec::new();
         let utf8 = envelope
@@ -375,23 +410,40 @@ impl Session {
             parameters.len() == usize::from(utf8) + usize::from(eight_bit),
         ) else {
             // What this path does not cover, lettre's own sends (or refuses).
-            return self.connection.send(envelope, message).await;
+            return self
+                .connection
+                .send(envelope, message)
+                .await
+                .map_err(Staged::Rest);
         };
         let mail = Mail::new(envelope.from().cloned(), parameters);
         let rcpt = Rcpt::new(to.clone(), Vec::new());
-        let first = self
-            .connection
-            .command(format_args!("{mail}{rcpt}DATA\r\n"))
-            .await;
-        let to = self.connection.read_response().await;
-        let data = self.connection.read_response().await;
-        first?;
-        to?;
-        data?;
+        if self.pipelining {
+            let first = self
+                .connection
+                .command(format_args!("{mail}{rcpt}DATA\r\n"))
+                .await;
+            let to = self.connection.read_response().await;
+            let data = self.connection.read_response().await;
+            first.map_err(Staged::Mail)?;
+            to.map_err(Staged::Rest)?;
+            data.map_err(Staged::Rest)?;
+        } else {
+            self.connection.command(mail).await.map_err(Staged::Mail)?;
+            self.connection.command(rcpt).await.map_err(Staged::Rest)?;
+            self.connection.command(Data).await.map_err(Staged::Rest)?;
+        }
         self.connection
             .command(with_end_of_data(text).as_str())
             .await
+            .map_err(Staged::Rest)
     }
+}
+
+/// A failed transaction, and whether the relay's refusal was of MAIL.
+enum Staged {
+    Mail(lettre::transport::smtp::Error),
+    Rest(lettre::transport::smtp::Error),
 }
 
 /// A message's text with its end-of-data mark, dot-stuffed if need be, in
@@ -446,6 +498,13 @@ impl Transport for Relay {
     async fn close(&self, mut session: Session) {
         let _ = tokio::time::timeout(Duration::from_secs(2), session.connection.quit()).await;
     }
+}
+
+/// A permanent refusal of MAIL FROM: the relay will take nothing from this
+/// sender, whoever the reader.
+fn refuses_sender(e: &lettre::transport::smtp::Error) -> bool {
+    e.status()
+        .is_some_and(|status| status.severity == Severity::PermanentNegativeCompletion)
 }
 
 /// A reply's class decides, never its text: 5xx is permanent, everything

@@ -50,6 +50,15 @@ pub enum Error {
         /// The reply.
         reply: String,
     },
+    /// A 5xx reply to MAIL FROM: the relay refuses the sender, whoever
+    /// the reader. Nobody is marked for it; that relay carries no more of
+    /// the send.
+    Sender {
+        /// The reply code.
+        code: Option<u16>,
+        /// The reply.
+        reply: String,
+    },
     /// Nobody can get through (login refused, TLS, a full disk): the run
     /// stops.
     Fatal(anyhow::Error),
@@ -67,6 +76,14 @@ impl Error {
     /// A permanent failure with `reply`.
     pub fn permanent(code: Option<u16>, reply: impl Into<String>) -> Error {
         Error::Permanent {
+            code,
+            reply: reply.into(),
+        }
+    }
+
+    /// The relay refuses the sender with `reply`.
+    pub fn sender(code: Option<u16>, reply: impl Into<String>) -> Error {
+        Error::Sender {
             code,
             reply: reply.into(),
         }
@@ -93,7 +110,9 @@ impl Error {
     /// The reply code, when the server gave one.
     pub fn code(&self) -> Option<u16> {
         match self {
-            Error::Transient { code, .. } | Error::Permanent { code, .. } => *code,
+            Error::Transient { code, .. }
+            | Error::Permanent { code, .. }
+            | Error::Sender { code, .. } => *code,
             Error::Fatal(_) => None,
         }
     }
@@ -103,7 +122,33 @@ impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Error::Transient { reply, .. } | Error::Permanent { reply, .. } => f.write_str(reply),
+            Error::Sender { reply, .. } => write!(f, "the relay refuses the sender: {reply}"),
             Error::Fatal(e) => write!(f, "{e:#}"),
         }
+    }
+}
+
+/// A transport borrowed: a lane of a send may hold a relay owned elsewhere.
+impl<T: Transport> Transport for &T {
+    type Connection = T::Connection;
+
+    fn name(&self) -> String {
+        (**self).name()
+    }
+
+    fn connect(&self) -> impl Future<Output = Result<Self::Connection, Error>> {
+        (**self).connect()
+    }
+
+    fn send(
+        &self,
+        connection: &mut Self::Connection,
+        message: &Outgoing,
+    ) -> impl Future<Output = Result<String, Error>> {
+        (**self).send(connection, message)
+    }
+
+    fn close(&self, connection: Self::Connection) -> impl Future<Output = ()> {
+        (**self).close(connection)
     }
 }

@@ -58,6 +58,21 @@ pub struct Script {
     /// Refuse every recipient with `550 5.1.1` once this many messages
     /// were accepted (a relay that begins refusing the sender part way).
     pub refuse_after_messages: Option<usize>,
+    /// The reply to MAIL FROM instead of `250 ok` (say a `550` that
+    /// refuses the sender).
+    pub mail_reply: Option<String>,
+    /// Once this many messages were accepted, stop listening (connections
+    /// are refused) and close every open connection without a word: a
+    /// relay that goes down in the middle of a send.
+    pub down_after_messages: Option<usize>,
+    /// Once this many messages were accepted, greet with `421` and answer
+    /// MAIL with `421`, closing the connection: a relay in a storm of
+    /// temporary refusals.
+    pub storm_after_messages: Option<usize>,
+}
+
+fn accepted_at_least(state: &State, n: Option<usize>) -> bool {
+    n.is_some_and(|n| state.received.lock().unwrap().len() >= n)
 }
 
 /// One accepted message.
@@ -107,6 +122,11 @@ impl Server {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
+                let down = accept_state.script.lock().unwrap().down_after_messages;
+                if accepted_at_least(&accept_state, down) {
+                    // Dropping the listener: later connections are refused.
+                    break;
+                }
                 let number = accept_state.connections.fetch_add(1, Ordering::SeqCst) + 1;
                 let limit = accept_state.script.lock().unwrap().refuse_after_connections;
                 if limit.is_some_and(|n| number > n) {
@@ -238,6 +258,12 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
         bytes.extend_from_slice(b"\r\n");
         conn.write(&bytes)
     };
+    if accepted_at_least(state, script.storm_after_messages) {
+        return reply(
+            &mut conn,
+            "421 4.3.2 test.example.net service not available, try later",
+        );
+    }
     reply(&mut conn, "220 test.example.net ESMTP")?;
     let mut authenticated = script.auth.is_none();
     let (mut from, mut to): (String, Vec<String>) = (String::new(), Vec::new());
@@ -246,8 +272,15 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
         let Some(line) = conn.read_line()? else {
             return Ok(());
         };
+        if accepted_at_least(state, script.down_after_messages) {
+            return Ok(());
+        }
         let command = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = command.to_ascii_uppercase();
+        if upper.starts_with("MAIL FROM:") && accepted_at_least(state, script.storm_after_messages)
+        {
+            return reply(&mut conn, "421 4.7.0 too many messages, try again later");
+        }
         if script.no_pipelining && !conn.buffer.is_empty() {
             return reply(
                 &mut conn,
@@ -325,6 +358,10 @@ fn session(stream: TcpStream, state: &State) -> std::io::Result<()> {
             }
             if !authenticated {
                 reply(&mut conn, "530 5.7.0 authentication required")?;
+                continue;
+            }
+            if let Some(refusal) = &script.mail_reply {
+                reply(&mut conn, refusal)?;
                 continue;
             }
             from = address(&command);

@@ -68,9 +68,26 @@ pub struct Record {
     pub attempts: u32,
     /// The relay's reply (or the network error).
     pub reply: String,
+    /// The relay that gave it (`[[smtp]]`'s name, else `host:port`); none
+    /// in a dry run's journal and in journals older than relays.
+    pub relay: Option<String>,
+    /// Milliseconds from handing the message over to its acceptance.
+    pub accept_ms: Option<u32>,
 }
 
 impl Record {
+    /// A record with no relay named and no time to accept.
+    pub fn new(address: String, outcome: Outcome, attempts: u32, reply: String) -> Record {
+        Record {
+            address,
+            outcome,
+            attempts,
+            reply,
+            relay: None,
+            accept_ms: None,
+        }
+    }
+
     fn line(&self, at: SystemTime) -> String {
         let reply: String = self
             .reply
@@ -79,8 +96,15 @@ impl Record {
             .collect::<String>()
             .replace('\\', "\\\\")
             .replace('"', "\\\"");
+        let mut relay = String::new();
+        if let Some(name) = &self.relay {
+            relay = format!("relay={} ", encode_address(name));
+        }
+        if let Some(ms) = self.accept_ms {
+            relay.push_str(&format!("ms={ms} "));
+        }
         format!(
-            "{} {} {} attempts={} reply=\"{reply}\"\n",
+            "{} {} {} attempts={} {relay}reply=\"{reply}\"\n",
             crate::time::rfc3339(at),
             self.outcome.word(),
             encode_address(&self.address),
@@ -94,13 +118,28 @@ impl Record {
         let outcome = Outcome::parse(fields.next()?)?;
         let address = decode_address(fields.next()?);
         let attempts = fields.next()?.strip_prefix("attempts=")?.parse().ok()?;
-        let reply = fields.next()?.strip_prefix("reply=\"")?.strip_suffix('"')?;
+        let mut rest = fields.next()?;
+        let mut relay = None;
+        let mut accept_ms = None;
+        // Optional fields before the reply, each `key=value `.
+        while !rest.starts_with("reply=") {
+            let (field, after) = rest.split_once(' ')?;
+            match field.split_once('=')? {
+                ("relay", name) => relay = Some(decode_address(name)),
+                ("ms", ms) => accept_ms = ms.parse().ok(),
+                _ => {}
+            }
+            rest = after;
+        }
+        let reply = rest.strip_prefix("reply=\"")?.strip_suffix('"')?;
         let reply = reply.replace("\\\"", "\"").replace("\\\\", "\\");
         Some(Record {
             address,
             outcome,
             attempts,
             reply,
+            relay,
+            accept_ms,
         })
     }
 }
@@ -219,6 +258,8 @@ mod tests {
             outcome,
             attempts: 1,
             reply: "250 2.0.0 \"Ok\" \\ queued".into(),
+            relay: None,
+            accept_ms: None,
         }
     }
 
@@ -243,6 +284,37 @@ mod tests {
             .nth(1)
             .unwrap()
             .contains(" deferred a@example.com attempts=1 reply="));
+    }
+
+    #[test]
+    fn the_relay_and_the_time_to_accept_round_trip_and_old_lines_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issue.journal");
+        let journal = Journal::open(&path, "test journal").unwrap();
+        let mut accepted = record("b@example.com", Outcome::Accepted);
+        accepted.relay = Some("esp-2 eu:587".into());
+        accepted.accept_ms = Some(42);
+        assert!(journal.append(&accepted));
+        journal.close().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(" attempts=1 relay=esp-2%20eu:587 ms=42 reply=\"250"),
+            "{text}"
+        );
+        let old = "2026-11-27T09:00:01Z accepted a@example.com attempts=1 reply=\"250 ok\"\n";
+        std::fs::write(&path, format!("{text}{old}")).unwrap();
+        let state = read(&path).unwrap();
+        let b = &state["b@example.com"];
+        assert_eq!(
+            (b.relay.as_deref(), b.accept_ms),
+            (Some("esp-2 eu:587"), Some(42))
+        );
+        assert_eq!(b.reply, "250 2.0.0 \"Ok\" \\ queued");
+        let a = &state["a@example.com"];
+        assert_eq!(
+            (a.relay.as_deref(), a.accept_ms, a.reply.as_str()),
+            (None, None, "250 ok")
+        );
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Timed {
     pub outcome: Outcome,
     /// The relay's reply.
     pub reply: String,
+    /// The relay that gave it, when the journal names it.
+    pub relay: Option<String>,
+    /// Milliseconds from handing the message over to its acceptance.
+    pub accept_ms: Option<u32>,
 }
 
 /// When each reader's last settled record (accepted or refused for good)
@@ -111,6 +115,8 @@ fn each_record(path: &Path, each: &mut impl FnMut(&str, Timed)) -> Result<()> {
                     key: crate::list::identity(&record.address),
                     outcome: record.outcome,
                     reply: record.reply,
+                    relay: record.relay,
+                    accept_ms: record.accept_ms,
                 },
             );
         }
