@@ -236,6 +236,15 @@ fn the_sitemap_lists_every_sent_issue_and_robots_txt_names_it() {
     .collect();
     assert_eq!(urls, expected, "{sitemap}");
 
+    // The index gives each issue's date the same way.
+    let (_, _, index) = get(&served.base, "/archive/");
+    let doc = scraper::Html::parse_document(&index);
+    let dates: Vec<&str> = doc
+        .select(&scraper::Selector::parse("li time").unwrap())
+        .map(|t| t.attr("datetime").unwrap())
+        .collect();
+    assert_eq!(dates, ["2026-12-01T23:30:00Z", "2026-11-27"]);
+
     let (_, _, welcome) = get(&served.base, "/archive/welcome/");
     let welcome = tags(&welcome);
     assert_eq!(welcome["article:published_time"], "2026-12-01T23:30:00Z");

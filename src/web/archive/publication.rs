@@ -77,22 +77,24 @@ pub fn index_page(config: &Config) -> Page {
 
 impl Page {
     /// The tags for the page's `<head>` (not its `<title>`): every value
-    /// escaped for its attribute by maud.
+    /// escaped for its attribute by maud; no description tags for an issue
+    /// with no text to describe it.
     pub fn head(&self, config: &Config) -> Markup {
         let newsletter = config.newsletter();
         let card = match self.image {
             Some(_) => "summary_large_image",
             None => "summary",
         };
+        let described = !self.description.is_empty();
         html! {
-            meta name="description" content=(self.description);
+            @if described { meta name="description" content=(self.description); }
             @if let Some(url) = &self.url {
                 link rel="canonical" href=(url);
                 meta property="og:url" content=(url);
             }
             meta property="og:type" content=(self.kind);
             meta property="og:title" content=(self.title);
-            meta property="og:description" content=(self.description);
+            @if described { meta property="og:description" content=(self.description); }
             meta property="og:site_name" content=(newsletter.name);
             @if let Some(locale) = og_locale(&newsletter.language) {
                 meta property="og:locale" content=(locale);
@@ -105,7 +107,7 @@ impl Page {
             }
             meta name="twitter:card" content=(card);
             meta name="twitter:title" content=(self.title);
-            meta name="twitter:description" content=(self.description);
+            @if described { meta name="twitter:description" content=(self.description); }
             @if let Some(image) = &self.image {
                 meta name="twitter:image" content=(image);
             }
@@ -257,6 +259,50 @@ mod tests {
         assert_eq!(cut, format!("{}…", "가".repeat(DESCRIPTION_CHARS - 1)));
         assert_eq!(shortened("  두 줄\n  설명  ", 160), "두 줄 설명");
         assert_eq!(shortened(&"가".repeat(160), 160), "가".repeat(160));
+    }
+
+    #[test]
+    fn every_value_is_escaped_for_its_attribute_and_an_empty_description_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newsletter.toml");
+        std::fs::write(
+            &path,
+            "[newsletter]\nname = 'A \"B\" <C>'\nfrom = 'N <a@example.com>'\n[subscribers]\nfile = 's.toml'\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        let title = "Say \"hi\" <b>& bye</b> 'now'";
+        let page = Page {
+            kind: "article",
+            title: title.into(),
+            window_title: title.into(),
+            description: String::new(),
+            url: Some("https://n.example.com/archive/a\"b/".into()),
+            image: None,
+            published: None,
+        };
+        let html = format!(
+            "<html><head>{}</head></html>",
+            page.head(&config).into_string()
+        );
+        let doc = scraper::Html::parse_document(&html);
+        let content = |css: &str| {
+            let selector = scraper::Selector::parse(css).unwrap();
+            doc.select(&selector)
+                .map(|e| e.attr("content").or(e.attr("href")).unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(content("meta[property='og:title']"), [title]);
+        assert_eq!(content("meta[property='og:site_name']"), ["A \"B\" <C>"]);
+        assert_eq!(
+            content("link[rel=canonical]"),
+            ["https://n.example.com/archive/a\"b/"]
+        );
+        assert!(content("meta[name=description]").is_empty());
+        assert!(content("meta[property='og:description']").is_empty());
+        assert_eq!(content("meta[name='twitter:card']"), ["summary"]);
+        // Without an image: no image tag.
+        assert!(content("meta[property='og:image']").is_empty());
     }
 
     #[test]
