@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use predicates::prelude::*;
+
 use crate::support::{Project, Served};
 
 const SECRET: &str = "archive-test-secret";
@@ -303,7 +305,12 @@ fn without_base_url_no_tag_holds_an_address_that_is_not_absolute() {
         .cmd()
         .args(["archive", "--out", "site"])
         .assert()
-        .success();
+        .success()
+        .stdout(
+            predicates::str::contains("No sitemap.xml").and(predicates::str::contains(
+                "help: set base_url in [newsletter]",
+            )),
+        );
     assert!(!project.path("site/sitemap.xml").exists());
     assert_eq!(project.read("site/robots.txt"), robots);
 }
