@@ -173,8 +173,8 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<ScheduleCommand>,
     },
-    /// Write the web archive of sent issues (index, Atom feed, one page per issue) as static
-    /// files for any web host.
+    /// Write the web archive of sent issues (index, Atom feed, sitemap.xml, robots.txt, one page
+    /// per issue) as static files for any web host.
     Archive(ArchiveArgs),
     /// Print shell completions (bash, zsh, fish, powershell, elvish).
     Completions {

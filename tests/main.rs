@@ -10,6 +10,7 @@ mod rigs;
 mod smtp;
 mod support;
 
+mod archive;
 mod bounces;
 mod browser;
 mod check;

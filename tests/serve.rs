@@ -214,7 +214,7 @@ fn the_archive_shows_sent_issues_without_reader_data() {
     );
     let (status, page) = get("/archive/example/");
     assert_eq!(status, 200);
-    assert!(page.contains("<title>위기의 AI스타트업... Why를 기억하라</title>"));
+    assert!(page.contains("<title>위기의 AI스타트업... Why를 기억하라 — 뷰스레터플러스</title>"));
     for private in ["김독자", "reader@example.com", "?e="] {
         assert!(!page.contains(private), "the web version holds {private}");
     }

@@ -19,11 +19,18 @@ pub fn serve(args: ServeArgs, config: &Path) -> Result<()> {
 }
 
 pub fn archive(args: ArchiveArgs, config: &Path) -> Result<()> {
-    let written = crate::web::archive::write(&Config::load(config)?, &args.out)?;
+    let config = Config::load(config)?;
+    let written = crate::web::archive::write(&config, &args.out)?;
     let out = args.out.display();
     println!(
         "Wrote the archive of {written} issue{} to {out}",
         plural(written)
     );
+    if config.newsletter().base_url.is_none() {
+        println!(
+            "  No sitemap.xml and no canonical, og:url or og:image tags: they need absolute addresses.\n  help: set base_url in [newsletter] of {} to the public address whose /archive/ holds these files",
+            config.path.display()
+        );
+    }
     Ok(())
 }

@@ -156,7 +156,7 @@ impl Layout<'_> {
                     img.logo src=(logo) width=(theme.logo_width) alt=(self.config.newsletter().name) style=(format!("width:{}px;max-width:100%;", theme.logo_width));
                 }
                 h1.brand { (self.config.newsletter().name) }
-                @if let Some(meta) = self.issue_meta() { p.issue-meta { (meta) } }
+                @if let Some(meta) = self.issue_meta_markup() { p.issue-meta { (meta) } }
             } }
         }
     }

@@ -178,6 +178,25 @@ impl Layout<'_> {
             (n, d) => n.or(d),
         }
     }
+
+    /// The masthead line: in the web version its date is a `<time>` that
+    /// machines read (`datetime="2026-11-27"`).
+    pub(crate) fn issue_meta_markup(&self) -> Option<maud::Markup> {
+        let meta = self.issue_meta()?;
+        let dated = self.issue.date.filter(|_| self.web_page).and_then(|d| {
+            let shown = format_date(d, &self.config.newsletter().language);
+            let before = meta.strip_suffix(&shown)?.to_string();
+            Some((
+                before,
+                shown,
+                format!("{:04}-{:02}-{:02}", d.year, d.month, d.day),
+            ))
+        });
+        Some(match dated {
+            Some((before, shown, iso)) => maud::html! { (before) time datetime=(iso) { (shown) } },
+            None => maud::html! { (meta) },
+        })
+    }
 }
 
 /// `img<n>.<hash of the bytes>@<from domain>` for each local image.

@@ -1,6 +1,10 @@
-//! The archive of sent issues: an index, an Atom feed and one web version
-//! per issue (no reader's data in it), served by `serve` under `/archive/`
-//! and written as static files by `letterpress archive`.
+//! The archive of sent issues: an index, an Atom feed, a sitemap and one
+//! web version per issue (no reader's data in it), each page with the tags
+//! that make it a publication; served by `serve` under `/archive/` and
+//! written as static files by `letterpress archive`.
+
+pub mod publication;
+pub mod sitemap;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +21,9 @@ use crate::compose::{Composed, Theme};
 use crate::config::Config;
 use crate::issue::Issue;
 
-/// Writes the archive into `out`: `index.html`, `feed.xml` and
-/// `<issue>/index.html` with the issue's images; the number of issues.
+/// Writes the archive into `out`: `index.html`, `feed.xml`, `robots.txt`,
+/// with `base_url` `sitemap.xml`, and `<issue>/index.html` with the
+/// issue's images; the number of issues.
 pub fn write(config: &Config, out: &Path) -> Result<usize> {
     let issues = sent_issues(config)?;
     crate::fs::replace_creating(
@@ -26,6 +31,10 @@ pub fn write(config: &Config, out: &Path) -> Result<usize> {
         index_page(config, &issues).as_bytes(),
     )?;
     crate::fs::replace_creating(&out.join("feed.xml"), atom_feed(config, &issues).as_bytes())?;
+    if let Some(map) = sitemap::sitemap(config, &issues) {
+        crate::fs::replace_creating(&out.join("sitemap.xml"), map.as_bytes())?;
+    }
+    crate::fs::replace_creating(&out.join("robots.txt"), sitemap::robots(config).as_bytes())?;
     for issue in &issues {
         let dir = out.join(&issue.slug);
         crate::fs::replace_creating(&dir.join("index.html"), web_page(config, issue)?.as_bytes())?;
@@ -92,6 +101,15 @@ pub fn issued(config: &Config, issue: &Issue) -> Option<jiff::Timestamp> {
         .min()
 }
 
+/// When an issue came out, as its page and the sitemap give it: its `date`
+/// (`2026-11-27`), else the time it was sent (`2026-11-27T09:00:01Z`).
+pub fn published(config: &Config, issue: &Issue) -> Option<String> {
+    match issue.date {
+        Some(d) => Some(format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)),
+        None => issued(config, issue).map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()),
+    }
+}
+
 /// The time of a journal's first record: the first line (of the first
 /// few, after the header) that starts with a time.
 fn first_record_time(path: &Path) -> Option<jiff::Timestamp> {
@@ -105,10 +123,56 @@ fn first_record_time(path: &Path) -> Option<jiff::Timestamp> {
         .find_map(|line| line.split(' ').next()?.parse().ok())
 }
 
-/// The web version of an issue: no reader's data in it.
+/// The web version of an issue as the archive publishes it: no reader's
+/// data in it; its title names the newsletter, its head holds the
+/// publication's tags ([`publication`]) and its masthead the date it came
+/// out (the day it was sent when the issue has no `date`).
 pub fn web_page(config: &Config, issue: &Issue) -> Result<String> {
     let theme = Theme::load(config)?;
-    Composed::new(config, &theme, issue)?.web_html()
+    let dated;
+    let shown = match (issue.date, issued(config, issue)) {
+        (None, Some(at)) => {
+            let day = at.to_zoned(config.time_zone()).date();
+            dated = Issue {
+                date: Some(crate::issue::Date {
+                    year: day.year() as u16,
+                    month: day.month() as u8,
+                    day: day.day() as u8,
+                }),
+                ..issue.clone()
+            };
+            &dated
+        }
+        _ => issue,
+    };
+    let composed = Composed::new(config, &theme, shown)?;
+    let page = publication::issue_page(config, issue, composed.subject());
+    Ok(with_head(&composed.web_html()?, config, &page))
+}
+
+/// `html` with `page`'s title and the publication's tags in its head.
+fn with_head(html: &str, config: &Config, page: &publication::Page) -> String {
+    let head = html! {
+        title { (page.window_title) }
+        link rel="alternate" type="application/atom+xml" href="../feed.xml" title=(config.newsletter().name);
+        (page.head(config))
+    }
+    .into_string();
+    let end = html.find("</head>").unwrap_or(0);
+    let title = html[..end]
+        .find("<title>")
+        .and_then(|start| Some((start, start + html[start..end].find("</title>")? + 8)));
+    let mut out = String::with_capacity(html.len() + head.len());
+    match title {
+        Some((start, stop)) => {
+            out.push_str(&html[..start]);
+            out.push_str(&html[stop..end]);
+        }
+        None => out.push_str(&html[..end]),
+    }
+    out.push_str(&head);
+    out.push_str(&html[end..]);
+    out
 }
 
 pub async fn index(State(app): State<Arc<App>>) -> Response {
@@ -127,6 +191,30 @@ pub async fn feed(State(app): State<Arc<App>>) -> Response {
             .into_response(),
         Err(e) => server_error(&app.config, e),
     }
+}
+
+/// `/archive/sitemap.xml`; not found without `base_url`.
+pub async fn sitemap_xml(State(app): State<Arc<App>>) -> Response {
+    match sent_issues(&app.config) {
+        Ok(issues) => match sitemap::sitemap(&app.config, &issues) {
+            Some(map) => (
+                [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+                map,
+            )
+                .into_response(),
+            None => super::not_found(&app.config),
+        },
+        Err(e) => server_error(&app.config, e),
+    }
+}
+
+/// `/robots.txt` (and `/archive/robots.txt`, where `archive --out` puts it).
+pub async fn robots_txt(State(app): State<Arc<App>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        sitemap::robots(&app.config),
+    )
+        .into_response()
 }
 
 pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) -> Response {
@@ -200,6 +288,7 @@ pub fn index_page(config: &Config, issues: &[Issue]) -> String {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (name) }
                 link rel="alternate" type="application/atom+xml" href="feed.xml" title=(name);
+                (publication::index_page(config).head(config))
                 style { "body{font-family:'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR',-apple-system,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.6;overflow-wrap:break-word;word-break:" (w.word_break) "}a{color:#1a56db}li{margin:.4rem 0}time{color:#5f6670;margin-right:.6rem}.nl{word-break:keep-all;overflow-wrap:normal}" }
             }
             body {
@@ -208,7 +297,7 @@ pub fn index_page(config: &Config, issues: &[Issue]) -> String {
                     @if let Some(url) = subscribe {
                         p { a.subscribe href=(url) { (super::said(config, w.form_title, "")) } }
                     }
-                    ul { @for issue in issues { li { time { (date(config, issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
+                    ul { @for issue in issues { li { time datetime=[published(config, issue)] { (date(config, issue)) } a href=(format!("{}/", issue.slug)) { (issue.subject) } } } }
                     p { a href="feed.xml" { (w.feed) } }
                 }
             }

@@ -135,7 +135,7 @@ fn subscribe_paths(config: &Config) -> Option<(String, String)> {
 /// The pages `serve` has of its own with these options: a path that is
 /// one of them or lies under one of them belongs to serve.
 fn own_pages(config: &Config, options: ServeOptions) -> Vec<(&'static str, &'static str)> {
-    let mut pages = vec![("/archive", "the archive")];
+    let mut pages = vec![("/archive", "the archive"), ("/robots.txt", "robots.txt")];
     if config.file.tracking.clicks {
         pages.push(("/c", "counted links ([tracking] clicks)"));
     }
@@ -349,6 +349,9 @@ fn routes(app: Arc<App>, preview: Option<Router>) -> Router {
     let mut router = Router::new()
         .route("/archive/", get(archive::index))
         .route("/archive/feed.xml", get(archive::feed))
+        .route("/archive/sitemap.xml", get(archive::sitemap_xml))
+        .route("/archive/robots.txt", get(archive::robots_txt))
+        .route("/robots.txt", get(archive::robots_txt))
         .route("/archive/{issue}/", get(archive::issue))
         .route("/archive/{issue}/{*file}", get(archive::image));
     if let Some(path) = unsubscribe::path(&app.config) {
@@ -605,6 +608,8 @@ mod path_tests {
                 "{e}"
             );
         }
+        let e = refused(&unsubscribe("/robots.txt"), false).unwrap();
+        assert!(e.contains("robots.txt"), "{e}");
         assert!(refused(&unsubscribe("/archives"), false).is_none());
         assert!(refused(&unsubscribe("/preview/"), false).is_none());
         assert!(refused(&unsubscribe("/stats/x"), true)

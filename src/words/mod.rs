@@ -65,6 +65,8 @@ pub struct Words {
     pub not_found_title: &'static str,
     pub not_found_body: &'static str,
     pub archive_link: &'static str,
+    /// The archive index's description for search results and link previews.
+    pub archive_description: &'static str,
     /// The footer's link to the reader's preference page.
     pub preferences_link: &'static str,
     pub error_title: &'static str,
@@ -122,6 +124,7 @@ const KO: Words = Words {
     not_found_title: "페이지를 찾을 수 없습니다",
     not_found_body: "주소가 바뀌었거나 잘못 입력되었을 수 있습니다.",
     archive_link: "{newsletter} 지난 호 보기",
+    archive_description: "{newsletter}의 지난 호를 모두 웹에서 읽을 수 있습니다.",
     preferences_link: "구독 설정 변경",
     error_title: "문제가 생겼습니다",
     error_body: "잠시 후 다시 시도해 주세요.",
@@ -178,6 +181,7 @@ const EN: Words = Words {
     not_found_title: "Page not found",
     not_found_body: "The address may have changed or been mistyped.",
     archive_link: "Past issues of {newsletter}",
+    archive_description: "Every past issue of {newsletter}, to read on the web.",
     preferences_link: "Manage your subscription",
     error_title: "Something went wrong",
     error_body: "Please try again in a minute.",
@@ -186,7 +190,7 @@ const EN: Words = Words {
 
 impl Words {
     /// Every text of the table.
-    pub fn texts(&self) -> [&'static str; 53] {
+    pub fn texts(&self) -> [&'static str; 54] {
         [
             self.lang,
             self.form_title,
@@ -237,6 +241,7 @@ impl Words {
             self.not_found_title,
             self.not_found_body,
             self.archive_link,
+            self.archive_description,
             self.preferences_link,
             self.error_title,
             self.error_body,
