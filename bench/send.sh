@@ -8,7 +8,10 @@
 # then DKIM-signed sends (RSA-2048, Ed25519, both) of SIGNED_READERS=3000
 # readers at concurrency 4 against the unsigned send of the same readers and
 # `openssl speed rsa2048`, RUNS interleaved runs each. SIGNED_ONLY=1 runs the
-# DKIM rows alone.
+# DKIM rows alone. Then RELAY_READERS=10000 readers through two smtp-sinks as
+# two [[smtp]] relays (2 + 2 connections, weights 1:1; 3 + 1, weights 3:1)
+# against one relay at concurrency 4, RUNS interleaved runs each, every run
+# checked against both sinks' counters. RELAYS_ONLY=1 runs those rows alone.
 # Every run is checked against smtp-sink's message counter. Run as root:
 # smtp-sink drops to nobody. Scratch projects and results: bench/.cache/send/.
 set -euo pipefail
@@ -26,6 +29,8 @@ py_readers=${PY_READERS:-2000}
 py_runs=${PY_RUNS:-3}
 signed_readers=${SIGNED_READERS:-3000}
 signed_only=${SIGNED_ONLY:-0}
+relays_only=${RELAYS_ONLY:-0}
+relay_readers=${RELAY_READERS:-10000}
 sessions=(1 4 16)
 export LETTERPRESS_UNSUBSCRIBE_SECRET=${LETTERPRESS_UNSUBSCRIBE_SECRET:-letterpress-bench-secret}
 
@@ -39,7 +44,7 @@ rm -rf "$results" && mkdir -p "$results"
 cp "$root/target/release/letterpress" "$letterpress" || die "target/release/letterpress is missing after the build"
 echo "letterpress $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?'), copied to $letterpress" |
   tee "$results/letterpress-version.txt"
-if [[ $signed_only != 1 && ! -x $venv/bin/mailmerge ]]; then
+if [[ $signed_only != 1 && $relays_only != 1 && ! -x $venv/bin/mailmerge ]]; then
   python3 -m venv "$venv" && "$venv/bin/pip" install --quiet mailmerge || die "installing mailmerge into $venv failed"
 fi
 
@@ -73,8 +78,10 @@ config() { # DEST CONCURRENCY [--subscribers FILE]: the project's config aimed a
 }
 
 echo "generating the scratch projects in $work"
+if [[ $relays_only != 1 ]]; then
 "${util[@]}" project "$work/signed" "$signed_readers" --root "$root"
-if [[ $signed_only != 1 ]]; then
+fi
+if [[ $signed_only != 1 && $relays_only != 1 ]]; then
 "${util[@]}" project "$work/10k" 10000 --root "$root"
 "${util[@]}" project "$work/100k" 100000 --root "$root"
 "${util[@]}" subscribers "$py_readers" "$work/10k/config/subscribers-py.toml"
@@ -118,6 +125,7 @@ timed letterpress-100k 100000 1 --reset "$work/100k/state" --expect-output "1000
 
 fi
 
+if [[ $relays_only != 1 ]]; then
 echo "DKIM-signed sends to $signed_readers readers at concurrency 4, against the unsigned send and openssl speed"
 cd "$work/signed"
 config config/send-unsigned.toml 4
@@ -138,6 +146,37 @@ for _ in $(seq "$runs"); do
   done
   openssl speed -seconds 3 rsa2048 2>/dev/null | grep '^rsa 2048 bits' >>"$results/openssl-speed.txt"
 done
+fi
+
+if [[ $signed_only != 1 ]]; then
+echo "$relay_readers readers through two relays (two smtp-sinks) against one relay with as many connections"
+port2=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+/usr/sbin/smtp-sink -c "${sink_user[@]}" "127.0.0.1:$port2" 4096 >"$results/sink2-counters.txt" 2>"$results/sink2.err" &
+sink2=$!
+trap 'kill "$sink" "$sink2" 2>/dev/null || true' EXIT
+for _ in {1..50}; do (exec 3<>"/dev/tcp/127.0.0.1/$port2") 2>/dev/null && break; sleep 0.1; done
+received2() {
+  local n
+  n=$(tr '\r' '\n' <"$results/sink2-counters.txt" | grep -o 'mesg=[0-9]*' | tail -n 1 | cut -d= -f2) || true
+  echo "${n:-0}"
+}
+"${util[@]}" project "$work/relays" "$relay_readers" --root "$root"
+cd "$work/relays"
+config config/send-one.toml 4
+"${send_util[@]}" relays config/send-one.toml config/send-even.toml --relay "a:$port:2:1" --relay "b:$port2:2:1"
+"${send_util[@]}" relays config/send-one.toml config/send-weighted.toml --relay "a:$port:3:3" --relay "b:$port2:1:1"
+for _ in $(seq "$runs"); do
+  for setup in one even weighted; do
+    before=$(($(received) + $(received2)))
+    "${util[@]}" measure --name "relays-$setup" --json "$results/relays-$setup.json" --runs 1 --messages "$relay_readers" \
+      --append --reset "$work/relays/state" --expect-output "$relay_readers accepted" -- \
+      "$letterpress" --config "config/send-$setup.toml" send issues/example --yes
+    for _ in {1..30}; do (($(received) + $(received2) - before >= relay_readers)) && break; sleep 0.1; done
+    got=$(($(received) + $(received2) - before))
+    ((got == relay_readers)) || die "the sinks took $got messages during relays-$setup, expected $relay_readers"
+  done
+done
+fi
 
 echo
 "${send_util[@]}" summary "$results"

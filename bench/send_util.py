@@ -3,6 +3,9 @@
   config SRC DEST --port P --concurrency C --state-dir DIR [--subscribers FILE]
                           SRC with [smtp] aimed at the sink on 127.0.0.1:P and
                           [sending] rewritten for an unthrottled send
+  relays SRC DEST --relay NAME:PORT:CONCURRENCY:WEIGHT...
+                          SRC (a config from `config`) with its [smtp] replaced
+                          by one [[smtp]] table per --relay
   mailmerge FOLDER --port P LETTER-OPTIONS...
                           mailmerge's template.txt, database.csv and server.conf
                           for the readers and issue dryrun_email.py would use
@@ -129,6 +132,27 @@ def mailmerge(args):
     print(f"mailmerge inputs for {len(letter.readers)} readers in {folder}")
 
 
+def relays(args):
+    text = Path(args.src).read_text("utf-8")
+    kept, table = [], None
+    for line in text.splitlines():
+        if m := HEADER.match(line):
+            table = m.group(1)
+        if table != "smtp":
+            kept.append(line)
+    wanted = []
+    for spec in args.relay:
+        name, port, concurrency, weight = spec.split(":")
+        values = dict(name=name, host="127.0.0.1", port=int(port), security="none",
+                      concurrency=int(concurrency), weight=int(weight))
+        wanted.append(values)
+        kept += ["", "[[smtp]]"] + [f"{k} = {toml_value(v)}" for k, v in values.items()]
+    result = "\n".join(kept) + "\n"
+    if tomllib.loads(result)["smtp"] != wanted:
+        sys.exit(f"error: the [[smtp]] tables of {args.dest} do not read back as written")
+    Path(args.dest).write_text(result, "utf-8")
+
+
 def summary(args):
     folder = Path(args.folder)
 
@@ -187,6 +211,24 @@ def summary(args):
             print(f"note: {name} was timed on {r['messages']:,} readers, letterpress on {one['messages']:,}; compare msgs/s")
     print(f"peak RSS from {one['rss_from'] if one else '?'}; every run checked against smtp-sink's message counter")
     signed_summary(folder, load, rate, verdict)
+    relays_summary(load, rate, verdict)
+
+
+def relays_summary(load, rate, verdict):
+    """The relay rows: two relays sharing the connections of one, against
+    the one relay in the same run."""
+    one = load("relays-one")
+    if not one:
+        return
+    print()
+    print(f"{'two relays, ' + format(one['messages'], ',') + ' readers, 4 connections':<40} {'msgs/s':>8} {'× one relay':>11} {'peak RSS':>9}")
+    print(f"{'one relay, concurrency 4':<40} {rate(one):>8.0f} {1:>11.2f} {one['max_rss_kib'] / 1024:>6.1f} MB")
+    for name, label in (("relays-even", "two relays, 2 + 2, weights 1:1"), ("relays-weighted", "two relays, 3 + 1, weights 3:1")):
+        r = load(name)
+        if r:
+            share = rate(r) / rate(one)
+            print(f"{label:<40} {rate(r):>8.0f} {share:>11.2f} {r['max_rss_kib'] / 1024:>6.1f} MB  "
+                  f"(target ≥ 0.95× one relay: {verdict(share >= 0.95)})")
 
 
 def signed_summary(folder, load, rate, verdict):
@@ -230,6 +272,11 @@ def main():
     s.add_argument("--state-dir", required=True, help="relative to DEST's folder, as letterpress reads it")
     s.add_argument("--subscribers", help="another subscribers file, relative to DEST's folder")
     s.set_defaults(func=config)
+    s = sub.add_parser("relays")
+    s.add_argument("src")
+    s.add_argument("dest")
+    s.add_argument("--relay", action="append", required=True, help="NAME:PORT:CONCURRENCY:WEIGHT")
+    s.set_defaults(func=relays)
     s = sub.add_parser("mailmerge")
     s.add_argument("folder")
     s.add_argument("--port", type=int, required=True)

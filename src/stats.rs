@@ -76,10 +76,7 @@ type Last = HashMap<String, (i64, Outcome)>;
 /// Each reader's last outcome of the issue (an acceptance stands) with its
 /// time, over the issue's journals and its shards', and the figures per
 /// relay.
-fn outcomes(
-    state: &Path,
-    place: &Place,
-) -> Result<(Last, Vec<RelayFigures>)> {
+fn outcomes(state: &Path, place: &Place) -> Result<(Last, Vec<RelayFigures>)> {
     let mut last: HashMap<String, (i64, Outcome)> = HashMap::new();
     // Each reader's last settled record with its relay, for the per-relay
     // figures; deferrals count as they come.

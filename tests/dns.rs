@@ -372,3 +372,38 @@ fn a_dns_server_without_a_port_is_refused_with_the_form_to_use() {
         .failure()
         .stderr(predicates::str::contains("HOST:PORT"));
 }
+
+#[test]
+fn every_relay_must_be_in_spf_and_have_its_ptr_at_its_own_line() {
+    let Some(s) = setup() else { return };
+    let config = s.project.read("config/newsletter.toml");
+    let start = config.find("[smtp]").unwrap();
+    let end = start + config[start..].find("\n\n").unwrap();
+    let relays = "[[smtp]]\nname = \"one\"\nhost = \"relay.example.com\"\n\n[[smtp]]\nname = \"two\"\nhost = \"relay2.example.com\"\nrole = \"fallback\"";
+    let config = format!("{}{relays}{}", &config[..start], &config[end..]);
+    let second = config[..config.find("relay2.example.com").unwrap()]
+        .lines()
+        .count();
+    s.project.write("config/newsletter.toml", config);
+    let zone = example_zone(&s) + "relay2 A 192.0.2.11\n";
+    let (findings, _) = dns_findings(&s, zone.clone(), reverse_zone());
+    assert_eq!(findings.len(), 2, "{findings:#?}");
+    assert!(
+        findings.iter().any(|f| f.contains("add `ip4:192.0.2.11`")),
+        "{findings:#?}"
+    );
+    let ptr =
+        format!("{second}: error: DNS: PTR: the relay's address 192.0.2.11 has no reverse DNS");
+    assert!(
+        findings.iter().any(|f| f.starts_with(&ptr)),
+        "{ptr}: {findings:#?}"
+    );
+    // Both relays published: nothing to report.
+    let zone = zone.replace(
+        "_spf TXT \"v=spf1 a:relay.example.com -all\"",
+        "_spf TXT \"v=spf1 a:relay.example.com a:relay2.example.com -all\"",
+    );
+    let reverse = reverse_zone() + "11 PTR relay2.example.com.\n";
+    let (findings, _) = dns_findings(&s, zone, reverse);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
