@@ -21,6 +21,7 @@ mod dns;
 mod docs;
 mod exit_codes;
 mod faults;
+mod images;
 mod init;
 mod layers;
 mod messages;

@@ -35,6 +35,8 @@ pub(crate) struct Layout<'a> {
     /// The web version itself: no link to itself, the content in `<main>`,
     /// and a link to the subscribe form when there is one.
     pub(crate) web_page: bool,
+    /// The display size of each local image, by its source.
+    pub(crate) image_sizes: Vec<(String, u32, u32)>,
 }
 
 /// An issue composed once, ready to be filled in for each reader.
@@ -50,6 +52,8 @@ pub struct Composed<'a> {
     text: text::TextTemplate,
     /// The Content-ID of each of the issue's local images, in order.
     cids: Vec<String>,
+    /// The issue's local images, processed.
+    images: Vec<crate::images::Processed>,
 }
 
 impl<'a> Composed<'a> {
@@ -80,6 +84,8 @@ impl<'a> Composed<'a> {
             .preferences
             .as_ref()
             .map(|_| marker(Field::PreferencesUrl));
+        let images = crate::images::prepare(config, &issue.images, max_image_width(theme))?;
+        let image_sizes = display_sizes(&images, theme);
         let layout = Layout {
             config,
             theme,
@@ -89,6 +95,7 @@ impl<'a> Composed<'a> {
             web_url_marker,
             preferences_marker,
             web_page: false,
+            image_sizes,
         };
         let html = inline_css(&layout.document(), &theme.inline_css)?;
         let mut composed = Composed {
@@ -98,16 +105,40 @@ impl<'a> Composed<'a> {
             mail_html: String::new(),
             html,
             text: text::TextTemplate::default(),
-            cids: content_ids(config, issue),
+            cids: content_ids(config, &images),
+            images,
         };
         composed.text = text::compose(&composed);
-        composed.mail_html = composed.html.clone();
-        for (image, cid) in issue.images.iter().zip(&composed.cids) {
+        composed.mail_html = composed.linked_images(composed.html.clone());
+        Ok(composed)
+    }
+
+    /// `html` with each local image referred to by its `cid:` part.
+    fn linked_images(&self, mut html: String) -> String {
+        for (image, cid) in self.images.iter().zip(&self.cids) {
             let from = format!("src=\"{}\"", html::escape_attr(&image.src));
             let to = format!("src=\"cid:{cid}\"");
-            composed.mail_html = composed.mail_html.replace(&from, &to);
+            html = html.replace(&from, &to);
         }
-        Ok(composed)
+        html
+    }
+
+    /// The issue's local images as messages carry or link them.
+    pub fn images(&self) -> &[crate::images::Processed] {
+        &self.images
+    }
+
+    /// "images: 2 attached (2 processed, 0 from cache)", or none when the
+    /// issue has no local image.
+    pub fn images_line(&self) -> Option<String> {
+        if self.images.is_empty() {
+            return None;
+        }
+        let (processed, cached) = crate::images::counts(&self.images);
+        Some(format!(
+            "images: {} attached as cid: parts ({processed} processed, {cached} from cache)",
+            self.images.len()
+        ))
     }
 
     /// The configuration it was composed with.
@@ -115,12 +146,10 @@ impl<'a> Composed<'a> {
         self.layout.config
     }
 
-    /// The issue's local images with their Content-IDs (without angle brackets).
-    pub fn inline_images(&self) -> impl Iterator<Item = (&crate::issue::LocalImage, &str)> {
-        self.issue
-            .images
-            .iter()
-            .zip(self.cids.iter().map(String::as_str))
+    /// The images a message carries with their Content-IDs (without angle
+    /// brackets): the processed local images.
+    pub fn inline_images(&self) -> impl Iterator<Item = (&crate::images::Processed, &str)> {
+        self.images.iter().zip(self.cids.iter().map(String::as_str))
     }
 
     /// The HTML part of a message for one reader (images as `cid:`).
@@ -147,6 +176,7 @@ impl<'a> Composed<'a> {
             web_url_marker: self.layout.web_url_marker.clone(),
             preferences_marker: self.layout.preferences_marker.clone(),
             web_page: true,
+            image_sizes: self.layout.image_sizes.clone(),
             ..self.layout
         };
         let html = inline_css(&layout.document(), &self.layout.theme.inline_css)?;
@@ -180,11 +210,27 @@ impl Layout<'_> {
     }
 }
 
+/// The widest an image of `theme`'s column needs to be: twice the column,
+/// for screens with two pixels to the point.
+pub fn max_image_width(theme: &Theme) -> u32 {
+    theme.file.max_width.saturating_mul(2).max(1)
+}
+
+/// The size each image shows at in `theme`'s column, by its source.
+fn display_sizes(images: &[crate::images::Processed], theme: &Theme) -> Vec<(String, u32, u32)> {
+    images
+        .iter()
+        .map(|p| {
+            let (w, h) = p.display_size(theme.content_width());
+            (p.src.clone(), w, h)
+        })
+        .collect()
+}
+
 /// `img<n>.<hash of the bytes>@<from domain>` for each local image.
-fn content_ids(config: &Config, issue: &Issue) -> Vec<String> {
+fn content_ids(config: &Config, images: &[crate::images::Processed]) -> Vec<String> {
     let domain = config.from_domain();
-    issue
-        .images
+    images
         .iter()
         .enumerate()
         .map(|(i, image)| {

@@ -1,0 +1,287 @@
+//! The images a reader's message carries: resized to the column, without
+//! the camera's EXIF and GPS (read back by exiftool and Python PIL, not by
+//! letterpress), oriented, sized on the page, cached.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageFormat};
+use mail_parser::{MessageParser, MimeHeaders};
+
+use crate::support::{require, Project};
+
+const SECRET: &str = "images-test-secret";
+const EXIFTOOL: &str = "/usr/bin/exiftool";
+const PYTHON: &str = "/usr/bin/python3";
+
+/// A 4,000 × 3,000 camera JPEG whose EXIF (APP1) holds Orientation = 6
+/// (turn 90° clockwise to show it) and a GPS position, 37°33'N.
+fn camera_jpeg() -> Vec<u8> {
+    let photo = DynamicImage::ImageRgb8(image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x / 16) as u8, (y / 12) as u8, ((x + y) / 28) as u8])
+    }));
+    let mut jpeg = Cursor::new(Vec::new());
+    photo.write_to(&mut jpeg, ImageFormat::Jpeg).unwrap();
+    let jpeg = jpeg.into_inner();
+    // TIFF, big-endian: IFD0 at 8 (Orientation, GPS pointer), the GPS IFD
+    // at 38 (latitude ref and latitude), its three rationals at 68.
+    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+    let entry = |tiff: &mut Vec<u8>, tag: u16, kind: u16, count: u32, value: [u8; 4]| {
+        tiff.extend_from_slice(&tag.to_be_bytes());
+        tiff.extend_from_slice(&kind.to_be_bytes());
+        tiff.extend_from_slice(&count.to_be_bytes());
+        tiff.extend_from_slice(&value);
+    };
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    entry(&mut tiff, 0x0112, 3, 1, [0, 6, 0, 0]);
+    entry(&mut tiff, 0x8825, 4, 1, 38u32.to_be_bytes());
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    tiff.extend_from_slice(&2u16.to_be_bytes());
+    entry(&mut tiff, 0x0001, 2, 2, *b"N\0\0\0");
+    entry(&mut tiff, 0x0002, 5, 3, 68u32.to_be_bytes());
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    for (n, d) in [(37u32, 1u32), (33, 1), (0, 1)] {
+        tiff.extend_from_slice(&n.to_be_bytes());
+        tiff.extend_from_slice(&d.to_be_bytes());
+    }
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(&tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xff, 0xe1]);
+    out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// A 2,400 × 800 PNG chart.
+fn wide_png() -> Vec<u8> {
+    let chart = DynamicImage::ImageRgb8(image::RgbImage::from_fn(2400, 800, |x, y| {
+        match (x / 300 + y / 200) % 2 {
+            0 => image::Rgb([250, 250, 250]),
+            _ => image::Rgb([30, 90, 200]),
+        }
+    }));
+    let mut png = Cursor::new(Vec::new());
+    chart.write_to(&mut png, ImageFormat::Png).unwrap();
+    png.into_inner()
+}
+
+/// The example issue showing the photo and the chart.
+fn project_with_images() -> Project {
+    let project = Project::example();
+    project.write("issues/example/img/photo.jpg", camera_jpeg());
+    project.write("issues/example/img/chart.png", wide_png());
+    project.edit(
+        "issues/example/05-olympus.md",
+        "`Olympus`가",
+        "![바다 사진](img/photo.jpg)\n\n![비교 차트](img/chart.png)\n\n`Olympus`가",
+    );
+    project
+}
+
+fn dry_run(project: &Project) -> String {
+    let out = project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["send", "issues/example", "--dry-run", "--out", "outbox"])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+fn build(project: &Project) -> String {
+    let out = project
+        .cmd()
+        .args(["build", "issues/example", "--out", "out"])
+        .assert()
+        .success();
+    String::from_utf8_lossy(&out.get_output().stdout).into_owned()
+}
+
+/// The image parts of a message: content type and bytes.
+fn image_parts(eml: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let message = MessageParser::default().parse(eml).unwrap();
+    message
+        .parts
+        .iter()
+        .filter(|p| p.content_type().is_some_and(|c| c.ctype() == "image"))
+        .map(|p| {
+            let kind = p.content_type().unwrap();
+            let kind = format!("image/{}", kind.subtype().unwrap_or(""));
+            (kind, p.contents().to_vec())
+        })
+        .collect()
+}
+
+/// The `<img …>` tag whose src starts with `src`.
+fn img_tag<'a>(html: &'a str, src: &str) -> &'a str {
+    let at = html
+        .find(&format!("src=\"{src}"))
+        .unwrap_or_else(|| panic!("no image {src}"));
+    let start = html[..at].rfind("<img").unwrap();
+    let end = at + html[at..].find('>').unwrap();
+    &html[start..=end]
+}
+
+/// What exiftool reads in `file`: every tag, with its group.
+fn exiftool(file: &Path) -> String {
+    let out = std::process::Command::new(EXIFTOOL)
+        .args(["-a", "-G1", "-s"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What PIL reads in `file`: "WIDTHxHEIGHT exif-tags info-keys".
+fn pil(file: &Path) -> String {
+    let script = "import sys\nfrom PIL import Image\nim = Image.open(sys.argv[1])\nprint(f\"{im.size[0]}x{im.size[1]} exif={len(im.getexif())} info={sorted(k for k in im.info if k in ('exif','xmp','comment','XML:com.adobe.xmp'))}\")";
+    let out = std::process::Command::new(PYTHON)
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn a_camera_photo_and_a_wide_chart_reach_the_reader_small_upright_and_without_exif() {
+    let tools = require(EXIFTOOL, "reads the EXIF and GPS left in the images sent")
+        & require(PYTHON, "reads the images sent with PIL (python3-pil)");
+    let project = project_with_images();
+
+    let first = build(&project);
+    assert!(
+        first.contains("images: 2 attached as cid: parts (2 processed, 0 from cache)"),
+        "{first}"
+    );
+    assert!(first.contains("message per reader: "), "{first}");
+    let second = build(&project);
+    assert!(
+        second.contains("(0 processed, 2 from cache)"),
+        "the second build decoded again: {second}"
+    );
+
+    let said = dry_run(&project);
+    assert!(said.contains("attached as cid: parts"), "{said}");
+    let eml = std::fs::read(project.path("outbox/reader@example.com.eml")).unwrap();
+    let parts = image_parts(&eml);
+    assert_eq!(parts.len(), 2);
+    let message = MessageParser::default().parse(&eml).unwrap();
+    let html = message.body_html(0).unwrap();
+    // The column is 552 px: the photo shows at 552 × 736 (upright 3:4),
+    // the chart at 552 × 184.
+    let photo_tag = img_tag(&html, "cid:img1.");
+    assert!(
+        photo_tag.contains("width=\"552\"") && photo_tag.contains("height=\"736\""),
+        "{photo_tag}"
+    );
+    let chart_tag = img_tag(&html, "cid:img2.");
+    assert!(
+        chart_tag.contains("width=\"552\"") && chart_tag.contains("height=\"184\""),
+        "{chart_tag}"
+    );
+
+    let (photo, chart) = (&parts[0], &parts[1]);
+    assert_eq!(photo.0, "image/jpeg");
+    assert_eq!(chart.0, "image/png");
+    assert!(!photo.1.windows(5).any(|w| w == b"Exif\0"));
+    if !tools {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let original = dir.path().join("original.jpg");
+    std::fs::write(&original, camera_jpeg()).unwrap();
+    // The independent readers see the GPS position in what the editor gave…
+    assert!(exiftool(&original).contains("GPSLatitude"));
+    assert_eq!(pil(&original), "4000x3000 exif=2 info=['exif']");
+    // …and none of it in what the reader gets: 1,200 px wide at most, the
+    // photo turned upright.
+    for (name, (_, bytes), size) in [
+        ("photo.jpg", photo, "1200x1600"),
+        ("chart.png", chart, "1200x400"),
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let tags = exiftool(&file);
+        for group in [
+            "[GPS]",
+            "[IFD0]",
+            "[ExifIFD]",
+            "[XMP",
+            "Comment",
+            "Orientation",
+        ] {
+            assert!(
+                !tags.contains(group),
+                "{name} still carries {group}:\n{tags}"
+            );
+        }
+        assert_eq!(pil(&file), format!("{size} exif=0 info=[]"), "{name}");
+    }
+}
+
+#[test]
+fn an_image_that_cannot_be_decoded_is_an_error_at_the_line_that_shows_it() {
+    let project = project_with_images();
+    project.write(
+        "issues/example/img/photo.jpg",
+        b"\xff\xd8\xff\xe0 a torn download",
+    );
+    let out = project
+        .cmd()
+        .args(["check", "issues/example"])
+        .assert()
+        .failure();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let md = project.read("issues/example/05-olympus.md");
+    let line = md
+        .lines()
+        .position(|l| l.contains("img/photo.jpg"))
+        .unwrap()
+        + 1;
+    assert!(
+        stdout.contains(&format!("05-olympus.md:{line}")) && stdout.contains("cannot be decoded"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_warns_about_an_image_over_the_budget_after_processing_at_its_line() {
+    let project = project_with_images();
+    let check = |project: &Project| {
+        let out = project
+            .cmd()
+            .args(["check", "issues/example"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let within = check(&project);
+    assert!(!within.contains("max_kb"), "{within}");
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[images]\nmax_kb = 1\n"),
+    );
+    let over = check(&project);
+    let md = project.read("issues/example/05-olympus.md");
+    for src in ["img/photo.jpg", "img/chart.png"] {
+        let line = md.lines().position(|l| l.contains(src)).unwrap() + 1;
+        let finding = over
+            .lines()
+            .find(|l| l.contains(&format!("05-olympus.md:{line}: warning: the image `{src}`")))
+            .unwrap_or_else(|| panic!("no warning about {src}:\n{over}"));
+        assert!(
+            finding.contains("after resizing and recompressing, over [images] max_kb = 1"),
+            "{finding}"
+        );
+    }
+}
