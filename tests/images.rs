@@ -1,6 +1,7 @@
 //! The images a reader's message carries: resized to the column, without
 //! the camera's EXIF and GPS (read back by exiftool and Python PIL, not by
-//! letterpress), oriented, sized on the page, cached.
+//! letterpress), oriented, sized on the page, cached; or hosted under the
+//! archive and left out of the message.
 
 use std::io::Cursor;
 use std::path::Path;
@@ -8,7 +9,7 @@ use std::path::Path;
 use image::{DynamicImage, ImageFormat};
 use mail_parser::{MessageParser, MimeHeaders};
 
-use crate::support::{require, Project};
+use crate::support::{require, Project, Served};
 
 const SECRET: &str = "images-test-secret";
 const EXIFTOOL: &str = "/usr/bin/exiftool";
@@ -229,6 +230,82 @@ fn a_camera_photo_and_a_wide_chart_reach_the_reader_small_upright_and_without_ex
 }
 
 #[test]
+fn hosted_images_leave_the_message_and_are_served_and_archived_as_linked() {
+    let project = project_with_images();
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[images]\nhost = true\n"),
+    );
+    let said = dry_run(&project);
+    assert!(
+        said.contains("hosted under <base_url>/archive/<issue>/img/"),
+        "{said}"
+    );
+    assert!(said.contains("message per reader: "), "{said}");
+    let eml = std::fs::read(project.path("outbox/reader@example.com.eml")).unwrap();
+    assert!(image_parts(&eml).is_empty(), "a hosted image was attached");
+    let message = MessageParser::default().parse(&eml).unwrap();
+    let html = message.body_html(0).unwrap().into_owned();
+    let prefix = "https://news.example.com/archive/example/img/";
+    let files: Vec<String> = html
+        .split(&format!("src=\"{prefix}"))
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect();
+    assert_eq!(files.len(), 2, "{html}");
+    assert!(
+        files[0].ends_with(".jpg") && files[1].ends_with(".png"),
+        "{files:?}"
+    );
+    assert!(img_tag(&html, prefix).contains("height=\"736\""));
+
+    // Once sent, serve answers every linked URL, and `archive --out`
+    // writes the same files at the same paths.
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    project
+        .cmd()
+        .args(["archive", "--out", "site"])
+        .assert()
+        .success();
+    let served = Served::start(&project, SECRET, &[]);
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let get = |path: &str| {
+        let mut r = agent.get(&format!("{}{path}", served.base)).call().unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut bytes).unwrap();
+        (r.status().as_u16(), kind, bytes)
+    };
+    for (file, kind) in files.iter().zip(["image/jpeg", "image/png"]) {
+        let (status, served_kind, bytes) = get(&format!("/archive/example/img/{file}"));
+        assert_eq!((status, served_kind.as_str()), (200, kind), "{file}");
+        let written = std::fs::read(project.path(&format!("site/example/img/{file}"))).unwrap();
+        assert_eq!(bytes, written, "{file}");
+        let back = image::load_from_memory(&bytes).unwrap();
+        assert!(back.width() <= 1200);
+    }
+    for path in [
+        "img/00000000000000000000.jpg",
+        "img/../issue.toml",
+        "img/%2E%2E/%2E%2E/config/newsletter.toml",
+        "img/",
+    ] {
+        assert_eq!(get(&format!("/archive/example/{path}")).0, 404, "{path}");
+    }
+}
+
+#[test]
 fn an_image_that_cannot_be_decoded_is_an_error_at_the_line_that_shows_it() {
     let project = project_with_images();
     project.write(
@@ -250,6 +327,33 @@ fn an_image_that_cannot_be_decoded_is_an_error_at_the_line_that_shows_it() {
     assert!(
         stdout.contains(&format!("05-olympus.md:{line}")) && stdout.contains("cannot be decoded"),
         "{stdout}"
+    );
+}
+
+#[test]
+fn hosting_without_base_url_is_refused_at_its_line() {
+    let project = Project::example();
+    let config = project.read("config/newsletter.toml");
+    let without_base: String = config
+        .lines()
+        .filter(|l| !l.starts_with("base_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    project.write(
+        "config/newsletter.toml",
+        format!("{without_base}\n[images]\nhost = true\n"),
+    );
+    let line = without_base.lines().count() + 3;
+    let out = project
+        .cmd()
+        .args(["build", "issues/example", "--out", "out"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(&format!("newsletter.toml:{line}:"))
+            && stderr.contains("host = true needs [newsletter] base_url"),
+        "{stderr}"
     );
 }
 

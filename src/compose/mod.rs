@@ -113,19 +113,25 @@ impl<'a> Composed<'a> {
         Ok(composed)
     }
 
-    /// `html` with each local image referred to by its `cid:` part.
+    /// `html` with each local image referred to as messages refer to it:
+    /// by its `cid:` part, or by its hosted URL with `[images] host`.
     fn linked_images(&self, mut html: String) -> String {
+        let (config, issue) = (self.layout.config, self.issue);
         for (image, cid) in self.images.iter().zip(&self.cids) {
             let from = format!("src=\"{}\"", html::escape_attr(&image.src));
-            let to = format!("src=\"cid:{cid}\"");
+            let to = match hosted_url(config, issue, image) {
+                Some(url) => format!("src=\"{}\"", html::escape_attr(&url)),
+                None => format!("src=\"cid:{cid}\""),
+            };
             html = html.replace(&from, &to);
         }
         html
     }
 
-    /// The issue's local images as messages carry or link them.
-    pub fn images(&self) -> &[crate::images::Processed] {
-        &self.images
+    /// Whether messages link the images from the archive (`[images] host`)
+    /// rather than carry them.
+    pub fn hosted(&self) -> bool {
+        self.layout.config.file.images.host
     }
 
     /// "images: 2 attached (2 processed, 0 from cache)", or none when the
@@ -135,8 +141,12 @@ impl<'a> Composed<'a> {
             return None;
         }
         let (processed, cached) = crate::images::counts(&self.images);
+        let how = match self.hosted() {
+            true => "hosted under <base_url>/archive/<issue>/img/, none attached",
+            false => "attached as cid: parts",
+        };
         Some(format!(
-            "images: {} attached as cid: parts ({processed} processed, {cached} from cache)",
+            "images: {} {how} ({processed} processed, {cached} from cache)",
             self.images.len()
         ))
     }
@@ -147,9 +157,13 @@ impl<'a> Composed<'a> {
     }
 
     /// The images a message carries with their Content-IDs (without angle
-    /// brackets): the processed local images.
+    /// brackets): the processed local images, none when they are hosted.
     pub fn inline_images(&self) -> impl Iterator<Item = (&crate::images::Processed, &str)> {
-        self.images.iter().zip(self.cids.iter().map(String::as_str))
+        let carried = if self.hosted() { 0 } else { self.images.len() };
+        self.images
+            .iter()
+            .zip(self.cids.iter().map(String::as_str))
+            .take(carried)
     }
 
     /// The HTML part of a message for one reader (images as `cid:`).
@@ -216,6 +230,25 @@ pub fn max_image_width(theme: &Theme) -> u32 {
     theme.file.max_width.saturating_mul(2).max(1)
 }
 
+/// The issue's local images as messages carry them, for `config`'s theme.
+pub fn issue_images(config: &Config, issue: &Issue) -> Result<Vec<crate::images::Processed>> {
+    let theme = Theme::load(config)?;
+    crate::images::prepare(config, &issue.images, max_image_width(&theme))
+}
+
+/// `img/<hash>.<ext>`: the processed first image of the issue, under its
+/// archive page (`<base_url>/archive/<issue>/`); none without a local image.
+#[allow(dead_code)] // for the archive page's og:image
+pub fn lead_image_file(config: &Config, issue: &Issue) -> Result<Option<String>> {
+    let Some(first) = issue.images.first() else {
+        return Ok(None);
+    };
+    let theme = Theme::load(config)?;
+    let dir = crate::images::cache_dir(config);
+    let processed = crate::images::prepare_one(&dir, first, max_image_width(&theme))?;
+    Ok(Some(processed.hosted_path()))
+}
+
 /// The size each image shows at in `theme`'s column, by its source.
 fn display_sizes(images: &[crate::images::Processed], theme: &Theme) -> Vec<(String, u32, u32)> {
     images
@@ -225,6 +258,15 @@ fn display_sizes(images: &[crate::images::Processed], theme: &Theme) -> Vec<(Str
             (p.src.clone(), w, h)
         })
         .collect()
+}
+
+/// `<base_url>/archive/<issue>/img/<hash>.<ext>` with `[images] host`.
+fn hosted_url(config: &Config, issue: &Issue, image: &crate::images::Processed) -> Option<String> {
+    if !config.file.images.host {
+        return None;
+    }
+    let page = values::web_url(config, issue)?;
+    Some(format!("{page}{}", image.hosted_path()))
 }
 
 /// `img<n>.<hash of the bytes>@<from domain>` for each local image.

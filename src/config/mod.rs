@@ -84,7 +84,7 @@ pub struct ConfigFile {
     /// `[[topics]]`: what readers may choose; none when absent.
     #[serde(default)]
     pub topics: Vec<Topic>,
-    /// `[images]`: the size budget of the processed images.
+    /// `[images]`: attached (processed) or hosted.
     #[serde(default)]
     pub images: Images,
 }
@@ -316,7 +316,7 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     }
     rules.extend(file.consent.rules());
     rules.extend(file.tracking.rules(&file.newsletter));
-    rules.extend(file.images.rules());
+    rules.extend(file.images.rules(&file.newsletter));
     if let Some(bounces) = &file.bounces {
         rules.extend(bounces.rules());
     }

@@ -60,6 +60,22 @@ impl Processed {
             / u64::from(self.width.max(1));
         (width, height.max(1) as u32)
     }
+
+    /// `img/<hash>.<ext>`: where it lives under the issue's archive page.
+    pub fn hosted_path(&self) -> String {
+        format!("img/{}", self.name)
+    }
+}
+
+/// Whether `path` has the shape of [`Processed::hosted_path`]:
+/// `img/<20 hex digits>.<jpg|png|gif>`.
+pub fn is_hosted_path(path: &str) -> bool {
+    let Some((hash, ext)) = path.strip_prefix("img/").and_then(|n| n.split_once('.')) else {
+        return false;
+    };
+    hash.len() == 20
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && matches!(ext, "jpg" | "png" | "gif")
 }
 
 /// The cache folder: `<state_dir>/images`.
@@ -188,6 +204,15 @@ mod tests {
         assert_eq!(processed(1200, 900).display_size(552), (552, 414));
         assert_eq!(processed(300, 200).display_size(552), (300, 200));
         assert_eq!(processed(1200, 1).display_size(552), (552, 1));
+    }
+
+    #[test]
+    fn a_hosted_path_is_a_hash_and_an_image_extension() {
+        assert!(is_hosted_path("img/0123456789abcdef0123.jpg"));
+        assert!(!is_hosted_path("img/0123456789abcdef0123.jpg/x"));
+        assert!(!is_hosted_path("img/../issue.toml"));
+        assert!(!is_hosted_path("img/photo.jpg"));
+        assert!(!is_hosted_path("0123456789abcdef0123.png"));
     }
 
     #[test]

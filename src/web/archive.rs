@@ -32,6 +32,10 @@ pub fn write(config: &Config, out: &Path) -> Result<usize> {
         for image in &issue.images {
             crate::fs::replace_creating(&dir.join(&image.src), &image.bytes)?;
         }
+        // The processed images, where hosted messages link them.
+        for image in crate::compose::issue_images(config, issue)? {
+            crate::fs::replace_creating(&dir.join(image.hosted_path()), &image.bytes)?;
+        }
     }
     Ok(issues.len())
 }
@@ -153,14 +157,39 @@ pub async fn image(
         Ok(issues) => issues,
         Err(e) => return server_error(&app.config, e),
     };
-    let found = issues
-        .iter()
-        .find(|i| i.slug == name)
-        .and_then(|issue| issue.local_image(&file));
-    match found {
+    let Some(issue) = issues.iter().find(|i| i.slug == name) else {
+        return super::not_found(&app.config);
+    };
+    if crate::images::is_hosted_path(&file) {
+        match hosted_image(&app.config, issue, &file) {
+            Ok(Some(response)) => return response,
+            Ok(None) => {}
+            Err(e) => return server_error(&app.config, e),
+        }
+    }
+    match issue.local_image(&file) {
         Some(image) => image_response(image),
         None => super::not_found(&app.config),
     }
+}
+
+/// A processed image of the issue at `img/<hash>.<ext>`, as hosted
+/// messages link it; none for any other name.
+fn hosted_image(config: &Config, issue: &Issue, file: &str) -> Result<Option<Response>> {
+    let images = crate::compose::issue_images(config, issue)?;
+    Ok(images
+        .into_iter()
+        .find(|i| i.hosted_path() == file)
+        .map(|image| {
+            (
+                [
+                    (header::CONTENT_TYPE, image.content_type),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+                ],
+                image.bytes,
+            )
+                .into_response()
+        }))
 }
 
 /// One of an issue's own images: its bytes, typed by what they are.
