@@ -229,6 +229,23 @@ fn a_camera_photo_and_a_wide_chart_reach_the_reader_small_upright_and_without_ex
     }
 }
 
+/// Status, Content-Type and body of `path` from `served`.
+fn fetch(served: &Served, path: &str) -> (u16, String, Vec<u8>) {
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let mut r = agent.get(&format!("{}{path}", served.base)).call().unwrap();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut bytes).unwrap();
+    (r.status().as_u16(), kind, bytes)
+}
+
 #[test]
 fn hosted_images_leave_the_message_and_are_served_and_archived_as_linked() {
     let project = project_with_images();
@@ -272,21 +289,7 @@ fn hosted_images_leave_the_message_and_are_served_and_archived_as_linked() {
         .assert()
         .success();
     let served = Served::start(&project, SECRET, &[]);
-    let agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    let get = |path: &str| {
-        let mut r = agent.get(&format!("{}{path}", served.base)).call().unwrap();
-        let kind = r
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut bytes).unwrap();
-        (r.status().as_u16(), kind, bytes)
-    };
+    let get = |path: &str| fetch(&served, path);
     for (file, kind) in files.iter().zip(["image/jpeg", "image/png"]) {
         let (status, served_kind, bytes) = get(&format!("/archive/example/img/{file}"));
         assert_eq!((status, served_kind.as_str()), (200, kind), "{file}");
@@ -388,4 +391,30 @@ fn check_warns_about_an_image_over_the_budget_after_processing_at_its_line() {
             "{finding}"
         );
     }
+}
+
+#[test]
+fn the_web_archive_publishes_the_processed_copy_never_the_camera_file() {
+    let project = project_with_images();
+    project.write(
+        "state/example.journal",
+        "2026-11-27T09:00:01Z accepted reader@example.com attempts=1 reply=\"250 ok\"\n",
+    );
+    project
+        .cmd()
+        .args(["archive", "--out", "site"])
+        .assert()
+        .success();
+    let served = Served::start(&project, SECRET, &[]);
+    // At the path the web version names it by.
+    let (status, kind, served_photo) = fetch(&served, "/archive/example/img/photo.jpg");
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    let written = std::fs::read(project.path("site/example/img/photo.jpg")).unwrap();
+    assert_eq!(served_photo, written);
+    assert!(!written.windows(5).any(|w| w == b"Exif\0"));
+    let back = image::load_from_memory(&written).unwrap();
+    assert_eq!((back.width(), back.height()), (1200, 1600));
+    let (status, kind, chart) = fetch(&served, "/archive/example/img/chart.png");
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert_eq!(image::load_from_memory(&chart).unwrap().width(), 1200);
 }
