@@ -418,3 +418,51 @@ fn the_web_archive_publishes_the_processed_copy_never_the_camera_file() {
     assert_eq!((status, kind.as_str()), (200, "image/png"));
     assert_eq!(image::load_from_memory(&chart).unwrap().width(), 1200);
 }
+
+#[test]
+fn an_animated_gif_goes_as_it_is_and_check_warns_when_it_is_over_the_budget() {
+    use image::codecs::gif::GifEncoder;
+    use image::{Delay, Frame, RgbaImage};
+    let mut gif = Vec::new();
+    {
+        let mut encoder = GifEncoder::new(&mut gif);
+        for frame in 0..4u32 {
+            let pixels = RgbaImage::from_fn(300, 200, |x, y| {
+                let v = ((x * 7 + y * 13 + frame * 31) ^ (x * y)) as u8;
+                image::Rgba([v, v.wrapping_mul(3), 255 - v, 255])
+            });
+            let delay = Delay::from_numer_denom_ms(200, 1);
+            encoder
+                .encode_frame(Frame::from_parts(pixels, 0, 0, delay))
+                .unwrap();
+        }
+    }
+    assert!(gif.len() > 2_000, "{}", gif.len());
+    let project = Project::example();
+    project.write("issues/example/img/moving.gif", &gif);
+    project.edit(
+        "issues/example/05-olympus.md",
+        "`Olympus`가",
+        "![움직이는 그림](img/moving.gif)\n\n`Olympus`가",
+    );
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[images]\nmax_kb = 1\n"),
+    );
+    let out = project
+        .cmd()
+        .args(["check", "issues/example"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        stdout.contains("warning: the image `img/moving.gif`")
+            && stdout.contains("an animated GIF, sent as it is,"),
+        "{stdout}"
+    );
+    dry_run(&project);
+    let eml = std::fs::read(project.path("outbox/reader@example.com.eml")).unwrap();
+    let parts = image_parts(&eml);
+    assert_eq!(parts, vec![("image/gif".to_string(), gif)]);
+}

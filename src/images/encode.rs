@@ -93,9 +93,13 @@ fn jpeg(image: &DynamicImage) -> Result<Vec<u8>> {
 
 fn png(image: &DynamicImage) -> Result<Vec<u8>> {
     // 16-bit channels become 8: a newsletter image shows no difference.
-    let image = match image.color().has_alpha() {
-        true => DynamicImage::ImageRgba8(image.to_rgba8()),
-        false => DynamicImage::ImageRgb8(image.to_rgb8()),
+    // Grey stays grey (a third of the bytes of RGB).
+    let color = image.color();
+    let image = match (color.has_color(), color.has_alpha()) {
+        (false, false) => DynamicImage::ImageLuma8(image.to_luma8()),
+        (false, true) => DynamicImage::ImageLumaA8(image.to_luma_alpha8()),
+        (true, false) => DynamicImage::ImageRgb8(image.to_rgb8()),
+        (true, true) => DynamicImage::ImageRgba8(image.to_rgba8()),
     };
     let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Best, PngFilter::Adaptive)
@@ -176,6 +180,25 @@ mod tests {
             }
         }
         !crc
+    }
+
+    #[test]
+    fn grey_stays_grey_and_an_opaque_webp_becomes_a_jpeg() {
+        let grey = DynamicImage::ImageLuma8(image::GrayImage::from_fn(1600, 100, |x, _| {
+            image::Luma([(x % 256) as u8])
+        }));
+        let out = process(&encoded(&grey, ImageFormat::Png), 1200).unwrap();
+        let back = image::load_from_memory(&out).unwrap();
+        assert_eq!(back.color(), image::ColorType::L8);
+        assert_eq!(back.width(), 1200);
+
+        let photo = DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([x as u8 * 4, y as u8 * 5, 60])
+        }));
+        let out = process(&encoded(&photo, ImageFormat::WebP), 1200).unwrap();
+        assert_eq!(image::guess_format(&out).unwrap(), ImageFormat::Jpeg);
+        let back = image::load_from_memory(&out).unwrap();
+        assert_eq!((back.width(), back.height()), (64, 48));
     }
 
     #[test]
