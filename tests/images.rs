@@ -466,3 +466,26 @@ fn an_animated_gif_goes_as_it_is_and_check_warns_when_it_is_over_the_budget() {
     let parts = image_parts(&eml);
     assert_eq!(parts, vec![("image/gif".to_string(), gif)]);
 }
+
+#[test]
+fn a_cache_that_cannot_be_written_costs_time_not_the_build() {
+    let project = project_with_images();
+    // A file where the cache's folder would be.
+    project.write("state/images", "not a folder");
+    let out = project
+        .cmd()
+        .args(["build", "issues/example", "--out", "out"])
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stdout.contains("(2 processed, 0 from cache)"), "{stdout}");
+    assert!(
+        stderr.contains("warning: the processed image is not cached"),
+        "{stderr}"
+    );
+    let preview = std::fs::read(project.path("out/preview.eml")).unwrap();
+    let parts = image_parts(&preview);
+    assert_eq!(parts.len(), 2);
+    assert!(!parts[0].1.windows(5).any(|w| w == b"Exif\0"));
+}

@@ -101,7 +101,10 @@ pub fn prepare_one(dir: &Path, image: &LocalImage, max_width: u32) -> Result<Pro
         Some(bytes) => (bytes, true),
         None => {
             let bytes = process(&image.bytes, max_width).map_err(|e| undecodable(image, &e))?;
-            crate::fs::replace_creating(&cached, &bytes)?;
+            // A cache that cannot be written costs time, not the result.
+            if let Err(e) = crate::fs::replace_creating(&cached, &bytes) {
+                eprintln!("warning: the processed image is not cached: {e:#}");
+            }
             (bytes, false)
         }
     };
