@@ -24,6 +24,10 @@ pub struct Built {
     pub notes: Vec<String>,
     /// Each file written, with its size in bytes.
     pub files: Vec<(PathBuf, usize)>,
+    /// How the images travel ("images: 2 attached as cid: parts (…)").
+    pub images: Option<String>,
+    /// The size of the sample reader's message, bytes.
+    pub message_bytes: usize,
 }
 
 /// Builds `project`'s issue into `out` (default `ISSUE/build`) for the
@@ -49,6 +53,7 @@ pub fn build(project: &Project, out: Option<&Path>, as_reader: Option<&str>) -> 
     let address = parse_address(&sample.email).map_err(anyhow::Error::msg)?;
     let preview =
         Factory::new(&composed, secret, run_date())?.build(&address, name, Purpose::List)?;
+    let message_bytes = preview.bytes.len();
     let out = out.map_or_else(|| issue.dir.join("build"), Path::to_path_buf);
     let documents = [
         ("email.html", composed.html(&values).into_bytes()),
@@ -71,5 +76,7 @@ pub fn build(project: &Project, out: Option<&Path>, as_reader: Option<&str>) -> 
         reader: sample.email,
         notes,
         files,
+        images: composed.images_line(),
+        message_bytes,
     })
 }

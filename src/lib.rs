@@ -18,6 +18,7 @@ pub mod dispatch;
 mod erasure;
 mod error;
 mod fs;
+mod images;
 mod init;
 mod issue;
 mod list;

@@ -15,7 +15,7 @@ const ORDER: &[&str] = &[
     // The list and the config.
     "list", "config", "words",
     // An issue, composed, as a message.
-    "issue", "window", "compose", "message", "project",
+    "issue", "images", "window", "compose", "message", "project",
     // Sending, counting and what the relay said.
     "send", "tracking", "build", "bounces", "rights", "dispatch",
     // The commands and the reader's side.

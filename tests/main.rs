@@ -22,6 +22,7 @@ mod dns;
 mod docs;
 mod exit_codes;
 mod faults;
+mod images;
 mod init;
 mod layers;
 mod messages;

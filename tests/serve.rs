@@ -611,16 +611,19 @@ const PNG: &[u8] = &[
     0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
 ];
 
-/// The start of a JPEG file (what a camera's `.png` export may really be).
-const JPEG: &[u8] = &[
-    0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00,
-];
+/// A small JPEG (what a camera's `.png` export may really be).
+fn jpeg() -> Vec<u8> {
+    let pixels = image::RgbImage::from_pixel(4, 3, image::Rgb([200, 120, 40]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    pixels.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
 
 #[test]
 fn the_web_version_and_the_preview_serve_the_issue_s_own_images_and_nothing_else() {
     let project = Project::example();
     project.write("issues/example/hero.png", PNG);
-    project.write("issues/example/img/사진.png", JPEG);
+    project.write("issues/example/img/사진.png", jpeg());
     project.write("issues/example/unused.png", PNG);
     project.edit(
         "issues/example/01-intro.md",
@@ -659,7 +662,7 @@ fn the_web_version_and_the_preview_serve_the_issue_s_own_images_and_nothing_else
         // typed by what the bytes are.
         let (status, kind, bytes) = get(&format!("{base}img/%EC%82%AC%EC%A7%84.png"));
         assert_eq!((status, kind.as_str()), (200, "image/jpeg"), "{base}");
-        assert_eq!(bytes, JPEG);
+        assert_eq!(bytes, jpeg());
         for path in [
             "unused.png",
             "issue.toml",

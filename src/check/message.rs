@@ -33,20 +33,6 @@ pub(super) fn check_message(
             format!("the HTML part is {kb:.0} KB, close to Gmail's 102 KB clipping limit"),
         );
     }
-    for image in &issue.images {
-        if image.bytes.len() > 1_000_000 {
-            report.add(
-                &issue_toml,
-                1,
-                Level::Warning,
-                format!(
-                    "the image {} is {:.1} MB; keep inline images under 1 MB",
-                    image.src,
-                    image.bytes.len() as f64 / 1e6
-                ),
-            );
-        }
-    }
     check_built(config, composed, sample, &issue_toml, report)?;
     let text = composed.text(&values);
     for href in hrefs(&html) {
@@ -56,6 +42,49 @@ pub(super) fn check_message(
                 1,
                 Level::Error,
                 format!("the plain-text part lacks the link {href} that the HTML has"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Each local image as messages carry it: an error at the line that shows
+/// one that cannot be decoded, a warning for one over `[images] max_kb`
+/// after processing (an animated GIF is sent as it is).
+pub(super) fn check_images(
+    config: &Config,
+    issue: &Issue,
+    theme: &crate::compose::Theme,
+    report: &mut Report,
+) -> Result<()> {
+    let dir = crate::images::cache_dir(config);
+    let max_width = crate::compose::max_image_width(theme);
+    let budget = config.file.images.max_kb;
+    for image in &issue.images {
+        let processed = match crate::images::prepare_one(&dir, image, max_width) {
+            Ok(processed) => processed,
+            Err(e) => match e.downcast::<crate::error::Located>() {
+                Ok(at) => {
+                    report.add(&at.path, at.line, Level::Error, at.message);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let kb = processed.bytes.len().div_ceil(1000);
+        if kb as u64 > budget {
+            let what = match processed.animated {
+                true => "an animated GIF, sent as it is,",
+                false => "after resizing and recompressing",
+            };
+            report.add(
+                &image.path,
+                image.line,
+                Level::Warning,
+                format!(
+                    "the image `{}` is {kb} KB {what}, over [images] max_kb = {budget}; every reader downloads it",
+                    image.src
+                ),
             );
         }
     }

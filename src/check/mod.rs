@@ -227,6 +227,7 @@ pub fn check_issue(
             .notes
             .push(format!("{paused}: a send now skips them"));
     }
+    message::check_images(config, issue, theme, &mut report)?;
     match Composed::new(config, theme, issue) {
         Ok(composed) => message::check_message(config, issue, &composed, &sample, &mut report)?,
         // The checks above name the cause at its line; this is the fallback.

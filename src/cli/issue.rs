@@ -31,6 +31,10 @@ pub fn build(args: BuildArgs, config: &Path) -> Result<()> {
             *bytes as f64 / 1000.0
         );
     }
+    if let Some(images) = &built.images {
+        println!("{images}");
+    }
+    println!("message per reader: {} bytes", built.message_bytes);
     Ok(())
 }
 

@@ -69,6 +69,16 @@ fn dry_run(prepared: &Prepared<'_>, factory: &Factory<'_>, args: &SendArgs) -> R
         "{}",
         dry_run_summary(&ran, plan, list, factory.subject(), out)
     );
+    if let Some(images) = factory.images_line() {
+        println!("{images}");
+    }
+    if let Some(job) = plan.jobs.first() {
+        let one = factory.build(&job.address, job.name.as_deref(), plan.purpose)?;
+        println!(
+            "message per reader: {} bytes (the first reader's)",
+            one.bytes.len()
+        );
+    }
     for failure in &ran.summary.failed {
         eprintln!(
             "error: no message for {}: {}",

@@ -148,6 +148,17 @@ impl Layout<'_> {
         Some((table.url.as_str(), label))
     }
 
+    /// The `width` and `height` of an image: a local image's display size,
+    /// else the column's width (and no height: its own ratio decides).
+    fn image_size(&self, src: &str) -> (u32, Option<u32>) {
+        self.image_sizes
+            .iter()
+            .find(|(s, _, _)| s == src)
+            .map_or((self.theme.content_width(), None), |(_, w, h)| {
+                (*w, Some(*h))
+            })
+    }
+
     fn masthead(&self) -> Markup {
         let theme = &self.theme.file;
         html! {
@@ -190,7 +201,8 @@ impl Layout<'_> {
                             @if section.kind == SectionKind::Note { h2.note-title { (title) } } @else { h2.title { (title) } }
                         }
                         @if let Some(image) = &section.image {
-                            img.lead-image src=(image.src) alt=(image.alt) width=(self.theme.content_width())
+                            @let (width, height) = self.image_size(&image.src);
+                            img.lead-image src=(image.src) alt=(image.alt) width=(width) height=[height]
                                 style=(format!("max-width:{}px;", self.theme.content_width()));
                         }
                         (self.blocks(&section.body.blocks))
@@ -313,7 +325,10 @@ impl Layout<'_> {
                     Inline::Strong(c) => strong { (self.inlines(c)) },
                     Inline::Strike(c) => del { (self.inlines(c)) },
                     Inline::Link { url, children } => a href=(url) { (self.inlines(children)) },
-                    Inline::Image { src, alt } => img.inline-image src=(src) alt=(alt) width=(self.theme.content_width());
+                    Inline::Image { src, alt } => {
+                        @let (width, height) = self.image_size(src);
+                        img.inline-image src=(src) alt=(alt) width=(width) height=[height];
+                    }
                     Inline::SoftBreak => " ",
                     Inline::HardBreak => br;,
                     Inline::FootnoteRef(n) => sup.fnref { (n) },

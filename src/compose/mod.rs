@@ -35,6 +35,8 @@ pub(crate) struct Layout<'a> {
     /// The web version itself: no link to itself, the content in `<main>`,
     /// and a link to the subscribe form when there is one.
     pub(crate) web_page: bool,
+    /// The display size of each local image, by its source.
+    pub(crate) image_sizes: Vec<(String, u32, u32)>,
 }
 
 /// An issue composed once, ready to be filled in for each reader.
@@ -50,6 +52,8 @@ pub struct Composed<'a> {
     text: text::TextTemplate,
     /// The Content-ID of each of the issue's local images, in order.
     cids: Vec<String>,
+    /// The issue's local images, processed.
+    images: Vec<crate::images::Processed>,
 }
 
 impl<'a> Composed<'a> {
@@ -80,6 +84,8 @@ impl<'a> Composed<'a> {
             .preferences
             .as_ref()
             .map(|_| marker(Field::PreferencesUrl));
+        let images = crate::images::prepare(config, &issue.images, max_image_width(theme))?;
+        let image_sizes = display_sizes(&images, theme);
         let layout = Layout {
             config,
             theme,
@@ -89,6 +95,7 @@ impl<'a> Composed<'a> {
             web_url_marker,
             preferences_marker,
             web_page: false,
+            image_sizes,
         };
         let html = inline_css(&layout.document(), &theme.inline_css)?;
         let mut composed = Composed {
@@ -98,16 +105,50 @@ impl<'a> Composed<'a> {
             mail_html: String::new(),
             html,
             text: text::TextTemplate::default(),
-            cids: content_ids(config, issue),
+            cids: content_ids(config, &images),
+            images,
         };
         composed.text = text::compose(&composed);
-        composed.mail_html = composed.html.clone();
-        for (image, cid) in issue.images.iter().zip(&composed.cids) {
-            let from = format!("src=\"{}\"", html::escape_attr(&image.src));
-            let to = format!("src=\"cid:{cid}\"");
-            composed.mail_html = composed.mail_html.replace(&from, &to);
-        }
+        composed.mail_html = composed.linked_images(composed.html.clone());
         Ok(composed)
+    }
+
+    /// `html` with each local image referred to as messages refer to it:
+    /// by its `cid:` part, or by its hosted URL with `[images] host`.
+    fn linked_images(&self, mut html: String) -> String {
+        let (config, issue) = (self.layout.config, self.issue);
+        for (image, cid) in self.images.iter().zip(&self.cids) {
+            let from = format!("src=\"{}\"", html::escape_attr(&image.src));
+            let to = match hosted_url(config, issue, image) {
+                Some(url) => format!("src=\"{}\"", html::escape_attr(&url)),
+                None => format!("src=\"cid:{cid}\""),
+            };
+            html = html.replace(&from, &to);
+        }
+        html
+    }
+
+    /// Whether messages link the images from the archive (`[images] host`)
+    /// rather than carry them.
+    pub fn hosted(&self) -> bool {
+        self.layout.config.file.images.host
+    }
+
+    /// "images: 2 attached (2 processed, 0 from cache)", or none when the
+    /// issue has no local image.
+    pub fn images_line(&self) -> Option<String> {
+        if self.images.is_empty() {
+            return None;
+        }
+        let (processed, cached) = crate::images::counts(&self.images);
+        let how = match self.hosted() {
+            true => "hosted under <base_url>/archive/<issue>/img/, none attached",
+            false => "attached as cid: parts",
+        };
+        Some(format!(
+            "images: {} {how} ({processed} processed, {cached} from cache)",
+            self.images.len()
+        ))
     }
 
     /// The configuration it was composed with.
@@ -115,12 +156,14 @@ impl<'a> Composed<'a> {
         self.layout.config
     }
 
-    /// The issue's local images with their Content-IDs (without angle brackets).
-    pub fn inline_images(&self) -> impl Iterator<Item = (&crate::issue::LocalImage, &str)> {
-        self.issue
-            .images
+    /// The images a message carries with their Content-IDs (without angle
+    /// brackets): the processed local images, none when they are hosted.
+    pub fn inline_images(&self) -> impl Iterator<Item = (&crate::images::Processed, &str)> {
+        let carried = if self.hosted() { 0 } else { self.images.len() };
+        self.images
             .iter()
             .zip(self.cids.iter().map(String::as_str))
+            .take(carried)
     }
 
     /// The HTML part of a message for one reader (images as `cid:`).
@@ -147,6 +190,7 @@ impl<'a> Composed<'a> {
             web_url_marker: self.layout.web_url_marker.clone(),
             preferences_marker: self.layout.preferences_marker.clone(),
             web_page: true,
+            image_sizes: self.layout.image_sizes.clone(),
             ..self.layout
         };
         let html = inline_css(&layout.document(), &self.layout.theme.inline_css)?;
@@ -199,11 +243,55 @@ impl Layout<'_> {
     }
 }
 
+/// The widest an image of `theme`'s column needs to be: twice the column,
+/// for screens with two pixels to the point.
+pub fn max_image_width(theme: &Theme) -> u32 {
+    theme.file.max_width.saturating_mul(2).max(1)
+}
+
+/// The issue's local images as messages carry them, for `config`'s theme.
+pub fn issue_images(config: &Config, issue: &Issue) -> Result<Vec<crate::images::Processed>> {
+    let theme = Theme::load(config)?;
+    crate::images::prepare(config, &issue.images, max_image_width(&theme))
+}
+
+/// `img/<hash>.<ext>`: the processed first image of the issue, under its
+/// archive page (`<base_url>/archive/<issue>/`); none without a local image.
+#[allow(dead_code)] // for the archive page's og:image
+pub fn lead_image_file(config: &Config, issue: &Issue) -> Result<Option<String>> {
+    let Some(first) = issue.images.first() else {
+        return Ok(None);
+    };
+    let theme = Theme::load(config)?;
+    let dir = crate::images::cache_dir(config);
+    let processed = crate::images::prepare_one(&dir, first, max_image_width(&theme))?;
+    Ok(Some(processed.hosted_path()))
+}
+
+/// The size each image shows at in `theme`'s column, by its source.
+fn display_sizes(images: &[crate::images::Processed], theme: &Theme) -> Vec<(String, u32, u32)> {
+    images
+        .iter()
+        .map(|p| {
+            let (w, h) = p.display_size(theme.content_width());
+            (p.src.clone(), w, h)
+        })
+        .collect()
+}
+
+/// `<base_url>/archive/<issue>/img/<hash>.<ext>` with `[images] host`.
+fn hosted_url(config: &Config, issue: &Issue, image: &crate::images::Processed) -> Option<String> {
+    if !config.file.images.host {
+        return None;
+    }
+    let page = values::web_url(config, issue)?;
+    Some(format!("{page}{}", image.hosted_path()))
+}
+
 /// `img<n>.<hash of the bytes>@<from domain>` for each local image.
-fn content_ids(config: &Config, issue: &Issue) -> Vec<String> {
+fn content_ids(config: &Config, images: &[crate::images::Processed]) -> Vec<String> {
     let domain = config.from_domain();
-    issue
-        .images
+    images
         .iter()
         .enumerate()
         .map(|(i, image)| {

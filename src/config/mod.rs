@@ -7,6 +7,7 @@ mod bounces;
 mod checks;
 mod consent;
 mod dkim;
+mod images;
 mod language;
 mod newsletter;
 mod preferences;
@@ -27,6 +28,7 @@ pub use bounces::Bounces;
 use checks::Rule;
 pub use consent::{Consent, DEFAULT_REMIND_EVERY_DAYS};
 pub use dkim::{Dkim, DkimAlgorithm};
+pub use images::Images;
 pub use language::{default_time_zone, language_tag, primary_language};
 pub use newsletter::{Newsletter, SubscribersTable};
 pub use preferences::Preferences;
@@ -84,6 +86,9 @@ pub struct ConfigFile {
     /// `[[topics]]`: what readers may choose; none when absent.
     #[serde(default)]
     pub topics: Vec<Topic>,
+    /// `[images]`: attached (processed) or hosted.
+    #[serde(default)]
+    pub images: Images,
 }
 
 impl Config {
@@ -314,6 +319,7 @@ fn rules(file: &ConfigFile) -> Vec<Rule> {
     }
     rules.extend(file.consent.rules());
     rules.extend(file.tracking.rules(&file.newsletter));
+    rules.extend(file.images.rules(&file.newsletter));
     if let Some(bounces) = &file.bounces {
         rules.extend(bounces.rules());
     }

@@ -87,6 +87,10 @@ pub struct LocalImage {
     pub bytes: Vec<u8>,
     /// Its MIME type.
     pub content_type: &'static str,
+    /// The section file that first shows it.
+    pub path: PathBuf,
+    /// The line of that file that names it.
+    pub line: usize,
 }
 
 /// One section file, parsed.
@@ -620,10 +624,14 @@ fn section_images(
     let mut images = Vec::new();
     let mut found = Vec::new();
     for src in srcs.into_iter().filter(|src| is_local(src)) {
+        let offset = source.find(src).unwrap_or(0);
         match load_image(dir, src) {
-            Ok(image) => images.push(image),
+            Ok(image) => images.push(LocalImage {
+                path: path.to_path_buf(),
+                line: crate::error::line_col(source, offset).0,
+                ..image
+            }),
             Err((message, help)) => {
-                let offset = source.find(src).unwrap_or(0);
                 found.push(Located::at(path, source, offset, message).help(help));
             }
         }
@@ -711,6 +719,8 @@ fn load_image(dir: &Path, src: &str) -> std::result::Result<LocalImage, ImageErr
         src: src.to_string(),
         bytes,
         content_type,
+        path: PathBuf::new(),
+        line: 0,
     })
 }
 

@@ -140,6 +140,11 @@ impl<'a> Factory<'a> {
         self.composed.subject()
     }
 
+    /// How the messages carry the issue's images, when it has some.
+    pub fn images_line(&self) -> Option<String> {
+        self.composed.images_line()
+    }
+
     /// The message for one reader.
     pub fn build(&self, to: &Address, name: Option<&str>, purpose: Purpose) -> Result<Outgoing> {
         let issue = self.composed.issue;
@@ -221,15 +226,16 @@ impl<'a> Factory<'a> {
         let html = SinglePart::builder()
             .header(ContentType::TEXT_HTML)
             .body(base64(html));
-        if self.composed.issue.images.is_empty() {
+        if self.composed.inline_images().next().is_none() {
             return MultiPart::alternative().singlepart(text).singlepart(html);
         }
         let mut related = MultiPart::related().singlepart(html);
         for (image, cid) in self.composed.inline_images() {
             let content_type = ContentType::parse(image.content_type).expect("a known image type");
-            // The file's own name: clients that list the parts show it
-            // rather than "no name".
+            // The file's own name (with the extension of what it now is):
+            // clients that list the parts show it rather than "no name".
             let name = std::path::Path::new(&image.src)
+                .with_extension(crate::images::extension(image.content_type))
                 .file_name()
                 .map_or_else(|| "image".into(), |n| n.to_string_lossy().into_owned());
             related = related.singlepart(

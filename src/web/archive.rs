@@ -38,8 +38,11 @@ pub fn write(config: &Config, out: &Path) -> Result<usize> {
     for issue in &issues {
         let dir = out.join(&issue.slug);
         crate::fs::replace_creating(&dir.join("index.html"), web_page(config, issue)?.as_bytes())?;
-        for image in &issue.images {
+        // The processed copies (no camera metadata), at the paths the page
+        // names and where hosted messages link them.
+        for image in crate::compose::issue_images(config, issue)? {
             crate::fs::replace_creating(&dir.join(&image.src), &image.bytes)?;
+            crate::fs::replace_creating(&dir.join(image.hosted_path()), &image.bytes)?;
         }
     }
     Ok(issues.len())
@@ -241,12 +244,31 @@ pub async fn image(
         Ok(issues) => issues,
         Err(e) => return server_error(&app.config, e),
     };
-    let found = issues
-        .iter()
-        .find(|i| i.slug == name)
-        .and_then(|issue| issue.local_image(&file));
+    let Some(issue) = issues.iter().find(|i| i.slug == name) else {
+        return super::not_found(&app.config);
+    };
+    // The processed copy, never the camera's file: at the path the page
+    // names, or at the name hosted messages link.
+    let src = issue.local_image(&file).map(|image| image.src.as_str());
+    if src.is_none() && !crate::images::is_hosted_path(&file) {
+        return super::not_found(&app.config);
+    }
+    let images = match crate::compose::issue_images(&app.config, issue) {
+        Ok(images) => images,
+        Err(e) => return server_error(&app.config, e),
+    };
+    let found = images
+        .into_iter()
+        .find(|i| Some(i.src.as_str()) == src || i.hosted_path() == file);
     match found {
-        Some(image) => image_response(image),
+        Some(image) => (
+            [
+                (header::CONTENT_TYPE, image.content_type),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            ],
+            image.bytes,
+        )
+            .into_response(),
         None => super::not_found(&app.config),
     }
 }
