@@ -255,19 +255,6 @@ pub fn issue_images(config: &Config, issue: &Issue) -> Result<Vec<crate::images:
     crate::images::prepare(config, &issue.images, max_image_width(&theme))
 }
 
-/// `img/<hash>.<ext>`: the processed first image of the issue, under its
-/// archive page (`<base_url>/archive/<issue>/`); none without a local image.
-#[allow(dead_code)] // for the archive page's og:image
-pub fn lead_image_file(config: &Config, issue: &Issue) -> Result<Option<String>> {
-    let Some(first) = issue.images.first() else {
-        return Ok(None);
-    };
-    let theme = Theme::load(config)?;
-    let dir = crate::images::cache_dir(config);
-    let processed = crate::images::prepare_one(&dir, first, max_image_width(&theme))?;
-    Ok(Some(processed.hosted_path()))
-}
-
 /// The size each image shows at in `theme`'s column, by its source.
 fn display_sizes(images: &[crate::images::Processed], theme: &Theme) -> Vec<(String, u32, u32)> {
     images
