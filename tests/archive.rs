@@ -10,7 +10,13 @@ use predicates::prelude::*;
 use crate::support::{Project, Served};
 
 const SECRET: &str = "archive-test-secret";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+/// A small PNG that decodes (the image pipeline refuses one that does not).
+fn png() -> Vec<u8> {
+    let pixels = image::RgbImage::from_pixel(8, 6, image::Rgb([30, 90, 160]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    pixels.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
 const SITEMAPS: &str = "http://www.sitemaps.org/schemas/sitemap/0.9";
 
 /// GET `path`: status, Content-Type, body.
@@ -73,7 +79,7 @@ fn an_issue_page_carries_its_open_graph_card_canonical_and_date_served_and_writt
         "subject   = \"위기의 AI스타트업... Why를 기억하라\"",
         &format!("subject = '{subject}'"),
     );
-    project.write("issues/example/img/표지.png", PNG);
+    project.write("issues/example/img/표지.png", png());
     project.edit(
         "issues/example/01-intro.md",
         "kind = \"intro\"",
@@ -277,7 +283,7 @@ fn without_base_url_no_tag_holds_an_address_that_is_not_absolute() {
         "base_url       = \"https://news.example.com\"\n",
         "",
     );
-    project.write("issues/welcome/hero.png", PNG);
+    project.write("issues/welcome/hero.png", png());
     project.edit(
         "issues/welcome/01-welcome.md",
         "kind = \"intro\"",
