@@ -275,13 +275,6 @@ impl Stats {
             "delivery    {} accepted, {} refused, {} deferred ({attempted} readers)\n",
             self.accepted, self.refused, self.deferred
         ));
-        out.push_str(&format!(
-            "bounces     {} ({} of the messages); complaints {} ({} of the accepted)\n",
-            self.bounces,
-            share(self.bounces, attempted),
-            self.complaints,
-            share(self.complaints, self.accepted)
-        ));
         for r in &self.relays {
             let median = r
                 .median_accept_ms
@@ -295,6 +288,13 @@ impl Stats {
                 if r.deferrals == 1 { "" } else { "s" }
             ));
         }
+        out.push_str(&format!(
+            "bounces     {} ({} of the messages); complaints {} ({} of the accepted)\n",
+            self.bounces,
+            share(self.bounces, attempted),
+            self.complaints,
+            share(self.complaints, self.accepted)
+        ));
         out.push_str(&format!(
             "left        {} through this issue's unsubscribe link\n",
             self.unsubscribes
