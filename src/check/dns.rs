@@ -221,14 +221,16 @@ fn reverse_name(ip: IpAddr) -> String {
     }
 }
 
-/// The organisational domain of `domain`, for the DMARC fallback and
-/// relaxed alignment. Simplified: the last two labels (no public suffix
-/// list), which is right for `example.com` and wrong for `example.co.kr`.
+/// The organisational domain of `domain` (RFC 7489 §3.2), for the DMARC
+/// fallback and relaxed alignment: the public suffix and one label more,
+/// from the Public Suffix List (`example.co.kr` for `news.example.co.kr`);
+/// the domain itself when it is a suffix or the list does not know it.
 pub(super) fn organisational(domain: &str) -> String {
-    let labels: Vec<&str> = domain.trim_end_matches('.').split('.').collect();
-    labels[labels.len().saturating_sub(2)..]
-        .join(".")
-        .to_lowercase()
+    let domain = domain.trim_end_matches('.').to_lowercase();
+    match psl::domain_str(&domain) {
+        Some(registrable) => registrable.to_string(),
+        None => domain,
+    }
 }
 
 /// DMARC alignment (RFC 7489 §3.1): strict is the same domain, relaxed
@@ -1023,13 +1025,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_organisational_domain_is_the_last_two_labels() {
+    fn the_organisational_domain_follows_the_public_suffix_list() {
+        assert_eq!(organisational("news.example.co.kr"), "example.co.kr");
+        assert_eq!(organisational("letter.news.example.or.kr"), "example.or.kr");
+        assert_eq!(organisational("mail.example.co.jp"), "example.co.jp");
         assert_eq!(organisational("news.example.com"), "example.com");
         assert_eq!(organisational("Example.COM."), "example.com");
         assert_eq!(organisational("localhost"), "localhost");
         assert!(aligned("example.com", "news.example.com", false));
         assert!(!aligned("example.com", "news.example.com", true));
         assert!(!aligned("example.com", "example.net", false));
+        // Two owners under one public suffix are not aligned.
+        assert!(!aligned("news.example.co.kr", "other.co.kr", false));
+        assert!(aligned("news.example.co.kr", "bounce.example.co.kr", false));
     }
 
     #[test]
