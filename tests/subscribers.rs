@@ -169,16 +169,16 @@ fn import_column_by_flag_and_clear_errors() {
 fn export_writes_csv() {
     let project = Project::example();
     subscribers(&project, &["export"]).success().stdout(
-        "email,name,status,tags,subscribed_at,source,unsubscribed_at\n\
-         reader@example.com,김독자,active,weekly,,,\n\
-         jane.doe@example.org,Jane Doe,active,weekly;english,,,\n\
-         park@example.net,,active,weekly,,,\n\
-         former@example.com,이전 구독자,unsubscribed,weekly,,,\n",
+        "email,name,status,tags,subscribed_at,source,unsubscribed_at,paused_until,consent_notified_at\n\
+         reader@example.com,김독자,active,weekly,,,,,\n\
+         jane.doe@example.org,Jane Doe,active,weekly;english,,,,,\n\
+         park@example.net,,active,weekly,,,,,\n\
+         former@example.com,이전 구독자,unsubscribed,weekly,,,,,\n",
     );
     subscribers(&project, &["export", "--out", "list.csv"]).success();
     assert!(project
         .read("list.csv")
-        .starts_with("email,name,status,tags,subscribed_at,source,unsubscribed_at\n"));
+        .starts_with("email,name,status,tags,subscribed_at,source,unsubscribed_at,paused_until,consent_notified_at\n"));
 }
 
 #[test]
@@ -192,6 +192,8 @@ name = '=HYPERLINK("https://example.net","click")'
 tags = ["weekly", "vip"]
 subscribed_at = "2026-01-02T03:04:05Z"
 source = "form"
+paused_until = "2027-01-29T00:00:00Z"
+consent_notified_at = "2026-06-01T09:00:00Z"
 
 [[subscriber]]
 email = "former@example.com"

@@ -143,6 +143,8 @@ struct Columns {
     status: Option<usize>,
     source: Option<usize>,
     unsubscribed_at: Option<usize>,
+    paused_until: Option<usize>,
+    consent_notified_at: Option<usize>,
 }
 
 impl Columns {
@@ -170,6 +172,8 @@ impl Columns {
             status: find_column(headers, STATUS_COLUMNS),
             source: find_column(headers, &["source"]),
             unsubscribed_at: find_column(headers, &["unsubscribedat"]),
+            paused_until: find_column(headers, &["pauseduntil"]),
+            consent_notified_at: find_column(headers, &["consentnotifiedat"]),
         })
     }
 
@@ -223,11 +227,18 @@ impl Columns {
         if self.source.is_some() {
             reader.source = field(self.source).map(str::to_string);
         }
-        if reader.status == Status::Unsubscribed {
-            reader.unsubscribed_at = field(self.unsubscribed_at)
+        let time = |i: Option<usize>| {
+            field(i)
                 .filter(|v| v.parse::<jiff::Timestamp>().is_ok())
-                .map(str::to_string);
+                .map(str::to_string)
+        };
+        if reader.status == Status::Unsubscribed {
+            reader.unsubscribed_at = time(self.unsubscribed_at);
         }
+        // A pause and the last consent notice are the reader's own record:
+        // an export imports back with them.
+        reader.paused_until = time(self.paused_until);
+        reader.consent_notified_at = time(self.consent_notified_at);
         Ok(reader)
     }
 }
@@ -252,8 +263,8 @@ pub fn import_into(
 }
 
 /// Writes the list as CSV: email, name, status, tags (joined with `;`),
-/// subscribed_at, source, unsubscribed_at; `import` reads every column
-/// back. A cell a spreadsheet would run as a formula (it starts with `=`,
+/// subscribed_at, source, unsubscribed_at, paused_until,
+/// consent_notified_at; `import` reads every column back. A cell a spreadsheet would run as a formula (it starts with `=`,
 /// `+`, `-`, `@`, a tab or a carriage return) is written behind a `'`, as
 /// is one that starts with `'`; import takes that `'` off again.
 pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
@@ -266,6 +277,8 @@ pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
         "subscribed_at",
         "source",
         "unsubscribed_at",
+        "paused_until",
+        "consent_notified_at",
     ])?;
     for entry in &list.entries {
         let s = &entry.subscriber();
@@ -277,6 +290,8 @@ pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
             s.subscribed_at.as_deref().unwrap_or(""),
             s.source.as_deref().unwrap_or(""),
             s.unsubscribed_at.as_deref().unwrap_or(""),
+            s.paused_until.as_deref().unwrap_or(""),
+            s.consent_notified_at.as_deref().unwrap_or(""),
         ];
         writer.write_record(cells.iter().map(|cell| guarded(cell).into_owned()))?;
     }
