@@ -298,7 +298,7 @@ fn assert_left_out_reader35(child: std::process::Child, server: &Server, n: usiz
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(
-            "Left out: unsubscribed or bounced while the send ran:\n  reader35@example.com"
+            "Left out: unsubscribed, bounced or paused while the send ran:\n  reader35@example.com"
         ),
         "{stdout}"
     );

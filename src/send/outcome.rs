@@ -14,7 +14,8 @@ pub struct Summary {
     pub deferred: Vec<Failure>,
     /// Readers not attempted because the run was stopped.
     pub remaining: usize,
-    /// Readers left out because they unsubscribed (or bounced) during the run.
+    /// Readers left out because they unsubscribed, bounced or paused during
+    /// the run.
     pub left_out: Vec<String>,
     /// Connections opened.
     pub connections: usize,

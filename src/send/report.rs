@@ -59,7 +59,7 @@ pub fn summary(ran: &Ran, plan: &Plan, subject: &str, relay: &str) -> String {
     };
     let groups = [
         (
-            "Left out: unsubscribed or bounced while the send ran:",
+            "Left out: unsubscribed, bounced or paused while the send ran:",
             s.left_out.clone(),
         ),
         (
