@@ -13,6 +13,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use super::reason::Reason;
 use crate::list::identity;
 
 /// What a message is.
@@ -78,6 +79,8 @@ pub struct Recipient {
     pub kind: Kind,
     /// The enhanced status code, when there is one.
     pub status: Option<String>,
+    /// Why it failed.
+    pub reason: Reason,
 }
 
 /// What a message says.
@@ -89,6 +92,8 @@ pub struct BounceReport {
     pub recipients: Vec<Recipient>,
     /// The status code that decided the kind.
     pub status: Option<String>,
+    /// The reason of the recipient that decided the kind.
+    pub reason: Reason,
     /// `<Message-ID>` of the report, or `sha256:…` of its bytes.
     pub id: String,
     /// When the report was written (its Date), in seconds since 1970.
@@ -142,6 +147,7 @@ pub fn classify(raw: &[u8], ours: &Ours) -> BounceReport {
             kind: Kind::Unrecognised,
             recipients: Vec::new(),
             status: None,
+            reason: Reason::Undefined,
             id,
             date: None,
             envelope: Vec::new(),
@@ -190,10 +196,19 @@ fn t_equals(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
 
 fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
     let parts = Parts::of(message);
+    let mut shut = ours.clone();
+    shut.addresses
+        .extend(parts.senders.iter().map(|a| identity(a)));
+    shut.addresses
+        .extend(senders_of(message).iter().map(|a| identity(a)));
+    shut.addresses
+        .extend(addresses_of(message, "to").iter().map(|a| identity(a)));
+    let ours = &shut;
     let unrecognised = BounceReport {
         kind: Kind::Unrecognised,
         recipients: Vec::new(),
         status: None,
+        reason: Reason::Undefined,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -213,6 +228,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
     if is_auto_reply(message) {
         return BounceReport {
             kind: Kind::AutoReply,
+            reason: Reason::Vacation,
             ..unrecognised
         };
     }
@@ -228,6 +244,9 @@ struct Parts {
     feedback: Option<Fields>,
     /// Recipients from the returned original's headers.
     original_to: Vec<String>,
+    /// The returned original's other addresses (its sender's), never a
+    /// failed recipient.
+    senders: Vec<String>,
     /// The human-readable notice (text parts outside the original).
     notice: String,
 }
@@ -268,10 +287,12 @@ impl Parts {
                 }
                 (_, _, PartType::Message(original)) => {
                     parts.original_to.extend(addresses_of(original, "to"));
+                    parts.senders.extend(senders_of(original));
                 }
                 ("text" | "message", "rfc822-headers" | "global-headers", _) => {
                     if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
                         parts.original_to.extend(addresses_of(&headers, "to"));
+                        parts.senders.extend(senders_of(&headers));
                     }
                 }
                 ("text", "plain", PartType::Text(text)) if parts.notice.len() < MAX_NOTICE => {
@@ -321,7 +342,7 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 /// The address in a DSN recipient field: `rfc822; a@b`, `utf-8; 김@b`.
 fn recipient_field(value: &str) -> Option<String> {
     let address = value.split_once(';').map_or(value, |(_, a)| a).trim();
-    let address = address.trim_start_matches('<').trim_end_matches('>').trim();
+    let address = address.trim_matches(['<', '>', '"', '\'', '`', ' ']);
     let address = decode_xtext_utf8(address);
     plausible(&address).then_some(address)
 }
@@ -353,6 +374,20 @@ fn decode_xtext_utf8(value: &str) -> String {
     out
 }
 
+/// The addresses of a message's headers that name its sender, not its
+/// recipients: From, Sender, Reply-To, Return-Path (of a report: the
+/// reporting system; of a returned original: the list). A report's `To`
+/// is the original's envelope sender, so it is one too.
+fn senders_of(message: &Message<'_>) -> Vec<String> {
+    const HEADERS: &[&str] = &["from", "sender", "reply-to", "return-path", "errors-to"];
+    message
+        .headers_raw()
+        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .flat_map(|(_, v)| addresses_in(v))
+        .take(50)
+        .collect()
+}
+
 fn addresses_of(message: &Message<'_>, header: &str) -> Vec<String> {
     let list = match header {
         "to" => message.to(),
@@ -380,12 +415,14 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
             also: Vec::new(),
             kind: Kind::Complaint,
             status: None,
+            reason: Reason::Feedback,
         })
         .collect();
     BounceReport {
         kind: Kind::Complaint,
         recipients,
         status: None,
+        reason: Reason::Feedback,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -397,7 +434,7 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
 /// that says failed or delayed (a success notice).
 fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport> {
     let mut recipients = Vec::new();
-    let mut unnamed: Option<(Kind, Option<String>)> = None;
+    let mut unnamed: Option<Verdict> = None;
     for block in &parts.dsn {
         match block_verdict(block) {
             Some(Ok(r)) if !ours.contains(&r.address) => recipients.push(r),
@@ -408,14 +445,14 @@ fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport
         }
     }
     if recipients.is_empty() {
-        let (kind, status) = unnamed?;
+        let said = unnamed?;
         let mut found = failed_header(message);
         if found.is_empty() {
             found = parts.original_to.clone();
         }
-        recipients = named(unique(found, ours), kind, &status);
+        recipients = named(unique(found, ours), &said);
         if recipients.is_empty() {
-            return Some(verdict(Vec::new(), kind, status));
+            return Some(verdict(Vec::new(), said));
         }
     }
     let failed: Vec<Recipient> = recipients
@@ -424,31 +461,30 @@ fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport
         .cloned()
         .collect();
     Some(if failed.is_empty() {
-        let status = recipients[0].status.clone();
-        verdict(recipients, Kind::Delayed, status)
+        let said = Verdict::of(&recipients[0]);
+        verdict(recipients, said)
     } else {
         let decisive = failed
             .iter()
             .find(|r| r.kind == Kind::Hard)
             .unwrap_or(&failed[0]);
-        let (kind, status) = (decisive.kind, decisive.status.clone());
-        verdict(failed, kind, status)
+        let said = Verdict::of(decisive);
+        verdict(failed, said)
     })
 }
 
 /// What one per-recipient block of a DSN says: the recipient with its
 /// verdict; the verdict alone when the block names nobody; `None` for a
 /// block that is neither failed nor delayed (delivered, relayed).
-fn block_verdict(block: &Fields) -> Option<Result<Recipient, (Kind, Option<String>)>> {
+fn block_verdict(block: &Fields) -> Option<Result<Recipient, Verdict>> {
     let status = field(block, "status").and_then(first_code);
     let action = field(block, "action").map(str::to_ascii_lowercase);
     let diagnostic = field(block, "diagnostic-code").unwrap_or("");
+    let (kind, reason) = failure(status.as_deref(), diagnostic);
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
-        Some(a) if a.starts_with("failed") => failure_kind(status.as_deref(), diagnostic),
-        None if status.as_deref().is_some_and(|s| s.starts_with('5')) => {
-            failure_kind(status.as_deref(), diagnostic)
-        }
+        Some(a) if a.starts_with("failed") => kind,
+        None if status.as_deref().is_some_and(|s| s.starts_with('5')) => kind,
         _ => return None,
     };
     let status = decisive_code(status.as_deref(), diagnostic);
@@ -458,21 +494,47 @@ fn block_verdict(block: &Fields) -> Option<Result<Recipient, (Kind, Option<Strin
         (Some(o), Some(f)) if identity(&o) != identity(&f) => (o, vec![f]),
         (Some(o), _) => (o, Vec::new()),
         (None, Some(f)) => (f, Vec::new()),
-        (None, None) => return Some(Err((kind, status))),
+        (None, None) => {
+            return Some(Err(Verdict {
+                kind,
+                status,
+                reason,
+            }))
+        }
     };
     Some(Ok(Recipient {
         address,
         also,
         kind,
         status,
+        reason,
     }))
 }
 
-fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> BounceReport {
+/// What a report says of its recipients: kind, code and reason.
+#[derive(Debug, Clone)]
+struct Verdict {
+    kind: Kind,
+    status: Option<String>,
+    reason: Reason,
+}
+
+impl Verdict {
+    fn of(r: &Recipient) -> Verdict {
+        Verdict {
+            kind: r.kind,
+            status: r.status.clone(),
+            reason: r.reason,
+        }
+    }
+}
+
+fn verdict(recipients: Vec<Recipient>, said: Verdict) -> BounceReport {
     BounceReport {
-        kind,
+        kind: said.kind,
         recipients,
-        status,
+        status: said.status,
+        reason: said.reason,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -487,13 +549,18 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
-    let failure = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let kind = if delayed && !failure {
-        Kind::Delayed
-    } else {
-        failure_kind(status.as_deref(), &text)
+    let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
+    let (kind, reason) = failure(status.as_deref(), &text);
+    let kind = match delayed && !failed {
+        true => Kind::Delayed,
+        false => kind,
     };
     let status = decisive_code(status.as_deref(), "");
+    let said = Verdict {
+        kind,
+        status,
+        reason,
+    };
     let mut found = failed_header(message);
     if found.is_empty() {
         found = parts.original_to.clone();
@@ -507,24 +574,25 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
             .and_then(|f| f.first())
             .and_then(|a| a.address())
             .map(identity);
-        found = addresses_in(&text)
+        found = addresses_in(&recipient_lines(&text))
             .into_iter()
-            .filter(|a| Some(identity(a)) != sender)
+            .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
             .collect();
     }
-    let recipients = named(unique(found, ours), kind, &status);
-    verdict(recipients, kind, status)
+    let recipients = named(unique(found, ours), &said);
+    verdict(recipients, said)
 }
 
 /// Recipients found outside DSN fields, each with the report's verdict.
-fn named(addresses: Vec<String>, kind: Kind, status: &Option<String>) -> Vec<Recipient> {
+fn named(addresses: Vec<String>, said: &Verdict) -> Vec<Recipient> {
     addresses
         .into_iter()
         .map(|address| Recipient {
             address,
             also: Vec::new(),
-            kind,
-            status: status.clone(),
+            kind: said.kind,
+            status: said.status.clone(),
+            reason: said.reason,
         })
         .collect()
 }
@@ -609,6 +677,58 @@ fn failed_header(message: &Message<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The lines of a notice that can name a failed recipient: not the header
+/// lines of a copied original that name its sender or identify it (From,
+/// Message-ID, Received and the like, with their folded continuations),
+/// nor an SMTP transcript's `MAIL FROM`.
+fn recipient_lines(text: &str) -> String {
+    const SHUT: &[&str] = &[
+        "from:",
+        "sender:",
+        "reply-to:",
+        "return-path:",
+        "message-id:",
+        "references:",
+        "in-reply-to:",
+        "received:",
+        "errors-to:",
+        "list-",
+        "dkim-signature:",
+        "x-",
+        "resent-",
+        "content-id:",
+        "envelope-from",
+        "mail from",
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.lines().take(5000) {
+        let folded = line.starts_with([' ', '\t']);
+        let lower = line
+            .trim_start_matches(['>', '<', ' ', '\t'])
+            .to_ascii_lowercase();
+        if !folded || !skipping {
+            skipping = SHUT.iter().any(|h| lower.starts_with(h)) || lower.contains("mail from:");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A Message-ID that looks like an address (`20080429.0000@host`): a local
+/// part of dotted runs of digits and hex.
+fn looks_like_an_id(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("");
+    let hexish = local
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == '.')
+        .count();
+    local.contains('.') && local.len() >= 16 && hexish * 10 >= local.len() * 9
+}
+
 /// Addresses written in running text, as in `<gone@example.org>:`.
 fn addresses_in(text: &str) -> Vec<String> {
     let is_local = |c: char| c.is_alphanumeric() || ".!#$%&'*+-/=?^_`{|}~".contains(c);
@@ -625,7 +745,7 @@ fn addresses_in(text: &str) -> Vec<String> {
             .char_indices()
             .find(|(_, c)| !is_domain(*c))
             .map_or(text.len(), |(i, _)| at + 1 + i);
-        let local = text[local_start..at].trim_start_matches('.');
+        let local = text[local_start..at].trim_start_matches(['.', '\'', '`', '"']);
         let domain = text[at + 1..domain_end].trim_end_matches('.');
         if !local.is_empty() && domain.contains('.') && !local.starts_with("lp.") {
             found.push(format!("{local}@{domain}"));
@@ -654,13 +774,30 @@ fn unique(found: Vec<String>, ours: &Ours) -> Vec<String> {
 
 /// Hard or soft, from the code when it says, else from the words.
 pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
-    if let Some(kind) = status.and_then(code_kind) {
-        return kind;
+    failure(status, text).0
+}
+
+/// The kind and the reason of a failure: the reason from the words (and
+/// the code where the words say nothing), the kind from the reason by the
+/// policy: a hard reason is hard unless the code is a temporary 4.x.x.
+pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
+    let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
+    let reason = match super::reason::find(code.as_deref(), text) {
+        Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
+        found => found,
+    };
+    (kind_of(reason, code.as_deref()), reason)
+}
+
+/// The kind a reason makes by the policy.
+pub fn kind_of(reason: Reason, status: Option<&str>) -> Kind {
+    match reason {
+        Reason::Feedback => Kind::Complaint,
+        Reason::Vacation => Kind::AutoReply,
+        Reason::Delivered => Kind::Unrecognised,
+        r if r.hard() && !status.is_some_and(|s| s.starts_with('4')) => Kind::Hard,
+        _ => Kind::Soft,
     }
-    if let Some(kind) = first_code(text).as_deref().and_then(code_kind) {
-        return kind;
-    }
-    words_kind(text).unwrap_or(Kind::Soft)
 }
 
 /// The code worth recording: the status, or the one in the diagnostic
@@ -723,8 +860,9 @@ pub fn first_code(text: &str) -> Option<String> {
     None
 }
 
-/// What the words of a failure say, where there is no code.
-fn words_kind(text: &str) -> Option<Kind> {
+/// What letterpress's own words of a failure say, where Sisimai's phrases
+/// and the code say nothing.
+fn words_reason(text: &str) -> Option<Reason> {
     let text = text.to_lowercase();
     const SOFT: &[&str] = &[
         "mailbox full",
@@ -763,9 +901,9 @@ fn words_kind(text: &str) -> Option<Kind> {
         "email account that you tried to reach does not exist",
     ];
     if contains_any(&text, SOFT) {
-        Some(Kind::Soft)
+        Some(Reason::MailboxFull)
     } else if contains_any(&text, HARD) {
-        Some(Kind::Hard)
+        Some(Reason::UserUnknown)
     } else {
         None
     }

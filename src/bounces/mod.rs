@@ -16,6 +16,8 @@ pub mod health;
 mod import;
 pub mod log;
 pub mod mailbox;
+mod phrases;
+pub mod reason;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
