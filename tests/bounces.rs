@@ -239,7 +239,7 @@ fn a_maildir_import_applies_the_policy_once_and_marks_only_what_it_recognised() 
     assert!(
         events.iter().any(
             |l| l.contains(" hard gone-postfix@example.org status=5.1.1 ")
-                && l.ends_with("action=bounced")
+                && l.ends_with("action=bounced reason=userunknown")
         ),
         "{log}"
     );
@@ -247,14 +247,14 @@ fn a_maildir_import_applies_the_policy_once_and_marks_only_what_it_recognised() 
         events
             .iter()
             .any(|l| l.contains(" complaint fbl-yahoo@example.net status=- ")
-                && l.ends_with("action=unsubscribed")),
+                && l.ends_with("action=unsubscribed reason=feedback")),
         "{log}"
     );
     assert!(
         events
             .iter()
             .any(|l| l.contains(" soft full-box@example.net status=5.2.2 ")
-                && l.ends_with("action=counted")),
+                && l.ends_with("action=counted reason=mailboxfull")),
         "{log}"
     );
 
@@ -454,7 +454,7 @@ fn a_reader_the_relay_says_does_not_exist_is_marked_bounced_after_the_send() {
     );
     assert!(
         log.contains(
-            " soft reader2@example.com status=5.7.1 report=send:example.journal action=counted"
+            " soft reader2@example.com status=5.7.1 report=send:example.journal action=none reason=securityerror"
         ),
         "{log}"
     );
@@ -611,11 +611,53 @@ fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
         .args(["check", "issues/example"])
         .assert()
         .stdout(
-            predicates::str::contains("note: the list in the last 30 days: 1 send, 40 messages accepted; 1 bounce (2.50 %: 1 hard, 0 soft), 1 complaint (2.50 %)")
+            predicates::str::contains("note: the list in the last 30 days: 1 send, 40 messages accepted; 1 bounce (2.50 %: 1 hard, 0 soft), 1 complaint (2.50 %), 0 refusals of the sender")
                 .and(predicates::str::contains("state/bounces.log:2: warning: the send of `old`"))
                 .and(predicates::str::contains("above 2 %"))
                 .and(predicates::str::contains("above 0.1 %")),
         );
+}
+
+/// Refusals of the sender (spam filters, blocklists, policy) are never a
+/// reader's bounce: `check` counts them apart and warns that the list is
+/// being blocked. A line written before reasons were logged reads with its
+/// code's reason (5.7.1: a refusal of the sender).
+#[test]
+fn check_warns_when_the_list_is_being_blocked() {
+    let project = project(&[]);
+    let now = jiff::Timestamp::now();
+    let at = |days_ago: i64| {
+        (now - jiff::SignedDuration::from_hours(24 * days_ago))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut journal =
+        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/old\n");
+    for i in 0..40 {
+        journal.push_str(&format!(
+            "{} accepted r{i}@example.com attempts=1 reply=\"250 ok\"\n",
+            at(3)
+        ));
+    }
+    project.write("state/old.journal", journal);
+    let log = format!(
+        "# letterpress bounces log\n{0} soft r1@example.com status=5.7.1 report=<a@x> action=counted\n{0} soft r2@example.com status=5.7.1 report=<b@x> action=none reason=spamdetected\n",
+        at(2)
+    );
+    project.write("state/bounces.log", log);
+    project
+        .cmd()
+        .args(["check", "issues/example"])
+        .assert()
+        .stdout(
+        predicates::str::contains(
+            "0 bounces (0.00 %: 0 hard, 0 soft), 0 complaints (0.00 %), 2 refusals of the sender",
+        )
+        .and(predicates::str::contains(
+            "state/bounces.log:2: warning: you are being blocked",
+        ))
+        .and(predicates::str::contains("2 of 40 messages (5.0 %)")),
+    );
 }
 
 use crate::rigs;

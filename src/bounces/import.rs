@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::classify::{classify, BounceReport, Kind};
+use super::classify::{classify, BounceReport, Kind, Reason};
 use super::log::Action;
 use super::mailbox::maildir::mark_seen;
 use super::mailbox::{imap, Handle, MailSource, Read};
@@ -158,6 +158,7 @@ fn claim(named: &Named, report: &BounceReport) -> Claim {
         entry: named.entry,
         kind: named.kind,
         status: named.status.clone(),
+        reason: named.reason,
         report: report.id.clone(),
         at: report
             .date
@@ -229,6 +230,8 @@ struct Named {
     kind: Kind,
     /// The status code.
     status: Option<String>,
+    /// Why it failed.
+    reason: Reason,
     /// The report proves it is about this reader: the reader's VERP tag,
     /// or the reader's unsubscribe token from the returned original.
     verified: bool,
@@ -254,15 +257,16 @@ fn readers(
                 .recipients
                 .iter()
                 .find(|r| identity(&r.address) == list.entries[entry].key());
-            let (kind, status) = match said {
-                Some(r) => (r.kind, r.status.clone()),
-                None => (report.kind, report.status.clone()),
+            let (kind, status, reason) = match said {
+                Some(r) => (r.kind, r.status.clone(), r.reason),
+                None => (report.kind, report.status.clone(), report.reason),
             };
             return vec![Named {
                 address: list.entries[entry].email().to_string(),
                 entry: Some(entry),
                 kind,
                 status,
+                reason,
                 verified: true,
             }];
         }
@@ -283,6 +287,7 @@ fn readers(
                 entry,
                 kind: r.kind,
                 status: r.status.clone(),
+                reason: r.reason,
                 verified,
             }
         })
