@@ -23,18 +23,20 @@ kind. `kind` is Sisimai's verdict read through letterpress's policy:
   none       delivered, vacation (not a failure)
   complaint  feedback (ARF): the reader unsubscribes
   blocked    the receiver refused the *sender* or its content (blocked,
-             spamdetected, policyviolation, rejected, filtered, ...):
+             spamdetected, policyviolation, rejected, securityerror, ...):
              never the reader's fault, never marks the reader
   hard       userunknown, hostunknown, hasmoved, suspend, and notaccept that
              Sisimai calls hard -- unless the status is 4.x.x: a temporary
              failure is never hard
-  soft       everything else (mailboxfull, expired, systemerror, ...)
+  soft       everything else (mailboxfull, expired, systemerror, and
+             filtered: a refusal after DATA or by the recipient's own
+             rules, counted toward the soft-bounce limit)
 Needs perl 5.26+ with JSON (Class::Accessor::Lite is shimmed below).
 """
 import os, re, shutil, subprocess, sys, tempfile
 from collections import defaultdict
 
-BLOCKED = {"blocked", "spamdetected", "policyviolation", "rejected", "filtered",
+BLOCKED = {"blocked", "spamdetected", "policyviolation", "rejected",
            "badreputation", "requireptr", "authfailure", "notcompliantrfc",
            "virusdetected", "speeding", "norelaying", "securityerror",
            "contenterror", "suppressed", "failedstarttls"}

@@ -1114,7 +1114,17 @@ fn score_one(file: &str, rows: &[&SisimaiRow], score: &mut Score, notes: &mut Ve
         let k = scored_kind(kind, reason);
         kinds &= k == row.kind;
         reasons &= reason.as_str() == row.reason;
-        temporary |= row.kind == "soft" && k == "hard";
+        // A temporary failure: a 4.x.x status, or a reason that passes.
+        let passes = [
+            "mailboxfull",
+            "expired",
+            "systemerror",
+            "systemfull",
+            "toomanyconn",
+            "networkerror",
+        ];
+        let temporary_row = row.status.starts_with('4') || passes.contains(&row.reason.as_str());
+        temporary |= temporary_row && k == "hard";
         said.push(format!("{k}/{}", reason.as_str()));
     }
     score.reports += 1;
@@ -1165,8 +1175,8 @@ fn sisimai_corpus_scores() {
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
     // failure called hard; raise these as the parser gets there.
     let line = all.line("all");
-    assert!(all.wrong_addresses <= 14, "{line}");
-    assert!(all.temporary_called_hard <= 2, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 84, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 68, "{line}");
+    assert!(all.wrong_addresses <= 12, "{line}");
+    assert!(all.temporary_called_hard <= 1, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 86, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 75, "{line}");
 }

@@ -269,15 +269,7 @@ impl Parts {
                 .unwrap_or_else(|| ("text".into(), "plain".into()));
             match (ctype.as_str(), subtype.as_str(), &part.body) {
                 ("message", "delivery-status" | "global-delivery-status", _) => {
-                    parts.dsn = blocks(part.contents())
-                        .into_iter()
-                        .skip(1)
-                        .filter(|f| {
-                            field(f, "final-recipient").is_some()
-                                || field(f, "original-recipient").is_some()
-                                || field(f, "action").is_some()
-                        })
-                        .collect();
+                    parts.dsn = recipient_blocks(part.contents());
                 }
                 ("message", "feedback-report", _) => {
                     parts.feedback = blocks(part.contents()).into_iter().reduce(|mut a, b| {
@@ -302,12 +294,66 @@ impl Parts {
                 _ => {}
             }
         }
+        if parts.dsn.is_empty() && parts.feedback.is_none() {
+            parts.dsn = text_dsn(&parts.notice);
+        }
         parts
     }
 }
 
 /// How much of a notice's text is read: the reason is at the top.
 const MAX_NOTICE: usize = 64 * 1024;
+
+/// The per-recipient blocks of a delivery-status part (or of text laid out
+/// like one): those with a recipient or an action. A block that runs on
+/// into the next without a blank line (AOL writes the per-message fields
+/// and the first recipient's as one) is cut before each recipient field
+/// that would repeat one it already has.
+fn recipient_blocks(body: &[u8]) -> Vec<Fields> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(256 * 1024)]).replace("\r\n", "\n");
+    let mut cut = String::with_capacity(text.len());
+    let mut has = (false, false);
+    for line in text.lines().take(20_000) {
+        let lower = line.to_ascii_lowercase();
+        let (original, last) = (
+            lower.starts_with("original-recipient:"),
+            lower.starts_with("final-recipient:"),
+        );
+        if line.trim().is_empty() {
+            has = (false, false);
+        } else if (original && has.0) || (last && has.1) {
+            cut.push('\n');
+            has = (false, false);
+        }
+        has = (has.0 || original, has.1 || last);
+        cut.push_str(line);
+        cut.push('\n');
+    }
+    blocks(cut.as_bytes())
+        .into_iter()
+        .filter(|f| {
+            field(f, "final-recipient").is_some()
+                || field(f, "original-recipient").is_some()
+                || field(f, "action").is_some()
+        })
+        .collect()
+}
+
+/// Delivery-status fields written in a text part (a report whose MIME
+/// boundary is broken, or an MTA that sends them as text): the blocks with
+/// a Final-Recipient and a Status or an Action.
+fn text_dsn(notice: &str) -> Vec<Fields> {
+    if !notice.to_ascii_lowercase().contains("final-recipient:") {
+        return Vec::new();
+    }
+    recipient_blocks(notice.as_bytes())
+        .into_iter()
+        .filter(|f| {
+            field(f, "final-recipient").is_some()
+                && (field(f, "status").is_some() || field(f, "action").is_some())
+        })
+        .collect()
+}
 
 /// Splits the body of a delivery-status or feedback-report part into its
 /// blocks, each read as headers by mail-parser.
@@ -435,8 +481,9 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
 fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport> {
     let mut recipients = Vec::new();
     let mut unnamed: Option<Verdict> = None;
+    let notice = notice_text(&parts.notice);
     for block in &parts.dsn {
-        match block_verdict(block) {
+        match block_verdict(block, &notice) {
             Some(Ok(r)) if !ours.contains(&r.address) => recipients.push(r),
             Some(Err(unnamed_block)) => {
                 unnamed.get_or_insert(unnamed_block);
@@ -476,11 +523,18 @@ fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport
 /// What one per-recipient block of a DSN says: the recipient with its
 /// verdict; the verdict alone when the block names nobody; `None` for a
 /// block that is neither failed nor delayed (delivered, relayed).
-fn block_verdict(block: &Fields) -> Option<Result<Recipient, Verdict>> {
+fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdict>> {
     let status = field(block, "status").and_then(first_code);
     let action = field(block, "action").map(str::to_ascii_lowercase);
     let diagnostic = field(block, "diagnostic-code").unwrap_or("");
-    let (kind, reason) = failure(status.as_deref(), diagnostic);
+    let original = field(block, "original-recipient").and_then(recipient_field);
+    let last = field(block, "final-recipient").and_then(recipient_field);
+    let named = original.as_deref().or(last.as_deref()).unwrap_or("");
+    let data = after_data(diagnostic) || after_data(notice);
+    let (kind, reason) = match failure_at(status.as_deref(), diagnostic, data) {
+        (_, Reason::Undefined) => failure_at(status.as_deref(), about(notice, named), data),
+        said => said,
+    };
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
         Some(a) if a.starts_with("failed") => kind,
@@ -488,8 +542,6 @@ fn block_verdict(block: &Fields) -> Option<Result<Recipient, Verdict>> {
         _ => return None,
     };
     let status = decisive_code(status.as_deref(), diagnostic);
-    let original = field(block, "original-recipient").and_then(recipient_field);
-    let last = field(block, "final-recipient").and_then(recipient_field);
     let (address, also) = match (original, last) {
         (Some(o), Some(f)) if identity(&o) != identity(&f) => (o, vec![f]),
         (Some(o), _) => (o, Vec::new()),
@@ -509,6 +561,22 @@ fn block_verdict(block: &Fields) -> Option<Result<Recipient, Verdict>> {
         status,
         reason,
     }))
+}
+
+/// The part of a notice about one recipient: from where it names the
+/// address to the next 600 bytes; all of it (up to 4 KiB) when it does not.
+fn about<'a>(notice: &'a str, address: &str) -> &'a str {
+    let lower = notice.to_lowercase();
+    let start = match address.is_empty() || lower.len() != notice.len() {
+        true => None,
+        false => lower.find(&address.to_lowercase()),
+    };
+    let (from, len) = start.map_or((0, 4096), |i| (i, 600));
+    let mut end = (from + len).min(notice.len());
+    while !notice.is_char_boundary(end) {
+        end -= 1;
+    }
+    &notice[from..end]
 }
 
 /// What a report says of its recipients: kind, code and reason.
@@ -550,7 +618,7 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
     let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let (kind, reason) = failure(status.as_deref(), &text);
+    let (kind, reason) = failure_at(status.as_deref(), &text, after_data(&parts.notice));
     let kind = match delayed && !failed {
         true => Kind::Delayed,
         false => kind,
@@ -579,8 +647,28 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
             .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
             .collect();
     }
-    let recipients = named(unique(found, ours), &said);
+    let mut recipients = named(unique(found, ours), &said);
+    if recipients.len() > 1 && kind != Kind::Delayed {
+        each_own_reason(&mut recipients, &text, after_data(&parts.notice));
+    }
     verdict(recipients, said)
+}
+
+/// For a notice that names several recipients, each one's reason from the
+/// text that follows its address, where that says one.
+fn each_own_reason(recipients: &mut [Recipient], text: &str, data: bool) {
+    for r in recipients {
+        let own = about(text, &r.address);
+        if own.len() == text.len().min(4096) {
+            continue;
+        }
+        let code = first_code(own);
+        let (kind, reason) = failure_at(code.as_deref(), own, data);
+        if reason != Reason::Undefined {
+            (r.kind, r.reason) = (kind, reason);
+            r.status = code.or(r.status.take());
+        }
+    }
 }
 
 /// Recipients found outside DSN fields, each with the report's verdict.
@@ -781,12 +869,35 @@ pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
 /// the code where the words say nothing), the kind from the reason by the
 /// policy: a hard reason is hard unless the code is a temporary 4.x.x.
 pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
+    failure_at(status, text, false)
+}
+
+/// [`failure`], knowing whether the refusal answered the message's DATA.
+/// Words of a missing mailbox said after DATA without a 5.1.x code come
+/// from a filter, not from a mailbox lookup: `filtered`, as Sisimai reads
+/// them (a soft bounce, not a hard one).
+pub fn failure_at(status: Option<&str>, text: &str, data: bool) -> (Kind, Reason) {
     let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
     let reason = match super::reason::find(code.as_deref(), text) {
         Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
         found => found,
     };
+    let by_code = code.as_deref().and_then(super::reason::by_code);
+    let reason = match reason {
+        Reason::UserUnknown if data && by_code != Some(Reason::UserUnknown) => Reason::Filtered,
+        other => other,
+    };
     (kind_of(reason, code.as_deref()), reason)
+}
+
+/// Whether a report says the refusal answered the message's DATA.
+fn after_data(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let transcript = lower.contains("smtp command") && lower.contains("\ndata");
+    transcript
+        || ["end of data", "data command", ">>> data", "after data"]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 /// The kind a reason makes by the policy.

@@ -95,8 +95,7 @@ impl Reason {
         use Reason::*;
         matches!(
             self,
-            Filtered
-                | Rejected
+            Rejected
                 | Blocked
                 | SpamDetected
                 | PolicyViolation
@@ -136,6 +135,7 @@ impl Reason {
 pub fn find(status: Option<&str>, text: &str) -> Reason {
     let text = text.to_lowercase();
     by_words(&text)
+        .or_else(|| more_words(&text))
         .or_else(|| text.starts_with("x-unix;").then_some(Reason::MailerError))
         .or_else(|| status.and_then(by_code))
         .unwrap_or(Reason::Undefined)
@@ -159,6 +159,45 @@ pub fn by_words(text: &str) -> Option<Reason> {
         .then_some(Reason::HasMoved)
 }
 
+/// Words Sisimai's phrases miss that letterpress has met.
+fn more_words(text: &str) -> Option<Reason> {
+    const TABLE: &[(Reason, &[&str])] = &[
+        (
+            Reason::MailboxFull,
+            &[
+                "mailbox full",
+                "quota",
+                "insufficient storage",
+                "too many messages",
+            ],
+        ),
+        (
+            Reason::UserUnknown,
+            &[
+                "user unknown",
+                "unknown user",
+                "no such user",
+                "no mailbox here",
+                "mailbox unavailable",
+                "recipient not found",
+                "recipnotfound",
+                "recipientnotfound",
+                "address not found",
+                "invalid final delivery userid",
+                "unknown recipient",
+                "account disabled",
+                "doesn't have a",
+                "does not exist",
+                "doesn't exist",
+            ],
+        ),
+    ];
+    TABLE
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(reason, _)| *reason)
+}
+
 /// What an enhanced status code says (RFC 3463, as Sisimai reads it).
 pub fn by_code(code: &str) -> Option<Reason> {
     use Reason::*;
@@ -180,18 +219,19 @@ pub fn by_code(code: &str) -> Option<Reason> {
         (3, 1) | (4, 5) => SystemFull,
         (3, 2) => NotAccept,
         (3, 4) => MesgTooBig,
-        (3, _) | (4, 3) | (5, 3..=5) => SystemError,
+        (3, 0 | 3 | 5) | (1, 9) | (4, 3) => SystemError,
         (4, 1 | 7) => Expired,
         (4, 4) if class == "5" => HostUnknown,
-        (4, _) => NetworkError,
+        (4, 0 | 2 | 4 | 6 | 8) => NetworkError,
         (5, 2 | 6) => SyntaxError,
-        (5, _) => SyntaxError,
-        (6, _) => ContentError,
+        (5, 3) => TooManyConn,
+        (5, 4 | 5) => SystemError,
+        (6, 0..=3 | 5..=9) => ContentError,
         (7, 1 | 2) if class == "4" => Blocked,
         (7, 16) => MesgTooBig,
         (7, 24 | 26) | (7, 23) => AuthFailure,
         (7, 25) => RequirePtr,
-        (7, _) => SecurityError,
+        (7, 0..=15) => SecurityError,
         _ => return None,
     };
     Some(reason)
