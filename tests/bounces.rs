@@ -1180,3 +1180,66 @@ fn sisimai_corpus_scores() {
     assert!(all.recipients_right * 100 >= all.reports * 86, "{line}");
     assert!(all.kinds_right * 100 >= all.reports * 75, "{line}");
 }
+
+/// Automatic replies, by header, subject or opening, in the languages
+/// readers write in, are never bounces: nothing changes for the reader.
+#[test]
+fn automatic_replies_in_many_languages_are_never_bounces() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "X-Autoreply: yes",
+            "Re: Issue 48",
+            "Thanks for your message.",
+        ),
+        ("X-Autorespond: on", "Issue 48", "Thanks."),
+        ("Precedence: auto_reply", "Issue 48", "Thanks."),
+        ("X-Vacation: yes", "Issue 48", "Thanks."),
+        ("", "Abwesenheitsnotiz: Issue 48", "Danke."),
+        (
+            "",
+            "Issue 48",
+            "Ich bin derzeit nicht im Büro und ab Montag wieder erreichbar.",
+        ),
+        ("", "Réponse automatique : Issue 48", "Merci."),
+        ("", "Issue 48", "Je suis absent jusqu'au 12 décembre."),
+        ("", "Respuesta automática: Issue 48", "Gracias."),
+        ("", "Issue 48", "Estoy fuera de la oficina hasta el lunes."),
+        ("", "Risposta automatica: Issue 48", "Grazie."),
+        ("", "Issue 48", "Sono fuori ufficio fino a lunedì."),
+        ("", "Resposta automática: Issue 48", "Obrigado."),
+        (
+            "",
+            "Issue 48",
+            "Estou fora do escritório até segunda-feira.",
+        ),
+        ("", "Automatisch antwoord: Issue 48", "Bedankt."),
+        ("", "Issue 48", "Ik ben afwezig tot en met maandag."),
+        ("", "부재중 자동 응답: Issue 48", "감사합니다."),
+        (
+            "",
+            "Issue 48",
+            "현재 부재중입니다. 다음 주에 답장 드리겠습니다.",
+        ),
+        ("", "自動返信: Issue 48", "ありがとうございます。"),
+        ("", "Issue 48", "ただいま不在にしております。"),
+        ("", "Out of Office: Issue 48", "Thanks."),
+        ("", "Issue 48", "I am out of the office until Monday."),
+    ];
+    for (header, subject, body) in cases {
+        let headers = match header.is_empty() {
+            true => String::new(),
+            false => format!("{header}\r\n"),
+        };
+        let raw = format!(
+            "From: Reader <reader@example.org>\r\nTo: letter@example.com\r\n{headers}Subject: {subject}\r\nMessage-ID: <a@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        assert_eq!(
+            report.kind,
+            Kind::AutoReply,
+            "{header} / {subject} / {body}"
+        );
+        assert!(!report.kind.acts());
+        assert!(report.recipients.is_empty());
+    }
+}
