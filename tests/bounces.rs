@@ -1175,10 +1175,10 @@ fn sisimai_corpus_scores() {
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
     // failure called hard; raise these as the parser gets there.
     let line = all.line("all");
-    assert!(all.wrong_addresses <= 12, "{line}");
+    assert!(all.wrong_addresses <= 5, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 86, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 75, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 91, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 76, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages

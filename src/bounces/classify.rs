@@ -297,6 +297,9 @@ impl Parts {
         if parts.dsn.is_empty() && parts.feedback.is_none() {
             parts.dsn = text_dsn(&parts.notice);
         }
+        if parts.dsn.is_empty() && parts.feedback.is_none() {
+            parts.dsn = text_dsn(&raw_body(message));
+        }
         parts
     }
 }
@@ -337,6 +340,18 @@ fn recipient_blocks(body: &[u8]) -> Vec<Fields> {
                 || field(f, "action").is_some()
         })
         .collect()
+}
+
+/// The body of a message as it came, up to 256 KiB: where its MIME
+/// structure is broken (a multipart without its boundaries), the text.
+fn raw_body(message: &Message<'_>) -> String {
+    let raw = message.raw_message();
+    let start = raw
+        .windows(3)
+        .position(|w| w[..2] == *b"\n\n" || w == b"\n\r\n")
+        .map_or(raw.len(), |i| i + 2);
+    let raw = raw.get(start..).unwrap_or_default();
+    String::from_utf8_lossy(&raw[..raw.len().min(256 * 1024)]).replace("\r\n", "\n")
 }
 
 /// Delivery-status fields written in a text part (a report whose MIME
@@ -631,27 +646,43 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     };
     let mut found = failed_header(message);
     if found.is_empty() {
-        found = parts.original_to.clone();
-    }
-    if found.is_empty() {
-        found = inline_original_to(&parts.notice);
-    }
-    if found.is_empty() {
-        let sender = message
-            .from()
-            .and_then(|f| f.first())
-            .and_then(|a| a.address())
-            .map(identity);
-        found = addresses_in(&recipient_lines(&text))
-            .into_iter()
-            .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
-            .collect();
+        found = notice_recipients(parts, message, &text, ours);
     }
     let mut recipients = named(unique(found, ours), &said);
     if recipients.len() > 1 && kind != Kind::Delayed {
         each_own_reason(&mut recipients, &text, after_data(&parts.notice));
     }
     verdict(recipients, said)
+}
+
+/// The failed recipients of a plain notice: those it names that the
+/// returned original was sent to; the ones it names when it names none of
+/// those (a forward); the original's `To` when it names nobody.
+fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ours) -> Vec<String> {
+    let mut to = parts.original_to.clone();
+    if to.is_empty() {
+        to = inline_original_to(&parts.notice);
+    }
+    let sender = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address())
+        .map(identity);
+    let named: Vec<String> = unique(addresses_in(&recipient_lines(text)), ours)
+        .into_iter()
+        .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
+        .collect();
+    let keys: Vec<String> = to.iter().map(|a| identity(a)).collect();
+    let both: Vec<String> = named
+        .iter()
+        .filter(|a| keys.contains(&identity(a)))
+        .cloned()
+        .collect();
+    match (both.is_empty(), named.is_empty()) {
+        (false, _) => both,
+        (true, false) => named,
+        (true, true) => to,
+    }
 }
 
 /// For a notice that names several recipients, each one's reason from the
@@ -715,6 +746,7 @@ fn notice_text(notice: &str) -> String {
         "-----Original Message-----",
         "------ Original message follows",
         "--- Original message follows",
+        "\nOriginal message follows",
         "----- Transcript of session follows -----\n\n\n",
         "Original message headers:",
         "----- The header of the original message",
@@ -736,6 +768,7 @@ fn inline_original_to(notice: &str) -> Vec<String> {
         "--- Below this line is a copy of the message.",
         "------ Original message follows",
         "--- Original message follows",
+        "\nOriginal message follows",
     ];
     let Some(start) = MARKERS
         .iter()
