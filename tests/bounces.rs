@@ -1177,8 +1177,8 @@ fn sisimai_corpus_scores() {
     let line = all.line("all");
     assert!(all.wrong_addresses <= 5, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 91, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 76, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 92, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 77, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages

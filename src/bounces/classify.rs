@@ -298,7 +298,11 @@ impl Parts {
             parts.dsn = text_dsn(&parts.notice);
         }
         if parts.dsn.is_empty() && parts.feedback.is_none() {
-            parts.dsn = text_dsn(&raw_body(message));
+            let body = raw_body(message);
+            parts.dsn = text_dsn(&body);
+            if !parts.dsn.is_empty() && parts.notice.trim().is_empty() {
+                parts.notice = body.chars().take(MAX_NOTICE).collect();
+            }
         }
         parts
     }
@@ -546,10 +550,13 @@ fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdi
     let last = field(block, "final-recipient").and_then(recipient_field);
     let named = original.as_deref().or(last.as_deref()).unwrap_or("");
     let data = after_data(diagnostic) || after_data(notice);
-    let (kind, reason) = match failure_at(status.as_deref(), diagnostic, data) {
-        (_, Reason::Undefined) => failure_at(status.as_deref(), about(notice, named), data),
-        said => said,
-    };
+    let mut said = failure_at(status.as_deref(), diagnostic, data);
+    for text in [about(notice, named), about(notice, "")] {
+        if said.1 == Reason::Undefined {
+            said = failure_at(status.as_deref(), text, data);
+        }
+    }
+    let (kind, reason) = said;
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
         Some(a) if a.starts_with("failed") => kind,
@@ -1092,9 +1099,30 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
         "non remis",
         "mail delivery failure",
         "delivery notification",
+        "delivery failed",
+        "failed delivery",
+        "mail system error",
+        "nondeliverable",
+        "non-deliverable",
+        "onbestelbaar",
+        "non recapitabile",
+        "no se pudo entregar",
+        "não entregue",
+        "メールエラー",
+        "エラー通知",
+        "配信エラー",
+        "送信エラー",
+        "不達",
+        "배달 실패",
+        "전송 실패",
+        "反送",
+        "退信",
     ];
     let reply = subject.starts_with("re:") || subject.starts_with("fw");
-    daemon || (!reply && contains_any(&subject, SUBJECTS))
+    let failed_header = message
+        .headers_raw()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-failed-recipients"));
+    daemon || failed_header || (!reply && contains_any(&subject, SUBJECTS))
 }
 
 /// RFC 3834 and the common vacation conventions: the headers, else the
