@@ -1243,3 +1243,39 @@ fn automatic_replies_in_many_languages_are_never_bounces() {
         assert!(report.recipients.is_empty());
     }
 }
+
+/// The candidates of a plain notice: never the list's own addresses, the
+/// reporting system's, the report's `To`, the returned original's sender,
+/// Reply-To or Message-ID, nor an SMTP transcript's MAIL FROM; an address
+/// in quotes comes without them.
+#[test]
+fn a_notice_never_names_the_sender_the_reporter_or_the_originals_other_addresses() {
+    let raw = "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\n\
+Subject: Undeliverable: Issue 48\r\n\
+Message-ID: <n1@mx.example.net>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+Your message to 'gone@example.org' could not be delivered.\r\n\
+Contact postmaster@mx.example.net or MAILER-DAEMON@mx.example.net for help.\r\n\
+>>> MAIL FROM:<bounces+abc@example.com>\r\n\
+<<< 550 5.1.1 'gone@example.org': user unknown\r\n\
+\r\n\
+Original message follows.\r\n\
+\r\n\
+From: Letter <letter@example.com>\r\n\
+Reply-To: editor@example.net\r\n\
+Message-ID: <20261127091402.00000001@example.com>\r\n\
+List-Id: <letter.example.com>\r\n\
+Subject: Issue 48\r\n\r\n\
+Write to helpdesk@example.net.\r\n";
+    let report = classify(raw.as_bytes(), &ours());
+    let got: Vec<&str> = report
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(got, ["gone@example.org"], "{report:?}");
+    assert_eq!(report.kind, Kind::Hard);
+    assert_eq!(report.reason.as_str(), "userunknown");
+}
