@@ -1279,3 +1279,29 @@ Write to helpdesk@example.net.\r\n";
     assert_eq!(report.kind, Kind::Hard);
     assert_eq!(report.reason.as_str(), "userunknown");
 }
+
+/// A blocklist refusal is the sender's problem: `bounces import` names its
+/// reason, leaves the reader active, and logs it for `check`'s "you are
+/// being blocked".
+#[test]
+fn an_import_of_a_blocklist_refusal_never_marks_the_reader() {
+    let project = project(&["spam-block@example.org"]);
+    project.write(
+        "one.eml",
+        std::fs::read(corpus().join("postfix-blocklist-5.7.1.eml")).unwrap(),
+    );
+    import(&project, "one.eml", &[]).success().stdout(
+        predicates::str::contains("one.eml: soft 5.7.1 blocked spam-block@example.org").and(
+            predicates::str::contains(
+                "spam-block@example.org: refused for the sender (blocked), not for the reader: no change",
+            ),
+        ),
+    );
+    assert_eq!(status_of(&project, "spam-block@example.org"), "active");
+    let log = project.read("state/bounces.log");
+    assert!(
+        log.contains(" soft spam-block@example.org status=5.7.1 ")
+            && log.contains("action=none reason=blocked"),
+        "{log}"
+    );
+}

@@ -48,6 +48,8 @@ pub struct Verdict {
     pub in_list: Vec<String>,
     /// What it did (or would do): bounced, unsubscribed, counted, none, left.
     pub action: &'static str,
+    /// Why it failed (Sisimai's words: userunknown, mailboxfull, blocked, ...).
+    pub reason: Reason,
     /// Each reader's part, for people.
     #[serde(skip)]
     pub details: Vec<String>,
@@ -359,6 +361,7 @@ fn verdict(
             .map(|n| n.address.clone())
             .collect(),
         action,
+        reason: report.map_or(Reason::Undefined, |r| r.reason),
         details,
         recognised,
     }
@@ -415,6 +418,10 @@ fn decided(d: &Decision, limit: u32) -> String {
         (false, Action::Counted) => format!(
             "{who}: soft bounce {} of {limit} counted; the reader stays",
             d.soft_count.unwrap_or(0)
+        ),
+        (false, Action::Nothing) if d.claim.reason.sender_side() => format!(
+            "{who}: refused for the sender ({}), not for the reader: no change; it counts toward the \"you are being blocked\" warning of `check`",
+            d.claim.reason.as_str()
         ),
         (false, Action::Nothing) => format!(
             "{who}: no change (not active, or the report is older than the reader's consent)"

@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
-pub use classify::{Kind, Ours};
+pub use classify::{Kind, Ours, Reason};
 pub use command::import_and_report;
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
