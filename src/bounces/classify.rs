@@ -203,7 +203,9 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
         .extend(senders_of(message).iter().map(|a| identity(a)));
     shut.addresses
         .extend(addresses_of(message, "to").iter().map(|a| identity(a)));
-    let ours = &shut;
+    // A DSN's recipient fields are the reporting system's own statement;
+    // the senders' addresses are shut out of everything else.
+    let (fields_ours, ours) = (ours, &shut);
     let unrecognised = BounceReport {
         kind: Kind::Unrecognised,
         recipients: Vec::new(),
@@ -218,7 +220,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
         return complaint(fields, &parts, ours);
     }
     if !parts.dsn.is_empty() {
-        if let Some(report) = dsn(&parts, message, ours) {
+        if let Some(report) = dsn(&parts, message, (fields_ours, ours)) {
             return report;
         }
     }
@@ -497,13 +499,17 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
 
 /// A DSN: one verdict per recipient block. `None` when it has no block
 /// that says failed or delayed (a success notice).
-fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport> {
+fn dsn(
+    parts: &Parts,
+    message: &Message<'_>,
+    (fields_ours, ours): (&Ours, &Ours),
+) -> Option<BounceReport> {
     let mut recipients = Vec::new();
     let mut unnamed: Option<Verdict> = None;
     let notice = notice_text(&parts.notice);
     for block in &parts.dsn {
         match block_verdict(block, &notice) {
-            Some(Ok(r)) if !ours.contains(&r.address) => recipients.push(r),
+            Some(Ok(r)) if !fields_ours.contains(&r.address) => recipients.push(r),
             Some(Err(unnamed_block)) => {
                 unnamed.get_or_insert(unnamed_block);
             }
