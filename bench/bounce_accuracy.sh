@@ -16,6 +16,13 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$(cd "$root" && cargo test --quiet --test main bounces::sisimai_corpus_scores -- --nocapture 2>&1) || true
+echo "Sisimai's public samples (tests/fixtures/bounces/sisimai/), scored as Sisimai states them."
+echo "Kinds by letterpress's policy: hard = userunknown/hostunknown/hasmoved/suspend/notaccept"
+echo "unless 4.x.x; blocked = refusals of the sender (blocked, spamdetected, policyviolation,"
+echo "rejected, securityerror, ...), never a mark on the reader; complaint = feedback;"
+echo "none = delivered/vacation; soft = the rest (mailboxfull, expired, filtered, ...)."
+echo "Temporary failure = a 4.x.x status or mailboxfull/expired/systemerror/systemfull/"
+echo "toomanyconn/networkerror."
 if [[ -n ${MISSES:-} ]]; then
   grep '^miss: ' <<<"$out" || true
 fi
