@@ -239,7 +239,7 @@ fn a_maildir_import_applies_the_policy_once_and_marks_only_what_it_recognised() 
     assert!(
         events.iter().any(
             |l| l.contains(" hard gone-postfix@example.org status=5.1.1 ")
-                && l.ends_with("action=bounced")
+                && l.ends_with("action=bounced reason=userunknown")
         ),
         "{log}"
     );
@@ -247,14 +247,14 @@ fn a_maildir_import_applies_the_policy_once_and_marks_only_what_it_recognised() 
         events
             .iter()
             .any(|l| l.contains(" complaint fbl-yahoo@example.net status=- ")
-                && l.ends_with("action=unsubscribed")),
+                && l.ends_with("action=unsubscribed reason=feedback")),
         "{log}"
     );
     assert!(
         events
             .iter()
             .any(|l| l.contains(" soft full-box@example.net status=5.2.2 ")
-                && l.ends_with("action=counted")),
+                && l.ends_with("action=counted reason=mailboxfull")),
         "{log}"
     );
 
@@ -454,7 +454,7 @@ fn a_reader_the_relay_says_does_not_exist_is_marked_bounced_after_the_send() {
     );
     assert!(
         log.contains(
-            " soft reader2@example.com status=5.7.1 report=send:example.journal action=counted"
+            " soft reader2@example.com status=5.7.1 report=send:example.journal action=none reason=securityerror"
         ),
         "{log}"
     );
@@ -611,11 +611,53 @@ fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
         .args(["check", "issues/example"])
         .assert()
         .stdout(
-            predicates::str::contains("note: the list in the last 30 days: 1 send, 40 messages accepted; 1 bounce (2.50 %: 1 hard, 0 soft), 1 complaint (2.50 %)")
+            predicates::str::contains("note: the list in the last 30 days: 1 send, 40 messages accepted; 1 bounce (2.50 %: 1 hard, 0 soft), 1 complaint (2.50 %), 0 refusals of the sender")
                 .and(predicates::str::contains("state/bounces.log:2: warning: the send of `old`"))
                 .and(predicates::str::contains("above 2 %"))
                 .and(predicates::str::contains("above 0.1 %")),
         );
+}
+
+/// Refusals of the sender (spam filters, blocklists, policy) are never a
+/// reader's bounce: `check` counts them apart and warns that the list is
+/// being blocked. A line written before reasons were logged reads with its
+/// code's reason (5.7.1: a refusal of the sender).
+#[test]
+fn check_warns_when_the_list_is_being_blocked() {
+    let project = project(&[]);
+    let now = jiff::Timestamp::now();
+    let at = |days_ago: i64| {
+        (now - jiff::SignedDuration::from_hours(24 * days_ago))
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut journal =
+        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/old\n");
+    for i in 0..40 {
+        journal.push_str(&format!(
+            "{} accepted r{i}@example.com attempts=1 reply=\"250 ok\"\n",
+            at(3)
+        ));
+    }
+    project.write("state/old.journal", journal);
+    let log = format!(
+        "# letterpress bounces log\n{0} soft r1@example.com status=5.7.1 report=<a@x> action=counted\n{0} soft r2@example.com status=5.7.1 report=<b@x> action=none reason=spamdetected\n",
+        at(2)
+    );
+    project.write("state/bounces.log", log);
+    project
+        .cmd()
+        .args(["check", "issues/example"])
+        .assert()
+        .stdout(
+        predicates::str::contains(
+            "0 bounces (0.00 %: 0 hard, 0 soft), 0 complaints (0.00 %), 2 refusals of the sender",
+        )
+        .and(predicates::str::contains(
+            "state/bounces.log:2: warning: you are being blocked",
+        ))
+        .and(predicates::str::contains("2 of 40 messages (5.0 %)")),
+    );
 }
 
 use crate::rigs;
@@ -955,4 +997,311 @@ fn an_mbox_with_a_huge_message_is_read_in_bounded_memory() {
         "{stdout}"
     );
     assert!(stdout.contains("huge.mbox#3"), "{stdout}");
+}
+
+/// One row of tests/fixtures/bounces/sisimai/expected.tsv.
+struct SisimaiRow {
+    file: String,
+    recipient: String,
+    status: String,
+    reason: String,
+    kind: String,
+}
+
+fn sisimai_rows() -> Vec<SisimaiRow> {
+    let path = corpus().join("sisimai/expected.tsv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            assert_eq!(f.len(), 6, "{}: {l}", path.display());
+            SisimaiRow {
+                file: f[0].into(),
+                recipient: f[1].into(),
+                status: f[2].into(),
+                reason: f[3].into(),
+                kind: f[5].into(),
+            }
+        })
+        .collect()
+}
+
+/// The kind letterpress gives a recipient, in the words of expected.tsv.
+fn scored_kind(kind: Kind, reason: letterpress::bounces::classify::Reason) -> &'static str {
+    if reason.sender_side() {
+        return "blocked";
+    }
+    match kind {
+        Kind::Hard => "hard",
+        Kind::Soft | Kind::Delayed => "soft",
+        Kind::Complaint => "complaint",
+        Kind::AutoReply | Kind::Unrecognised => "none",
+    }
+}
+
+#[derive(Default, Debug)]
+struct Score {
+    reports: usize,
+    recipients_right: usize,
+    wrong_addresses: usize,
+    kinds_right: usize,
+    reasons_right: usize,
+    temporary_called_hard: usize,
+}
+
+impl Score {
+    fn line(&self, name: &str) -> String {
+        let pct = |n: usize| 100.0 * n as f64 / self.reports.max(1) as f64;
+        format!(
+            "{name}: {} reports, recipients right {} ({:.1} %), wrong addresses given {}, \
+             kinds right {} ({:.1} %), reasons right {} ({:.1} %), temporary failures called hard {}",
+            self.reports,
+            self.recipients_right,
+            pct(self.recipients_right),
+            self.wrong_addresses,
+            self.kinds_right,
+            pct(self.kinds_right),
+            self.reasons_right,
+            pct(self.reasons_right),
+            self.temporary_called_hard
+        )
+    }
+}
+
+/// Scores one report against its rows; the misses go to `notes`.
+fn score_one(file: &str, rows: &[&SisimaiRow], score: &mut Score, notes: &mut Vec<String>) {
+    let raw = std::fs::read(corpus().join("sisimai").join(file)).unwrap();
+    let report = classify(&raw, &Ours::default());
+    let spellings = |r: &letterpress::bounces::classify::Recipient| {
+        let mut all = vec![identity(&r.address)];
+        all.extend(r.also.iter().map(|a| identity(a)));
+        all
+    };
+    // An automatic reply names nobody who failed: Sisimai's "recipient" of
+    // a vacation notice is its sender; letterpress names none.
+    let mut want: Vec<String> = rows
+        .iter()
+        .filter(|r| r.kind != "none")
+        .map(|r| r.recipient.clone())
+        .collect();
+    want.sort();
+    want.dedup();
+    // A recipient given in two spellings (Original- and Final-Recipient)
+    // is right when either is.
+    let mut got: Vec<String> = report
+        .recipients
+        .iter()
+        .map(|r| {
+            let all = spellings(r);
+            all.iter()
+                .find(|a| want.contains(a))
+                .unwrap_or(&all[0])
+                .clone()
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    let wrong: Vec<&String> = got.iter().filter(|g| !want.contains(g)).collect();
+    let (mut kinds, mut reasons, mut temporary) = (true, true, false);
+    let mut said = Vec::new();
+    for row in rows {
+        let given = report
+            .recipients
+            .iter()
+            .find(|r| spellings(r).contains(&row.recipient));
+        let (kind, reason) = given.map_or((report.kind, report.reason), |r| (r.kind, r.reason));
+        let k = scored_kind(kind, reason);
+        kinds &= k == row.kind;
+        reasons &= reason.as_str() == row.reason;
+        // A temporary failure: a 4.x.x status, or a reason that passes.
+        let passes = [
+            "mailboxfull",
+            "expired",
+            "systemerror",
+            "systemfull",
+            "toomanyconn",
+            "networkerror",
+        ];
+        let temporary_row = row.status.starts_with('4') || passes.contains(&row.reason.as_str());
+        temporary |= temporary_row && k == "hard";
+        said.push(format!("{k}/{}", reason.as_str()));
+    }
+    score.reports += 1;
+    score.recipients_right += usize::from(got == want);
+    score.wrong_addresses += usize::from(!wrong.is_empty());
+    score.kinds_right += usize::from(kinds);
+    score.reasons_right += usize::from(reasons);
+    score.temporary_called_hard += usize::from(temporary);
+    if got != want || !kinds || !reasons {
+        let expected: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{} {}/{} {}", r.recipient, r.kind, r.reason, r.status))
+            .collect();
+        notes.push(format!("{file}: got {got:?} {said:?}; want {expected:?}"));
+    }
+}
+
+/// Sisimai's public samples (tests/fixtures/bounces/sisimai/, made by
+/// bench/sisimai-expected.py): the right recipients, never a wrong one, the
+/// right kind; every fifth sample is scored apart as a held-out check.
+#[test]
+fn sisimai_corpus_scores() {
+    let rows = sisimai_rows();
+    let mut files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+    files.dedup();
+    let (mut all, mut held, mut notes, mut unparsed) =
+        (Score::default(), Score::default(), Vec::new(), 0);
+    for (i, file) in files.iter().enumerate() {
+        let mine: Vec<&SisimaiRow> = rows.iter().filter(|r| r.file == *file).collect();
+        // `-`: Sisimai finds nothing; `….invalid`: Sisimai's placeholder
+        // for a report that names no recipient.
+        if mine[0].recipient == "-" || mine[0].recipient.ends_with(".invalid") {
+            unparsed += 1;
+            continue;
+        }
+        score_one(file, &mine, &mut all, &mut notes);
+        if i % 5 == 4 {
+            score_one(file, &mine, &mut held, &mut Vec::new());
+        }
+    }
+    for note in &notes {
+        println!("miss: {note}");
+    }
+    println!("samples Sisimai finds no recipient in (left out): {unparsed}");
+    println!("{}", all.line("all"));
+    println!("{}", held.line("held-out (every 5th)"));
+    // The floor as it stands: the test fails on any regression. The goal
+    // is 97 % recipients, no wrong address, 95 % kinds, no temporary
+    // failure called hard; raise these as the parser gets there.
+    let line = all.line("all");
+    assert!(all.wrong_addresses <= 5, "{line}");
+    assert!(all.temporary_called_hard <= 1, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 92, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 80, "{line}");
+}
+
+/// Automatic replies, by header, subject or opening, in the languages
+/// readers write in, are never bounces: nothing changes for the reader.
+#[test]
+fn automatic_replies_in_many_languages_are_never_bounces() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "X-Autoreply: yes",
+            "Re: Issue 48",
+            "Thanks for your message.",
+        ),
+        ("X-Autorespond: on", "Issue 48", "Thanks."),
+        ("Precedence: auto_reply", "Issue 48", "Thanks."),
+        ("X-Vacation: yes", "Issue 48", "Thanks."),
+        ("", "Abwesenheitsnotiz: Issue 48", "Danke."),
+        (
+            "",
+            "Issue 48",
+            "Ich bin derzeit nicht im Büro und ab Montag wieder erreichbar.",
+        ),
+        ("", "Réponse automatique : Issue 48", "Merci."),
+        ("", "Issue 48", "Je suis absent jusqu'au 12 décembre."),
+        ("", "Respuesta automática: Issue 48", "Gracias."),
+        ("", "Issue 48", "Estoy fuera de la oficina hasta el lunes."),
+        ("", "Risposta automatica: Issue 48", "Grazie."),
+        ("", "Issue 48", "Sono fuori ufficio fino a lunedì."),
+        ("", "Resposta automática: Issue 48", "Obrigado."),
+        (
+            "",
+            "Issue 48",
+            "Estou fora do escritório até segunda-feira.",
+        ),
+        ("", "Automatisch antwoord: Issue 48", "Bedankt."),
+        ("", "Issue 48", "Ik ben afwezig tot en met maandag."),
+        ("", "부재중 자동 응답: Issue 48", "감사합니다."),
+        (
+            "",
+            "Issue 48",
+            "현재 부재중입니다. 다음 주에 답장 드리겠습니다.",
+        ),
+        ("", "自動返信: Issue 48", "ありがとうございます。"),
+        ("", "Issue 48", "ただいま不在にしております。"),
+        ("", "Out of Office: Issue 48", "Thanks."),
+        ("", "Issue 48", "I am out of the office until Monday."),
+    ];
+    for (header, subject, body) in cases {
+        let headers = match header.is_empty() {
+            true => String::new(),
+            false => format!("{header}\r\n"),
+        };
+        let raw = format!(
+            "From: Reader <reader@example.org>\r\nTo: letter@example.com\r\n{headers}Subject: {subject}\r\nMessage-ID: <a@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        assert_eq!(
+            report.kind,
+            Kind::AutoReply,
+            "{header} / {subject} / {body}"
+        );
+        assert!(!report.kind.acts());
+        assert!(report.recipients.is_empty());
+    }
+}
+
+/// The candidates of a plain notice: never the list's own addresses, the
+/// reporting system's, the report's `To`, the returned original's sender,
+/// Reply-To or Message-ID, nor an SMTP transcript's MAIL FROM; an address
+/// in quotes comes without them.
+#[test]
+fn a_notice_never_names_the_sender_the_reporter_or_the_originals_other_addresses() {
+    let raw = "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\n\
+Subject: Undeliverable: Issue 48\r\n\
+Message-ID: <n1@mx.example.net>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\n\
+Your message to 'gone@example.org' could not be delivered.\r\n\
+Contact postmaster@mx.example.net or MAILER-DAEMON@mx.example.net for help.\r\n\
+>>> MAIL FROM:<bounces+abc@example.com>\r\n\
+<<< 550 5.1.1 'gone@example.org': user unknown\r\n\
+\r\n\
+Original message follows.\r\n\
+\r\n\
+From: Letter <letter@example.com>\r\n\
+Reply-To: editor@example.net\r\n\
+Message-ID: <20261127091402.00000001@example.com>\r\n\
+List-Id: <letter.example.com>\r\n\
+Subject: Issue 48\r\n\r\n\
+Write to helpdesk@example.net.\r\n";
+    let report = classify(raw.as_bytes(), &ours());
+    let got: Vec<&str> = report
+        .recipients
+        .iter()
+        .map(|r| r.address.as_str())
+        .collect();
+    assert_eq!(got, ["gone@example.org"], "{report:?}");
+    assert_eq!(report.kind, Kind::Hard);
+    assert_eq!(report.reason.as_str(), "userunknown");
+}
+
+/// A blocklist refusal is the sender's problem: `bounces import` names its
+/// reason, leaves the reader active, and logs it for `check`'s "you are
+/// being blocked".
+#[test]
+fn an_import_of_a_blocklist_refusal_never_marks_the_reader() {
+    let project = project(&["spam-block@example.org"]);
+    project.write(
+        "one.eml",
+        std::fs::read(corpus().join("postfix-blocklist-5.7.1.eml")).unwrap(),
+    );
+    import(&project, "one.eml", &[]).success().stdout(
+        predicates::str::contains("one.eml: soft 5.7.1 blocked spam-block@example.org").and(
+            predicates::str::contains(
+                "spam-block@example.org: refused for the sender (blocked), not for the reader: no change",
+            ),
+        ),
+    );
+    assert_eq!(status_of(&project, "spam-block@example.org"), "active");
+    let log = project.read("state/bounces.log");
+    assert!(
+        log.contains(" soft spam-block@example.org status=5.7.1 ")
+            && log.contains("action=none reason=blocked"),
+        "{log}"
+    );
 }

@@ -13,6 +13,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use super::reason::Reason;
 use crate::list::identity;
 
 /// What a message is.
@@ -78,6 +79,8 @@ pub struct Recipient {
     pub kind: Kind,
     /// The enhanced status code, when there is one.
     pub status: Option<String>,
+    /// Why it failed.
+    pub reason: Reason,
 }
 
 /// What a message says.
@@ -89,6 +92,8 @@ pub struct BounceReport {
     pub recipients: Vec<Recipient>,
     /// The status code that decided the kind.
     pub status: Option<String>,
+    /// The reason of the recipient that decided the kind.
+    pub reason: Reason,
     /// `<Message-ID>` of the report, or `sha256:…` of its bytes.
     pub id: String,
     /// When the report was written (its Date), in seconds since 1970.
@@ -142,6 +147,7 @@ pub fn classify(raw: &[u8], ours: &Ours) -> BounceReport {
             kind: Kind::Unrecognised,
             recipients: Vec::new(),
             status: None,
+            reason: Reason::Undefined,
             id,
             date: None,
             envelope: Vec::new(),
@@ -190,10 +196,21 @@ fn t_equals(raw: &[u8]) -> impl Iterator<Item = usize> + '_ {
 
 fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
     let parts = Parts::of(message);
+    let mut shut = ours.clone();
+    shut.addresses
+        .extend(parts.senders.iter().map(|a| identity(a)));
+    shut.addresses
+        .extend(senders_of(message).iter().map(|a| identity(a)));
+    shut.addresses
+        .extend(addresses_of(message, "to").iter().map(|a| identity(a)));
+    // A DSN's recipient fields are the reporting system's own statement;
+    // the senders' addresses are shut out of everything else.
+    let (fields_ours, ours) = (ours, &shut);
     let unrecognised = BounceReport {
         kind: Kind::Unrecognised,
         recipients: Vec::new(),
         status: None,
+        reason: Reason::Undefined,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -203,7 +220,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
         return complaint(fields, &parts, ours);
     }
     if !parts.dsn.is_empty() {
-        if let Some(report) = dsn(&parts, message, ours) {
+        if let Some(report) = dsn(&parts, message, (fields_ours, ours)) {
             return report;
         }
     }
@@ -213,6 +230,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
     if is_auto_reply(message) {
         return BounceReport {
             kind: Kind::AutoReply,
+            reason: Reason::Vacation,
             ..unrecognised
         };
     }
@@ -228,6 +246,9 @@ struct Parts {
     feedback: Option<Fields>,
     /// Recipients from the returned original's headers.
     original_to: Vec<String>,
+    /// The returned original's other addresses (its sender's), never a
+    /// failed recipient.
+    senders: Vec<String>,
     /// The human-readable notice (text parts outside the original).
     notice: String,
 }
@@ -250,15 +271,7 @@ impl Parts {
                 .unwrap_or_else(|| ("text".into(), "plain".into()));
             match (ctype.as_str(), subtype.as_str(), &part.body) {
                 ("message", "delivery-status" | "global-delivery-status", _) => {
-                    parts.dsn = blocks(part.contents())
-                        .into_iter()
-                        .skip(1)
-                        .filter(|f| {
-                            field(f, "final-recipient").is_some()
-                                || field(f, "original-recipient").is_some()
-                                || field(f, "action").is_some()
-                        })
-                        .collect();
+                    parts.dsn = recipient_blocks(part.contents());
                 }
                 ("message", "feedback-report", _) => {
                     parts.feedback = blocks(part.contents()).into_iter().reduce(|mut a, b| {
@@ -268,10 +281,12 @@ impl Parts {
                 }
                 (_, _, PartType::Message(original)) => {
                     parts.original_to.extend(addresses_of(original, "to"));
+                    parts.senders.extend(senders_of(original));
                 }
                 ("text" | "message", "rfc822-headers" | "global-headers", _) => {
                     if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
                         parts.original_to.extend(addresses_of(&headers, "to"));
+                        parts.senders.extend(senders_of(&headers));
                     }
                 }
                 ("text", "plain", PartType::Text(text)) if parts.notice.len() < MAX_NOTICE => {
@@ -281,12 +296,85 @@ impl Parts {
                 _ => {}
             }
         }
+        if parts.dsn.is_empty() && parts.feedback.is_none() {
+            parts.dsn = text_dsn(&parts.notice);
+        }
+        if parts.dsn.is_empty() && parts.feedback.is_none() {
+            let body = raw_body(message);
+            parts.dsn = text_dsn(&body);
+            if !parts.dsn.is_empty() && parts.notice.trim().is_empty() {
+                parts.notice = body.chars().take(MAX_NOTICE).collect();
+            }
+        }
         parts
     }
 }
 
 /// How much of a notice's text is read: the reason is at the top.
 const MAX_NOTICE: usize = 64 * 1024;
+
+/// The per-recipient blocks of a delivery-status part (or of text laid out
+/// like one): those with a recipient or an action. A block that runs on
+/// into the next without a blank line (AOL writes the per-message fields
+/// and the first recipient's as one) is cut before each recipient field
+/// that would repeat one it already has.
+fn recipient_blocks(body: &[u8]) -> Vec<Fields> {
+    let text = String::from_utf8_lossy(&body[..body.len().min(256 * 1024)]).replace("\r\n", "\n");
+    let mut cut = String::with_capacity(text.len());
+    let mut has = (false, false);
+    for line in text.lines().take(20_000) {
+        let lower = line.to_ascii_lowercase();
+        let (original, last) = (
+            lower.starts_with("original-recipient:"),
+            lower.starts_with("final-recipient:"),
+        );
+        if line.trim().is_empty() {
+            has = (false, false);
+        } else if (original && has.0) || (last && has.1) {
+            cut.push('\n');
+            has = (false, false);
+        }
+        has = (has.0 || original, has.1 || last);
+        cut.push_str(line);
+        cut.push('\n');
+    }
+    blocks(cut.as_bytes())
+        .into_iter()
+        .filter(|f| {
+            field(f, "final-recipient").is_some()
+                || field(f, "original-recipient").is_some()
+                || field(f, "action").is_some()
+        })
+        .collect()
+}
+
+/// The body of a message as it came, up to 256 KiB: where its MIME
+/// structure is broken (a multipart without its boundaries), the text.
+fn raw_body(message: &Message<'_>) -> String {
+    let raw = message.raw_message();
+    let start = raw
+        .windows(3)
+        .position(|w| w[..2] == *b"\n\n" || w == b"\n\r\n")
+        .map_or(raw.len(), |i| i + 2);
+    let raw = raw.get(start..).unwrap_or_default();
+    String::from_utf8_lossy(&raw[..raw.len().min(256 * 1024)]).replace("\r\n", "\n")
+}
+
+/// Delivery-status fields written in a text part (a report whose MIME
+/// boundary is broken, or an MTA that sends them as text): the blocks with
+/// a Final-Recipient and a Status or an Action.
+fn text_dsn(notice: &str) -> Vec<Fields> {
+    if !notice.to_ascii_lowercase().contains("final-recipient:") {
+        return Vec::new();
+    }
+    recipient_blocks(notice.as_bytes())
+        .into_iter()
+        .filter(|f| {
+            field(f, "final-recipient").is_some()
+                && (field(f, "status").is_some() || field(f, "action").is_some())
+        })
+        .collect()
+}
 
 /// Splits the body of a delivery-status or feedback-report part into its
 /// blocks, each read as headers by mail-parser.
@@ -321,7 +409,7 @@ fn field<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
 /// The address in a DSN recipient field: `rfc822; a@b`, `utf-8; 김@b`.
 fn recipient_field(value: &str) -> Option<String> {
     let address = value.split_once(';').map_or(value, |(_, a)| a).trim();
-    let address = address.trim_start_matches('<').trim_end_matches('>').trim();
+    let address = address.trim_matches(['<', '>', '"', '\'', '`', ' ']);
     let address = decode_xtext_utf8(address);
     plausible(&address).then_some(address)
 }
@@ -353,6 +441,20 @@ fn decode_xtext_utf8(value: &str) -> String {
     out
 }
 
+/// The addresses of a message's headers that name its sender, not its
+/// recipients: From, Sender, Reply-To, Return-Path (of a report: the
+/// reporting system; of a returned original: the list). A report's `To`
+/// is the original's envelope sender, so it is one too.
+fn senders_of(message: &Message<'_>) -> Vec<String> {
+    const HEADERS: &[&str] = &["from", "sender", "reply-to", "return-path", "errors-to"];
+    message
+        .headers_raw()
+        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .flat_map(|(_, v)| addresses_in(v))
+        .take(50)
+        .collect()
+}
+
 fn addresses_of(message: &Message<'_>, header: &str) -> Vec<String> {
     let list = match header {
         "to" => message.to(),
@@ -380,12 +482,14 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
             also: Vec::new(),
             kind: Kind::Complaint,
             status: None,
+            reason: Reason::Feedback,
         })
         .collect();
     BounceReport {
         kind: Kind::Complaint,
         recipients,
         status: None,
+        reason: Reason::Feedback,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -395,12 +499,17 @@ fn complaint(fields: &Fields, parts: &Parts, ours: &Ours) -> BounceReport {
 
 /// A DSN: one verdict per recipient block. `None` when it has no block
 /// that says failed or delayed (a success notice).
-fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport> {
+fn dsn(
+    parts: &Parts,
+    message: &Message<'_>,
+    (fields_ours, ours): (&Ours, &Ours),
+) -> Option<BounceReport> {
     let mut recipients = Vec::new();
-    let mut unnamed: Option<(Kind, Option<String>)> = None;
+    let mut unnamed: Option<Verdict> = None;
+    let notice = notice_text(&parts.notice);
     for block in &parts.dsn {
-        match block_verdict(block) {
-            Some(Ok(r)) if !ours.contains(&r.address) => recipients.push(r),
+        match block_verdict(block, &notice) {
+            Some(Ok(r)) if !fields_ours.contains(&r.address) => recipients.push(r),
             Some(Err(unnamed_block)) => {
                 unnamed.get_or_insert(unnamed_block);
             }
@@ -408,14 +517,14 @@ fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport
         }
     }
     if recipients.is_empty() {
-        let (kind, status) = unnamed?;
+        let said = unnamed?;
         let mut found = failed_header(message);
         if found.is_empty() {
             found = parts.original_to.clone();
         }
-        recipients = named(unique(found, ours), kind, &status);
+        recipients = named(unique(found, ours), &said);
         if recipients.is_empty() {
-            return Some(verdict(Vec::new(), kind, status));
+            return Some(verdict(Vec::new(), said));
         }
     }
     let failed: Vec<Recipient> = recipients
@@ -424,55 +533,104 @@ fn dsn(parts: &Parts, message: &Message<'_>, ours: &Ours) -> Option<BounceReport
         .cloned()
         .collect();
     Some(if failed.is_empty() {
-        let status = recipients[0].status.clone();
-        verdict(recipients, Kind::Delayed, status)
+        let said = Verdict::of(&recipients[0]);
+        verdict(recipients, said)
     } else {
         let decisive = failed
             .iter()
             .find(|r| r.kind == Kind::Hard)
             .unwrap_or(&failed[0]);
-        let (kind, status) = (decisive.kind, decisive.status.clone());
-        verdict(failed, kind, status)
+        let said = Verdict::of(decisive);
+        verdict(failed, said)
     })
 }
 
 /// What one per-recipient block of a DSN says: the recipient with its
 /// verdict; the verdict alone when the block names nobody; `None` for a
 /// block that is neither failed nor delayed (delivered, relayed).
-fn block_verdict(block: &Fields) -> Option<Result<Recipient, (Kind, Option<String>)>> {
+fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdict>> {
     let status = field(block, "status").and_then(first_code);
     let action = field(block, "action").map(str::to_ascii_lowercase);
     let diagnostic = field(block, "diagnostic-code").unwrap_or("");
+    let original = field(block, "original-recipient").and_then(recipient_field);
+    let last = field(block, "final-recipient").and_then(recipient_field);
+    let named = original.as_deref().or(last.as_deref()).unwrap_or("");
+    let data = after_data(diagnostic) || after_data(notice);
+    let mut said = failure_at(status.as_deref(), diagnostic, data);
+    for text in [about(notice, named), about(notice, "")] {
+        if said.1 == Reason::Undefined {
+            said = failure_at(status.as_deref(), text, data);
+        }
+    }
+    let (kind, reason) = said;
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
-        Some(a) if a.starts_with("failed") => failure_kind(status.as_deref(), diagnostic),
-        None if status.as_deref().is_some_and(|s| s.starts_with('5')) => {
-            failure_kind(status.as_deref(), diagnostic)
-        }
+        Some(a) if a.starts_with("failed") => kind,
+        None if status.as_deref().is_some_and(|s| s.starts_with('5')) => kind,
         _ => return None,
     };
     let status = decisive_code(status.as_deref(), diagnostic);
-    let original = field(block, "original-recipient").and_then(recipient_field);
-    let last = field(block, "final-recipient").and_then(recipient_field);
     let (address, also) = match (original, last) {
         (Some(o), Some(f)) if identity(&o) != identity(&f) => (o, vec![f]),
         (Some(o), _) => (o, Vec::new()),
         (None, Some(f)) => (f, Vec::new()),
-        (None, None) => return Some(Err((kind, status))),
+        (None, None) => {
+            return Some(Err(Verdict {
+                kind,
+                status,
+                reason,
+            }))
+        }
     };
     Some(Ok(Recipient {
         address,
         also,
         kind,
         status,
+        reason,
     }))
 }
 
-fn verdict(recipients: Vec<Recipient>, kind: Kind, status: Option<String>) -> BounceReport {
+/// The part of a notice about one recipient: from where it names the
+/// address to the next 600 bytes; all of it (up to 4 KiB) when it does not.
+fn about<'a>(notice: &'a str, address: &str) -> &'a str {
+    let lower = notice.to_lowercase();
+    let start = match address.is_empty() || lower.len() != notice.len() {
+        true => None,
+        false => lower.find(&address.to_lowercase()),
+    };
+    let (from, len) = start.map_or((0, 4096), |i| (i, 600));
+    let mut end = (from + len).min(notice.len());
+    while !notice.is_char_boundary(end) {
+        end -= 1;
+    }
+    &notice[from..end]
+}
+
+/// What a report says of its recipients: kind, code and reason.
+#[derive(Debug, Clone)]
+struct Verdict {
+    kind: Kind,
+    status: Option<String>,
+    reason: Reason,
+}
+
+impl Verdict {
+    fn of(r: &Recipient) -> Verdict {
+        Verdict {
+            kind: r.kind,
+            status: r.status.clone(),
+            reason: r.reason,
+        }
+    }
+}
+
+fn verdict(recipients: Vec<Recipient>, said: Verdict) -> BounceReport {
     BounceReport {
-        kind,
+        kind: said.kind,
         recipients,
-        status,
+        status: said.status,
+        reason: said.reason,
         id: String::new(),
         date: None,
         envelope: Vec::new(),
@@ -487,44 +645,86 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
-    let failure = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let kind = if delayed && !failure {
-        Kind::Delayed
-    } else {
-        failure_kind(status.as_deref(), &text)
+    let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
+    let (kind, reason) = failure_at(status.as_deref(), &text, after_data(&parts.notice));
+    let kind = match delayed && !failed {
+        true => Kind::Delayed,
+        false => kind,
     };
     let status = decisive_code(status.as_deref(), "");
+    let said = Verdict {
+        kind,
+        status,
+        reason,
+    };
     let mut found = failed_header(message);
     if found.is_empty() {
-        found = parts.original_to.clone();
+        found = notice_recipients(parts, message, &text, ours);
     }
-    if found.is_empty() {
-        found = inline_original_to(&parts.notice);
+    let mut recipients = named(unique(found, ours), &said);
+    if recipients.len() > 1 && kind != Kind::Delayed {
+        each_own_reason(&mut recipients, &text, after_data(&parts.notice));
     }
-    if found.is_empty() {
-        let sender = message
-            .from()
-            .and_then(|f| f.first())
-            .and_then(|a| a.address())
-            .map(identity);
-        found = addresses_in(&text)
-            .into_iter()
-            .filter(|a| Some(identity(a)) != sender)
-            .collect();
+    verdict(recipients, said)
+}
+
+/// The failed recipients of a plain notice: those it names that the
+/// returned original was sent to; the ones it names when it names none of
+/// those (a forward); the original's `To` when it names nobody.
+fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ours) -> Vec<String> {
+    let mut to = parts.original_to.clone();
+    if to.is_empty() {
+        to = inline_original_to(&parts.notice);
     }
-    let recipients = named(unique(found, ours), kind, &status);
-    verdict(recipients, kind, status)
+    let sender = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address())
+        .map(identity);
+    let named: Vec<String> = unique(addresses_in(&recipient_lines(text)), ours)
+        .into_iter()
+        .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
+        .collect();
+    let keys: Vec<String> = to.iter().map(|a| identity(a)).collect();
+    let both: Vec<String> = named
+        .iter()
+        .filter(|a| keys.contains(&identity(a)))
+        .cloned()
+        .collect();
+    match (both.is_empty(), named.is_empty()) {
+        (false, _) => both,
+        (true, false) => named,
+        (true, true) => to,
+    }
+}
+
+/// For a notice that names several recipients, each one's reason from the
+/// text that follows its address, where that says one.
+fn each_own_reason(recipients: &mut [Recipient], text: &str, data: bool) {
+    for r in recipients {
+        let own = about(text, &r.address);
+        if own.len() == text.len().min(4096) {
+            continue;
+        }
+        let code = first_code(own);
+        let (kind, reason) = failure_at(code.as_deref(), own, data);
+        if reason != Reason::Undefined {
+            (r.kind, r.reason) = (kind, reason);
+            r.status = code.or(r.status.take());
+        }
+    }
 }
 
 /// Recipients found outside DSN fields, each with the report's verdict.
-fn named(addresses: Vec<String>, kind: Kind, status: &Option<String>) -> Vec<Recipient> {
+fn named(addresses: Vec<String>, said: &Verdict) -> Vec<Recipient> {
     addresses
         .into_iter()
         .map(|address| Recipient {
             address,
             also: Vec::new(),
-            kind,
-            status: status.clone(),
+            kind: said.kind,
+            status: said.status.clone(),
+            reason: said.reason,
         })
         .collect()
 }
@@ -559,6 +759,7 @@ fn notice_text(notice: &str) -> String {
         "-----Original Message-----",
         "------ Original message follows",
         "--- Original message follows",
+        "\nOriginal message follows",
         "----- Transcript of session follows -----\n\n\n",
         "Original message headers:",
         "----- The header of the original message",
@@ -580,6 +781,7 @@ fn inline_original_to(notice: &str) -> Vec<String> {
         "--- Below this line is a copy of the message.",
         "------ Original message follows",
         "--- Original message follows",
+        "\nOriginal message follows",
     ];
     let Some(start) = MARKERS
         .iter()
@@ -609,6 +811,58 @@ fn failed_header(message: &Message<'_>) -> Vec<String> {
         .collect()
 }
 
+/// The lines of a notice that can name a failed recipient: not the header
+/// lines of a copied original that name its sender or identify it (From,
+/// Message-ID, Received and the like, with their folded continuations),
+/// nor an SMTP transcript's `MAIL FROM`.
+fn recipient_lines(text: &str) -> String {
+    const SHUT: &[&str] = &[
+        "from:",
+        "sender:",
+        "reply-to:",
+        "return-path:",
+        "message-id:",
+        "references:",
+        "in-reply-to:",
+        "received:",
+        "errors-to:",
+        "list-",
+        "dkim-signature:",
+        "x-",
+        "resent-",
+        "content-id:",
+        "envelope-from",
+        "mail from",
+    ];
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.lines().take(5000) {
+        let folded = line.starts_with([' ', '\t']);
+        let lower = line
+            .trim_start_matches(['>', '<', ' ', '\t'])
+            .to_ascii_lowercase();
+        if !folded || !skipping {
+            skipping = SHUT.iter().any(|h| lower.starts_with(h)) || lower.contains("mail from:");
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A Message-ID that looks like an address (`20080429.0000@host`): a local
+/// part of dotted runs of digits and hex.
+fn looks_like_an_id(address: &str) -> bool {
+    let local = address.split('@').next().unwrap_or("");
+    let hexish = local
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit() || *c == '.')
+        .count();
+    local.contains('.') && local.len() >= 16 && hexish * 10 >= local.len() * 9
+}
+
 /// Addresses written in running text, as in `<gone@example.org>:`.
 fn addresses_in(text: &str) -> Vec<String> {
     let is_local = |c: char| c.is_alphanumeric() || ".!#$%&'*+-/=?^_`{|}~".contains(c);
@@ -625,7 +879,7 @@ fn addresses_in(text: &str) -> Vec<String> {
             .char_indices()
             .find(|(_, c)| !is_domain(*c))
             .map_or(text.len(), |(i, _)| at + 1 + i);
-        let local = text[local_start..at].trim_start_matches('.');
+        let local = text[local_start..at].trim_start_matches(['.', '\'', '`', '"']);
         let domain = text[at + 1..domain_end].trim_end_matches('.');
         if !local.is_empty() && domain.contains('.') && !local.starts_with("lp.") {
             found.push(format!("{local}@{domain}"));
@@ -654,13 +908,53 @@ fn unique(found: Vec<String>, ours: &Ours) -> Vec<String> {
 
 /// Hard or soft, from the code when it says, else from the words.
 pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
-    if let Some(kind) = status.and_then(code_kind) {
-        return kind;
+    failure(status, text).0
+}
+
+/// The kind and the reason of a failure: the reason from the words (and
+/// the code where the words say nothing), the kind from the reason by the
+/// policy: a hard reason is hard unless the code is a temporary 4.x.x.
+pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
+    failure_at(status, text, false)
+}
+
+/// [`failure`], knowing whether the refusal answered the message's DATA.
+/// Words of a missing mailbox said after DATA without a 5.1.x code come
+/// from a filter, not from a mailbox lookup: `filtered`, as Sisimai reads
+/// them (a soft bounce, not a hard one).
+pub fn failure_at(status: Option<&str>, text: &str, data: bool) -> (Kind, Reason) {
+    let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
+    let reason = match super::reason::find(code.as_deref(), text) {
+        Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
+        found => found,
+    };
+    let by_code = code.as_deref().and_then(super::reason::by_code);
+    let reason = match reason {
+        Reason::UserUnknown if data && by_code != Some(Reason::UserUnknown) => Reason::Filtered,
+        other => other,
+    };
+    (kind_of(reason, code.as_deref()), reason)
+}
+
+/// Whether a report says the refusal answered the message's DATA.
+fn after_data(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let transcript = lower.contains("smtp command") && lower.contains("\ndata");
+    transcript
+        || ["end of data", "data command", ">>> data", "after data"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
+/// The kind a reason makes by the policy.
+pub fn kind_of(reason: Reason, status: Option<&str>) -> Kind {
+    match reason {
+        Reason::Feedback => Kind::Complaint,
+        Reason::Vacation => Kind::AutoReply,
+        Reason::Delivered => Kind::Unrecognised,
+        r if r.hard() && !status.is_some_and(|s| s.starts_with('4')) => Kind::Hard,
+        _ => Kind::Soft,
     }
-    if let Some(kind) = first_code(text).as_deref().and_then(code_kind) {
-        return kind;
-    }
-    words_kind(text).unwrap_or(Kind::Soft)
 }
 
 /// The code worth recording: the status, or the one in the diagnostic
@@ -723,8 +1017,9 @@ pub fn first_code(text: &str) -> Option<String> {
     None
 }
 
-/// What the words of a failure say, where there is no code.
-fn words_kind(text: &str) -> Option<Kind> {
+/// What letterpress's own words of a failure say, where Sisimai's phrases
+/// and the code say nothing.
+fn words_reason(text: &str) -> Option<Reason> {
     let text = text.to_lowercase();
     const SOFT: &[&str] = &[
         "mailbox full",
@@ -763,9 +1058,9 @@ fn words_kind(text: &str) -> Option<Kind> {
         "email account that you tried to reach does not exist",
     ];
     if contains_any(&text, SOFT) {
-        Some(Kind::Soft)
+        Some(Reason::MailboxFull)
     } else if contains_any(&text, HARD) {
-        Some(Kind::Hard)
+        Some(Reason::UserUnknown)
     } else {
         None
     }
@@ -810,12 +1105,34 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
         "non remis",
         "mail delivery failure",
         "delivery notification",
+        "delivery failed",
+        "failed delivery",
+        "mail system error",
+        "nondeliverable",
+        "non-deliverable",
+        "onbestelbaar",
+        "non recapitabile",
+        "no se pudo entregar",
+        "não entregue",
+        "メールエラー",
+        "エラー通知",
+        "配信エラー",
+        "送信エラー",
+        "不達",
+        "배달 실패",
+        "전송 실패",
+        "反送",
+        "退信",
     ];
     let reply = subject.starts_with("re:") || subject.starts_with("fw");
-    daemon || (!reply && contains_any(&subject, SUBJECTS))
+    let failed_header = message
+        .headers_raw()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-failed-recipients"));
+    daemon || failed_header || (!reply && contains_any(&subject, SUBJECTS))
 }
 
-/// RFC 3834 and the common vacation conventions.
+/// RFC 3834 and the common vacation conventions: the headers, else the
+/// subject or the opening of the text in the languages readers write in.
 fn is_auto_reply(message: &Message<'_>) -> bool {
     let header = |name: &str| {
         message
@@ -826,33 +1143,105 @@ fn is_auto_reply(message: &Message<'_>) -> bool {
     if header("auto-submitted").is_some_and(|v| !v.starts_with("no")) {
         return true;
     }
-    if header("x-autoreply").is_some()
-        || header("x-autorespond").is_some()
-        || header("x-autoresponder").is_some()
+    const FLAGS: &[&str] = &[
+        "x-autoreply",
+        "x-autorespond",
+        "x-autoresponder",
+        "x-mail-autoreply",
+        "x-autoreply-from",
+        "x-vacation",
+    ];
+    if FLAGS.iter().any(|h| header(h).is_some())
         || header("precedence").is_some_and(|v| v == "auto_reply")
+        || header("x-autogenerated").is_some_and(|v| v == "reply")
     {
         return true;
     }
     let subject = message.subject().unwrap_or("").to_lowercase();
-    const SUBJECTS: &[&str] = &[
-        "out of office",
-        "out of the office",
-        "automatic reply",
-        "auto reply",
-        "autoreply",
-        "auto-reply",
-        "auto:",
-        "vacation",
-        "abwesenheit",
-        "réponse automatique",
-        "부재중",
-        "자동 응답",
-        "자동응답",
-        "自動応答",
-        "自动回复",
-    ];
-    contains_any(&subject, SUBJECTS)
+    let opening: String = message
+        .body_text(0)
+        .map(|t| t.chars().take(2000).collect::<String>().to_lowercase())
+        .unwrap_or_default();
+    contains_any(&subject, AUTO_SUBJECTS) || contains_any(&opening, AUTO_BODIES)
 }
+
+/// Subjects of automatic replies (English, German, French, Spanish,
+/// Italian, Portuguese, Dutch, Swedish, Polish, Korean, Japanese, Chinese).
+const AUTO_SUBJECTS: &[&str] = &[
+    "out of office",
+    "out of the office",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "auto response",
+    "autoresponse",
+    "auto:",
+    "vacation",
+    "on holiday",
+    "abwesenheit",
+    "automatische antwort",
+    "nicht im büro",
+    "réponse automatique",
+    "absent du bureau",
+    "absence du bureau",
+    "respuesta automática",
+    "fuera de la oficina",
+    "risposta automatica",
+    "fuori ufficio",
+    "fuori sede",
+    "resposta automática",
+    "fora do escritório",
+    "ausência",
+    "automatisch antwoord",
+    "afwezigheid",
+    "afwezig",
+    "niet op kantoor",
+    "autosvar",
+    "frånvaro",
+    "automatyczna odpowiedź",
+    "부재중",
+    "자동 응답",
+    "자동응답",
+    "휴가",
+    "自動応答",
+    "自動返信",
+    "不在",
+    "休暇",
+    "自动回复",
+];
+
+/// Openings of automatic replies: phrases people do not write by hand.
+const AUTO_BODIES: &[&str] = &[
+    "i am out of the office",
+    "i'm out of the office",
+    "i am currently out of the office",
+    "this is an automatic reply",
+    "this is an automated reply",
+    "automatic reply:",
+    "ich bin bis",
+    "ich bin derzeit nicht im büro",
+    "ich bin zurzeit nicht im büro",
+    "dies ist eine automatische antwort",
+    "je suis absent",
+    "je suis actuellement absent",
+    "ceci est une réponse automatique",
+    "estoy fuera de la oficina",
+    "esta es una respuesta automática",
+    "sono fuori ufficio",
+    "questa è una risposta automatica",
+    "estou fora do escritório",
+    "esta é uma resposta automática",
+    "ik ben afwezig",
+    "ik ben niet op kantoor",
+    "dit is een automatisch antwoord",
+    "부재중입니다",
+    "자동 응답 메일",
+    "자동응답 메일",
+    "不在にしております",
+    "自動返信メール",
+    "自動応答メッセージ",
+];
 
 /// The addresses the report was delivered to.
 fn envelope(message: &Message<'_>) -> Vec<String> {

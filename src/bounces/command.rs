@@ -63,7 +63,11 @@ fn human(v: &Verdict, dry_run: bool) -> String {
         true => String::new(),
         false => format!(" {}", v.recipients.join(", ")),
     };
-    let mut out = format!("{}: {}{status}{who}\n", v.source, v.kind.as_str());
+    let reason = match v.reason {
+        super::Reason::Undefined => String::new(),
+        r => format!(" {}", r.as_str()),
+    };
+    let mut out = format!("{}: {}{status}{reason}{who}\n", v.source, v.kind.as_str());
     for detail in &v.details {
         let detail = match dry_run {
             true => detail

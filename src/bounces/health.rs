@@ -19,6 +19,11 @@ pub const BOUNCE_LIMIT: f64 = 0.02;
 /// Complaints above this share of a send's delivered messages are a warning.
 pub const COMPLAINT_LIMIT: f64 = 0.001;
 
+/// Refusals of the sender (blocked, spamdetected, policyviolation, ...)
+/// above this share of a send's messages are a warning: the list is being
+/// blocked, which no reader can be blamed for.
+pub const BLOCKED_LIMIT: f64 = 0.01;
+
 /// One send (an issue, all its shards together).
 #[derive(Debug, Clone)]
 pub struct Send {
@@ -34,6 +39,8 @@ pub struct Send {
     pub bounces: usize,
     /// Complaints that followed it.
     pub complaints: usize,
+    /// Refusals of the sender that followed it.
+    pub blocked: usize,
     /// The line in `bounces.log` of its first event.
     pub first_line: Option<usize>,
 }
@@ -49,6 +56,8 @@ pub struct Health {
     pub soft: usize,
     /// Complaints.
     pub complaints: usize,
+    /// Refusals of the sender (never counted against a reader).
+    pub blocked: usize,
     /// The log.
     pub log: PathBuf,
 }
@@ -64,7 +73,7 @@ impl Health {
             _ => format!("{:.2} %", 100.0 * n as f64 / of as f64),
         };
         format!(
-            "the list in the last {DAYS} days: {} send{}, {accepted} message{} accepted; {bounces} bounce{} ({}: {} hard, {} soft), {} complaint{} ({})",
+            "the list in the last {DAYS} days: {} send{}, {accepted} message{} accepted; {bounces} bounce{} ({}: {} hard, {} soft), {} complaint{} ({}), {} refusal{} of the sender",
             self.sends.len(),
             crate::text::plural(self.sends.len()),
             crate::text::plural(accepted),
@@ -75,6 +84,8 @@ impl Health {
             self.complaints,
             crate::text::plural(self.complaints),
             share(self.complaints, accepted),
+            self.blocked,
+            crate::text::plural(self.blocked),
         )
     }
 
@@ -90,6 +101,9 @@ impl Health {
                     s.name, s.started.strftime("%Y-%m-%d"), s.bounces, 100.0 * s.bounces as f64 / attempted as f64
                 )));
             }
+            if attempted > 0 && s.blocked as f64 > BLOCKED_LIMIT * attempted as f64 {
+                out.push((line, blocked_warning(s, attempted)));
+            }
             if s.accepted > 0 && s.complaints as f64 > COMPLAINT_LIMIT * s.accepted as f64 {
                 out.push((line, format!(
                     "the send of `{}` ({}) drew {} complaint{} for {} delivered messages ({:.2} %), above 0.1 %: Gmail filters senders over 0.3 %; make leaving easy and send only to readers who asked",
@@ -99,6 +113,16 @@ impl Health {
         }
         out
     }
+}
+
+fn blocked_warning(s: &Send, attempted: usize) -> String {
+    format!(
+        "you are being blocked: after the send of `{}` ({}) {} of {attempted} messages ({:.1} %) were refused for the sender, not the reader (blocklists, spam filters, policy, authentication; the reasons are in bounces.log); no reader was marked; check SPF, DKIM and DMARC (`letterpress check --dns`) and the relay's reputation",
+        s.name,
+        s.started.strftime("%Y-%m-%d"),
+        s.blocked,
+        100.0 * s.blocked as f64 / attempted as f64
+    )
 }
 
 /// The figures as of `now`.
@@ -119,7 +143,9 @@ pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Resul
         if event.at < since || event.at > now {
             continue;
         }
+        let blocked = event.reason.sender_side() && event.kind != Kind::Complaint;
         match event.kind {
+            _ if blocked => health.blocked += 1,
             Kind::Hard => health.hard += 1,
             Kind::Soft => health.soft += 1,
             Kind::Complaint => health.complaints += 1,
@@ -129,6 +155,7 @@ pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Resul
             continue;
         };
         match event.kind {
+            _ if blocked => send.blocked += 1,
             Kind::Complaint => send.complaints += 1,
             _ => send.bounces += 1,
         }
@@ -171,6 +198,7 @@ fn sends_since(state: &Path, since: Timestamp) -> Result<Vec<Send>> {
             refused: 0,
             bounces: 0,
             complaints: 0,
+            blocked: 0,
             first_line: None,
         });
         send.started = send.started.min(started);

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use anyhow::Result;
 use serde::Serialize;
 
-use super::classify::{classify, BounceReport, Kind};
+use super::classify::{classify, BounceReport, Kind, Reason};
 use super::log::Action;
 use super::mailbox::maildir::mark_seen;
 use super::mailbox::{imap, Handle, MailSource, Read};
@@ -48,6 +48,8 @@ pub struct Verdict {
     pub in_list: Vec<String>,
     /// What it did (or would do): bounced, unsubscribed, counted, none, left.
     pub action: &'static str,
+    /// Why it failed (Sisimai's words: userunknown, mailboxfull, blocked, ...).
+    pub reason: Reason,
     /// Each reader's part, for people.
     #[serde(skip)]
     pub details: Vec<String>,
@@ -158,6 +160,7 @@ fn claim(named: &Named, report: &BounceReport) -> Claim {
         entry: named.entry,
         kind: named.kind,
         status: named.status.clone(),
+        reason: named.reason,
         report: report.id.clone(),
         at: report
             .date
@@ -229,6 +232,8 @@ struct Named {
     kind: Kind,
     /// The status code.
     status: Option<String>,
+    /// Why it failed.
+    reason: Reason,
     /// The report proves it is about this reader: the reader's VERP tag,
     /// or the reader's unsubscribe token from the returned original.
     verified: bool,
@@ -254,15 +259,16 @@ fn readers(
                 .recipients
                 .iter()
                 .find(|r| identity(&r.address) == list.entries[entry].key());
-            let (kind, status) = match said {
-                Some(r) => (r.kind, r.status.clone()),
-                None => (report.kind, report.status.clone()),
+            let (kind, status, reason) = match said {
+                Some(r) => (r.kind, r.status.clone(), r.reason),
+                None => (report.kind, report.status.clone(), report.reason),
             };
             return vec![Named {
                 address: list.entries[entry].email().to_string(),
                 entry: Some(entry),
                 kind,
                 status,
+                reason,
                 verified: true,
             }];
         }
@@ -283,6 +289,7 @@ fn readers(
                 entry,
                 kind: r.kind,
                 status: r.status.clone(),
+                reason: r.reason,
                 verified,
             }
         })
@@ -354,6 +361,7 @@ fn verdict(
             .map(|n| n.address.clone())
             .collect(),
         action,
+        reason: report.map_or(Reason::Undefined, |r| r.reason),
         details,
         recognised,
     }
@@ -410,6 +418,10 @@ fn decided(d: &Decision, limit: u32) -> String {
         (false, Action::Counted) => format!(
             "{who}: soft bounce {} of {limit} counted; the reader stays",
             d.soft_count.unwrap_or(0)
+        ),
+        (false, Action::Nothing) if d.claim.reason.sender_side() => format!(
+            "{who}: refused for the sender ({}), not for the reader: no change; it counts toward the \"you are being blocked\" warning of `check`",
+            d.claim.reason.as_str()
         ),
         (false, Action::Nothing) => format!(
             "{who}: no change (not active, or the report is older than the reader's consent)"

@@ -17,6 +17,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 
 use super::classify::Kind;
+use super::reason::Reason;
 
 /// What an event did to the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,8 @@ pub struct Event {
     pub reader: String,
     /// The enhanced status code, when there was one.
     pub status: Option<String>,
+    /// Why it failed (older lines: their code's reason).
+    pub reason: Reason,
     /// The report it came from.
     pub report: String,
     /// What it did.
@@ -73,16 +76,23 @@ pub struct Event {
 }
 
 impl Event {
+    /// Whether it counts against the reader: a bounce that is not a refusal
+    /// of the sender.
+    pub fn counts(&self) -> bool {
+        matches!(self.kind, Kind::Hard | Kind::Soft) && !self.reason.sender_side()
+    }
+
     /// The line, with its newline.
     pub fn line(&self) -> String {
         format!(
-            "{} {} {} status={} report={} action={}\n",
+            "{} {} {} status={} report={} action={} reason={}\n",
             self.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
             self.kind.as_str(),
             encode(&self.reader),
             self.status.as_deref().unwrap_or("-"),
             encode(&self.report),
-            self.action.as_str()
+            self.action.as_str(),
+            self.reason.as_str()
         )
     }
 
@@ -94,11 +104,18 @@ impl Event {
         let status = fields.next()?.strip_prefix("status=")?;
         let report = decode(fields.next()?.strip_prefix("report=")?);
         let action = Action::parse(fields.next()?.strip_prefix("action=")?)?;
+        let status = (status != "-").then(|| status.to_string());
+        // Lines written before reasons were logged: the code's reason.
+        let reason = match fields.next().and_then(|f| f.strip_prefix("reason=")) {
+            Some(word) => Reason::parse(word)?,
+            None => old_reason(kind, status.as_deref()),
+        };
         Some(Event {
             at,
             kind,
             reader,
-            status: (status != "-").then(|| status.to_string()),
+            status,
+            reason,
             report,
             action,
         })
@@ -106,6 +123,17 @@ impl Event {
 }
 
 /// Keeps a field free of spaces and control characters.
+/// The reason of a line written before reasons were logged: its code's,
+/// else what its kind implies.
+fn old_reason(kind: Kind, status: Option<&str>) -> Reason {
+    match (kind, status.and_then(super::reason::by_code)) {
+        (Kind::Complaint, _) => Reason::Feedback,
+        (_, Some(reason)) => reason,
+        (Kind::Hard, None) => Reason::UserUnknown,
+        _ => Reason::Undefined,
+    }
+}
+
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -189,7 +217,7 @@ pub fn append(path: &Path, events: &[Event]) -> Result<()> {
     let text: String = events.iter().map(Event::line).collect();
     crate::fs::append(
         path,
-        Some("letterpress bounces log: time kind reader status report action"),
+        Some("letterpress bounces log: time kind reader status report action reason"),
         text.as_bytes(),
         crate::fs::Durability::Synced,
     )
@@ -206,11 +234,21 @@ mod tests {
             kind: Kind::Hard,
             reader: "a b@example.org".into(),
             status: Some("5.1.1".into()),
+            reason: Reason::UserUnknown,
             report: "<x y%z@mx.example.net>".into(),
             action: Action::Bounced,
         };
         let line = event.line();
-        assert_eq!(line.matches(' ').count(), 5, "{line}");
+        assert_eq!(line.matches(' ').count(), 6, "{line}");
         assert_eq!(Event::parse(line.trim_end()), Some(event));
+    }
+
+    #[test]
+    fn lines_without_a_reason_read_with_the_codes() {
+        let old = "2026-11-27T09:20:40Z soft full@example.org status=5.2.2 report=<r@example.net> action=counted";
+        let event = Event::parse(old).unwrap();
+        assert_eq!(event.reason, Reason::MailboxFull);
+        let complaint = "2026-11-28T10:02:11Z complaint a@example.net status=- report=<c@example.net> action=unsubscribed";
+        assert_eq!(Event::parse(complaint).unwrap().reason, Reason::Feedback);
     }
 }

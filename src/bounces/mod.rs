@@ -16,6 +16,8 @@ pub mod health;
 mod import;
 pub mod log;
 pub mod mailbox;
+mod phrases;
+pub mod reason;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -23,7 +25,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use jiff::{SignedDuration, Timestamp};
 
-pub use classify::{Kind, Ours};
+pub use classify::{Kind, Ours, Reason};
 pub use command::import_and_report;
 pub use import::{import, Options, Verdict};
 use log::{Action, Event};
@@ -44,6 +46,8 @@ pub struct Claim {
     pub kind: Kind,
     /// The enhanced status code.
     pub status: Option<String>,
+    /// Why it failed (see [`reason`]).
+    pub reason: reason::Reason,
     /// The report's id (see [`log`]).
     pub report: String,
     /// When it happened.
@@ -253,6 +257,7 @@ impl<'a> Weigher<'a> {
             match claim.kind {
                 Kind::Hard => (Action::Bounced, None),
                 Kind::Complaint => (Action::Unsubscribed, None),
+                _ if claim.reason.sender_side() => (Action::Nothing, None),
                 _ => {
                     let n = self.soft_count(&key, at, events);
                     let action = match n >= self.policy.soft_limit {
@@ -269,6 +274,7 @@ impl<'a> Weigher<'a> {
             kind: claim.kind,
             reader: key.clone(),
             status: claim.status.clone(),
+            reason: claim.reason,
             report: claim.report.clone(),
             action,
         };
@@ -294,7 +300,7 @@ impl<'a> Weigher<'a> {
     fn soft_count(&self, key: &str, at: Timestamp, events: &[Event]) -> usize {
         let bounces: Vec<i64> = events
             .iter()
-            .filter(|e| e.reader == key && matches!(e.kind, Kind::Hard | Kind::Soft))
+            .filter(|e| e.reader == key && e.counts())
             .map(|e| e.at.as_second())
             .collect();
         let at_s = at.as_second();
@@ -310,7 +316,7 @@ impl<'a> Weigher<'a> {
         let from = (at - self.policy.window).as_second().max(reset);
         let earlier = events
             .iter()
-            .filter(|e| e.reader == key && e.kind == Kind::Soft)
+            .filter(|e| e.reader == key && e.kind == Kind::Soft && e.counts())
             .filter(|e| e.at.as_second() > from && e.at <= at)
             .count();
         earlier + 1
@@ -367,11 +373,13 @@ pub fn refusals<'a>(failed: &'a [Failure], report: &str) -> impl Fn(&List) -> Ve
             .filter(|f| f.refused_by_relay())
             .map(|f| {
                 let code = classify::first_code(&f.reply);
+                let (kind, reason) = classify::failure(code.as_deref(), &f.reply);
                 Claim {
                     address: f.address.clone(),
                     entry: index.get(identity(&f.address).as_str()).copied(),
-                    kind: classify::failure_kind(code.as_deref(), &f.reply),
+                    kind,
                     status: code,
+                    reason,
                     report: report.clone(),
                     at: now,
                 }
@@ -394,6 +402,7 @@ mod tests {
             entry: Some(0),
             kind: Kind::Soft,
             status: Some("5.2.2".into()),
+            reason: reason::Reason::MailboxFull,
             report: report.into(),
             at: at.parse().unwrap(),
         }
@@ -501,6 +510,7 @@ mod tests {
             entry: Some(entry),
             kind,
             status: None,
+            reason: reason::Reason::Undefined,
             report: format!("{entry}{kind:?}{at}"),
             at: at.parse().unwrap(),
         };
@@ -522,6 +532,32 @@ mod tests {
         assert_eq!(
             weigh(claim(1, Kind::Hard, "2026-11-26T00:00:00Z")),
             Action::Bounced
+        );
+    }
+
+    #[test]
+    fn a_refusal_of_the_sender_never_marks_the_reader() {
+        let l = list("[[subscriber]]\nemail = \"a@example.org\"\n");
+        let mut w = Weigher::new(&l, policy(), &[], HashMap::new());
+        let (mut events, mut fresh) = (Vec::new(), Vec::new());
+        for (i, reason) in [reason::Reason::SpamDetected, reason::Reason::Blocked]
+            .into_iter()
+            .enumerate()
+        {
+            let mut claim = soft(&format!("r{i}"), "2026-11-20T00:00:00Z");
+            claim.reason = reason;
+            let d = w.weigh(claim, &mut events, &mut fresh);
+            assert_eq!(d.action, Action::Nothing);
+        }
+        assert_eq!(fresh.len(), 2, "logged, for the blocked warning");
+        assert!(w.changes.is_empty());
+        assert_eq!(
+            w.soft_count(
+                "a@example.org",
+                "2026-11-21T00:00:00Z".parse().unwrap(),
+                &events
+            ),
+            1
         );
     }
 }
