@@ -203,6 +203,7 @@ impl Columns {
                 row_tags.push(tag.to_string());
             }
         }
+        let time = |i: Option<usize>| field(i).filter(|v| is_time(v)).map(str::to_string);
         let mut reader = Subscriber::active(
             field(Some(self.email)).unwrap_or(""),
             name,
@@ -215,9 +216,7 @@ impl Columns {
         // A column that is there decides, empty or not (letterpress's own
         // export); without it the import is the record.
         if self.subscribed_at.is_some() {
-            reader.subscribed_at = field(self.subscribed_at)
-                .filter(|v| v.parse::<jiff::Timestamp>().is_ok())
-                .map(str::to_string);
+            reader.subscribed_at = time(self.subscribed_at);
         }
         if let Some(word) = field(self.status) {
             reader.status = status_of(word).ok_or_else(|| {
@@ -227,11 +226,6 @@ impl Columns {
         if self.source.is_some() {
             reader.source = field(self.source).map(str::to_string);
         }
-        let time = |i: Option<usize>| {
-            field(i)
-                .filter(|v| v.parse::<jiff::Timestamp>().is_ok())
-                .map(str::to_string)
-        };
         if reader.status == Status::Unsubscribed {
             reader.unsubscribed_at = time(self.unsubscribed_at);
         }
@@ -297,6 +291,11 @@ pub fn export_csv(list: &List, out: &mut dyn Write) -> Result<()> {
     }
     writer.flush()?;
     Ok(())
+}
+
+/// Whether `cell` is an RFC 3339 time (a time column keeps only those).
+fn is_time(cell: &str) -> bool {
+    cell.parse::<jiff::Timestamp>().is_ok()
 }
 
 /// Whether a spreadsheet may take a cell starting with `first` for a
