@@ -41,6 +41,12 @@ pub struct Stats {
     pub bounces: usize,
     /// Complaints that followed this send.
     pub complaints: usize,
+    /// Refusals of the sender that followed this send (blocklists, spam
+    /// filters, policy): never a mark on a reader.
+    pub blocked: usize,
+    /// Bounces, complaints and refusals of the sender by reason (Sisimai's
+    /// words), most first.
+    pub reasons: Vec<(String, usize)>,
     /// Readers who left through this issue's unsubscribe link.
     pub unsubscribes: usize,
     /// Whether `[tracking] clicks` is on.
@@ -68,6 +74,17 @@ pub struct RelayFigures {
     pub deferrals: usize,
     /// The median time from handing a message over to its acceptance.
     pub median_accept_ms: Option<u32>,
+}
+
+/// A send's events by reason, most first (then by name).
+fn by_count(send: &crate::bounces::health::Send) -> Vec<(String, usize)> {
+    let mut reasons: Vec<(String, usize)> = send
+        .reasons
+        .iter()
+        .map(|(reason, n)| (reason.to_string(), *n))
+        .collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    reasons
 }
 
 /// Each reader's last outcome and its time, by identity.
@@ -191,6 +208,8 @@ pub fn gather(config: &Config, dir: &Path) -> Result<Stats> {
         deferred: count(Outcome::Deferred),
         bounces: send.map_or(0, |s| s.bounces),
         complaints: send.map_or(0, |s| s.complaints),
+        blocked: send.map_or(0, |s| s.blocked),
+        reasons: send.map_or_else(Vec::new, by_count),
         unsubscribes: tracking::unsubscribes(&state, &issue.slug)?.len(),
         clicks_counted: config.file.tracking.clicks,
         links,
@@ -263,10 +282,6 @@ impl Stats {
     pub fn table(&self) -> String {
         let mut out = format!("{} — {}\n", self.issue, self.subject);
         let attempted = self.accepted + self.refused + self.deferred;
-        let share = |n: usize, of: usize| match of {
-            0 => "-".to_string(),
-            _ => format!("{:.1} %", 100.0 * n as f64 / of as f64),
-        };
         match (&self.first_outcome, &self.last_outcome) {
             (Some(first), Some(last)) => out.push_str(&format!("sent        {first} to {last}\n")),
             _ => out.push_str("sent        not yet (no journal)\n"),
@@ -275,26 +290,8 @@ impl Stats {
             "delivery    {} accepted, {} refused, {} deferred ({attempted} readers)\n",
             self.accepted, self.refused, self.deferred
         ));
-        for r in &self.relays {
-            let median = r
-                .median_accept_ms
-                .map_or(String::new(), |ms| format!(", median {ms} ms to accept"));
-            out.push_str(&format!(
-                "  relay     {}: {} accepted, {} refused, {} deferral{}{median}\n",
-                r.relay,
-                r.accepted,
-                r.refused,
-                r.deferrals,
-                if r.deferrals == 1 { "" } else { "s" }
-            ));
-        }
-        out.push_str(&format!(
-            "bounces     {} ({} of the messages); complaints {} ({} of the accepted)\n",
-            self.bounces,
-            share(self.bounces, attempted),
-            self.complaints,
-            share(self.complaints, self.accepted)
-        ));
+        out.push_str(&self.relay_lines());
+        out.push_str(&self.bounce_lines(attempted));
         out.push_str(&format!(
             "left        {} through this issue's unsubscribe link\n",
             self.unsubscribes
@@ -314,6 +311,57 @@ impl Stats {
                 "  {:>3}  {:>6} / {:<6} {}\n",
                 link.n, link.people, link.likely_automated, link.url
             ));
+        }
+        out
+    }
+
+    /// A line per relay of the send, from its journals.
+    fn relay_lines(&self) -> String {
+        let mut out = String::new();
+        for r in &self.relays {
+            let median = r
+                .median_accept_ms
+                .map_or(String::new(), |ms| format!(", median {ms} ms to accept"));
+            out.push_str(&format!(
+                "  relay     {}: {} accepted, {} refused, {} deferral{}{median}\n",
+                r.relay,
+                r.accepted,
+                r.refused,
+                r.deferrals,
+                if r.deferrals == 1 { "" } else { "s" }
+            ));
+        }
+        out
+    }
+
+    /// Bounces and complaints, refusals of the sender, and their reasons.
+    fn bounce_lines(&self, attempted: usize) -> String {
+        let share = |n: usize, of: usize| match of {
+            0 => "-".to_string(),
+            _ => format!("{:.1} %", 100.0 * n as f64 / of as f64),
+        };
+        let mut out = String::new();
+        out.push_str(&format!(
+            "bounces     {} ({} of the messages); complaints {} ({} of the accepted)\n",
+            self.bounces,
+            share(self.bounces, attempted),
+            self.complaints,
+            share(self.complaints, self.accepted)
+        ));
+        if self.blocked > 0 {
+            out.push_str(&format!(
+                "blocked     {} refusal{} of the sender, not the readers (blocklists, spam filters, policy): nobody marked; see `letterpress check --dns`\n",
+                self.blocked,
+                if self.blocked == 1 { "" } else { "s" }
+            ));
+        }
+        if !self.reasons.is_empty() {
+            let each: Vec<String> = self
+                .reasons
+                .iter()
+                .map(|(r, n)| format!("{r} {n}"))
+                .collect();
+            out.push_str(&format!("  reasons   {}\n", each.join(", ")));
         }
         out
     }

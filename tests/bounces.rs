@@ -580,7 +580,7 @@ fn check_prints_the_lists_bounce_figures_and_warns_above_the_limits() {
             .to_string()
     };
     let mut journal =
-        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/old\n");
+        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/example\n");
     for i in 0..40 {
         journal.push_str(&format!(
             "{} accepted r{i}@example.com attempts=1 reply=\"250 ok\"\n",
@@ -632,14 +632,14 @@ fn check_warns_when_the_list_is_being_blocked() {
             .to_string()
     };
     let mut journal =
-        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/old\n");
+        String::from("# letterpress delivery journal of \"x\"\n# issue: issues/example\n");
     for i in 0..40 {
         journal.push_str(&format!(
             "{} accepted r{i}@example.com attempts=1 reply=\"250 ok\"\n",
             at(3)
         ));
     }
-    project.write("state/old.journal", journal);
+    project.write("state/example.journal", journal);
     let log = format!(
         "# letterpress bounces log\n{0} soft r1@example.com status=5.7.1 report=<a@x> action=counted\n{0} soft r2@example.com status=5.7.1 report=<b@x> action=none reason=spamdetected\n",
         at(2)
@@ -658,6 +658,21 @@ fn check_warns_when_the_list_is_being_blocked() {
         ))
         .and(predicates::str::contains("2 of 40 messages (5.0 %)")),
     );
+    // stats says the same of the send, with the reasons.
+    project
+        .cmd()
+        .args(["stats", "issues/example"])
+        .assert()
+        .success()
+        .stdout(
+            predicates::str::contains("bounces     0 (0.0 % of the messages)")
+                .and(predicates::str::contains(
+                    "blocked     2 refusals of the sender, not the readers",
+                ))
+                .and(predicates::str::contains(
+                    "  reasons   securityerror 1, spamdetected 1\n",
+                )),
+        );
 }
 
 use crate::rigs;

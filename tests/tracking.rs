@@ -295,6 +295,12 @@ fn stats_match_a_send_with_refusals_deferrals_an_unsubscribe_and_early_clicks() 
     // against this send.
     assert_eq!(figures["bounces"], 1, "{figures}");
     assert_eq!(figures["complaints"], 0, "{figures}");
+    assert_eq!(figures["blocked"], 0, "{figures}");
+    assert_eq!(
+        figures["reasons"],
+        serde_json::json!([["userunknown", 1]]),
+        "{figures}"
+    );
     let over_time = figures["accepted_over_time"].as_array().unwrap();
     assert_eq!(over_time.last().unwrap()[1], 6, "{figures}");
     let first = &figures["links"][0];
@@ -317,4 +323,5 @@ fn stats_match_a_send_with_refusals_deferrals_an_unsubscribe_and_early_clicks() 
         table.contains("1 through this issue's unsubscribe link"),
         "{table}"
     );
+    assert!(table.contains("\n  reasons   userunknown 1\n"), "{table}");
 }

@@ -41,6 +41,9 @@ pub struct Send {
     pub complaints: usize,
     /// Refusals of the sender that followed it.
     pub blocked: usize,
+    /// The events that followed it (bounces, complaints and refusals of
+    /// the sender), by reason.
+    pub reasons: std::collections::BTreeMap<&'static str, usize>,
     /// The line in `bounces.log` of its first event.
     pub first_line: Option<usize>,
 }
@@ -159,6 +162,7 @@ pub fn figures_since(config: &Config, since: Timestamp, now: Timestamp) -> Resul
             Kind::Complaint => send.complaints += 1,
             _ => send.bounces += 1,
         }
+        *send.reasons.entry(event.reason.as_str()).or_default() += 1;
         send.first_line.get_or_insert(line);
     }
     health.sends = sends;
@@ -199,6 +203,7 @@ fn sends_since(state: &Path, since: Timestamp) -> Result<Vec<Send>> {
             bounces: 0,
             complaints: 0,
             blocked: 0,
+            reasons: Default::default(),
             first_line: None,
         });
         send.started = send.started.min(started);
