@@ -132,6 +132,9 @@ struct Standing {
     out: Out,
     /// Cool-downs since it last carried a clean window.
     strikes: u32,
+    /// Times it was taken out: a connection opened before the last time
+    /// is not used again.
+    outs: u32,
 }
 
 /// How every lane of a run stands.
@@ -156,6 +159,7 @@ impl Board {
                 unanswered: 0,
                 out: Out::In,
                 strikes: 0,
+                outs: 0,
             })
             .collect();
         Board { lanes, cooldown }
@@ -195,6 +199,13 @@ impl Board {
         }
     }
 
+    /// How many times lane `i` was taken out: a worker drops a connection
+    /// it opened before the number changed (the relay may have closed it
+    /// while the lane cooled down).
+    pub fn outs(&self, i: usize) -> u32 {
+        self.lanes[i].outs
+    }
+
     /// Lane `i` took a reader.
     pub fn took(&mut self, i: usize) {
         self.lanes[i].taken += 1;
@@ -214,6 +225,7 @@ impl Board {
             Signal::Deferred | Signal::NoAnswer => true,
             Signal::RefusesSender(why) | Signal::Broken(why) => {
                 lane.out = Out::ForRun(why.clone());
+                lane.outs += 1;
                 return Some(why.clone());
             }
         };
@@ -251,6 +263,7 @@ impl Board {
             ),
         };
         lane.out = Out::Until(now + pause, why.clone());
+        lane.outs += 1;
         Some(why)
     }
 
@@ -380,6 +393,8 @@ mod tests {
         }
         let why = board.record(1, Signal::NoAnswer, now).unwrap();
         assert!(why.contains("3 connections in a row"), "{why}");
+        // Its workers drop the connections opened before it went out.
+        assert_eq!((board.outs(0), board.outs(1)), (0, 1));
         assert_eq!(
             board.turn(1, now),
             Turn::Wait(Some(now + Duration::from_secs(10)))

@@ -331,10 +331,20 @@ fn drive<T: Transport>(
 
 async fn worker<T: Transport>(shared: &Shared<'_, T>, lane: usize) -> Result<()> {
     let mut connection: Option<(T::Connection, usize)> = None;
+    // The lane's count of times taken out when the connection was opened.
+    let mut opened_at = 0;
     let result = loop {
         let Some(mut job) = next_job(shared, lane).await else {
             break Ok(());
         };
+        let outs = shared.board.lock().expect("board").outs(lane);
+        if outs != opened_at {
+            // Idle while the lane was out: the relay may have closed it.
+            if let Some((stale, _)) = connection.take() {
+                shared.lanes[lane].transport.close(stale).await;
+            }
+            opened_at = outs;
+        }
         match shared.watch.as_ref().map(|w| w.stops(&job.address)) {
             Some(Ok(true)) => {
                 shared.leave_out(&job);
