@@ -1175,9 +1175,9 @@ fn sisimai_corpus_scores() {
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
     // failure called hard; raise these as the parser gets there.
     let line = all.line("all");
-    assert!(all.wrong_addresses <= 5, "{line}");
+    assert!(all.wrong_addresses <= 2, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 92, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 93, "{line}");
     assert!(all.kinds_right * 100 >= all.reports * 80, "{line}");
 }
 

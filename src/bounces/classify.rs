@@ -14,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use super::reason::Reason;
+use super::transcript::{command, Command};
 use crate::list::identity;
 
 /// What a message is.
@@ -296,6 +297,12 @@ impl Parts {
                 _ => {}
             }
         }
+        if let Some(copy) = inline_original(&parts.notice) {
+            if parts.original_to.is_empty() {
+                parts.original_to = addresses_of(&copy, "to");
+            }
+            parts.senders.extend(senders_of(&copy));
+        }
         if parts.dsn.is_empty() && parts.feedback.is_none() {
             parts.dsn = text_dsn(&parts.notice);
         }
@@ -509,7 +516,12 @@ fn dsn(
     let notice = notice_text(&parts.notice);
     for block in &parts.dsn {
         match block_verdict(block, &notice) {
-            Some(Ok(r)) if !fields_ours.contains(&r.address) => recipients.push(r),
+            Some(Ok(r)) if !fields_ours.contains(&r.address) => {
+                // The block's own diagnostic naming it confirms it.
+                let own = field(block, "diagnostic-code").unwrap_or("");
+                let text = format!("{notice}\n{own}");
+                recipients.extend(as_the_notice_says(r, &text, fields_ours));
+            }
             Some(Err(unnamed_block)) => {
                 unnamed.get_or_insert(unnamed_block);
             }
@@ -518,7 +530,7 @@ fn dsn(
     }
     if recipients.is_empty() {
         let said = unnamed?;
-        let mut found = failed_header(message);
+        let mut found = checked(failed_header(message), &notice, ours);
         if found.is_empty() {
             found = parts.original_to.clone();
         }
@@ -555,11 +567,13 @@ fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdi
     let original = field(block, "original-recipient").and_then(recipient_field);
     let last = field(block, "final-recipient").and_then(recipient_field);
     let named = original.as_deref().or(last.as_deref()).unwrap_or("");
-    let data = after_data(diagnostic) || after_data(notice);
-    let mut said = failure_at(status.as_deref(), diagnostic, data);
+    let at = command(diagnostic)
+        .or_else(|| command(about(notice, named)))
+        .or_else(|| command(notice));
+    let mut said = failure_at(status.as_deref(), diagnostic, at);
     for text in [about(notice, named), about(notice, "")] {
         if said.1 == Reason::Undefined {
-            said = failure_at(status.as_deref(), text, data);
+            said = failure_at(status.as_deref(), text, at);
         }
     }
     let (kind, reason) = said;
@@ -646,7 +660,7 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
     let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let (kind, reason) = failure_at(status.as_deref(), &text, after_data(&parts.notice));
+    let (kind, reason) = failure_at(status.as_deref(), &text, command(&parts.notice));
     let kind = match delayed && !failed {
         true => Kind::Delayed,
         false => kind,
@@ -657,13 +671,15 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         status,
         reason,
     };
-    let mut found = failed_header(message);
+    let mut found = checked(failed_header(message), &text, ours);
     if found.is_empty() {
         found = notice_recipients(parts, message, &text, ours);
     }
+    let shown = contradicted(&text);
+    found.retain(|a| !shown.contains(&identity(a)));
     let mut recipients = named(unique(found, ours), &said);
     if recipients.len() > 1 && kind != Kind::Delayed {
-        each_own_reason(&mut recipients, &text, after_data(&parts.notice));
+        each_own_reason(&mut recipients, &text, command(&parts.notice));
     }
     verdict(recipients, said)
 }
@@ -672,10 +688,7 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
 /// returned original was sent to; the ones it names when it names none of
 /// those (a forward); the original's `To` when it names nobody.
 fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ours) -> Vec<String> {
-    let mut to = parts.original_to.clone();
-    if to.is_empty() {
-        to = inline_original_to(&parts.notice);
-    }
+    let to = parts.original_to.clone();
     let sender = message
         .from()
         .and_then(|f| f.first())
@@ -700,14 +713,14 @@ fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ou
 
 /// For a notice that names several recipients, each one's reason from the
 /// text that follows its address, where that says one.
-fn each_own_reason(recipients: &mut [Recipient], text: &str, data: bool) {
+fn each_own_reason(recipients: &mut [Recipient], text: &str, at: Option<Command>) {
     for r in recipients {
         let own = about(text, &r.address);
         if own.len() == text.len().min(4096) {
             continue;
         }
         let code = first_code(own);
-        let (kind, reason) = failure_at(code.as_deref(), own, data);
+        let (kind, reason) = failure_at(code.as_deref(), own, command(own).or(at));
         if reason != Reason::Undefined {
             (r.kind, r.reason) = (kind, reason);
             r.status = code.or(r.status.take());
@@ -774,8 +787,8 @@ fn notice_text(notice: &str) -> String {
     notice[..end].to_string()
 }
 
-/// The `To:` of an original copied into the notice as text (Exim, qmail).
-fn inline_original_to(notice: &str) -> Vec<String> {
+/// The headers of an original copied into the notice as text (Exim, qmail).
+fn inline_original(notice: &str) -> Option<Message<'_>> {
     const MARKERS: &[&str] = &[
         "------ This is a copy of the message, including all the headers. ------",
         "--- Below this line is a copy of the message.",
@@ -783,18 +796,73 @@ fn inline_original_to(notice: &str) -> Vec<String> {
         "--- Original message follows",
         "\nOriginal message follows",
     ];
-    let Some(start) = MARKERS
+    let start = MARKERS
         .iter()
         .filter_map(|m| notice.find(m).map(|i| i + m.len()))
-        .min()
-    else {
-        return Vec::new();
-    };
+        .min()?;
     let copy = notice[start..].trim_start_matches(['.', ' ', '-', '\r', '\n']);
-    MessageParser::default()
-        .parse_headers(copy.as_bytes())
-        .map(|m| addresses_of(&m, "to"))
-        .unwrap_or_default()
+    MessageParser::default().parse_headers(copy.as_bytes())
+}
+
+/// A recipient the report's fields name, checked against its own words:
+/// where the notice does not name it but names one address of the same
+/// local part at another domain, the fields disagree with the text and the
+/// text's address is taken; where it names several such, none is (no
+/// address rather than a possibly wrong one).
+fn as_the_notice_says(mut r: Recipient, text: &str, ours: &Ours) -> Option<Recipient> {
+    let named = unique(addresses_in(&recipient_lines(text)), ours);
+    let keys: Vec<String> = std::iter::once(&r.address)
+        .chain(&r.also)
+        .map(|a| identity(a))
+        .collect();
+    if named.iter().any(|n| keys.contains(&identity(n))) {
+        return Some(r);
+    }
+    let local = |a: &str| a.rsplit_once('@').map(|(l, _)| l.to_lowercase());
+    let mine = local(&r.address);
+    let rivals: Vec<String> = named.into_iter().filter(|n| local(n) == mine).collect();
+    match rivals.as_slice() {
+        [] => Some(r),
+        [one] => {
+            (r.address, r.also) = (one.clone(), Vec::new());
+            Some(r)
+        }
+        _ => None,
+    }
+}
+
+/// [`as_the_notice_says`] for bare addresses (`X-Failed-Recipients`).
+fn checked(found: Vec<String>, text: &str, ours: &Ours) -> Vec<String> {
+    let said = Verdict {
+        kind: Kind::Hard,
+        status: None,
+        reason: Reason::Undefined,
+    };
+    named(found, &said)
+        .into_iter()
+        .filter_map(|r| as_the_notice_says(r, text, ours))
+        .map(|r| r.address)
+        .collect()
+}
+
+/// The addresses of notice lines that contradict themselves: a link shown
+/// as one address whose `mailto:` target is another. Which one failed
+/// cannot be told, so neither is given.
+fn contradicted(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| l.contains("mailto:")).take(100) {
+        let on_line: Vec<String> = addresses_in(line).iter().map(|a| identity(a)).collect();
+        let targets: Vec<String> = line
+            .split("mailto:")
+            .skip(1)
+            .filter_map(|t| addresses_in(t).into_iter().next())
+            .map(|a| identity(&a))
+            .collect();
+        if on_line.iter().any(|a| !targets.contains(a)) {
+            out.extend(on_line);
+        }
+    }
+    out
 }
 
 /// Exim and Gmail name the failed recipients in `X-Failed-Recipients`.
@@ -913,37 +981,32 @@ pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
 
 /// The kind and the reason of a failure: the reason from the words (and
 /// the code where the words say nothing), the kind from the reason by the
-/// policy: a hard reason is hard unless the code is a temporary 4.x.x.
+/// policy: a hard reason is hard unless the code is a temporary 4.x.x. A
+/// refusal letterpress's own relay gave during a send answers the
+/// recipient (`RCPT TO`).
 pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
-    failure_at(status, text, false)
+    failure_at(status, text, Some(Command::Rcpt))
 }
 
-/// [`failure`], knowing whether the refusal answered the message's DATA.
-/// Words of a missing mailbox said after DATA without a 5.1.x code come
-/// from a filter, not from a mailbox lookup: `filtered`, as Sisimai reads
-/// them (a soft bounce, not a hard one).
-pub fn failure_at(status: Option<&str>, text: &str, data: bool) -> (Kind, Reason) {
+/// [`failure`], knowing the SMTP command the refusal answered. Words of a
+/// missing mailbox are a missing mailbox when the code says so (5.1.0,
+/// 5.1.1, 5.1.3) or the refusal answered `RCPT TO`; said after `DATA`, or
+/// where the report does not say when, they come from a filter or a rule
+/// of the receiving server, not from a mailbox lookup: `filtered`, as
+/// Sisimai reads them (a soft bounce, not a hard one).
+pub fn failure_at(status: Option<&str>, text: &str, at: Option<Command>) -> (Kind, Reason) {
     let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
     let reason = match super::reason::find(code.as_deref(), text) {
         Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
         found => found,
     };
     let by_code = code.as_deref().and_then(super::reason::by_code);
+    let lookup = by_code == Some(Reason::UserUnknown) || at != Some(Command::Data);
     let reason = match reason {
-        Reason::UserUnknown if data && by_code != Some(Reason::UserUnknown) => Reason::Filtered,
+        Reason::UserUnknown if !lookup => Reason::Filtered,
         other => other,
     };
     (kind_of(reason, code.as_deref()), reason)
-}
-
-/// Whether a report says the refusal answered the message's DATA.
-fn after_data(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let transcript = lower.contains("smtp command") && lower.contains("\ndata");
-    transcript
-        || ["end of data", "data command", ">>> data", "after data"]
-            .iter()
-            .any(|w| lower.contains(w))
 }
 
 /// The kind a reason makes by the policy.
