@@ -1175,9 +1175,9 @@ fn sisimai_corpus_scores() {
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
     // failure called hard; raise these as the parser gets there.
     let line = all.line("all");
-    assert!(all.wrong_addresses <= 2, "{line}");
+    assert!(all.wrong_addresses == 0, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 93, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 94, "{line}");
     assert!(all.kinds_right * 100 >= all.reports * 80, "{line}");
 }
 
@@ -1304,4 +1304,54 @@ fn an_import_of_a_blocklist_refusal_never_marks_the_reader() {
             && log.contains("action=none reason=blocked"),
         "{log}"
     );
+}
+
+/// Where a report's fields and its own words disagree about whom it is
+/// about, letterpress gives the address the text names, or none: never
+/// one that may not be the failed recipient.
+#[test]
+fn a_report_that_contradicts_itself_never_names_a_wrong_address() {
+    let head = "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Mail delivery failed\r\n\
+Message-ID: <n2@mx.example.net>\r\nMIME-Version: 1.0\r\n";
+    // X-Failed-Recipients against the text: the text's address.
+    let exim = format!(
+        "{head}X-Failed-Recipients: reader@example.org\r\n\
+Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+  reader@example.net\r\n    SMTP error from remote mail server after RCPT TO:<reader@example.net>:\r\n\
+    550 5.1.1 No such user\r\n"
+    );
+    // A link shown as one address whose target is another: neither.
+    let link = format!(
+        "{head}Content-Type: text/plain\r\n\r\n\
+Delivery has failed to these recipients:\r\n\r\n\
+reader@example.org (reader@example.org)<mailto:other@example.org>\r\n\
+550 5.1.1 User unknown\r\n"
+    );
+    // The forwarded copy's sender (the address that forwarded) is the
+    // original's From and To: the address it was forwarded to failed.
+    let forward = format!(
+        "{head}Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+  moved@example.net\r\n    (generated from reader@example.org)\r\n\
+    550 5.1.1 No such user\r\n\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\r\n\
+From: <reader@example.org>\r\nTo: <reader@example.org>\r\nSubject: Issue 48\r\n\r\nHello\r\n"
+    );
+    for (raw, want) in [
+        (exim, vec!["reader@example.net"]),
+        (link, vec![]),
+        (forward, vec!["moved@example.net"]),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(got, want, "{raw}");
+    }
 }

@@ -795,6 +795,7 @@ fn inline_original(notice: &str) -> Option<Message<'_>> {
         "------ Original message follows",
         "--- Original message follows",
         "\nOriginal message follows",
+        "\nOriginal Message:",
     ];
     let start = MARKERS
         .iter()
@@ -810,6 +811,9 @@ fn inline_original(notice: &str) -> Option<Message<'_>> {
 /// text's address is taken; where it names several such, none is (no
 /// address rather than a possibly wrong one).
 fn as_the_notice_says(mut r: Recipient, text: &str, ours: &Ours) -> Option<Recipient> {
+    if contradicted(text).contains(&identity(&r.address)) {
+        return None;
+    }
     let named = unique(addresses_in(&recipient_lines(text)), ours);
     let keys: Vec<String> = std::iter::once(&r.address)
         .chain(&r.also)
@@ -880,9 +884,9 @@ fn failed_header(message: &Message<'_>) -> Vec<String> {
 }
 
 /// The lines of a notice that can name a failed recipient: not the header
-/// lines of a copied original that name its sender or identify it (From,
-/// Message-ID, Received and the like, with their folded continuations),
-/// nor an SMTP transcript's `MAIL FROM`.
+/// lines of a copied original that name its sender, its `To` or identify
+/// it (From, Message-ID, Received and the like, with their folded
+/// continuations), nor an SMTP transcript's `MAIL FROM`.
 fn recipient_lines(text: &str) -> String {
     const SHUT: &[&str] = &[
         "from:",
@@ -901,6 +905,9 @@ fn recipient_lines(text: &str) -> String {
         "content-id:",
         "envelope-from",
         "mail from",
+        // A quoted header of the original ("Your message To: …"): whom it
+        // was sent to, not whom the notice says failed.
+        "to:",
     ];
     let mut out = String::with_capacity(text.len());
     let mut skipping = false;
