@@ -1178,7 +1178,7 @@ fn sisimai_corpus_scores() {
     assert!(all.wrong_addresses == 0, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
     assert!(all.recipients_right * 100 >= all.reports * 94, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 80, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 85, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1353,5 +1353,58 @@ From: <reader@example.org>\r\nTo: <reader@example.org>\r\nSubject: Issue 48\r\n\
             .map(|r| r.address.as_str())
             .collect();
         assert_eq!(got, want, "{raw}");
+    }
+}
+
+/// "No such user" is a missing mailbox (hard) when the refusal answered
+/// `RCPT TO`, the code says so (5.1.1) or the words are a directory's; said
+/// after `DATA`, or where the report says neither, it comes from a filter
+/// or a rule of the receiving server: `filtered`, a soft bounce.
+#[test]
+fn user_unknown_is_hard_only_when_given_for_the_mailbox() {
+    let cases: &[(&str, &str, Kind, &str)] = &[
+        ("", "550 <gone@example.org> No such user", Kind::Soft, "filtered"),
+        (
+            "",
+            "host mx.example.org said: 550 <gone@example.org> No such user (in reply to RCPT TO command)",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "",
+            "SMTP error from remote mail server after end of data:\r\n550 No such user",
+            Kind::Soft,
+            "filtered",
+        ),
+        ("", "550 5.1.1 <gone@example.org> No such user", Kind::Hard, "userunknown"),
+        (
+            "",
+            "User gone (gone@example.org) not listed in Domino Directory",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "X-NAI-Header: Modified by McAfee Email Gateway\r\n",
+            "550 <gone@example.org> No such user",
+            Kind::Hard,
+            "userunknown",
+        ),
+    ];
+    for (header, said, kind, reason) in cases {
+        let raw = format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\n{header}Subject: Undeliverable: Issue 48\r\n\
+Message-ID: <n3@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        assert_eq!(report.recipients.len(), 1, "{said}");
+        let r = &report.recipients[0];
+        assert_eq!(
+            (r.kind, r.reason.as_str()),
+            (*kind, *reason),
+            "{header}{said}"
+        );
     }
 }

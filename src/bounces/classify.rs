@@ -14,7 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use super::reason::Reason;
-use super::transcript::{command, Command};
+use super::transcript::{answered, lookups_of, Command};
 use crate::list::identity;
 
 /// What a message is.
@@ -514,8 +514,9 @@ fn dsn(
     let mut recipients = Vec::new();
     let mut unnamed: Option<Verdict> = None;
     let notice = notice_text(&parts.notice);
+    let mta = lookups_of(message.headers_raw());
     for block in &parts.dsn {
-        match block_verdict(block, &notice) {
+        match block_verdict(block, &notice, &mta) {
             Some(Ok(r)) if !fields_ours.contains(&r.address) => {
                 // The block's own diagnostic naming it confirms it.
                 let own = field(block, "diagnostic-code").unwrap_or("");
@@ -560,16 +561,17 @@ fn dsn(
 /// What one per-recipient block of a DSN says: the recipient with its
 /// verdict; the verdict alone when the block names nobody; `None` for a
 /// block that is neither failed nor delayed (delivered, relayed).
-fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdict>> {
+fn block_verdict(block: &Fields, notice: &str, mta: &[&str]) -> Option<Result<Recipient, Verdict>> {
     let status = field(block, "status").and_then(first_code);
     let action = field(block, "action").map(str::to_ascii_lowercase);
     let diagnostic = field(block, "diagnostic-code").unwrap_or("");
     let original = field(block, "original-recipient").and_then(recipient_field);
     let last = field(block, "final-recipient").and_then(recipient_field);
     let named = original.as_deref().or(last.as_deref()).unwrap_or("");
-    let at = command(diagnostic)
-        .or_else(|| command(about(notice, named)))
-        .or_else(|| command(notice));
+    let category = field(block, "x-powermta-bouncecategory").unwrap_or("");
+    let at = answered(&format!("{diagnostic}\n{category}"), mta)
+        .or_else(|| answered(about(notice, named), mta))
+        .or_else(|| answered(notice, mta));
     let mut said = failure_at(status.as_deref(), diagnostic, at);
     for text in [about(notice, named), about(notice, "")] {
         if said.1 == Reason::Undefined {
@@ -660,7 +662,9 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
     let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let (kind, reason) = failure_at(status.as_deref(), &text, command(&parts.notice));
+    let mta = lookups_of(message.headers_raw());
+    let at = answered(&parts.notice, &mta);
+    let (kind, reason) = failure_at(status.as_deref(), &text, at);
     let kind = match delayed && !failed {
         true => Kind::Delayed,
         false => kind,
@@ -679,7 +683,7 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     found.retain(|a| !shown.contains(&identity(a)));
     let mut recipients = named(unique(found, ours), &said);
     if recipients.len() > 1 && kind != Kind::Delayed {
-        each_own_reason(&mut recipients, &text, command(&parts.notice));
+        each_own_reason(&mut recipients, &text, at);
     }
     verdict(recipients, said)
 }
@@ -720,7 +724,7 @@ fn each_own_reason(recipients: &mut [Recipient], text: &str, at: Option<Command>
             continue;
         }
         let code = first_code(own);
-        let (kind, reason) = failure_at(code.as_deref(), own, command(own).or(at));
+        let (kind, reason) = failure_at(code.as_deref(), own, answered(own, &[]).or(at));
         if reason != Reason::Undefined {
             (r.kind, r.reason) = (kind, reason);
             r.status = code.or(r.status.take());
@@ -997,23 +1001,28 @@ pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
 
 /// [`failure`], knowing the SMTP command the refusal answered. Words of a
 /// missing mailbox are a missing mailbox when the code says so (5.1.0,
-/// 5.1.1, 5.1.3) or the refusal answered `RCPT TO`; said after `DATA`, or
-/// where the report does not say when, they come from a filter or a rule
-/// of the receiving server, not from a mailbox lookup: `filtered`, as
-/// Sisimai reads them (a soft bounce, not a hard one).
+/// 5.1.1, 5.1.3, 5.1.10) or the refusal came before `DATA` (a mailbox
+/// lookup answers `RCPT TO`); said after `DATA`, or where the report says
+/// neither, they come from a filter or a rule of the receiving server:
+/// `filtered`, as Sisimai reads them (a soft bounce, not a hard one).
 pub fn failure_at(status: Option<&str>, text: &str, at: Option<Command>) -> (Kind, Reason) {
     let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
     let reason = match super::reason::find(code.as_deref(), text) {
         Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
         found => found,
     };
-    let by_code = code.as_deref().and_then(super::reason::by_code);
-    let lookup = by_code == Some(Reason::UserUnknown) || at != Some(Command::Data);
+    let lookup = code.as_deref().is_some_and(lookup_code) || at.is_some_and(Command::before_data);
     let reason = match reason {
         Reason::UserUnknown if !lookup => Reason::Filtered,
         other => other,
     };
     (kind_of(reason, code.as_deref()), reason)
+}
+
+/// A code that says the mailbox was looked up and not found: 5.1.0,
+/// 5.1.1, 5.1.3 and Microsoft's 5.1.10.
+fn lookup_code(code: &str) -> bool {
+    ["5.1.0", "5.1.1", "5.1.3", "5.1.10"].contains(&code)
 }
 
 /// The kind a reason makes by the policy.

@@ -115,6 +115,9 @@ pub(super) const PHRASES: &[Entry] = &[
             "mailbox unavailable or access denied",
             "recipient rejected: temporarily inactive",
             "recipient suspend the service",
+            // EZweb's notice of an unpaid account.
+            "the user(s) account is disabled",
+            "the user(s) account is temporarily limited",
             "this account has been disabled or discontinued",
             "this account has been temporarily suspended",
             "this address no longer accepts mail",

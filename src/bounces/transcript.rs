@@ -70,7 +70,79 @@ const FORMS: &[(&str, Command)] = &[
     ("smtp command\nrcpt", Command::Rcpt),
     ("smtp command\nmail", Command::Mail),
     ("during rcpt", Command::Rcpt),
+    // qmail: "most progress was RCPT TO response", "… does not like
+    // recipient."; X3: "SMTP:RCPT host".
+    ("progress was rcpt", Command::Rcpt),
+    ("does not like recipient", Command::Rcpt),
+    ("smtp:rcpt", Command::Rcpt),
+    ("smtp:data", Command::Data),
 ];
+
+/// Phrases only a mailbox lookup gives (the receiving system's directory
+/// does not list the address): an answer to `RCPT TO` wherever the report
+/// leaves the command out.
+const LOOKUPS: &[&str] = &[
+    "not listed in",
+    "ディレクトリには見つかりません",
+    "ディレクトリのリストにありません",
+    "recipient name is not recognized",
+    "no valid recipients",
+    "address not found",
+    "recipientnotfound",
+    "recipnotfound",
+    "bad-mailbox",
+    "this user doesn't have a",
+    // Sendmail's local mailer, which opens the mailbox itself.
+    "mail.local: unknown user",
+];
+
+/// Reporting systems known by a header of their reports, and the phrases
+/// each gives only for a mailbox it looked up and did not find (as
+/// Sisimai's modules for them read them).
+const MTAS: &[(&str, &str, &[&str])] = &[
+    (
+        "x-nai-header",
+        "modified by mcafee",
+        &[
+            " user not exist",
+            " unknown.",
+            "550 unknown user ",
+            "no such user",
+        ],
+    ),
+    (
+        "x-mailer",
+        "<smtp32 v",
+        &["unknown user", "invalid final delivery userid"],
+    ),
+];
+
+/// The lookup phrases of the system that wrote a report, by its headers.
+pub fn lookups_of<'a>(headers: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (name, value) in headers.take(500) {
+        let value = value.to_ascii_lowercase();
+        for (header, mark, phrases) in MTAS {
+            if name.eq_ignore_ascii_case(header) && value.contains(mark) {
+                out.extend_from_slice(phrases);
+            }
+        }
+    }
+    out
+}
+
+/// The command a failure answered: `RCPT TO` where the report says what
+/// only a mailbox lookup says (`mta`: the reporting system's own such
+/// phrases, from [`lookups_of`]), whatever step its transcript shows; else
+/// the one the report names.
+pub fn answered(text: &str, mta: &[&str]) -> Option<Command> {
+    let lower = text.to_lowercase();
+    let lookup = LOOKUPS.iter().chain(mta).any(|p| lower.contains(p));
+    match lookup {
+        true => Some(Command::Rcpt),
+        false => command(text),
+    }
+}
 
 /// The SMTP command a report says its failure answered: of the forms it
 /// contains, the last one (a transcript runs MAIL, RCPT, DATA in order and
