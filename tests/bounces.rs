@@ -1175,10 +1175,15 @@ fn sisimai_corpus_scores() {
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
     // failure called hard; raise these as the parser gets there.
     let line = all.line("all");
-    assert!(all.wrong_addresses == 0, "{line}");
+    // The one "wrong" address is Sisimai's: lhost-apachejames-01 says
+    // "RCPT TO: 000000000000@vtext.example.com" and Sisimai's ApacheJames
+    // module cuts one character too many (substr at 12 after an 11-byte
+    // prefix), expecting 00000000000@…; letterpress gives the address the
+    // report names.
+    assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 94, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 85, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 95, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 87, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1406,5 +1411,41 @@ Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
             (*kind, *reason),
             "{header}{said}"
         );
+    }
+}
+
+/// Notices with no daemon sender or failure subject are still read as
+/// failures when they return the original with words of failure (KDDI),
+/// and an indented "RCPT TO:" under "MAIL FROM:" names the recipient
+/// (Apache James, Verizon), even where the MIME structure does not parse.
+#[test]
+fn notices_without_a_daemon_sender_or_a_failure_subject_are_read() {
+    let kddi = "From: no-reply@mx.example.net\r\nTo: <letter@example.com>\r\n\
+Subject: Mail\r\nMessage-ID: <k1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+Content-Type: text/plain\r\n\r\nYour mail sent on: Thu, 29 Apr 2013 00:00:00 +0900\r\n\
+     Could not be delivered to: <full@example.org>\r\n     As their mailbox is full.\r\n\
+--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: <letter@example.com>\r\n\
+To: <full@example.org>\r\nSubject: Issue 48\r\n\r\nHello\r\n--b1--\r\n";
+    let james = "From: post_master@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Re:Issue 48\r\nMessage-ID: <j1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\n\
+Content-Type: multipart/alternative;\r\nboundary=\"b3\"\r\n\r\n--b3\r\n\
+Content-Type: text/plain\r\n\r\nError: Invalid user address\r\n\r\nError message below:\r\n\
+550 - Requested action not taken: no such user here\r\n\r\nMessage details:\r\n\
+  Subject: Issue 48\r\n  MAIL FROM: bounces@example.com\r\n  RCPT TO: gone@example.org\r\n\
+  From: letter@example.com\r\n\r\n--b3--\r\n\r\n--b2--\r\n";
+    for (raw, want, kind) in [
+        (kddi, "full@example.org", Kind::Soft),
+        (james, "gone@example.org", Kind::Soft),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(got, vec![want], "{raw}");
+        assert_eq!(report.kind, kind, "{raw}");
     }
 }

@@ -225,7 +225,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
             return report;
         }
     }
-    if looks_like_failure_notice(message) {
+    if looks_like_failure_notice(message) || returns_a_failed_original(&parts) {
         return notice(&parts, message, ours);
     }
     if is_auto_reply(message) {
@@ -309,7 +309,9 @@ impl Parts {
         if parts.dsn.is_empty() && parts.feedback.is_none() {
             let body = raw_body(message);
             parts.dsn = text_dsn(&body);
-            if !parts.dsn.is_empty() && parts.notice.trim().is_empty() {
+            // A MIME structure that does not parse (a boundary parameter
+            // on a line of its own) leaves no text part: the body is read.
+            if parts.notice.trim().is_empty() {
                 parts.notice = body.chars().take(MAX_NOTICE).collect();
             }
         }
@@ -916,10 +918,17 @@ fn recipient_lines(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut skipping = false;
     for line in text.lines().take(5000) {
-        let folded = line.starts_with([' ', '\t']);
         let lower = line
             .trim_start_matches(['>', '<', ' ', '\t'])
             .to_ascii_lowercase();
+        // An indented "Name: value" is a field of its own (a list of
+        // "MAIL FROM: …" then "RCPT TO: …"), not a continuation.
+        let field = lower.split_once(':').is_some_and(|(n, _)| {
+            (1..30).contains(&n.len())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphabetic() || " -".contains(c))
+        });
+        let folded = line.starts_with([' ', '\t']) && !field;
         if !folded || !skipping {
             skipping = SHUT.iter().any(|h| lower.starts_with(h)) || lower.contains("mail from:");
         }
@@ -1150,6 +1159,20 @@ fn contains_any(text: &str, words: &[&str]) -> bool {
 }
 
 /// A failure notice sent by a mail system rather than a person.
+/// A message that returns an original (attached, or its headers) with a
+/// notice that says it was not delivered, whatever its sender and subject
+/// (KDDI's "Your mail sent on: … Could not be delivered to: …").
+fn returns_a_failed_original(parts: &Parts) -> bool {
+    const SAID: &[&str] = &[
+        "could not be delivered to",
+        "your mail sent on:",
+        "undeliverable",
+        "unable to deliver",
+        "was not delivered",
+    ];
+    !parts.original_to.is_empty() && contains_any(&parts.notice.to_lowercase(), SAID)
+}
+
 fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     let from = message.from().and_then(|f| f.first());
     let local = from
@@ -1164,6 +1187,7 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     let daemon = [
         "mailer-daemon",
         "postmaster",
+        "post_master",
         "mail-daemon",
         "mailerdaemon",
         "maildaemon",

@@ -110,6 +110,7 @@ const MTAS: &[(&str, &str, &[&str])] = &[
             "no such user",
         ],
     ),
+    ("from", "post_master@vtext.com", &["no such user here"]),
     (
         "x-mailer",
         "<smtp32 v",
