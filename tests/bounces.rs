@@ -1182,7 +1182,7 @@ fn sisimai_corpus_scores() {
     // report names.
     assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 95, "{line}");
+    assert!(all.recipients_right * 1000 >= all.reports * 969, "{line}");
     assert!(all.kinds_right * 100 >= all.reports * 87, "{line}");
 }
 
@@ -1447,5 +1447,39 @@ Content-Type: text/plain\r\n\r\nError: Invalid user address\r\n\r\nError message
             .collect();
         assert_eq!(got, vec![want], "{raw}");
         assert_eq!(report.kind, kind, "{raw}");
+    }
+}
+
+/// A notice that lists several failed recipients one per line gives each,
+/// though the returned original's `To` names only one; a daemon's name
+/// (`postmaster@…`) the original was sent to is its failed recipient.
+#[test]
+fn every_listed_recipient_and_a_postmaster_the_original_went_to_are_named() {
+    let listed = "From: postmaster@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Undeliverable: Issue 48\r\nMessage-ID: <e1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n\
+Your message\r\n\r\n  Subject: Issue 48\r\n\r\ndid not reach the following recipient(s):\r\n\r\n\
+one@example.org on Thu, 29 Apr 2007 16:51:51 -0500\r\n    The recipient name is not recognized\r\n    Unknown Recipient\r\n\
+two@example.org on Thu, 29 Apr 2007 16:51:51 -0500\r\n    The recipient name is not recognized\r\n    Unknown Recipient\r\n\
+--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: <letter@example.com>\r\n\
+To: one@example.org\r\nSubject: Issue 48\r\n\r\nHello\r\n--b1--\r\n";
+    let postmaster = "From: MAILER-DAEMON <>\r\nTo: bounces@example.com\r\n\
+Subject: Mail delivery failed\r\nMessage-Id: <d1@mx.example.net>\r\n\r\n\
+There was an error delivering your mail to <postmaster@example.org>.\r\n\r\n\
+DNS lookup failure: host example.org not found\r\n\r\nMessage headers follow.\r\n\r\n\
+Subject: Issue 48\r\nTo: <postmaster@example.org>\r\nFrom: <letter@example.com>\r\n";
+    for (raw, want) in [
+        (listed, vec!["one@example.org", "two@example.org"]),
+        (postmaster, vec!["postmaster@example.org"]),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let mut got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{raw}");
+        assert_eq!(report.kind, Kind::Hard, "{raw}");
     }
 }

@@ -117,12 +117,20 @@ impl Ours {
     fn contains(&self, address: &str) -> bool {
         let key = identity(address);
         let local = key.split('@').next().unwrap_or("");
+        self.is_own(address) || DAEMONS.contains(&local)
+    }
+
+    /// One of the addresses themselves (or a `+tag` of one), not counting
+    /// the mail daemons' names.
+    fn is_own(&self, address: &str) -> bool {
+        let key = identity(address);
+        let local = key.split('@').next().unwrap_or("");
         self.addresses.iter().any(|a| {
             a == &key || {
                 let (l, d) = a.split_once('@').unwrap_or((a, ""));
                 key.ends_with(&format!("@{d}")) && local.starts_with(&format!("{l}+"))
             }
-        }) || DAEMONS.contains(&local)
+        })
     }
 }
 
@@ -683,7 +691,7 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
     }
     let shown = contradicted(&text);
     found.retain(|a| !shown.contains(&identity(a)));
-    let mut recipients = named(unique(found, ours), &said);
+    let mut recipients = named(unique_sent(found, ours, &parts.original_to), &said);
     if recipients.len() > 1 && kind != Kind::Delayed {
         each_own_reason(&mut recipients, &text, at);
     }
@@ -700,21 +708,48 @@ fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ou
         .and_then(|f| f.first())
         .and_then(|a| a.address())
         .map(identity);
-    let named: Vec<String> = unique(addresses_in(&recipient_lines(text)), ours)
+    let named: Vec<String> = unique_sent(addresses_in(&recipient_lines(text)), ours, &to)
         .into_iter()
         .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
         .collect();
     let keys: Vec<String> = to.iter().map(|a| identity(a)).collect();
+    let listed = listed_first(text);
+    let in_list = |a: &String| listed.contains(&identity(a));
+    // Those the original was sent to, and the others the notice lists the
+    // same way (each opening its line) when it lists one of those so.
     let both: Vec<String> = named
         .iter()
         .filter(|a| keys.contains(&identity(a)))
         .cloned()
         .collect();
+    let both = match both.iter().any(in_list) {
+        true => named
+            .iter()
+            .filter(|a| keys.contains(&identity(a)) || in_list(a))
+            .cloned()
+            .collect(),
+        false => both,
+    };
     match (both.is_empty(), named.is_empty()) {
         (false, _) => both,
         (true, false) => named,
         (true, true) => to,
     }
+}
+
+/// The addresses that open a line of a notice (after spaces, `<`, quotes):
+/// the layout of a list of failed recipients.
+fn listed_first(text: &str) -> Vec<String> {
+    text.lines()
+        .take(5000)
+        .filter_map(|line| {
+            let line = line.trim_start_matches([' ', '\t', '<', '"', '\'']);
+            let first = addresses_in(line).into_iter().next()?;
+            line.to_lowercase()
+                .starts_with(&first.to_lowercase())
+                .then(|| identity(&first))
+        })
+        .collect()
 }
 
 /// For a notice that names several recipients, each one's reason from the
@@ -802,6 +837,7 @@ fn inline_original(notice: &str) -> Option<Message<'_>> {
         "--- Original message follows",
         "\nOriginal message follows",
         "\nOriginal Message:",
+        "\nMessage headers follow.",
     ];
     let start = MARKERS
         .iter()
@@ -982,6 +1018,21 @@ fn plausible(address: &str) -> bool {
     address.contains('@')
         && address.len() <= 320
         && !address.contains(|c: char| c.is_whitespace() || c.is_control())
+}
+
+/// [`unique`], keeping a daemon's name (`postmaster@…`) that the returned
+/// original was sent to (`sent`): there it is the failed recipient.
+fn unique_sent(found: Vec<String>, ours: &Ours, sent: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    found
+        .into_iter()
+        .filter(|a| {
+            let to_it = sent.iter().any(|s| identity(s) == identity(a));
+            plausible(a) && !(ours.is_own(a) || !to_it && ours.contains(a))
+        })
+        .filter(|a| seen.insert(identity(a)))
+        .take(100)
+        .collect()
 }
 
 /// Each address once, without the newsletter's own.

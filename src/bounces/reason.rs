@@ -196,6 +196,8 @@ fn more_words(text: &str) -> Option<Reason> {
                 "doesn't exist",
             ],
         ),
+        // DragonFly Mail Agent: "DNS lookup failure: host … not found".
+        (Reason::HostUnknown, &["dns lookup failure: host"]),
     ];
     TABLE
         .iter()
