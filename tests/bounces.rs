@@ -1183,7 +1183,7 @@ fn sisimai_corpus_scores() {
     assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
     assert!(all.recipients_right * 1000 >= all.reports * 969, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 87, "{line}");
+    assert!(all.kinds_right * 1000 >= all.reports * 917, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1481,5 +1481,45 @@ Subject: Issue 48\r\nTo: <postmaster@example.org>\r\nFrom: <letter@example.com>\
         got.sort();
         assert_eq!(got, want, "{raw}");
         assert_eq!(report.kind, Kind::Hard, "{raw}");
+    }
+}
+
+/// Reasons in the words of particular systems: Google Groups refusing a
+/// post (a refusal of the sender), InterScan's "check if address is correct" (hard), a
+/// Spamhaus listing (blocked) whatever the code, a failed DMARC check;
+/// refusals of the sender are soft, never a mark on the reader.
+#[test]
+fn reasons_in_the_words_of_particular_systems() {
+    let cases: &[(&str, Kind, &str)] = &[
+        (
+            "The group you tried to contact (letters) may not exist, or you may not have \
+             permission to post messages to the group. https://groups.google.com/support/",
+            Kind::Soft,
+            "rejected",
+        ),
+        (
+            "Unable to deliver message to <gone@example.org> (and other recipients in the \
+             same domain). Please check if address is correct.",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "553 5.1.3 http://www.spamhaus.org/query/bl?ip=192.0.2.222",
+            Kind::Soft,
+            "blocked",
+        ),
+        ("550 DMARC check failed.", Kind::Soft, "authfailure"),
+    ];
+    for (said, kind, reason) in cases {
+        let raw = format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Undeliverable: Issue 48\r\n\
+Message-ID: <n4@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (*kind, *reason), "{said}");
     }
 }

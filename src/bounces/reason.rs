@@ -162,6 +162,25 @@ pub fn by_words(text: &str) -> Option<Reason> {
 /// Words Sisimai's phrases miss that letterpress has met.
 fn more_words(text: &str) -> Option<Reason> {
     const TABLE: &[(Reason, &[&str])] = &[
+        // Google Groups: the group refuses the sender's post (in every
+        // language its notice links its help centre).
+        (Reason::Rejected, &["groups.google.com/support"]),
+        // InterScan MSS: "Unable to deliver message to <…> (and other
+        // recipients in the same domain). Please check if address is
+        // correct."
+        (
+            Reason::UserUnknown,
+            &[
+                "and other recipients in the same domain",
+                "please check if address is correct",
+            ],
+        ),
+        (
+            Reason::SecurityError,
+            &["please turn on smtp authentication"],
+        ),
+        (Reason::AuthFailure, &["dmarc check failed"]),
+        (Reason::Blocked, &["spamhaus.org/query"]),
         (
             Reason::MailboxFull,
             &[

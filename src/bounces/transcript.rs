@@ -92,6 +92,9 @@ const LOOKUPS: &[&str] = &[
     "recipnotfound",
     "bad-mailbox",
     "this user doesn't have a",
+    // InterScan MSS, which looks the address up before it relays.
+    "please check if address is correct",
+    "and other recipients in the same domain",
     // Sendmail's local mailer, which opens the mailbox itself.
     "mail.local: unknown user",
 ];
