@@ -159,66 +159,68 @@ pub fn by_words(text: &str) -> Option<Reason> {
         .then_some(Reason::HasMoved)
 }
 
-/// Words Sisimai's phrases miss that letterpress has met.
+/// Words Sisimai's phrases miss that letterpress has met, by reason.
+const MORE_WORDS: &[(Reason, &[&str])] = &[
+    // Google Groups: the group refuses the sender's post (in every
+    // language its notice links its help centre).
+    (Reason::Rejected, &["groups.google.com/support"]),
+    // InterScan MSS: "Unable to deliver message to <…> (and other
+    // recipients in the same domain). Please check if address is
+    // correct."
+    (
+        Reason::UserUnknown,
+        &[
+            "and other recipients in the same domain",
+            "please check if address is correct",
+        ],
+    ),
+    (
+        Reason::SecurityError,
+        &["please turn on smtp authentication"],
+    ),
+    (Reason::AuthFailure, &["dmarc check failed"]),
+    (Reason::Blocked, &["spamhaus.org/query"]),
+    (
+        Reason::MailboxFull,
+        &[
+            "mailbox full",
+            "quota",
+            "insufficient storage",
+            "too many messages",
+        ],
+    ),
+    (
+        Reason::UserUnknown,
+        &[
+            "user unknown",
+            "unknown user",
+            "no such user",
+            "no mailbox here",
+            "mailbox unavailable",
+            "recipient not found",
+            "recipnotfound",
+            "recipientnotfound",
+            "address not found",
+            "invalid final delivery userid",
+            "not listed in domino directory",
+            "not listed in public name & address book",
+            "ディレクトリには見つかりません",
+            "ディレクトリのリストにありません",
+            "no valid recipients for this",
+            "unknown recipient",
+            "account disabled",
+            "doesn't have a",
+            "does not exist",
+            "doesn't exist",
+        ],
+    ),
+    // DragonFly Mail Agent: "DNS lookup failure: host … not found".
+    (Reason::HostUnknown, &["dns lookup failure: host"]),
+];
+
+/// The first reason of [`MORE_WORDS`] whose words the text contains.
 fn more_words(text: &str) -> Option<Reason> {
-    const TABLE: &[(Reason, &[&str])] = &[
-        // Google Groups: the group refuses the sender's post (in every
-        // language its notice links its help centre).
-        (Reason::Rejected, &["groups.google.com/support"]),
-        // InterScan MSS: "Unable to deliver message to <…> (and other
-        // recipients in the same domain). Please check if address is
-        // correct."
-        (
-            Reason::UserUnknown,
-            &[
-                "and other recipients in the same domain",
-                "please check if address is correct",
-            ],
-        ),
-        (
-            Reason::SecurityError,
-            &["please turn on smtp authentication"],
-        ),
-        (Reason::AuthFailure, &["dmarc check failed"]),
-        (Reason::Blocked, &["spamhaus.org/query"]),
-        (
-            Reason::MailboxFull,
-            &[
-                "mailbox full",
-                "quota",
-                "insufficient storage",
-                "too many messages",
-            ],
-        ),
-        (
-            Reason::UserUnknown,
-            &[
-                "user unknown",
-                "unknown user",
-                "no such user",
-                "no mailbox here",
-                "mailbox unavailable",
-                "recipient not found",
-                "recipnotfound",
-                "recipientnotfound",
-                "address not found",
-                "invalid final delivery userid",
-                "not listed in domino directory",
-                "not listed in public name & address book",
-                "ディレクトリには見つかりません",
-                "ディレクトリのリストにありません",
-                "no valid recipients for this",
-                "unknown recipient",
-                "account disabled",
-                "doesn't have a",
-                "does not exist",
-                "doesn't exist",
-            ],
-        ),
-        // DragonFly Mail Agent: "DNS lookup failure: host … not found".
-        (Reason::HostUnknown, &["dns lookup failure: host"]),
-    ];
-    TABLE
+    MORE_WORDS
         .iter()
         .find(|(_, words)| words.iter().any(|w| text.contains(w)))
         .map(|(reason, _)| *reason)
