@@ -1183,7 +1183,7 @@ fn sisimai_corpus_scores() {
     assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
     assert!(all.recipients_right * 1000 >= all.reports * 969, "{line}");
-    assert!(all.kinds_right * 1000 >= all.reports * 917, "{line}");
+    assert!(all.kinds_right * 1000 >= all.reports * 930, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1521,5 +1521,58 @@ Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
         let report = classify(raw.as_bytes(), &ours());
         let r = &report.recipients[0];
         assert_eq!((r.kind, r.reason.as_str()), (*kind, *reason), "{said}");
+    }
+}
+
+/// A DSN read by its fields: a local mailer's own failure (`x-unix`) is a
+/// mailer error whatever it prints; NTT DOCOMO's "Unknown user" after DATA
+/// with a generic 5.0.0 is its filter refusing the sender (rejected),
+/// while its 5.2.0 stays filtered.
+#[test]
+fn a_dsn_is_read_by_its_diagnostic_type_and_its_receiving_host() {
+    let dsn = |status: &str, remote: &str, diagnostic: &str| {
+        format!(
+            "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <d2@mx.example.net>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: {status}\r\n\
+Remote-MTA: dns; {remote}\r\nDiagnostic-Code: {diagnostic}\r\n\r\n--b--\r\n"
+        )
+    };
+    let cases = [
+        (
+            dsn(
+                "5.1.1",
+                "mx.example.org",
+                "x-unix; procmail: Couldn't create: No such user",
+            ),
+            Kind::Soft,
+            "mailererror",
+        ),
+        (
+            dsn(
+                "5.0.0",
+                "mfsmax.docomo.ne.jp",
+                "smtp; 550 Unknown user gone@example.org (in reply to end of DATA command)",
+            ),
+            Kind::Soft,
+            "rejected",
+        ),
+        (
+            dsn(
+                "5.2.0",
+                "mfsmax.docomo.ne.jp",
+                "smtp; 550 Unknown user gone@example.org (in reply to end of DATA command)",
+            ),
+            Kind::Soft,
+            "filtered",
+        ),
+    ];
+    for (raw, kind, reason) in cases {
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (kind, reason), "{raw}");
     }
 }

@@ -588,7 +588,12 @@ fn block_verdict(block: &Fields, notice: &str, mta: &[&str]) -> Option<Result<Re
             said = failure_at(status.as_deref(), text, at);
         }
     }
-    let (kind, reason) = said;
+    let remote = field(block, "remote-mta").unwrap_or("");
+    let (kind, reason) = match status.as_deref().and_then(code_kind) {
+        // Only a generic code (X.0.0) leaves the words to the host's rules.
+        None => by_remote_host(&format!("{remote} {notice}"), at, said),
+        Some(_) => said,
+    };
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
         Some(a) if a.starts_with("failed") => kind,
@@ -615,6 +620,21 @@ fn block_verdict(block: &Fields, notice: &str, mta: &[&str]) -> Option<Result<Re
         status,
         reason,
     }))
+}
+
+/// Receiving systems whose answer at one SMTP step means another reason
+/// than its words (Sisimai's per-host rules): NTT DOCOMO's "Unknown user"
+/// after DATA is its filter refusing the sender.
+const REMOTE_HOSTS: &[(&str, Command, Reason)] =
+    &[("mfsmax.docomo.ne.jp", Command::Data, Reason::Rejected)];
+
+/// The verdict as the receiving system named in `text` means it.
+fn by_remote_host(text: &str, at: Option<Command>, said: (Kind, Reason)) -> (Kind, Reason) {
+    let lower = text.to_ascii_lowercase();
+    REMOTE_HOSTS
+        .iter()
+        .find(|(host, step, _)| at == Some(*step) && lower.contains(host))
+        .map_or(said, |(_, _, reason)| (kind_of(*reason, None), *reason))
 }
 
 /// The part of a notice about one recipient: from where it names the

@@ -134,9 +134,12 @@ impl Reason {
 /// then its enhanced status code; `Undefined` when neither says.
 pub fn find(status: Option<&str>, text: &str) -> Reason {
     let text = text.to_lowercase();
-    by_words(&text)
+    // A local mailer program's own failure (procmail, a pipe), whatever
+    // words it prints.
+    text.starts_with("x-unix;")
+        .then_some(Reason::MailerError)
+        .or_else(|| by_words(&text))
         .or_else(|| more_words(&text))
-        .or_else(|| text.starts_with("x-unix;").then_some(Reason::MailerError))
         .or_else(|| status.and_then(by_code))
         .unwrap_or(Reason::Undefined)
 }
