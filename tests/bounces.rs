@@ -1173,7 +1173,9 @@ fn sisimai_corpus_scores() {
     println!("{}", held.line("held-out (every 5th)"));
     // The floor as it stands: the test fails on any regression. The goal
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
-    // failure called hard; raise these as the parser gets there.
+    // failure called hard. The one temporary failure called hard is
+    // Sisimai's too: rfc3464-01 says "Status: 5.1.1 … User Unknown" and
+    // Sisimai's table calls it mailboxfull.
     let line = all.line("all");
     // The one "wrong" address is Sisimai's: lhost-apachejames-01 says
     // "RCPT TO: 000000000000@vtext.example.com" and Sisimai's ApacheJames
@@ -1183,7 +1185,7 @@ fn sisimai_corpus_scores() {
     assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
     assert!(all.recipients_right * 1000 >= all.reports * 969, "{line}");
-    assert!(all.kinds_right * 1000 >= all.reports * 930, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 95, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1568,6 +1570,68 @@ Remote-MTA: dns; {remote}\r\nDiagnostic-Code: {diagnostic}\r\n\r\n--b--\r\n"
             ),
             Kind::Soft,
             "filtered",
+        ),
+    ];
+    for (raw, kind, reason) in cases {
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (kind, reason), "{raw}");
+    }
+}
+
+/// Each recipient of a notice that lists several is read up to where the
+/// notice turns to the next one; qmail's refused HELO is a refusal of the
+/// sender, not an expiry; "doesn't have a … account" is a missing mailbox
+/// from Yahoo's delivery daemon only.
+#[test]
+fn each_listed_recipient_has_its_own_reason() {
+    let notice = |said: &str| {
+        format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Mail delivery failed\r\n\
+Message-ID: <n5@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its recipients.\r\n\r\n{said}\r\n"
+        )
+    };
+    let two = notice(
+        "\"one@example.org\":\r\nSMTP error from remote server after RCPT command:\r\n\
+5.2.1 <one@example.org>... User Unknown\r\n\"two@example.org\":\r\n\
+SMTP error from remote server after RCPT command:\r\n5.2.2 <two@example.org>... Mailbox Full\r\n",
+    );
+    let report = classify(two.as_bytes(), &ours());
+    let mut got: Vec<(String, Kind, &str)> = report
+        .recipients
+        .iter()
+        .map(|r| (r.address.clone(), r.kind, r.reason.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("one@example.org".to_string(), Kind::Hard, "userunknown"),
+            ("two@example.org".to_string(), Kind::Soft, "mailboxfull"),
+        ]
+    );
+    let cases = [
+        (
+            notice(
+                "<gone@example.org>:\r\nConnected to 192.0.2.1 but my name was rejected.\r\n\
+Remote host said: 501 5.0.0 Invalid domain name\r\n\
+I'm not going to try again; this message has been in the queue too long.\r\n",
+            ),
+            Kind::Soft,
+            "blocked",
+        ),
+        (
+            notice("<gone@example.org>:\r\nThis user doesn't have a example.org account (gone@example.org) [0]\r\n"),
+            Kind::Soft,
+            "filtered",
+        ),
+        (
+            notice("<gone@example.org>:\r\n554 delivery error: dd This user doesn't have a example.org account (gone@example.org) [0]\r\n"),
+            Kind::Hard,
+            "userunknown",
         ),
     ];
     for (raw, kind, reason) in cases {

@@ -775,11 +775,26 @@ fn listed_first(text: &str) -> Vec<String> {
 /// For a notice that names several recipients, each one's reason from the
 /// text that follows its address, where that says one.
 fn each_own_reason(recipients: &mut [Recipient], text: &str, at: Option<Command>) {
+    let all: Vec<String> = recipients
+        .iter()
+        .map(|r| r.address.to_lowercase())
+        .collect();
     for r in recipients {
         let own = about(text, &r.address);
         if own.len() == text.len().min(4096) {
             continue;
         }
+        // Up to where the notice turns to another recipient.
+        let lower = own.to_lowercase();
+        let me = r.address.to_lowercase();
+        let end = all
+            .iter()
+            .filter(|a| **a != me && !me.contains(a.as_str()))
+            .filter_map(|a| lower.find(a.as_str()))
+            .filter(|i| *i > 0 && own.is_char_boundary(*i))
+            .min()
+            .unwrap_or(own.len());
+        let own = &own[..end];
         let code = first_code(own);
         let (kind, reason) = failure_at(code.as_deref(), own, answered(own, &[]).or(at));
         if reason != Reason::Undefined {

@@ -462,6 +462,8 @@ pub(super) const PHRASES: &[Entry] = &[
             "mail sent from your ip address has been temporarily rate limited",
             "please try again slower",
             "receiving mail at a rate that prevents additional messages from being delivered",
+            // GoDaddy: "… has sent to too many recipients this hour".
+            "sent to too many recipients this hour",
         ],
         &[
         ],
@@ -490,6 +492,8 @@ pub(super) const PHRASES: &[Entry] = &[
     (
         Reason::Blocked,
         &[
+            // qmail: the receiving server refused its HELO name.
+            "but my name was rejected",
             " said: 550 blocked",
             "//www.spamcop.net/bl.",
             "bad sender ip address",

@@ -91,7 +91,9 @@ const LOOKUPS: &[&str] = &[
     "recipientnotfound",
     "recipnotfound",
     "bad-mailbox",
-    "this user doesn't have a",
+    // Yahoo's delivery daemon ("dd"); the same words from other systems
+    // come without it.
+    "dd this user doesn't have a",
     // InterScan MSS, which looks the address up before it relays.
     "please check if address is correct",
     "and other recipients in the same domain",
