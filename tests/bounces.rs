@@ -1184,8 +1184,8 @@ fn sisimai_corpus_scores() {
     // report names.
     assert!(all.wrong_addresses <= 1, "{line}");
     assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 1000 >= all.reports * 969, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 95, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 97, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 96, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1639,4 +1639,29 @@ I'm not going to try again; this message has been in the queue too long.\r\n",
         let r = &report.recipients[0];
         assert_eq!((r.kind, r.reason.as_str()), (kind, reason), "{raw}");
     }
+}
+
+/// A mailing-list server (fml) refusing a post names the list that
+/// refused it, never its own control addresses (the report's List-* and
+/// X-ML-* headers name them); a duplicate Message-ID is a system error.
+#[test]
+fn a_list_servers_refusal_names_the_list_not_its_own_addresses() {
+    let raw = "From: letters-admin@example.org\r\nTo: bounces@example.com\r\n\
+Subject: You bounces@example.com are not member (letters ML)\r\n\
+Message-ID: <200504292334.FMLFFFFFF0.letters@example.org>\r\n\
+X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\r\n\
+X-ML-Info: If you have a question,\r\n\tplease contact letters-admin@example.org;\r\n\
+List-Subscribe: <mailto:letters-ctl@example.org?body=subscribe>\r\n\r\n\
+You are not a member of this mailing list <letters@example.org>.\r\n\r\n\
+If you know the general guide of this list, please send mail with\r\nthe mail body\r\n\r\n\
+\tguide\r\n\r\nto the address\r\n\r\n\tletters-ctl@example.org\r\n\r\n\
+Original mail as follows:\r\n\r\nFrom: letter@example.com\r\nTo: letters@example.org\r\n\
+Subject: Issue 48\r\n\r\nHello\r\n";
+    let report = classify(raw.as_bytes(), &ours());
+    let got: Vec<(&str, Kind, &str)> = report
+        .recipients
+        .iter()
+        .map(|r| (r.address.as_str(), r.kind, r.reason.as_str()))
+        .collect();
+    assert_eq!(got, vec![("letters@example.org", Kind::Soft, "rejected")]);
 }

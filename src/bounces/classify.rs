@@ -464,9 +464,14 @@ fn decode_xtext_utf8(value: &str) -> String {
 /// is the original's envelope sender, so it is one too.
 fn senders_of(message: &Message<'_>) -> Vec<String> {
     const HEADERS: &[&str] = &["from", "sender", "reply-to", "return-path", "errors-to"];
+    // A list's own addresses: List-Post, List-Subscribe, X-ML-Info …
+    let list = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("list-") || n.starts_with("x-ml-")
+    };
     message
         .headers_raw()
-        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)) || list(n))
         .flat_map(|(_, v)| addresses_in(v))
         .take(50)
         .collect()
@@ -854,6 +859,7 @@ fn notice_text(notice: &str) -> String {
         "----- The header of the original message",
         "\nReceived: ",
         "\nReturn-Path: ",
+        "\nOriginal mail as follows:",
     ];
     let end = MARKERS
         .iter()
@@ -1245,6 +1251,40 @@ fn contains_any(text: &str, words: &[&str]) -> bool {
 }
 
 /// A failure notice sent by a mail system rather than a person.
+/// Subjects of failure notices, in the languages readers write in.
+const SUBJECTS: &[&str] = &[
+    "undeliver",
+    "delivery status notification",
+    "mail delivery failed",
+    "returned mail",
+    "failure notice",
+    "delivery failure",
+    "delivery has failed",
+    "could not be delivered",
+    "unzustellbar",
+    "non remis",
+    "mail delivery failure",
+    "delivery notification",
+    "delivery failed",
+    "failed delivery",
+    "mail system error",
+    "nondeliverable",
+    "non-deliverable",
+    "onbestelbaar",
+    "non recapitabile",
+    "no se pudo entregar",
+    "não entregue",
+    "メールエラー",
+    "エラー通知",
+    "配信エラー",
+    "送信エラー",
+    "不達",
+    "배달 실패",
+    "전송 실패",
+    "反送",
+    "退信",
+];
+
 /// A message that returns an original (attached, or its headers) with a
 /// notice that says it was not delivered, whatever its sender and subject
 /// (KDDI's "Your mail sent on: … Could not be delivered to: …").
@@ -1281,43 +1321,16 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     .contains(&local.as_str())
         || name.contains("mail delivery")
         || name.contains("mailer-daemon");
-    const SUBJECTS: &[&str] = &[
-        "undeliver",
-        "delivery status notification",
-        "mail delivery failed",
-        "returned mail",
-        "failure notice",
-        "delivery failure",
-        "delivery has failed",
-        "could not be delivered",
-        "unzustellbar",
-        "non remis",
-        "mail delivery failure",
-        "delivery notification",
-        "delivery failed",
-        "failed delivery",
-        "mail system error",
-        "nondeliverable",
-        "non-deliverable",
-        "onbestelbaar",
-        "non recapitabile",
-        "no se pudo entregar",
-        "não entregue",
-        "メールエラー",
-        "エラー通知",
-        "配信エラー",
-        "送信エラー",
-        "不達",
-        "배달 실패",
-        "전송 실패",
-        "反送",
-        "退信",
-    ];
     let reply = subject.starts_with("re:") || subject.starts_with("fw");
     let failed_header = message
         .headers_raw()
         .any(|(n, _)| n.eq_ignore_ascii_case("x-failed-recipients"));
-    daemon || failed_header || (!reply && contains_any(&subject, SUBJECTS))
+    // fml, a mailing-list server, refuses a post from its -admin address.
+    let list_server = local.ends_with("-admin")
+        && message
+            .headers_raw()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-mlserver"));
+    daemon || failed_header || list_server || (!reply && contains_any(&subject, SUBJECTS))
 }
 
 /// RFC 3834 and the common vacation conventions: the headers, else the

@@ -167,6 +167,9 @@ const MORE_WORDS: &[(Reason, &[&str])] = &[
     // Google Groups: the group refuses the sender's post (in every
     // language its notice links its help centre).
     (Reason::Rejected, &["groups.google.com/support"]),
+    // fml refusing a post: "You are not a member of this mailing list".
+    (Reason::Rejected, &["not a member of this mailing list"]),
+    (Reason::SystemError, &["duplicated message-id"]),
     // InterScan MSS: "Unable to deliver message to <…> (and other
     // recipients in the same domain). Please check if address is
     // correct."
