@@ -544,6 +544,9 @@ fn dsn(
             _ => {}
         }
     }
+    if parts.dsn.len() == 1 {
+        recipients.iter_mut().for_each(|r| may_pass(r, &notice));
+    }
     if recipients.is_empty() {
         let said = unnamed?;
         let mut found = checked(failed_header(message), &notice, ours);
@@ -571,6 +574,29 @@ fn dsn(
         let said = Verdict::of(decisive);
         verdict(failed, said)
     })
+}
+
+/// A report about one recipient whose fields say hard while its own notice
+/// says the failure may pass (a full disk, a full mailbox): it contradicts
+/// itself, and a reader is not marked gone on a report that says the
+/// failure may pass; the notice's reason is taken (soft).
+fn may_pass(r: &mut Recipient, notice: &str) {
+    use Reason::*;
+    if r.kind != Kind::Hard {
+        return;
+    }
+    let (_, reason) = failure_at(None, notice, None);
+    let passes = [
+        MailboxFull,
+        SystemFull,
+        Expired,
+        SystemError,
+        TooManyConn,
+        NetworkError,
+    ];
+    if passes.contains(&reason) {
+        (r.kind, r.reason) = (Kind::Soft, reason);
+    }
 }
 
 /// What one per-recipient block of a DSN says: the recipient with its

@@ -47,6 +47,7 @@ pub(super) const PHRASES: &[Entry] = &[
             "no space left on device",
             "not enough storage space in",
             "not sufficient disk space",
+            "not enough disk space",
             "over the allowed quota",
             "quota exceeded",
             "quota violation for",
