@@ -7,10 +7,11 @@
 #
 # Kinds are scored by letterpress's policy, not Sisimai's hardbounce flag:
 # userunknown, hostunknown, hasmoved, suspend (and notaccept Sisimai calls
-# hard) are hard unless the status is 4.x.x; filtered, rejected, blocked,
+# hard) are hard unless the status is 4.x.x; rejected, blocked,
 # spamdetected, policyviolation, securityerror and the other refusals of the
 # sender are "blocked" (never the reader's fault); feedback is a complaint;
-# delivered and vacation are none; everything else is soft. An automatic
+# delivered and vacation are none; everything else (filtered, mailboxfull,
+# expired, ...) is soft. An automatic
 # reply names no failed recipient; samples where Sisimai finds none are left
 # out (the count is printed).
 set -euo pipefail

@@ -1188,12 +1188,17 @@ fn sisimai_corpus_scores() {
     println!("{}", held.line("held-out (every 5th)"));
     // The floor as it stands: the test fails on any regression. The goal
     // is 97 % recipients, no wrong address, 95 % kinds, no temporary
-    // failure called hard; raise these as the parser gets there.
+    // failure called hard.
     let line = all.line("all");
-    assert!(all.wrong_addresses <= 5, "{line}");
-    assert!(all.temporary_called_hard <= 1, "{line}");
-    assert!(all.recipients_right * 100 >= all.reports * 92, "{line}");
-    assert!(all.kinds_right * 100 >= all.reports * 80, "{line}");
+    // The one "wrong" address is Sisimai's: lhost-apachejames-01 says
+    // "RCPT TO: 000000000000@vtext.example.com" and Sisimai's ApacheJames
+    // module cuts one character too many (substr at 12 after an 11-byte
+    // prefix), expecting 00000000000@…; letterpress gives the address the
+    // report names.
+    assert!(all.wrong_addresses <= 1, "{line}");
+    assert!(all.temporary_called_hard == 0, "{line}");
+    assert!(all.recipients_right * 100 >= all.reports * 97, "{line}");
+    assert!(all.kinds_right * 100 >= all.reports * 96, "{line}");
 }
 
 /// Automatic replies, by header, subject or opening, in the languages
@@ -1319,4 +1324,375 @@ fn an_import_of_a_blocklist_refusal_never_marks_the_reader() {
             && log.contains("action=none reason=blocked"),
         "{log}"
     );
+}
+
+/// Where a report's fields and its own words disagree about whom it is
+/// about, letterpress gives the address the text names, or none: never
+/// one that may not be the failed recipient.
+#[test]
+fn a_report_that_contradicts_itself_never_names_a_wrong_address() {
+    let head = "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Mail delivery failed\r\n\
+Message-ID: <n2@mx.example.net>\r\nMIME-Version: 1.0\r\n";
+    // X-Failed-Recipients against the text: the text's address.
+    let exim = format!(
+        "{head}X-Failed-Recipients: reader@example.org\r\n\
+Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+  reader@example.net\r\n    SMTP error from remote mail server after RCPT TO:<reader@example.net>:\r\n\
+    550 5.1.1 No such user\r\n"
+    );
+    // A link shown as one address whose target is another: neither.
+    let link = format!(
+        "{head}Content-Type: text/plain\r\n\r\n\
+Delivery has failed to these recipients:\r\n\r\n\
+reader@example.org (reader@example.org)<mailto:other@example.org>\r\n\
+550 5.1.1 User unknown\r\n"
+    );
+    // The forwarded copy's sender (the address that forwarded) is the
+    // original's From and To: the address it was forwarded to failed.
+    let forward = format!(
+        "{head}Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its\r\n\
+recipients. This is a permanent error. The following address(es) failed:\r\n\r\n\
+  moved@example.net\r\n    (generated from reader@example.org)\r\n\
+    550 5.1.1 No such user\r\n\r\n\
+------ This is a copy of the message, including all the headers. ------\r\n\r\n\
+From: <reader@example.org>\r\nTo: <reader@example.org>\r\nSubject: Issue 48\r\n\r\nHello\r\n"
+    );
+    for (raw, want) in [
+        (exim, vec!["reader@example.net"]),
+        (link, vec![]),
+        (forward, vec!["moved@example.net"]),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(got, want, "{raw}");
+    }
+}
+
+/// "No such user" is a missing mailbox (hard) when the refusal answered
+/// `RCPT TO`, the code says so (5.1.1) or the words are a directory's; said
+/// after `DATA`, or where the report says neither, it comes from a filter
+/// or a rule of the receiving server: `filtered`, a soft bounce.
+#[test]
+fn user_unknown_is_hard_only_when_given_for_the_mailbox() {
+    let cases: &[(&str, &str, Kind, &str)] = &[
+        ("", "550 <gone@example.org> No such user", Kind::Soft, "filtered"),
+        (
+            "",
+            "host mx.example.org said: 550 <gone@example.org> No such user (in reply to RCPT TO command)",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "",
+            "SMTP error from remote mail server after end of data:\r\n550 No such user",
+            Kind::Soft,
+            "filtered",
+        ),
+        ("", "550 5.1.1 <gone@example.org> No such user", Kind::Hard, "userunknown"),
+        (
+            "",
+            "User gone (gone@example.org) not listed in Domino Directory",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "X-NAI-Header: Modified by McAfee Email Gateway\r\n",
+            "550 <gone@example.org> No such user",
+            Kind::Hard,
+            "userunknown",
+        ),
+    ];
+    for (header, said, kind, reason) in cases {
+        let raw = format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\n{header}Subject: Undeliverable: Issue 48\r\n\
+Message-ID: <n3@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        assert_eq!(report.recipients.len(), 1, "{said}");
+        let r = &report.recipients[0];
+        assert_eq!(
+            (r.kind, r.reason.as_str()),
+            (*kind, *reason),
+            "{header}{said}"
+        );
+    }
+}
+
+/// Notices with no daemon sender or failure subject are still read as
+/// failures when they return the original with words of failure (KDDI),
+/// and an indented "RCPT TO:" under "MAIL FROM:" names the recipient
+/// (Apache James, Verizon), even where the MIME structure does not parse.
+#[test]
+fn notices_without_a_daemon_sender_or_a_failure_subject_are_read() {
+    let kddi = "From: no-reply@mx.example.net\r\nTo: <letter@example.com>\r\n\
+Subject: Mail\r\nMessage-ID: <k1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+Content-Type: text/plain\r\n\r\nYour mail sent on: Thu, 29 Apr 2013 00:00:00 +0900\r\n\
+     Could not be delivered to: <full@example.org>\r\n     As their mailbox is full.\r\n\
+--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: <letter@example.com>\r\n\
+To: <full@example.org>\r\nSubject: Issue 48\r\n\r\nHello\r\n--b1--\r\n";
+    let james = "From: post_master@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Re:Issue 48\r\nMessage-ID: <j1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b2\"\r\n\r\n--b2\r\n\
+Content-Type: multipart/alternative;\r\nboundary=\"b3\"\r\n\r\n--b3\r\n\
+Content-Type: text/plain\r\n\r\nError: Invalid user address\r\n\r\nError message below:\r\n\
+550 - Requested action not taken: no such user here\r\n\r\nMessage details:\r\n\
+  Subject: Issue 48\r\n  MAIL FROM: bounces@example.com\r\n  RCPT TO: gone@example.org\r\n\
+  From: letter@example.com\r\n\r\n--b3--\r\n\r\n--b2--\r\n";
+    for (raw, want, kind) in [
+        (kddi, "full@example.org", Kind::Soft),
+        (james, "gone@example.org", Kind::Soft),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        assert_eq!(got, vec![want], "{raw}");
+        assert_eq!(report.kind, kind, "{raw}");
+    }
+}
+
+/// A notice that lists several failed recipients one per line gives each,
+/// though the returned original's `To` names only one; a daemon's name
+/// (`postmaster@…`) the original was sent to is its failed recipient.
+#[test]
+fn every_listed_recipient_and_a_postmaster_the_original_went_to_are_named() {
+    let listed = "From: postmaster@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Undeliverable: Issue 48\r\nMessage-ID: <e1@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n\
+Your message\r\n\r\n  Subject: Issue 48\r\n\r\ndid not reach the following recipient(s):\r\n\r\n\
+one@example.org on Thu, 29 Apr 2007 16:51:51 -0500\r\n    The recipient name is not recognized\r\n    Unknown Recipient\r\n\
+two@example.org on Thu, 29 Apr 2007 16:51:51 -0500\r\n    The recipient name is not recognized\r\n    Unknown Recipient\r\n\
+--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: <letter@example.com>\r\n\
+To: one@example.org\r\nSubject: Issue 48\r\n\r\nHello\r\n--b1--\r\n";
+    let postmaster = "From: MAILER-DAEMON <>\r\nTo: bounces@example.com\r\n\
+Subject: Mail delivery failed\r\nMessage-Id: <d1@mx.example.net>\r\n\r\n\
+There was an error delivering your mail to <postmaster@example.org>.\r\n\r\n\
+DNS lookup failure: host example.org not found\r\n\r\nMessage headers follow.\r\n\r\n\
+Subject: Issue 48\r\nTo: <postmaster@example.org>\r\nFrom: <letter@example.com>\r\n";
+    for (raw, want) in [
+        (listed, vec!["one@example.org", "two@example.org"]),
+        (postmaster, vec!["postmaster@example.org"]),
+    ] {
+        let report = classify(raw.as_bytes(), &ours());
+        let mut got: Vec<&str> = report
+            .recipients
+            .iter()
+            .map(|r| r.address.as_str())
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{raw}");
+        assert_eq!(report.kind, Kind::Hard, "{raw}");
+    }
+}
+
+/// Reasons in the words of particular systems: Google Groups refusing a
+/// post (a refusal of the sender), InterScan's "check if address is correct" (hard), a
+/// Spamhaus listing (blocked) whatever the code, a failed DMARC check;
+/// refusals of the sender are soft, never a mark on the reader.
+#[test]
+fn reasons_in_the_words_of_particular_systems() {
+    let cases: &[(&str, Kind, &str)] = &[
+        (
+            "The group you tried to contact (letters) may not exist, or you may not have \
+             permission to post messages to the group. https://groups.google.com/support/",
+            Kind::Soft,
+            "rejected",
+        ),
+        (
+            "Unable to deliver message to <gone@example.org> (and other recipients in the \
+             same domain). Please check if address is correct.",
+            Kind::Hard,
+            "userunknown",
+        ),
+        (
+            "553 5.1.3 http://www.spamhaus.org/query/bl?ip=192.0.2.222",
+            Kind::Soft,
+            "blocked",
+        ),
+        ("550 DMARC check failed.", Kind::Soft, "authfailure"),
+    ];
+    for (said, kind, reason) in cases {
+        let raw = format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Undeliverable: Issue 48\r\n\
+Message-ID: <n4@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+Your message could not be delivered to gone@example.org.\r\n{said}\r\n"
+        );
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (*kind, *reason), "{said}");
+    }
+}
+
+/// A DSN read by its fields: a local mailer's own failure (`x-unix`) is a
+/// mailer error whatever it prints; NTT DOCOMO's "Unknown user" after DATA
+/// with a generic 5.0.0 is its filter refusing the sender (rejected),
+/// while its 5.2.0 stays filtered.
+#[test]
+fn a_dsn_is_read_by_its_diagnostic_type_and_its_receiving_host() {
+    let dsn = |status: &str, remote: &str, diagnostic: &str| {
+        format!(
+            "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@example.com\r\n\
+Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <d2@mx.example.net>\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: {status}\r\n\
+Remote-MTA: dns; {remote}\r\nDiagnostic-Code: {diagnostic}\r\n\r\n--b--\r\n"
+        )
+    };
+    let cases = [
+        (
+            dsn(
+                "5.1.1",
+                "mx.example.org",
+                "x-unix; procmail: Couldn't create: No such user",
+            ),
+            Kind::Soft,
+            "mailererror",
+        ),
+        (
+            dsn(
+                "5.0.0",
+                "mfsmax.docomo.ne.jp",
+                "smtp; 550 Unknown user gone@example.org (in reply to end of DATA command)",
+            ),
+            Kind::Soft,
+            "rejected",
+        ),
+        (
+            dsn(
+                "5.2.0",
+                "mfsmax.docomo.ne.jp",
+                "smtp; 550 Unknown user gone@example.org (in reply to end of DATA command)",
+            ),
+            Kind::Soft,
+            "filtered",
+        ),
+    ];
+    for (raw, kind, reason) in cases {
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (kind, reason), "{raw}");
+    }
+}
+
+/// Each recipient of a notice that lists several is read up to where the
+/// notice turns to the next one; qmail's refused HELO is a refusal of the
+/// sender, not an expiry; "doesn't have a … account" is a missing mailbox
+/// from Yahoo's delivery daemon only.
+#[test]
+fn each_listed_recipient_has_its_own_reason() {
+    let notice = |said: &str| {
+        format!(
+            "From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Mail delivery failed\r\n\
+Message-ID: <n5@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: text/plain\r\n\r\n\
+A message that you sent could not be delivered to one or more of its recipients.\r\n\r\n{said}\r\n"
+        )
+    };
+    let two = notice(
+        "\"one@example.org\":\r\nSMTP error from remote server after RCPT command:\r\n\
+5.2.1 <one@example.org>... User Unknown\r\n\"two@example.org\":\r\n\
+SMTP error from remote server after RCPT command:\r\n5.2.2 <two@example.org>... Mailbox Full\r\n",
+    );
+    let report = classify(two.as_bytes(), &ours());
+    let mut got: Vec<(String, Kind, &str)> = report
+        .recipients
+        .iter()
+        .map(|r| (r.address.clone(), r.kind, r.reason.as_str()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("one@example.org".to_string(), Kind::Hard, "userunknown"),
+            ("two@example.org".to_string(), Kind::Soft, "mailboxfull"),
+        ]
+    );
+    let cases = [
+        (
+            notice(
+                "<gone@example.org>:\r\nConnected to 192.0.2.1 but my name was rejected.\r\n\
+Remote host said: 501 5.0.0 Invalid domain name\r\n\
+I'm not going to try again; this message has been in the queue too long.\r\n",
+            ),
+            Kind::Soft,
+            "blocked",
+        ),
+        (
+            notice("<gone@example.org>:\r\nThis user doesn't have a example.org account (gone@example.org) [0]\r\n"),
+            Kind::Soft,
+            "filtered",
+        ),
+        (
+            notice("<gone@example.org>:\r\n554 delivery error: dd This user doesn't have a example.org account (gone@example.org) [0]\r\n"),
+            Kind::Hard,
+            "userunknown",
+        ),
+    ];
+    for (raw, kind, reason) in cases {
+        let report = classify(raw.as_bytes(), &ours());
+        let r = &report.recipients[0];
+        assert_eq!((r.kind, r.reason.as_str()), (kind, reason), "{raw}");
+    }
+}
+
+/// A mailing-list server (fml) refusing a post names the list that
+/// refused it, never its own control addresses (the report's List-* and
+/// X-ML-* headers name them); a duplicate Message-ID is a system error.
+#[test]
+fn a_list_servers_refusal_names_the_list_not_its_own_addresses() {
+    let raw = "From: letters-admin@example.org\r\nTo: bounces@example.com\r\n\
+Subject: You bounces@example.com are not member (letters ML)\r\n\
+Message-ID: <200504292334.FMLFFFFFF0.letters@example.org>\r\n\
+X-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\r\n\
+X-ML-Info: If you have a question,\r\n\tplease contact letters-admin@example.org;\r\n\
+List-Subscribe: <mailto:letters-ctl@example.org?body=subscribe>\r\n\r\n\
+You are not a member of this mailing list <letters@example.org>.\r\n\r\n\
+If you know the general guide of this list, please send mail with\r\nthe mail body\r\n\r\n\
+\tguide\r\n\r\nto the address\r\n\r\n\tletters-ctl@example.org\r\n\r\n\
+Original mail as follows:\r\n\r\nFrom: letter@example.com\r\nTo: letters@example.org\r\n\
+Subject: Issue 48\r\n\r\nHello\r\n";
+    let report = classify(raw.as_bytes(), &ours());
+    let got: Vec<(&str, Kind, &str)> = report
+        .recipients
+        .iter()
+        .map(|r| (r.address.as_str(), r.kind, r.reason.as_str()))
+        .collect();
+    assert_eq!(got, vec![("letters@example.org", Kind::Soft, "rejected")]);
+}
+
+/// A DSN about one recipient whose fields say "5.1.1 User Unknown" while
+/// its own notice says the disk is full contradicts itself: the reader is
+/// not marked gone on it (soft, mailboxfull).
+#[test]
+fn a_report_that_says_the_failure_may_pass_is_never_hard() {
+    let raw = "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\n\
+To: bounces@example.com\r\nSubject: Returned mail: see transcript for details\r\n\
+Message-ID: <d3@mx.example.net>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n\
+--b\r\n\r\nYour message to <gone> was automatically rejected:\r\nNot enough disk space\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n\
+Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <gone@example.org>... User Unknown\r\n\r\n--b--\r\n";
+    let report = classify(raw.as_bytes(), &ours());
+    let r = &report.recipients[0];
+    assert_eq!((r.kind, r.reason.as_str()), (Kind::Soft, "mailboxfull"));
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 pub use super::reason::Reason;
+use super::transcript::{answered, lookups_of, Command};
 use crate::list::identity;
 
 /// What a message is.
@@ -116,12 +117,20 @@ impl Ours {
     fn contains(&self, address: &str) -> bool {
         let key = identity(address);
         let local = key.split('@').next().unwrap_or("");
+        self.is_own(address) || DAEMONS.contains(&local)
+    }
+
+    /// One of the addresses themselves (or a `+tag` of one), not counting
+    /// the mail daemons' names.
+    fn is_own(&self, address: &str) -> bool {
+        let key = identity(address);
+        let local = key.split('@').next().unwrap_or("");
         self.addresses.iter().any(|a| {
             a == &key || {
                 let (l, d) = a.split_once('@').unwrap_or((a, ""));
                 key.ends_with(&format!("@{d}")) && local.starts_with(&format!("{l}+"))
             }
-        }) || DAEMONS.contains(&local)
+        })
     }
 }
 
@@ -224,7 +233,7 @@ fn read(message: &Message<'_>, ours: &Ours) -> BounceReport {
             return report;
         }
     }
-    if looks_like_failure_notice(message) {
+    if looks_like_failure_notice(message) || returns_a_failed_original(&parts) {
         return notice(&parts, message, ours);
     }
     if is_auto_reply(message) {
@@ -296,13 +305,21 @@ impl Parts {
                 _ => {}
             }
         }
+        if let Some(copy) = inline_original(&parts.notice) {
+            if parts.original_to.is_empty() {
+                parts.original_to = addresses_of(&copy, "to");
+            }
+            parts.senders.extend(senders_of(&copy));
+        }
         if parts.dsn.is_empty() && parts.feedback.is_none() {
             parts.dsn = text_dsn(&parts.notice);
         }
         if parts.dsn.is_empty() && parts.feedback.is_none() {
             let body = raw_body(message);
             parts.dsn = text_dsn(&body);
-            if !parts.dsn.is_empty() && parts.notice.trim().is_empty() {
+            // A MIME structure that does not parse (a boundary parameter
+            // on a line of its own) leaves no text part: the body is read.
+            if parts.notice.trim().is_empty() {
                 parts.notice = body.chars().take(MAX_NOTICE).collect();
             }
         }
@@ -447,9 +464,14 @@ fn decode_xtext_utf8(value: &str) -> String {
 /// is the original's envelope sender, so it is one too.
 fn senders_of(message: &Message<'_>) -> Vec<String> {
     const HEADERS: &[&str] = &["from", "sender", "reply-to", "return-path", "errors-to"];
+    // A list's own addresses: List-Post, List-Subscribe, X-ML-Info …
+    let list = |n: &str| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("list-") || n.starts_with("x-ml-")
+    };
     message
         .headers_raw()
-        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)))
+        .filter(|(n, _)| HEADERS.iter().any(|h| n.eq_ignore_ascii_case(h)) || list(n))
         .flat_map(|(_, v)| addresses_in(v))
         .take(50)
         .collect()
@@ -507,18 +529,27 @@ fn dsn(
     let mut recipients = Vec::new();
     let mut unnamed: Option<Verdict> = None;
     let notice = notice_text(&parts.notice);
+    let mta = lookups_of(message.headers_raw());
     for block in &parts.dsn {
-        match block_verdict(block, &notice) {
-            Some(Ok(r)) if !fields_ours.contains(&r.address) => recipients.push(r),
+        match block_verdict(block, &notice, &mta) {
+            Some(Ok(r)) if !fields_ours.contains(&r.address) => {
+                // The block's own diagnostic naming it confirms it.
+                let own = field(block, "diagnostic-code").unwrap_or("");
+                let text = format!("{notice}\n{own}");
+                recipients.extend(as_the_notice_says(r, &text, fields_ours));
+            }
             Some(Err(unnamed_block)) => {
                 unnamed.get_or_insert(unnamed_block);
             }
             _ => {}
         }
     }
+    if parts.dsn.len() == 1 {
+        recipients.iter_mut().for_each(|r| may_pass(r, &notice));
+    }
     if recipients.is_empty() {
         let said = unnamed?;
-        let mut found = failed_header(message);
+        let mut found = checked(failed_header(message), &notice, ours);
         if found.is_empty() {
             found = parts.original_to.clone();
         }
@@ -545,24 +576,55 @@ fn dsn(
     })
 }
 
+/// A report about one recipient whose fields say hard while its own notice
+/// says the failure may pass (a full disk, a full mailbox): it contradicts
+/// itself, and a reader is not marked gone on a report that says the
+/// failure may pass; the notice's reason is taken (soft).
+fn may_pass(r: &mut Recipient, notice: &str) {
+    use Reason::*;
+    if r.kind != Kind::Hard {
+        return;
+    }
+    let (_, reason) = failure_at(None, notice, None);
+    let passes = [
+        MailboxFull,
+        SystemFull,
+        Expired,
+        SystemError,
+        TooManyConn,
+        NetworkError,
+    ];
+    if passes.contains(&reason) {
+        (r.kind, r.reason) = (Kind::Soft, reason);
+    }
+}
+
 /// What one per-recipient block of a DSN says: the recipient with its
 /// verdict; the verdict alone when the block names nobody; `None` for a
 /// block that is neither failed nor delayed (delivered, relayed).
-fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdict>> {
+fn block_verdict(block: &Fields, notice: &str, mta: &[&str]) -> Option<Result<Recipient, Verdict>> {
     let status = field(block, "status").and_then(first_code);
     let action = field(block, "action").map(str::to_ascii_lowercase);
     let diagnostic = field(block, "diagnostic-code").unwrap_or("");
     let original = field(block, "original-recipient").and_then(recipient_field);
     let last = field(block, "final-recipient").and_then(recipient_field);
     let named = original.as_deref().or(last.as_deref()).unwrap_or("");
-    let data = after_data(diagnostic) || after_data(notice);
-    let mut said = failure_at(status.as_deref(), diagnostic, data);
+    let category = field(block, "x-powermta-bouncecategory").unwrap_or("");
+    let at = answered(&format!("{diagnostic}\n{category}"), mta)
+        .or_else(|| answered(about(notice, named), mta))
+        .or_else(|| answered(notice, mta));
+    let mut said = failure_at(status.as_deref(), diagnostic, at);
     for text in [about(notice, named), about(notice, "")] {
         if said.1 == Reason::Undefined {
-            said = failure_at(status.as_deref(), text, data);
+            said = failure_at(status.as_deref(), text, at);
         }
     }
-    let (kind, reason) = said;
+    let remote = field(block, "remote-mta").unwrap_or("");
+    let (kind, reason) = match status.as_deref().and_then(code_kind) {
+        // Only a generic code (X.0.0) leaves the words to the host's rules.
+        None => by_remote_host(&format!("{remote} {notice}"), at, said),
+        Some(_) => said,
+    };
     let kind = match action.as_deref() {
         Some(a) if a.starts_with("delayed") => Kind::Delayed,
         Some(a) if a.starts_with("failed") => kind,
@@ -589,6 +651,21 @@ fn block_verdict(block: &Fields, notice: &str) -> Option<Result<Recipient, Verdi
         status,
         reason,
     }))
+}
+
+/// Receiving systems whose answer at one SMTP step means another reason
+/// than its words (Sisimai's per-host rules): NTT DOCOMO's "Unknown user"
+/// after DATA is its filter refusing the sender.
+const REMOTE_HOSTS: &[(&str, Command, Reason)] =
+    &[("mfsmax.docomo.ne.jp", Command::Data, Reason::Rejected)];
+
+/// The verdict as the receiving system named in `text` means it.
+fn by_remote_host(text: &str, at: Option<Command>, said: (Kind, Reason)) -> (Kind, Reason) {
+    let lower = text.to_ascii_lowercase();
+    REMOTE_HOSTS
+        .iter()
+        .find(|(host, step, _)| at == Some(*step) && lower.contains(host))
+        .map_or(said, |(_, _, reason)| (kind_of(*reason, None), *reason))
 }
 
 /// The part of a notice about one recipient: from where it names the
@@ -646,7 +723,9 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         && contains_any(&text.to_lowercase(), DELAY_WORDS)
         || status.is_none() && contains_any(&text.to_lowercase(), DELAY_WORDS);
     let failed = contains_any(&text.to_lowercase(), FAILURE_WORDS);
-    let (kind, reason) = failure_at(status.as_deref(), &text, after_data(&parts.notice));
+    let mta = lookups_of(message.headers_raw());
+    let at = answered(&parts.notice, &mta);
+    let (kind, reason) = failure_at(status.as_deref(), &text, at);
     let kind = match delayed && !failed {
         true => Kind::Delayed,
         false => kind,
@@ -657,13 +736,15 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
         status,
         reason,
     };
-    let mut found = failed_header(message);
+    let mut found = checked(failed_header(message), &text, ours);
     if found.is_empty() {
         found = notice_recipients(parts, message, &text, ours);
     }
-    let mut recipients = named(unique(found, ours), &said);
+    let shown = contradicted(&text);
+    found.retain(|a| !shown.contains(&identity(a)));
+    let mut recipients = named(unique_sent(found, ours, &parts.original_to), &said);
     if recipients.len() > 1 && kind != Kind::Delayed {
-        each_own_reason(&mut recipients, &text, after_data(&parts.notice));
+        each_own_reason(&mut recipients, &text, at);
     }
     verdict(recipients, said)
 }
@@ -672,25 +753,34 @@ fn notice(parts: &Parts, message: &Message<'_>, ours: &Ours) -> BounceReport {
 /// returned original was sent to; the ones it names when it names none of
 /// those (a forward); the original's `To` when it names nobody.
 fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ours) -> Vec<String> {
-    let mut to = parts.original_to.clone();
-    if to.is_empty() {
-        to = inline_original_to(&parts.notice);
-    }
+    let to = parts.original_to.clone();
     let sender = message
         .from()
         .and_then(|f| f.first())
         .and_then(|a| a.address())
         .map(identity);
-    let named: Vec<String> = unique(addresses_in(&recipient_lines(text)), ours)
+    let named: Vec<String> = unique_sent(addresses_in(&recipient_lines(text)), ours, &to)
         .into_iter()
         .filter(|a| Some(identity(a)) != sender && !looks_like_an_id(a))
         .collect();
     let keys: Vec<String> = to.iter().map(|a| identity(a)).collect();
+    let listed = listed_first(text);
+    let in_list = |a: &String| listed.contains(&identity(a));
+    // Those the original was sent to, and the others the notice lists the
+    // same way (each opening its line) when it lists one of those so.
     let both: Vec<String> = named
         .iter()
         .filter(|a| keys.contains(&identity(a)))
         .cloned()
         .collect();
+    let both = match both.iter().any(in_list) {
+        true => named
+            .iter()
+            .filter(|a| keys.contains(&identity(a)) || in_list(a))
+            .cloned()
+            .collect(),
+        false => both,
+    };
     match (both.is_empty(), named.is_empty()) {
         (false, _) => both,
         (true, false) => named,
@@ -698,16 +788,46 @@ fn notice_recipients(parts: &Parts, message: &Message<'_>, text: &str, ours: &Ou
     }
 }
 
+/// The addresses that open a line of a notice (after spaces, `<`, quotes):
+/// the layout of a list of failed recipients.
+fn listed_first(text: &str) -> Vec<String> {
+    text.lines()
+        .take(5000)
+        .filter_map(|line| {
+            let line = line.trim_start_matches([' ', '\t', '<', '"', '\'']);
+            let first = addresses_in(line).into_iter().next()?;
+            line.to_lowercase()
+                .starts_with(&first.to_lowercase())
+                .then(|| identity(&first))
+        })
+        .collect()
+}
+
 /// For a notice that names several recipients, each one's reason from the
 /// text that follows its address, where that says one.
-fn each_own_reason(recipients: &mut [Recipient], text: &str, data: bool) {
+fn each_own_reason(recipients: &mut [Recipient], text: &str, at: Option<Command>) {
+    let all: Vec<String> = recipients
+        .iter()
+        .map(|r| r.address.to_lowercase())
+        .collect();
     for r in recipients {
         let own = about(text, &r.address);
         if own.len() == text.len().min(4096) {
             continue;
         }
+        // Up to where the notice turns to another recipient.
+        let lower = own.to_lowercase();
+        let me = r.address.to_lowercase();
+        let end = all
+            .iter()
+            .filter(|a| **a != me && !me.contains(a.as_str()))
+            .filter_map(|a| lower.find(a.as_str()))
+            .filter(|i| *i > 0 && own.is_char_boundary(*i))
+            .min()
+            .unwrap_or(own.len());
+        let own = &own[..end];
         let code = first_code(own);
-        let (kind, reason) = failure_at(code.as_deref(), own, data);
+        let (kind, reason) = failure_at(code.as_deref(), own, answered(own, &[]).or(at));
         if reason != Reason::Undefined {
             (r.kind, r.reason) = (kind, reason);
             r.status = code.or(r.status.take());
@@ -765,6 +885,7 @@ fn notice_text(notice: &str) -> String {
         "----- The header of the original message",
         "\nReceived: ",
         "\nReturn-Path: ",
+        "\nOriginal mail as follows:",
     ];
     let end = MARKERS
         .iter()
@@ -774,27 +895,87 @@ fn notice_text(notice: &str) -> String {
     notice[..end].to_string()
 }
 
-/// The `To:` of an original copied into the notice as text (Exim, qmail).
-fn inline_original_to(notice: &str) -> Vec<String> {
+/// The headers of an original copied into the notice as text (Exim, qmail).
+fn inline_original(notice: &str) -> Option<Message<'_>> {
     const MARKERS: &[&str] = &[
         "------ This is a copy of the message, including all the headers. ------",
         "--- Below this line is a copy of the message.",
         "------ Original message follows",
         "--- Original message follows",
         "\nOriginal message follows",
+        "\nOriginal Message:",
+        "\nMessage headers follow.",
     ];
-    let Some(start) = MARKERS
+    let start = MARKERS
         .iter()
         .filter_map(|m| notice.find(m).map(|i| i + m.len()))
-        .min()
-    else {
-        return Vec::new();
-    };
+        .min()?;
     let copy = notice[start..].trim_start_matches(['.', ' ', '-', '\r', '\n']);
-    MessageParser::default()
-        .parse_headers(copy.as_bytes())
-        .map(|m| addresses_of(&m, "to"))
-        .unwrap_or_default()
+    MessageParser::default().parse_headers(copy.as_bytes())
+}
+
+/// A recipient the report's fields name, checked against its own words:
+/// where the notice does not name it but names one address of the same
+/// local part at another domain, the fields disagree with the text and the
+/// text's address is taken; where it names several such, none is (no
+/// address rather than a possibly wrong one).
+fn as_the_notice_says(mut r: Recipient, text: &str, ours: &Ours) -> Option<Recipient> {
+    if contradicted(text).contains(&identity(&r.address)) {
+        return None;
+    }
+    let named = unique(addresses_in(&recipient_lines(text)), ours);
+    let keys: Vec<String> = std::iter::once(&r.address)
+        .chain(&r.also)
+        .map(|a| identity(a))
+        .collect();
+    if named.iter().any(|n| keys.contains(&identity(n))) {
+        return Some(r);
+    }
+    let local = |a: &str| a.rsplit_once('@').map(|(l, _)| l.to_lowercase());
+    let mine = local(&r.address);
+    let rivals: Vec<String> = named.into_iter().filter(|n| local(n) == mine).collect();
+    match rivals.as_slice() {
+        [] => Some(r),
+        [one] => {
+            (r.address, r.also) = (one.clone(), Vec::new());
+            Some(r)
+        }
+        _ => None,
+    }
+}
+
+/// [`as_the_notice_says`] for bare addresses (`X-Failed-Recipients`).
+fn checked(found: Vec<String>, text: &str, ours: &Ours) -> Vec<String> {
+    let said = Verdict {
+        kind: Kind::Hard,
+        status: None,
+        reason: Reason::Undefined,
+    };
+    named(found, &said)
+        .into_iter()
+        .filter_map(|r| as_the_notice_says(r, text, ours))
+        .map(|r| r.address)
+        .collect()
+}
+
+/// The addresses of notice lines that contradict themselves: a link shown
+/// as one address whose `mailto:` target is another. Which one failed
+/// cannot be told, so neither is given.
+fn contradicted(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines().filter(|l| l.contains("mailto:")).take(100) {
+        let on_line: Vec<String> = addresses_in(line).iter().map(|a| identity(a)).collect();
+        let targets: Vec<String> = line
+            .split("mailto:")
+            .skip(1)
+            .filter_map(|t| addresses_in(t).into_iter().next())
+            .map(|a| identity(&a))
+            .collect();
+        if on_line.iter().any(|a| !targets.contains(a)) {
+            out.extend(on_line);
+        }
+    }
+    out
 }
 
 /// Exim and Gmail name the failed recipients in `X-Failed-Recipients`.
@@ -812,9 +993,9 @@ fn failed_header(message: &Message<'_>) -> Vec<String> {
 }
 
 /// The lines of a notice that can name a failed recipient: not the header
-/// lines of a copied original that name its sender or identify it (From,
-/// Message-ID, Received and the like, with their folded continuations),
-/// nor an SMTP transcript's `MAIL FROM`.
+/// lines of a copied original that name its sender, its `To` or identify
+/// it (From, Message-ID, Received and the like, with their folded
+/// continuations), nor an SMTP transcript's `MAIL FROM`.
 fn recipient_lines(text: &str) -> String {
     const SHUT: &[&str] = &[
         "from:",
@@ -833,14 +1014,24 @@ fn recipient_lines(text: &str) -> String {
         "content-id:",
         "envelope-from",
         "mail from",
+        // A quoted header of the original ("Your message To: …"): whom it
+        // was sent to, not whom the notice says failed.
+        "to:",
     ];
     let mut out = String::with_capacity(text.len());
     let mut skipping = false;
     for line in text.lines().take(5000) {
-        let folded = line.starts_with([' ', '\t']);
         let lower = line
             .trim_start_matches(['>', '<', ' ', '\t'])
             .to_ascii_lowercase();
+        // An indented "Name: value" is a field of its own (a list of
+        // "MAIL FROM: …" then "RCPT TO: …"), not a continuation.
+        let field = lower.split_once(':').is_some_and(|(n, _)| {
+            (1..30).contains(&n.len())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphabetic() || " -".contains(c))
+        });
+        let folded = line.starts_with([' ', '\t']) && !field;
         if !folded || !skipping {
             skipping = SHUT.iter().any(|h| lower.starts_with(h)) || lower.contains("mail from:");
         }
@@ -896,6 +1087,21 @@ fn plausible(address: &str) -> bool {
         && !address.contains(|c: char| c.is_whitespace() || c.is_control())
 }
 
+/// [`unique`], keeping a daemon's name (`postmaster@…`) that the returned
+/// original was sent to (`sent`): there it is the failed recipient.
+fn unique_sent(found: Vec<String>, ours: &Ours, sent: &[String]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    found
+        .into_iter()
+        .filter(|a| {
+            let to_it = sent.iter().any(|s| identity(s) == identity(a));
+            plausible(a) && !(ours.is_own(a) || !to_it && ours.contains(a))
+        })
+        .filter(|a| seen.insert(identity(a)))
+        .take(100)
+        .collect()
+}
+
 /// Each address once, without the newsletter's own.
 fn unique(found: Vec<String>, ours: &Ours) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
@@ -913,37 +1119,37 @@ pub fn failure_kind(status: Option<&str>, text: &str) -> Kind {
 
 /// The kind and the reason of a failure: the reason from the words (and
 /// the code where the words say nothing), the kind from the reason by the
-/// policy: a hard reason is hard unless the code is a temporary 4.x.x.
+/// policy: a hard reason is hard unless the code is a temporary 4.x.x. A
+/// refusal letterpress's own relay gave during a send answers the
+/// recipient (`RCPT TO`).
 pub fn failure(status: Option<&str>, text: &str) -> (Kind, Reason) {
-    failure_at(status, text, false)
+    failure_at(status, text, Some(Command::Rcpt))
 }
 
-/// [`failure`], knowing whether the refusal answered the message's DATA.
-/// Words of a missing mailbox said after DATA without a 5.1.x code come
-/// from a filter, not from a mailbox lookup: `filtered`, as Sisimai reads
-/// them (a soft bounce, not a hard one).
-pub fn failure_at(status: Option<&str>, text: &str, data: bool) -> (Kind, Reason) {
+/// [`failure`], knowing the SMTP command the refusal answered. Words of a
+/// missing mailbox are a missing mailbox when the code says so (5.1.0,
+/// 5.1.1, 5.1.3, 5.1.10) or the refusal came before `DATA` (a mailbox
+/// lookup answers `RCPT TO`); said after `DATA`, or where the report says
+/// neither, they come from a filter or a rule of the receiving server:
+/// `filtered`, as Sisimai reads them (a soft bounce, not a hard one).
+pub fn failure_at(status: Option<&str>, text: &str, at: Option<Command>) -> (Kind, Reason) {
     let code = decisive_code(status, text).or_else(|| status.map(str::to_string));
     let reason = match super::reason::find(code.as_deref(), text) {
         Reason::Undefined => words_reason(text).unwrap_or(Reason::Undefined),
         found => found,
     };
-    let by_code = code.as_deref().and_then(super::reason::by_code);
+    let lookup = code.as_deref().is_some_and(lookup_code) || at.is_some_and(Command::before_data);
     let reason = match reason {
-        Reason::UserUnknown if data && by_code != Some(Reason::UserUnknown) => Reason::Filtered,
+        Reason::UserUnknown if !lookup => Reason::Filtered,
         other => other,
     };
     (kind_of(reason, code.as_deref()), reason)
 }
 
-/// Whether a report says the refusal answered the message's DATA.
-fn after_data(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let transcript = lower.contains("smtp command") && lower.contains("\ndata");
-    transcript
-        || ["end of data", "data command", ">>> data", "after data"]
-            .iter()
-            .any(|w| lower.contains(w))
+/// A code that says the mailbox was looked up and not found: 5.1.0,
+/// 5.1.1, 5.1.3 and Microsoft's 5.1.10.
+fn lookup_code(code: &str) -> bool {
+    ["5.1.0", "5.1.1", "5.1.3", "5.1.10"].contains(&code)
 }
 
 /// The kind a reason makes by the policy.
@@ -1071,6 +1277,54 @@ fn contains_any(text: &str, words: &[&str]) -> bool {
 }
 
 /// A failure notice sent by a mail system rather than a person.
+/// Subjects of failure notices, in the languages readers write in.
+const SUBJECTS: &[&str] = &[
+    "undeliver",
+    "delivery status notification",
+    "mail delivery failed",
+    "returned mail",
+    "failure notice",
+    "delivery failure",
+    "delivery has failed",
+    "could not be delivered",
+    "unzustellbar",
+    "non remis",
+    "mail delivery failure",
+    "delivery notification",
+    "delivery failed",
+    "failed delivery",
+    "mail system error",
+    "nondeliverable",
+    "non-deliverable",
+    "onbestelbaar",
+    "non recapitabile",
+    "no se pudo entregar",
+    "não entregue",
+    "メールエラー",
+    "エラー通知",
+    "配信エラー",
+    "送信エラー",
+    "不達",
+    "배달 실패",
+    "전송 실패",
+    "反送",
+    "退信",
+];
+
+/// A message that returns an original (attached, or its headers) with a
+/// notice that says it was not delivered, whatever its sender and subject
+/// (KDDI's "Your mail sent on: … Could not be delivered to: …").
+fn returns_a_failed_original(parts: &Parts) -> bool {
+    const SAID: &[&str] = &[
+        "could not be delivered to",
+        "your mail sent on:",
+        "undeliverable",
+        "unable to deliver",
+        "was not delivered",
+    ];
+    !parts.original_to.is_empty() && contains_any(&parts.notice.to_lowercase(), SAID)
+}
+
 fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     let from = message.from().and_then(|f| f.first());
     let local = from
@@ -1085,6 +1339,7 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     let daemon = [
         "mailer-daemon",
         "postmaster",
+        "post_master",
         "mail-daemon",
         "mailerdaemon",
         "maildaemon",
@@ -1092,43 +1347,16 @@ fn looks_like_failure_notice(message: &Message<'_>) -> bool {
     .contains(&local.as_str())
         || name.contains("mail delivery")
         || name.contains("mailer-daemon");
-    const SUBJECTS: &[&str] = &[
-        "undeliver",
-        "delivery status notification",
-        "mail delivery failed",
-        "returned mail",
-        "failure notice",
-        "delivery failure",
-        "delivery has failed",
-        "could not be delivered",
-        "unzustellbar",
-        "non remis",
-        "mail delivery failure",
-        "delivery notification",
-        "delivery failed",
-        "failed delivery",
-        "mail system error",
-        "nondeliverable",
-        "non-deliverable",
-        "onbestelbaar",
-        "non recapitabile",
-        "no se pudo entregar",
-        "não entregue",
-        "メールエラー",
-        "エラー通知",
-        "配信エラー",
-        "送信エラー",
-        "不達",
-        "배달 실패",
-        "전송 실패",
-        "反送",
-        "退信",
-    ];
     let reply = subject.starts_with("re:") || subject.starts_with("fw");
     let failed_header = message
         .headers_raw()
         .any(|(n, _)| n.eq_ignore_ascii_case("x-failed-recipients"));
-    daemon || failed_header || (!reply && contains_any(&subject, SUBJECTS))
+    // fml, a mailing-list server, refuses a post from its -admin address.
+    let list_server = local.ends_with("-admin")
+        && message
+            .headers_raw()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-mlserver"));
+    daemon || failed_header || list_server || (!reply && contains_any(&subject, SUBJECTS))
 }
 
 /// RFC 3834 and the common vacation conventions: the headers, else the

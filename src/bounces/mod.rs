@@ -18,6 +18,7 @@ pub mod log;
 pub mod mailbox;
 mod phrases;
 pub mod reason;
+pub mod transcript;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;

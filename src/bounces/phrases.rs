@@ -47,6 +47,7 @@ pub(super) const PHRASES: &[Entry] = &[
             "no space left on device",
             "not enough storage space in",
             "not sufficient disk space",
+            "not enough disk space",
             "over the allowed quota",
             "quota exceeded",
             "quota violation for",
@@ -115,6 +116,9 @@ pub(super) const PHRASES: &[Entry] = &[
             "mailbox unavailable or access denied",
             "recipient rejected: temporarily inactive",
             "recipient suspend the service",
+            // EZweb's notice of an unpaid account.
+            "the user(s) account is disabled",
+            "the user(s) account is temporarily limited",
             "this account has been disabled or discontinued",
             "this account has been temporarily suspended",
             "this address no longer accepts mail",
@@ -459,6 +463,8 @@ pub(super) const PHRASES: &[Entry] = &[
             "mail sent from your ip address has been temporarily rate limited",
             "please try again slower",
             "receiving mail at a rate that prevents additional messages from being delivered",
+            // GoDaddy: "… has sent to too many recipients this hour".
+            "sent to too many recipients this hour",
         ],
         &[
         ],
@@ -487,6 +493,8 @@ pub(super) const PHRASES: &[Entry] = &[
     (
         Reason::Blocked,
         &[
+            // qmail: the receiving server refused its HELO name.
+            "but my name was rejected",
             " said: 550 blocked",
             "//www.spamcop.net/bl.",
             "bad sender ip address",

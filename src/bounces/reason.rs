@@ -134,9 +134,12 @@ impl Reason {
 /// then its enhanced status code; `Undefined` when neither says.
 pub fn find(status: Option<&str>, text: &str) -> Reason {
     let text = text.to_lowercase();
-    by_words(&text)
+    // A local mailer program's own failure (procmail, a pipe), whatever
+    // words it prints.
+    text.starts_with("x-unix;")
+        .then_some(Reason::MailerError)
+        .or_else(|| by_words(&text))
         .or_else(|| more_words(&text))
-        .or_else(|| text.starts_with("x-unix;").then_some(Reason::MailerError))
         .or_else(|| status.and_then(by_code))
         .unwrap_or(Reason::Undefined)
 }
@@ -159,45 +162,71 @@ pub fn by_words(text: &str) -> Option<Reason> {
         .then_some(Reason::HasMoved)
 }
 
-/// Words Sisimai's phrases miss that letterpress has met.
+/// Words Sisimai's phrases miss that letterpress has met, by reason.
+const MORE_WORDS: &[(Reason, &[&str])] = &[
+    // Google Groups: the group refuses the sender's post (in every
+    // language its notice links its help centre).
+    (Reason::Rejected, &["groups.google.com/support"]),
+    // fml refusing a post: "You are not a member of this mailing list".
+    (Reason::Rejected, &["not a member of this mailing list"]),
+    (Reason::SystemError, &["duplicated message-id"]),
+    // InterScan MSS: "Unable to deliver message to <…> (and other
+    // recipients in the same domain). Please check if address is
+    // correct."
+    (
+        Reason::UserUnknown,
+        &[
+            "and other recipients in the same domain",
+            "please check if address is correct",
+        ],
+    ),
+    (
+        Reason::SecurityError,
+        &["please turn on smtp authentication"],
+    ),
+    (Reason::AuthFailure, &["dmarc check failed"]),
+    (Reason::Blocked, &["spamhaus.org/query"]),
+    (
+        Reason::MailboxFull,
+        &[
+            "mailbox full",
+            "quota",
+            "insufficient storage",
+            "too many messages",
+        ],
+    ),
+    (
+        Reason::UserUnknown,
+        &[
+            "user unknown",
+            "unknown user",
+            "no such user",
+            "no mailbox here",
+            "mailbox unavailable",
+            "recipient not found",
+            "recipnotfound",
+            "recipientnotfound",
+            "address not found",
+            "invalid final delivery userid",
+            "not listed in domino directory",
+            "not listed in public name & address book",
+            "ディレクトリには見つかりません",
+            "ディレクトリのリストにありません",
+            "no valid recipients for this",
+            "unknown recipient",
+            "account disabled",
+            "doesn't have a",
+            "does not exist",
+            "doesn't exist",
+        ],
+    ),
+    // DragonFly Mail Agent: "DNS lookup failure: host … not found".
+    (Reason::HostUnknown, &["dns lookup failure: host"]),
+];
+
+/// The first reason of [`MORE_WORDS`] whose words the text contains.
 fn more_words(text: &str) -> Option<Reason> {
-    const TABLE: &[(Reason, &[&str])] = &[
-        (
-            Reason::MailboxFull,
-            &[
-                "mailbox full",
-                "quota",
-                "insufficient storage",
-                "too many messages",
-            ],
-        ),
-        (
-            Reason::UserUnknown,
-            &[
-                "user unknown",
-                "unknown user",
-                "no such user",
-                "no mailbox here",
-                "mailbox unavailable",
-                "recipient not found",
-                "recipnotfound",
-                "recipientnotfound",
-                "address not found",
-                "invalid final delivery userid",
-                "not listed in domino directory",
-                "not listed in public name & address book",
-                "ディレクトリには見つかりません",
-                "ディレクトリのリストにありません",
-                "no valid recipients for this",
-                "unknown recipient",
-                "account disabled",
-                "doesn't have a",
-                "does not exist",
-                "doesn't exist",
-            ],
-        ),
-    ];
-    TABLE
+    MORE_WORDS
         .iter()
         .find(|(_, words)| words.iter().any(|w| text.contains(w)))
         .map(|(reason, _)| *reason)
