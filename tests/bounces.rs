@@ -1060,6 +1060,8 @@ struct Score {
     reports: usize,
     recipients_right: usize,
     wrong_addresses: usize,
+    /// Each report that gave a wrong address, with the addresses given.
+    wrong_in: Vec<(String, Vec<String>)>,
     kinds_right: usize,
     reasons_right: usize,
     temporary_called_hard: usize,
@@ -1145,6 +1147,10 @@ fn score_one(file: &str, rows: &[&SisimaiRow], score: &mut Score, notes: &mut Ve
     score.reports += 1;
     score.recipients_right += usize::from(got == want);
     score.wrong_addresses += usize::from(!wrong.is_empty());
+    if !wrong.is_empty() {
+        let given = wrong.iter().map(|w| w.to_string()).collect();
+        score.wrong_in.push((file.to_string(), given));
+    }
     score.kinds_right += usize::from(kinds);
     score.reasons_right += usize::from(reasons);
     score.temporary_called_hard += usize::from(temporary);
@@ -1195,7 +1201,13 @@ fn sisimai_corpus_scores() {
     // module cuts one character too many (substr at 12 after an 11-byte
     // prefix), expecting 00000000000@…; letterpress gives the address the
     // report names.
-    assert!(all.wrong_addresses <= 1, "{line}");
+    let erratum = (
+        "lhost-apachejames-01.eml".to_string(),
+        vec!["000000000000@vtext.example.com".to_string()],
+    );
+    for wrong in &all.wrong_in {
+        assert_eq!(wrong, &erratum, "a wrong address given: {line}");
+    }
     assert!(all.temporary_called_hard == 0, "{line}");
     assert!(all.recipients_right * 100 >= all.reports * 97, "{line}");
     assert!(all.kinds_right * 100 >= all.reports * 96, "{line}");
