@@ -462,6 +462,42 @@ fn subscribers_add_confirm_mails_instead_of_adding() {
         .stderr(predicate::str::contains("secret is not set"));
 }
 
+/// Service mails fail over as a send does: with the first relay down and
+/// the second deferring the sender, the confirmation goes through the
+/// fallback, and the command says which relay took it.
+#[test]
+fn a_confirmation_mail_goes_through_the_next_relay_when_one_fails() {
+    let up = smtp::Server::start(smtp::Script::default());
+    let deferring = smtp::Server::start(smtp::Script {
+        mail_reply: Some("451 4.3.2 try again later".into()),
+        ..smtp::Script::default()
+    });
+    let down = crate::rigs::free_port();
+    let project = project(up.port, "");
+    project.edit(
+        "config/newsletter.toml",
+        "[smtp]\n",
+        &format!(
+            "[[smtp]]\nname = \"down\"\nhost = \"127.0.0.1\"\nport = {down}\nsecurity = \"none\"\ntimeout_secs = 5\n\n\
+             [[smtp]]\nname = \"deferring\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout_secs = 5\n\n\
+             [[smtp]]\nname = \"up\"\nrole = \"fallback\"\n",
+            deferring.port
+        ),
+    );
+    project
+        .cmd()
+        .env("LETTERPRESS_UNSUBSCRIBE_SECRET", SECRET)
+        .args(["subscribers", "add", "asked@example.org", "--confirm"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "through 127.0.0.1:{}",
+            up.port
+        )));
+    assert_eq!(mails_to(&up, "asked@example.org").len(), 1);
+    assert!(deferring.received().is_empty());
+}
+
 #[test]
 fn many_readers_join_while_others_leave_and_the_cli_edits() {
     let smtp = smtp::Server::start(smtp::Script::default());

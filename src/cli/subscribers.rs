@@ -10,7 +10,7 @@ use crate::args::{CheckFormat, SubscribersCommand};
 use crate::config::Config;
 use crate::erasure::Erasures;
 use crate::list::{commands, Source};
-use crate::send::{Relay, Transport};
+use crate::send::Relay;
 use crate::signup;
 use crate::signup::confirm::Confirmer;
 
@@ -98,7 +98,7 @@ fn ask_to_confirm(
     })?;
     let (parsed, name) =
         signup::check_input(address, name.unwrap_or("")).map_err(|e| anyhow!("{e}"))?;
-    let relay = Relay::from_config(config)?;
+    let relay = Relay::service(config)?;
     let confirmer = Confirmer::new(config)?;
     // A reader asked from the command line gets the default topics.
     let topics = config.default_topics();
@@ -111,11 +111,10 @@ fn ask_to_confirm(
         Source::Cli,
         &topics,
     )?;
-    signup::send_now(&relay, &mail)?;
+    let through = signup::send_now(&relay, &mail)?;
     writeln!(
         out,
-        "Sent a confirmation mail to {parsed} through {}; they join the list when they press its button (the link works for 7 days)",
-        relay.name()
+        "Sent a confirmation mail to {parsed} through {through}; they join the list when they press its button (the link works for 7 days)"
     )?;
     Ok(())
 }

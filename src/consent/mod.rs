@@ -16,7 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::Config;
 use crate::list::{changes, Change, ConsentMail, Entry, List};
 use crate::send::journal::{self, Journal, Lock, Outcome, Record};
-use crate::send::{Error, Relay, Transport};
+use crate::send::{Error, Relay, ServiceRelay, Transport};
 use crate::signup::confirm::{Confirmer, Letter};
 use crate::words::{consent_words, fill};
 
@@ -89,7 +89,7 @@ pub fn pass(config: &Config, now: Timestamp) -> Result<Mailed> {
         &dir.join("consent.journal"),
         "letterpress journal of the consent mails (result notices and reminders)",
     )?;
-    let relay = Relay::from_config(config)?;
+    let relay = Relay::service(config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -116,7 +116,7 @@ pub fn pass(config: &Config, now: Timestamp) -> Result<Mailed> {
 /// Sends each mail over one connection (opened again once when it
 /// breaks), journaling each answer; the readers accepted, with when.
 async fn deliver(
-    relay: &Relay,
+    relay: &ServiceRelay,
     letters: &Letters<'_>,
     journal: &Journal,
     due: &[(Entry, ConsentMail)],
@@ -147,6 +147,10 @@ async fn deliver(
             Ok(reply) => (Outcome::Accepted, reply),
             Err(Error::Permanent { reply, .. }) => (Outcome::Failed, reply),
             Err(_) => {
+                // The relay rests; the next mail goes to the next one.
+                if let Some(connection) = open.take() {
+                    relay.close(connection).await;
+                }
                 mailed.left += 1;
                 continue;
             }
@@ -174,8 +178,8 @@ async fn deliver(
 /// Hands one message to the relay, connecting first when needed (twice at
 /// most); the relay's answer, or why nothing more can be sent.
 async fn send_one(
-    relay: &Relay,
-    open: &mut Option<<Relay as Transport>::Connection>,
+    relay: &ServiceRelay,
+    open: &mut Option<<ServiceRelay as Transport>::Connection>,
     outgoing: &crate::message::Outgoing,
 ) -> Result<Result<String, Error>, String> {
     for _ in 0..2 {

@@ -5,6 +5,7 @@
 //! caller's: see `crate::dispatch`.
 
 mod dryrun;
+mod failover;
 pub mod journal;
 pub mod outcome;
 pub mod plan;
@@ -26,13 +27,14 @@ use lettre::Address;
 use crate::config::Config;
 use crate::message::Factory;
 pub use dryrun::{eml_file_name, DryRun};
+pub use failover::{Failover, Via};
 pub use outcome::{
     Failure, Ran, Stopped, Summary, FIRST, REFUSED_IN_A_ROW, REFUSED_OF_FIRST, UNANSWERED_IN_A_ROW,
 };
 pub use plan::{NoReaders, Plan, Selection, Shard};
 pub use relays::{Lane, Tally};
 pub use run::run;
-pub use smtp::Relay;
+pub use smtp::{Relay, ServiceRelay};
 pub use transport::{Error, Transport};
 pub use watch::{ListUnreadable, ListWatch, RELOAD_EVERY};
 

@@ -16,10 +16,11 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::{Response, Severity};
 use rustls::pki_types::ServerName;
 
+use super::failover::Failover;
 use super::relays::Lane;
 use super::transport::{Error, Transport};
 use super::wire::Lossy;
-use crate::config::{Config, Security};
+use crate::config::{Config, Role, Security};
 use crate::list::ascii_form;
 use crate::message::Outgoing;
 use crate::tls::client_config;
@@ -37,30 +38,29 @@ pub struct Relay {
     pub timeout: Duration,
 }
 
+/// The relays of the service mails (confirmations, the reader's link,
+/// consent notices), tried in order.
+pub type ServiceRelay = Failover<Relay>;
+
 impl Relay {
-    /// The first primary relay of `[smtp]`/`[[smtp]]`, checked to be
-    /// safe to use: the one the service mails (confirmations, the reader's
-    /// link, consent notices) go through.
-    pub fn from_config(config: &Config) -> Result<Relay> {
-        let relays = &config.file.smtp;
-        let first = relays
-            .iter()
-            .find(|r| r.role == crate::config::Role::Primary)
-            .or(relays.first());
-        let Some(smtp) = first else {
-            bail!("{}: there is no [smtp] table, so there is no relay to send through\n  help: add [smtp] with host, port and security (see docs/src/sending.md)", config.path.display());
-        };
-        Relay::from_smtp(config, smtp)
+    /// Every relay of `[smtp]`/`[[smtp]]` for the service mails, checked
+    /// to be safe to use: the primaries in order, then the fallbacks.
+    pub fn service(config: &Config) -> Result<ServiceRelay> {
+        let relays = Relay::tables(config)?;
+        let primaries = relays.iter().filter(|r| r.role == Role::Primary);
+        let fallbacks = relays.iter().filter(|r| r.role == Role::Fallback);
+        let ordered = primaries
+            .chain(fallbacks)
+            .map(|smtp| Relay::from_smtp(config, smtp))
+            .collect::<Result<Vec<Relay>>>()?;
+        Ok(Failover::new(ordered))
     }
 
     /// Every relay of `[smtp]`/`[[smtp]]` as a lane of a send, each checked
     /// to be safe to use before any is.
     pub fn lanes(config: &Config) -> Result<Vec<Lane<Relay>>> {
-        Relay::from_config(config)?;
         let sending = &config.file.sending;
-        config
-            .file
-            .smtp
+        Relay::tables(config)?
             .iter()
             .map(|smtp| {
                 Ok(Lane {
@@ -69,10 +69,19 @@ impl Relay {
                     weight: smtp.weight,
                     concurrency: smtp.concurrency.unwrap_or(sending.concurrency).max(1),
                     rate_per_second: smtp.rate_per_second.unwrap_or(0.0),
-                    fallback: smtp.role == crate::config::Role::Fallback,
+                    fallback: smtp.role == Role::Fallback,
                 })
             })
             .collect()
+    }
+
+    /// The relay tables; an error when there is none.
+    fn tables(config: &Config) -> Result<&[crate::config::Smtp]> {
+        let relays = &config.file.smtp;
+        if relays.is_empty() {
+            bail!("{}: there is no [smtp] table, so there is no relay to send through\n  help: add [smtp] with host, port and security (see docs/src/sending.md)", config.path.display());
+        }
+        Ok(relays)
     }
 
     /// One relay, checked to be safe to use.

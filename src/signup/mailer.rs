@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::message::Outgoing;
-use crate::send::{Error, Relay, Transport};
+use crate::send::{Error, ServiceRelay, Transport};
 
 /// A mail to send, answered with the relay's verdict.
 pub type MailRequest = (Outgoing, oneshot::Sender<Result<(), String>>);
@@ -19,7 +19,10 @@ const IDLE: Duration = Duration::from_secs(30);
 pub const QUEUE: usize = 1024;
 
 /// Starts the mailer thread; its sender, and the thread's handle.
-pub fn start(relay: Relay, per_connection: usize) -> std::io::Result<mpsc::Sender<MailRequest>> {
+pub fn start(
+    relay: ServiceRelay,
+    per_connection: usize,
+) -> std::io::Result<mpsc::Sender<MailRequest>> {
     let (sender, receiver) = mpsc::channel(QUEUE);
     std::thread::Builder::new()
         .name("confirmations".into())
@@ -33,8 +36,12 @@ pub fn start(relay: Relay, per_connection: usize) -> std::io::Result<mpsc::Sende
     Ok(sender)
 }
 
-async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<MailRequest>) {
-    let mut open: Option<(<Relay as Transport>::Connection, usize)> = None;
+async fn run(
+    relay: ServiceRelay,
+    per_connection: usize,
+    mut receiver: mpsc::Receiver<MailRequest>,
+) {
+    let mut open: Option<(<ServiceRelay as Transport>::Connection, usize)> = None;
     loop {
         let next = match &open {
             Some(_) => match tokio::time::timeout(IDLE, receiver.recv()).await {
@@ -59,10 +66,12 @@ async fn run(relay: Relay, per_connection: usize, mut receiver: mpsc::Receiver<M
 }
 
 /// Sends one mail, opening a connection when none is open; a connection
-/// that broke while idle is opened again once.
+/// that broke while idle, or a relay that failed while another is left, is
+/// tried again once (the failed relay rests, so the next connection goes to
+/// the next one).
 async fn hand_over(
-    relay: &Relay,
-    open: &mut Option<(<Relay as Transport>::Connection, usize)>,
+    relay: &ServiceRelay,
+    open: &mut Option<(<ServiceRelay as Transport>::Connection, usize)>,
     per_connection: usize,
     message: &Outgoing,
 ) -> Result<(), String> {
@@ -87,7 +96,7 @@ async fn hand_over(
                 if let Some((connection, _)) = open.take() {
                     relay.close(connection).await;
                 }
-                if fresh || attempt == 1 || e.is_permanent() {
+                if (fresh && relay.len() == 1) || attempt == 1 || e.is_permanent() {
                     return Err(describe(e));
                 }
             }

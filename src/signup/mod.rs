@@ -18,7 +18,7 @@ pub use token::{Confirmation, Invalid, TopicMark};
 use crate::config::Config;
 use crate::list::{validate, Subscriber};
 use crate::message::Outgoing;
-use crate::send::{Relay, Transport};
+use crate::send::{ServiceRelay, Transport};
 use confirm::Confirmer;
 
 /// `[subscribe] url` without its query: the form's address.
@@ -120,21 +120,36 @@ pub fn reader(config: &Config, confirmation: &Confirmation) -> Subscriber {
     )
 }
 
-/// Sends one message through the relay now (for the command line).
-pub fn send_now(relay: &Relay, message: &Outgoing) -> Result<()> {
+/// Sends one message now (for the command line), through the next relay
+/// when one fails; the name of the relay that took it.
+pub fn send_now(relay: &ServiceRelay, message: &Outgoing) -> Result<String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let mut connection = relay.connect().await.map_err(|e| e.into_fatal())?;
-        let sent = relay.send(&mut connection, message).await;
-        relay.close(connection).await;
-        sent.map(|_| ()).map_err(|e| {
-            anyhow!(
-                "{} did not take the confirmation mail: {}",
-                relay.name(),
-                e.into_fatal()
-            )
-        })
+        let mut last = None;
+        // A relay that fails rests, so each try goes to the next one.
+        for _ in 0..relay.len() {
+            let mut connection = relay.connect().await.map_err(|e| e.into_fatal())?;
+            let name = relay.name_of(&connection);
+            let sent = relay.send(&mut connection, message).await;
+            relay.close(connection).await;
+            match sent {
+                Ok(_) => return Ok(name),
+                Err(e) if e.is_permanent() => return Err(refused(&name, e)),
+                Err(e) => last = Some((name, e)),
+            }
+        }
+        match last {
+            Some((name, e)) => Err(refused(&name, e)),
+            None => bail!("there is no relay to send through"),
+        }
     })
+}
+
+fn refused(relay: &str, e: crate::send::Error) -> anyhow::Error {
+    anyhow!(
+        "{relay} did not take the confirmation mail: {}",
+        e.into_fatal()
+    )
 }

@@ -52,7 +52,7 @@ pub fn check(config: &Config, dir: &Path, secret: &[u8]) -> Result<()> {
     let project = Project::with_config(config.clone(), dir)?;
     let composed = Composed::new(&project.config, &project.theme, &project.issue)?;
     Factory::new(&composed, Some(secret.to_vec()), run_date())?;
-    Relay::from_config(config)?;
+    Relay::lanes(config)?;
     Ok(())
 }
 

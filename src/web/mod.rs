@@ -284,7 +284,7 @@ pub fn serve(config: Config, bind: SocketAddr, options: ServeOptions) -> Result<
     let secret = secret(&config)?;
     let mailer = match config.file.subscribe.is_some() || config.file.preferences.is_some() {
         true => Some(crate::signup::mailer::start(
-            crate::send::Relay::from_config(&config)?,
+            crate::send::Relay::service(&config)?,
             config.file.sending.max_messages_per_connection,
         )?),
         false => None,
