@@ -7,12 +7,14 @@
 //!
 //! Results are kept in `<state_dir>/images/`, named by a hash of the
 //! original's bytes and the settings, so that a second build decodes
-//! nothing.
+//! nothing. A result unused for [`UNUSED_FOR`] is removed when the next new
+//! one is written, so the folder holds what recent issues use.
 
 mod encode;
 mod metadata;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use sha2::{Digest, Sha256};
@@ -29,6 +31,13 @@ pub const JPEG_QUALITY: u8 = 82;
 /// Bumped whenever the pipeline's output for the same input changes, so
 /// that old cached files are not used.
 const PIPELINE: &str = "letterpress images v1";
+
+/// A cached result not used for this long is removed (180 days): an
+/// archive page of an older issue processes its images again, once.
+pub const UNUSED_FOR: Duration = Duration::from_secs(180 * 24 * 3600);
+
+/// At most this many files of the cache folder are looked at per pruning.
+const PRUNE_AT_MOST: usize = 100_000;
 
 /// One local image as a message carries it.
 #[derive(Debug, Clone)]
@@ -98,12 +107,16 @@ pub fn prepare(config: &Config, images: &[LocalImage], max_width: u32) -> Result
 pub fn prepare_one(dir: &Path, image: &LocalImage, max_width: u32) -> Result<Processed> {
     let cached = dir.join(cache_key(&image.bytes, max_width));
     let (bytes, from_cache) = match read_cached(&cached) {
-        Some(bytes) => (bytes, true),
+        Some(bytes) => {
+            mark_used(&cached);
+            (bytes, true)
+        }
         None => {
             let bytes = process(&image.bytes, max_width).map_err(|e| undecodable(image, &e))?;
             // A cache that cannot be written costs time, not the result.
-            if let Err(e) = crate::fs::replace_creating(&cached, &bytes) {
-                eprintln!("warning: the processed image is not cached: {e:#}");
+            match crate::fs::replace_creating(&cached, &bytes) {
+                Ok(()) => prune(dir, SystemTime::now()),
+                Err(e) => eprintln!("warning: the processed image is not cached: {e:#}"),
             }
             (bytes, false)
         }
@@ -144,6 +157,36 @@ fn read_cached(path: &Path) -> Option<Vec<u8>> {
     let bytes =
         crate::error::read_within(path, crate::error::IMAGE_LIMIT, "remove the cache").ok()?;
     crate::issue::sniff_image(&bytes).map(|_| bytes)
+}
+
+/// Marks a cached result as used now (its modification time), so pruning
+/// keeps it; a cache that cannot be touched is only pruned sooner.
+fn mark_used(path: &Path) {
+    if let Ok(file) = std::fs::File::options().append(true).open(path) {
+        let _ = file.set_modified(SystemTime::now());
+    }
+}
+
+/// Removes the cached results of `dir` unused since `now - UNUSED_FOR`;
+/// files that are not cached results are left alone.
+fn prune(dir: &Path, now: SystemTime) {
+    let Some(before) = now.checked_sub(UNUSED_FOR) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten().take(PRUNE_AT_MOST) {
+        let name = entry.file_name();
+        let is_result = name
+            .to_str()
+            .is_some_and(|n| n.len() == 32 && n.bytes().all(|b| b.is_ascii_hexdigit()));
+        let Ok(meta) = entry.metadata() else { continue };
+        let unused = meta.modified().is_ok_and(|at| at < before);
+        if is_result && meta.is_file() && unused {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The type and size an encoded image shows in its header.
@@ -216,6 +259,54 @@ mod tests {
         assert!(!is_hosted_path("img/../issue.toml"));
         assert!(!is_hosted_path("img/photo.jpg"));
         assert!(!is_hosted_path("0123456789abcdef0123.png"));
+    }
+
+    fn png(width: u32) -> LocalImage {
+        let mut bytes = Vec::new();
+        image::RgbImage::new(width, 4)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
+            .unwrap();
+        LocalImage {
+            src: "a.png".into(),
+            bytes,
+            content_type: "image/png",
+            path: PathBuf::from("issues/x/01.md"),
+            line: 3,
+        }
+    }
+
+    fn age(path: &Path, days: u64) {
+        let at = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+        std::fs::File::options()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .set_modified(at)
+            .unwrap();
+    }
+
+    #[test]
+    fn results_unused_for_half_a_year_are_removed_when_a_new_one_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, used) = (png(5), png(6));
+        prepare_one(dir.path(), &old, 1200).unwrap();
+        prepare_one(dir.path(), &used, 1200).unwrap();
+        let old_file = dir.path().join(cache_key(&old.bytes, 1200));
+        let used_file = dir.path().join(cache_key(&used.bytes, 1200));
+        let notes = dir.path().join("notes.txt");
+        std::fs::write(&notes, "mine").unwrap();
+        for file in [&old_file, &used_file, &notes] {
+            age(file, 200);
+        }
+        // A hit marks its result used; writing a new one prunes the rest.
+        assert!(prepare_one(dir.path(), &used, 1200).unwrap().from_cache);
+        assert!(!prepare_one(dir.path(), &png(7), 1200).unwrap().from_cache);
+        assert!(!old_file.exists(), "a result unused for 200 days was kept");
+        assert!(used_file.exists() && notes.exists());
+        assert!(!prepare_one(dir.path(), &old, 1200).unwrap().from_cache);
     }
 
     #[test]
