@@ -277,6 +277,27 @@ fn hosted_images_leave_the_message_and_are_served_and_archived_as_linked() {
     );
     assert!(img_tag(&html, prefix).contains("height=\"736\""));
 
+    // Before the send (a test send's message links them too) serve answers
+    // the hashed names only: not the page, not the paths the page uses.
+    {
+        let served = Served::start(&project, SECRET, &[]);
+        let get = |path: &str| fetch(&served, path);
+        for (file, kind) in files.iter().zip(["image/jpeg", "image/png"]) {
+            let (status, served_kind, _) = get(&format!("/archive/example/img/{file}"));
+            assert_eq!((status, served_kind.as_str()), (200, kind), "{file}");
+        }
+        for path in [
+            "/archive/example/",
+            "/archive/example/img/photo.jpg",
+            "/archive/example/img/00000000000000000000.jpg",
+            "/archive/no-such-issue/img/00000000000000000000.jpg",
+        ] {
+            assert_eq!(get(path).0, 404, "{path} served before the send");
+        }
+        let other = format!("/archive/welcome/img/{}", files[0]);
+        assert_eq!(get(&other).0, 404, "an image served under another issue");
+    }
+
     // Once sent, serve answers every linked URL, and `archive --out`
     // writes the same files at the same paths.
     project.write(

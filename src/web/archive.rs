@@ -235,7 +235,10 @@ pub async fn issue(State(app): State<Arc<App>>, UrlPath(name): UrlPath<String>) 
     }
 }
 
-/// An image of a sent issue, at the path its web version refers to it by.
+/// An image of a sent issue, at the path its web version refers to it by;
+/// or, at the hashed name hosted messages link, an image of any issue, so
+/// that a test send's images show before the issue is sent (the name is a
+/// hash of the image, known only to whoever has a message that links it).
 pub async fn image(
     State(app): State<Arc<App>>,
     UrlPath((name, file)): UrlPath<(String, String)>,
@@ -244,16 +247,25 @@ pub async fn image(
         Ok(issues) => issues,
         Err(e) => return server_error(&app.config, e),
     };
-    let Some(issue) = issues.iter().find(|i| i.slug == name) else {
-        return super::not_found(&app.config);
+    let hosted = crate::images::is_hosted_path(&file);
+    let (issue, unsent) = match issues.into_iter().find(|i| i.slug == name) {
+        Some(sent) => (sent, false),
+        None if hosted => match unsent_issue(&app.config, &name) {
+            Some(issue) => (issue, true),
+            None => return super::not_found(&app.config),
+        },
+        None => return super::not_found(&app.config),
     };
     // The processed copy, never the camera's file: at the path the page
-    // names, or at the name hosted messages link.
-    let src = issue.local_image(&file).map(|image| image.src.as_str());
-    if src.is_none() && !crate::images::is_hosted_path(&file) {
+    // names (of a sent issue), or at the name hosted messages link.
+    let src = match unsent {
+        true => None,
+        false => issue.local_image(&file).map(|image| image.src.as_str()),
+    };
+    if src.is_none() && !hosted {
         return super::not_found(&app.config);
     }
-    let images = match crate::compose::issue_images(&app.config, issue) {
+    let images = match crate::compose::issue_images(&app.config, &issue) {
         Ok(images) => images,
         Err(e) => return server_error(&app.config, e),
     };
@@ -271,6 +283,16 @@ pub async fn image(
             .into_response(),
         None => super::not_found(&app.config),
     }
+}
+
+/// The issue of the folder named `name` in the issues folder, sent or not;
+/// only a folder listed there is found, so no name can leave it.
+fn unsent_issue(config: &Config, name: &str) -> Option<Issue> {
+    let entries = std::fs::read_dir(config.issues_dir()).ok()?;
+    let entry = entries
+        .flatten()
+        .find(|entry| entry.file_name().to_str() == Some(name))?;
+    Issue::load(&entry.path()).ok()
 }
 
 /// One of an issue's own images: its bytes, typed by what they are.
