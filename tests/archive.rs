@@ -273,6 +273,23 @@ fn the_sitemap_lists_every_sent_issue_and_robots_txt_names_it() {
         .success();
     assert_eq!(project.read("site/sitemap.xml"), sitemap);
     assert!(project.read("site/robots.txt").contains(sitemap_line));
+
+    // With counted links, crawlers are kept off them.
+    let config = project.read("config/newsletter.toml");
+    project.write(
+        "config/newsletter.toml",
+        format!("{config}\n[tracking]\nclicks = true\n"),
+    );
+    project
+        .cmd()
+        .args(["archive", "--out", "counted"])
+        .assert()
+        .success();
+    let robots = project.read("counted/robots.txt");
+    assert!(
+        robots.starts_with("User-agent: *\nDisallow: /c/\nAllow: /\n"),
+        "{robots}"
+    );
 }
 
 #[test]

@@ -43,7 +43,13 @@ fn push_url(out: &mut String, loc: &str, lastmod: Option<&str>) {
 /// `robots.txt`: every crawler may read everything; with `base_url` the
 /// sitemap's absolute address.
 pub fn robots(config: &Config) -> String {
-    let mut out = String::from("User-agent: *\nAllow: /\n");
+    let mut out = String::from("User-agent: *\n");
+    // A crawler that follows a counted link found somewhere would be
+    // counted as a reader's click.
+    if config.file.tracking.clicks {
+        out.push_str("Disallow: /c/\n");
+    }
+    out.push_str("Allow: /\n");
     if let Some(index) = archive_url(config) {
         out.push_str(&format!("\nSitemap: {index}sitemap.xml\n"));
     }
