@@ -464,7 +464,8 @@ fn subscribers_add_confirm_mails_instead_of_adding() {
 
 /// Service mails fail over as a send does: with the first relay down and
 /// the second deferring the sender, the confirmation goes through the
-/// fallback, and the command says which relay took it.
+/// fallback, from the command line (which says which relay took it) and
+/// from `serve`'s form.
 #[test]
 fn a_confirmation_mail_goes_through_the_next_relay_when_one_fails() {
     let up = smtp::Server::start(smtp::Script::default());
@@ -495,6 +496,15 @@ fn a_confirmation_mail_goes_through_the_next_relay_when_one_fails() {
             up.port
         )));
     assert_eq!(mails_to(&up, "asked@example.org").len(), 1);
+    // serve's mailer, in a process of its own: the form's mail too.
+    let served = Served::start(&project, SECRET, &[]);
+    let stamp = stamp(&served.base);
+    std::thread::sleep(Duration::from_millis(2100));
+    let form = format!("{}/subscribe", served.base);
+    let body = form_body("formed@example.org", "", &stamp);
+    let (status, page) = post(&agent(), &form, &body, None);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(mails_to(&up, "formed@example.org").len(), 1);
     assert!(deferring.received().is_empty());
 }
 
