@@ -9,7 +9,9 @@
 # readers at concurrency 4 against the unsigned send of the same readers and
 # `openssl speed rsa2048`, RUNS interleaved runs each. SIGNED_ONLY=1 runs the
 # DKIM rows alone. Then RELAY_READERS=10000 readers through two smtp-sinks as
-# two [[smtp]] relays (2 + 2 connections, weights 1:1; 3 + 1, weights 3:1)
+# two [[smtp]] relays (2 + 2 connections, weights 1:1; 3 + 1, weights 3:1;
+# and, to tell the sender's cost from a second sink's, two and four relays
+# of one sink)
 # against one relay at concurrency 4, RUNS interleaved runs each, every run
 # checked against both sinks' counters. RELAYS_ONLY=1 runs those rows alone.
 # Every run is checked against smtp-sink's message counter. Run as root:
@@ -163,10 +165,12 @@ received2() {
 "${util[@]}" project "$work/relays" "$relay_readers" --root "$root"
 cd "$work/relays"
 config config/send-one.toml 4
+"${send_util[@]}" relays config/send-one.toml config/send-same.toml --relay "a:$port:2:1" --relay "b:$port:2:1"
+"${send_util[@]}" relays config/send-one.toml config/send-four.toml --relay "a:$port:1:1" --relay "b:$port:1:1" --relay "c:$port:1:1" --relay "d:$port:1:1"
 "${send_util[@]}" relays config/send-one.toml config/send-even.toml --relay "a:$port:2:1" --relay "b:$port2:2:1"
 "${send_util[@]}" relays config/send-one.toml config/send-weighted.toml --relay "a:$port:3:3" --relay "b:$port2:1:1"
 for _ in $(seq "$runs"); do
-  for setup in one even weighted; do
+  for setup in one same four even weighted; do
     before=$(($(received) + $(received2)))
     "${util[@]}" measure --name "relays-$setup" --json "$results/relays-$setup.json" --runs 1 --messages "$relay_readers" \
       --append --reset "$work/relays/state" --expect-output "$relay_readers accepted" -- \

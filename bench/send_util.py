@@ -216,18 +216,27 @@ def summary(args):
 
 def relays_summary(load, rate, verdict):
     """The relay rows: two relays sharing the connections of one, against
-    the one relay in the same run."""
+    the one relay in the same run; wall-clock throughput and the sender's
+    own CPU per message (the sinks run on the same cores, so a second sink
+    costs wall time that is not the sender's)."""
     one = load("relays-one")
     if not one:
         return
+    cpu = lambda r: statistics.median(r["cpu_seconds"]) / r["messages"] * 1e6
     print()
-    print(f"{'two relays, ' + format(one['messages'], ',') + ' readers, 4 connections':<40} {'msgs/s':>8} {'× one relay':>11} {'peak RSS':>9}")
-    print(f"{'one relay, concurrency 4':<40} {rate(one):>8.0f} {1:>11.2f} {one['max_rss_kib'] / 1024:>6.1f} MB")
-    for name, label in (("relays-even", "two relays, 2 + 2, weights 1:1"), ("relays-weighted", "two relays, 3 + 1, weights 3:1")):
+    print(f"{'two relays, ' + format(one['messages'], ',') + ' readers, 4 connections':<40} {'msgs/s':>8} {'× one relay':>11} {'CPU µs/msg':>10} {'× CPU':>6} {'peak RSS':>9}")
+    print(f"{'one relay, concurrency 4':<40} {rate(one):>8.0f} {1:>11.2f} {cpu(one):>10.0f} {1:>6.2f} {one['max_rss_kib'] / 1024:>6.1f} MB")
+    rows = (
+        ("relays-same", "two relays of one sink, 2 + 2, 1:1"),
+        ("relays-four", "four relays of one sink, 1 each, 1:1:1:1"),
+        ("relays-even", "two relays, 2 + 2, weights 1:1"),
+        ("relays-weighted", "two relays, 3 + 1, weights 3:1"),
+    )
+    for name, label in rows:
         r = load(name)
         if r:
             share = rate(r) / rate(one)
-            print(f"{label:<40} {rate(r):>8.0f} {share:>11.2f} {r['max_rss_kib'] / 1024:>6.1f} MB  "
+            print(f"{label:<40} {rate(r):>8.0f} {share:>11.2f} {cpu(r):>10.0f} {cpu(r) / cpu(one):>6.2f} {r['max_rss_kib'] / 1024:>6.1f} MB  "
                   f"(target ≥ 0.95× one relay: {verdict(share >= 0.95)})")
 
 

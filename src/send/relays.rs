@@ -185,7 +185,11 @@ impl Board {
             return Turn::Wait(self.next_back());
         }
         // Within the lanes that carry now, no lane runs ahead of its
-        // weight's share by more than the connections of them all.
+        // weight's share by more than the connections of them all plus 2 %
+        // of the readers handed out: a tighter bound leaves connections
+        // idle at every chance difference of a few messages between lanes
+        // of the same speed (four lanes of one connection each ran at 0.87×
+        // one lane of four; with the 2 %, at 0.99×).
         let peers = self
             .lanes
             .iter()
@@ -193,7 +197,7 @@ impl Board {
         let (weights, taken, slack) = peers.fold((0, 0, 0), |(w, t, s), l| {
             (w + l.weight, t + l.taken, s + l.concurrency)
         });
-        match lane.taken * weights > (taken + slack) * lane.weight {
+        match lane.taken * weights > (taken + slack + taken / 50) * lane.weight {
             true => Turn::Wait(None),
             false => Turn::Take,
         }
