@@ -188,8 +188,8 @@ impl Board {
         // weight's share by more than the connections of them all plus 2 %
         // of the readers handed out: a tighter bound leaves connections
         // idle at every chance difference of a few messages between lanes
-        // of the same speed (four lanes of one connection each ran at 0.87×
-        // one lane of four; with the 2 %, at 0.99×).
+        // of the same speed (see docs/src/performance.md, "Several
+        // relays").
         let peers = self
             .lanes
             .iter()
